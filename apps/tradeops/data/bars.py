@@ -1,0 +1,74 @@
+"""The in-memory form of validated market data."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+FIELDS = ("open", "high", "low", "close", "volume")
+
+
+@dataclass(frozen=True)
+class Bars:
+    """OHLCV bars on one shared timeline: each field is a float64 array of shape (bars, symbols).
+
+    Built only by the loaders, which validate first; treat the arrays as read-only.
+    """
+
+    name: str
+    index: pd.DatetimeIndex
+    symbols: tuple[str, ...]
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+    def __post_init__(self) -> None:
+        for field in FIELDS:
+            getattr(self, field).setflags(write=False)
+
+    @property
+    def n_bars(self) -> int:
+        return len(self.index)
+
+    @property
+    def n_symbols(self) -> int:
+        return len(self.symbols)
+
+    def head(self, n_bars: int) -> Bars:
+        """Return the first `n_bars` bars: what a strategy could see at bar `n_bars - 1`."""
+        return self.slice(0, n_bars)
+
+    def slice(self, start: int, stop: int) -> Bars:
+        """Return bars `start` (inclusive) to `stop` (exclusive), all symbols."""
+        return Bars(
+            name=self.name,
+            index=self.index[start:stop],
+            symbols=self.symbols,
+            **{field: getattr(self, field)[start:stop] for field in FIELDS},
+        )
+
+    def fingerprint(self) -> str:
+        """Return a SHA-256 over timestamps, symbols and every value: equal data, equal hash."""
+        digest = hashlib.sha256()
+        digest.update(np.asarray(self.index.asi8).tobytes())
+        digest.update("\x1f".join(self.symbols).encode())
+        for field in FIELDS:
+            digest.update(np.ascontiguousarray(getattr(self, field)).tobytes())
+        return "sha256:" + digest.hexdigest()
+
+    def years(self) -> float:
+        """Return the calendar span of the data in years (365.25 days)."""
+        if self.n_bars < 2:
+            return 0.0
+        span = self.index[-1] - self.index[0]
+        return span.total_seconds() / (365.25 * 86400)
+
+    def bars_per_year(self) -> float:
+        """Return the observed bars per calendar year: the annualisation factor of every metric."""
+        years = self.years()
+        return (self.n_bars - 1) / years if years > 0 else float("nan")

@@ -1,0 +1,136 @@
+"""Load bars from CSV, Parquet or a bundled sample, validating everything on the way in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import numpy as np
+import pandas as pd
+
+from tradeops.data import samples
+from tradeops.data.bars import FIELDS, Bars
+from tradeops.data.validate import Findings, check_timeline, check_values
+from tradeops.errors import DataError
+
+TIMESTAMP_NAMES = ("timestamp", "datetime", "date", "time")
+SAMPLE_PREFIX = "sample:"
+
+
+def load_bars(reference: str, *, max_gap: str | None = None) -> Bars:
+    """Load and validate bars from a path (.csv, .csv.gz, .parquet) or a `sample:NAME[?k=v&...]`.
+
+    `max_gap` (e.g. "7D") rejects holes in the timeline wider than that; by default gaps such as
+    weekends and holidays are accepted, since they are normal in market data.
+    """
+    gap = _parse_gap(max_gap)
+    if reference.startswith(SAMPLE_PREFIX):
+        name, _, query = reference[len(SAMPLE_PREFIX) :].partition("?")
+        frame = samples.load_sample(name, dict(parse_qsl(query)))
+        return frame_to_bars(frame, source=reference, max_gap=gap, default_symbol=name)
+    path = Path(reference)
+    if not path.exists():
+        raise DataError(f"{reference}: no such file (and not a sample; samples: {samples.names()})")
+    return frame_to_bars(_read_file(path), source=reference, max_gap=gap, default_symbol=path.stem)
+
+
+def _parse_gap(max_gap: str | None) -> pd.Timedelta | None:
+    if max_gap is None:
+        return None
+    try:
+        return pd.Timedelta(max_gap)
+    except ValueError as error:
+        raise DataError(f"max_gap {max_gap!r} is not a duration like '3D' or '90min'") from error
+
+
+def _read_file(path: Path) -> pd.DataFrame:
+    suffixes = "".join(path.suffixes).lower()
+    try:
+        if suffixes.endswith(".parquet"):
+            frame = pd.read_parquet(path)
+            if not isinstance(frame.index, pd.RangeIndex):
+                frame = frame.reset_index()
+            return frame
+        if suffixes.endswith((".csv", ".csv.gz")):
+            return pd.read_csv(path)
+    except (OSError, ValueError) as error:
+        raise DataError(f"{path}: cannot be read: {error}") from error
+    raise DataError(f"{path}: unsupported format {suffixes or '(none)'}; use .csv, .csv.gz or .parquet")
+
+
+def frame_to_bars(
+    frame: pd.DataFrame,
+    *,
+    source: str,
+    max_gap: pd.Timedelta | None = None,
+    default_symbol: str = "ASSET",
+) -> Bars:
+    """Turn a wide (one symbol) or long (`symbol` column) OHLCV frame into validated Bars."""
+    frame = _normalise_columns(frame, source)
+    frame["_row"] = np.arange(1, len(frame) + 1)
+    if frame.empty:
+        raise DataError(f"{source}: no rows")
+    if "symbol" not in frame.columns:
+        frame["symbol"] = default_symbol
+    frame["symbol"] = frame["symbol"].astype(str)
+    per_symbol = {str(symbol): part for symbol, part in frame.groupby("symbol", sort=True)}
+    found = Findings()
+    for part in per_symbol.values():
+        check_timeline(part, max_gap, found)
+        check_values(part, found)
+    found.raise_if_any(source)
+    return _stack(per_symbol, source)
+
+
+def _normalise_columns(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    frame = frame.copy()
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    unnamed = [c for c in frame.columns if c.startswith("unnamed") or c == ""]
+    stamp_col = next((c for c in TIMESTAMP_NAMES if c in frame.columns), unnamed[0] if unnamed else None)
+    if stamp_col is None:
+        raise DataError(f"{source}: no timestamp column (expected one of {', '.join(TIMESTAMP_NAMES)})")
+    missing = [f for f in FIELDS if f not in frame.columns]
+    if missing:
+        raise DataError(f"{source}: missing column(s) {', '.join(missing)}; need {', '.join(FIELDS)}")
+    frame = frame.rename(columns={stamp_col: "timestamp"})
+    parsed = pd.to_datetime(frame["timestamp"], errors="coerce", utc=False)
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if len(bad):
+        first = int(bad[0])
+        raise DataError(
+            f"{source}: row {first + 1}, column 'timestamp': {frame['timestamp'].iloc[first]!r} "
+            f"is not a date/time ({len(bad)} such row(s))"
+        )
+    frame["timestamp"] = parsed
+    for field in FIELDS:
+        numeric = pd.to_numeric(frame[field], errors="coerce")
+        bad = np.flatnonzero(numeric.isna().to_numpy() & frame[field].notna().to_numpy())
+        if len(bad):
+            first = int(bad[0])
+            raise DataError(
+                f"{source}: row {first + 1} ({frame['timestamp'].iloc[first]}), column '{field}': "
+                f"{frame[field].iloc[first]!r} is not a number"
+            )
+        frame[field] = numeric.astype("float64")
+    return frame
+
+
+def _stack(per_symbol: dict[str, pd.DataFrame], source: str) -> Bars:
+    symbols = tuple(per_symbol)
+    first = per_symbol[symbols[0]]
+    index = pd.DatetimeIndex(first["timestamp"].to_numpy(), name="timestamp")
+    for symbol in symbols[1:]:
+        other = pd.DatetimeIndex(per_symbol[symbol]["timestamp"].to_numpy())
+        if not other.equals(index):
+            only_here = index.difference(other)
+            only_there = other.difference(index)
+            example = (only_here if len(only_here) else only_there)[0]
+            raise DataError(
+                f"{source}: symbols {symbols[0]} and {symbol} have different timelines "
+                f"({len(only_here)} timestamp(s) missing from {symbol}, {len(only_there)} extra; "
+                f"first difference at {example}); align them before loading"
+            )
+    arrays = {
+        field: np.column_stack([per_symbol[s][field].to_numpy(dtype="float64") for s in symbols]) for field in FIELDS
+    }
+    return Bars(name=source, index=index, symbols=symbols, **arrays)
