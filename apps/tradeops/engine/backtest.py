@@ -1,0 +1,153 @@
+"""Run one backtest or a parameter grid through the compiled kernel."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tradeops.data.bars import Bars
+from tradeops.engine import kernel, metrics
+from tradeops.engine.settings import DIRECTION_CODES, ExecutionSettings
+from tradeops.errors import DataError
+from tradeops.strategies.base import ParamTable, Signals, Strategy, StrategyParams, table_from_points
+
+# Bound on bars x symbols x points simulated at once: keeps a grid's memory flat at any size.
+CHUNK_CELLS = 2_000_000
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """One backtest: what ran, on what, and what came out."""
+
+    strategy: str
+    params: dict[str, Any]
+    bars: Bars
+    settings: ExecutionSettings
+    metrics: dict[str, float]
+    equity: pd.Series
+    trades: pd.DataFrame  # closed trades
+    open_trades: pd.DataFrame  # still open at the last bar, marked at its close
+
+
+@dataclass(frozen=True)
+class GridResult:
+    """A parameter sweep: one row per valid point, parameters then metrics."""
+
+    strategy: str
+    table: pd.DataFrame
+    invalid_points: int
+
+
+def _check_length(bars: Bars) -> None:
+    if bars.n_bars < 3:
+        raise DataError(f"{bars.name}: {bars.n_bars} bar(s); a backtest needs at least 3")
+
+
+def _simulate(
+    signals: Signals, bars: Bars, settings: ExecutionSettings, record: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    n_points = signals.entries.shape[2]
+    equity = np.zeros((bars.n_bars, n_points if record else 0))
+    trades = np.zeros((bars.n_bars * bars.n_symbols + bars.n_symbols if record else 0, len(kernel.TRADE_FIELDS)))
+    # One memory layout for every call, so the kernel compiles (and caches) exactly one signature.
+    arrays = [np.ascontiguousarray(a, dtype=np.bool_) for a in signals.as_tuple()]
+    raw, n_recorded = kernel.simulate(  # type: ignore[call-arg]  # numba's Dispatcher hides the signature
+        bars.open,
+        bars.close,
+        *arrays,
+        float(settings.cash),
+        float(settings.commission),
+        float(settings.slippage),
+        float(settings.fraction),
+        DIRECTION_CODES[settings.direction],
+        np.nan if settings.fractional_units else 1.0,
+        record,
+        equity,
+        trades,
+    )
+    return raw, n_recorded, equity, trades
+
+
+def _metrics(raw: np.ndarray, bars: Bars, settings: ExecutionSettings) -> dict[str, np.ndarray]:
+    per_year = bars.bars_per_year()
+    return metrics.from_raw(
+        raw,
+        initial_cash=settings.cash,
+        n_bars=bars.n_bars,
+        years=bars.years(),
+        bars_per_year=per_year,
+        benchmark=metrics.buy_and_hold(bars.close, per_year),
+    )
+
+
+def run_backtest(strategy: Strategy, params: StrategyParams, bars: Bars, settings: ExecutionSettings) -> BacktestResult:
+    """Backtest one parameter point, recording equity and every trade."""
+    _check_length(bars)
+    signals = strategy.signals(bars, table_from_points([params]))
+    raw, n_recorded, equity, trades = _simulate(signals, bars, settings, record=True)
+    records = pd.DataFrame(trades[: n_recorded[0]], columns=kernel.TRADE_FIELDS)
+    frame = pd.DataFrame(
+        {
+            "symbol": [bars.symbols[int(i)] for i in records["symbol"]],
+            "entry_time": bars.index[records["entry_bar"].to_numpy(dtype=np.int64)],
+            "entry_price": records["entry_price"],
+            "exit_time": [bars.index[int(i)] if i >= 0 else pd.NaT for i in records["exit_bar"]],
+            "exit_price": records["exit_price"],
+            "size": records["size"],
+            "pnl": records["pnl"],
+            "return_pct": records["pnl"] / (records["size"].abs() * records["entry_price"]) * 100,
+            "fees": records["fees"],
+        }
+    )
+    is_open = (records["exit_bar"] < 0).to_numpy()
+    values = {name: float(v[0]) for name, v in _metrics(raw, bars, settings).items()}
+    return BacktestResult(
+        strategy=strategy.name,
+        params=params.model_dump(),
+        bars=bars,
+        settings=settings,
+        metrics=values,
+        equity=pd.Series(equity[:, 0], index=bars.index, name="equity"),
+        trades=frame[~is_open].sort_values("entry_time", kind="stable").reset_index(drop=True),
+        open_trades=frame[is_open].reset_index(drop=True),
+    )
+
+
+def run_grid(
+    strategy: Strategy,
+    points: Sequence[StrategyParams],
+    bars: Bars,
+    settings: ExecutionSettings,
+    progress: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
+    """Backtest every point; return parameters and metrics per point, in the order given.
+
+    Points are simulated in chunks sized to keep memory flat; `progress(n)` is told after each.
+    """
+    _check_length(bars)
+    table = table_from_points(list(points))
+    chunk = max(1, CHUNK_CELLS // (bars.n_bars * bars.n_symbols))
+    parts: list[dict[str, np.ndarray]] = []
+    for start in range(0, len(points), chunk):
+        part: ParamTable = {name: values[start : start + chunk] for name, values in table.items()}
+        raw, *_ = _simulate(strategy.signals(bars, part), bars, settings, record=False)
+        parts.append(_metrics(raw, bars, settings))
+        if progress is not None:
+            progress(len(next(iter(part.values()))))
+    merged = {name: np.concatenate([p[name] for p in parts]) for name in metrics.METRIC_NAMES}
+    return pd.DataFrame({**table, **merged})
+
+
+def best_rows(table: pd.DataFrame, by: str = "sharpe", top: int = 5) -> pd.DataFrame:
+    """Return the `top` rows by `by` (descending; NaN last)."""
+    return table.sort_values(by, ascending=False, na_position="last", kind="stable").head(top)
+
+
+def json_number(value: float) -> float | None:
+    """Return a JSON-safe number: NaN and infinities become None."""
+    return float(value) if math.isfinite(value) else None

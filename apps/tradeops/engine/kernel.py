@@ -1,0 +1,222 @@
+"""The compiled simulation loop, on vectorbt's own order-execution core (`buy_nb`/`sell_nb`).
+
+One call simulates P parameter points over S symbols. Each point is a portfolio of S accounts
+with equal starting cash; its equity is their sum. Metrics accumulate while the loop runs, so a
+grid never materialises (bars x points) value arrays; full equity and trades are recorded only on
+request (single backtests). Compiled once and cached on disk (numba `cache=True`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+from vectorbt.portfolio.enums import Direction as VbtDirection
+from vectorbt.portfolio.enums import ExecuteOrderState, OrderStatus
+from vectorbt.portfolio.nb import buy_nb, sell_nb
+
+# Columns of the per-point accumulator array returned by `simulate`.
+RAW_FIELDS = (
+    "final_equity",
+    "max_drawdown",
+    "max_drawdown_bars",
+    "return_mean",
+    "return_m2",
+    "downside_sq",
+    "exposure_bars",
+    "closed_trades",
+    "winning_trades",
+    "gross_profit",
+    "gross_loss",
+    "pnl_sq",
+    "n_returns",
+)
+(
+    FINAL_EQUITY,
+    MAX_DRAWDOWN,
+    MAX_DRAWDOWN_BARS,
+    RETURN_MEAN,
+    RETURN_M2,
+    DOWNSIDE_SQ,
+    EXPOSURE_BARS,
+    CLOSED_TRADES,
+    WINNING_TRADES,
+    GROSS_PROFIT,
+    GROSS_LOSS,
+    PNL_SQ,
+    N_RETURNS,
+) = range(len(RAW_FIELDS))
+TRADE_FIELDS = ("symbol", "entry_bar", "entry_price", "exit_bar", "exit_price", "size", "pnl", "fees")
+LONG_ONLY, LONG_SHORT, SHORT_ONLY = 0, 1, 2
+
+
+@njit(cache=True)
+def _open(state, price, is_long, fees, slippage, granularity, fraction):
+    if is_long:
+        return buy_nb(
+            state,
+            np.inf,
+            price,
+            VbtDirection.LongOnly,
+            fees,
+            0.0,
+            slippage,
+            0.0,
+            np.inf,
+            granularity,
+            False,
+            True,
+            fraction,
+        )
+    return sell_nb(
+        state, np.inf, price, VbtDirection.Both, fees, 0.0, slippage, 0.0, np.inf, granularity, False, True, fraction
+    )
+
+
+@njit(cache=True)
+def _close(state, price, fees, slippage):
+    if state.position > 0:
+        return sell_nb(
+            state,
+            state.position,
+            price,
+            VbtDirection.LongOnly,
+            fees,
+            0.0,
+            slippage,
+            0.0,
+            np.inf,
+            np.nan,
+            False,
+            True,
+            np.nan,
+        )
+    return buy_nb(
+        state, -state.position, price, VbtDirection.Both, fees, 0.0, slippage, 0.0, np.inf, np.nan, False, True, np.nan
+    )
+
+
+@njit(cache=True, parallel=True)
+def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
+    open_,
+    close,
+    entries,
+    exits,
+    short_entries,
+    short_exits,
+    init_cash,
+    fees,
+    slippage,
+    fraction,
+    direction,
+    granularity,
+    record,
+    equity_out,
+    trades_out,
+):
+    """Simulate every point; return (accumulators (P, len(RAW_FIELDS)), trades recorded per point).
+
+    Recording (`record=True`) is for one point at a time: all points would share `trades_out`.
+    """
+    n_bars, n_symbols, n_points = entries.shape
+    raw = np.zeros((n_points, len(RAW_FIELDS)))
+    n_recorded = np.zeros(n_points, dtype=np.int64)
+    cash0 = init_cash / n_symbols
+    for p in prange(n_points):
+        cash = np.full(n_symbols, cash0)
+        position = np.zeros(n_symbols)
+        debt = np.zeros(n_symbols)
+        free_cash = np.full(n_symbols, cash0)
+        cash_before = np.zeros(n_symbols)
+        entry_bar = np.zeros(n_symbols, dtype=np.int64)
+        entry_price = np.zeros(n_symbols)
+        entry_fees = np.zeros(n_symbols)
+        peak = init_cash
+        peak_bar = 0
+        previous = init_cash
+        for t in range(n_bars):
+            for s in range(n_symbols):
+                if t == 0:
+                    continue
+                go_long = entries[t - 1, s, p] and not exits[t - 1, s, p] and direction != SHORT_ONLY
+                go_short = short_entries[t - 1, s, p] and not short_exits[t - 1, s, p] and direction != LONG_ONLY
+                leave_long = exits[t - 1, s, p] or go_short
+                leave_short = short_exits[t - 1, s, p] or go_long
+                state = ExecuteOrderState(cash[s], position[s], debt[s], free_cash[s])
+                price = open_[t, s]
+                if (position[s] > 0 and leave_long) or (position[s] < 0 and leave_short):
+                    state, result = _close(state, price, fees, slippage)
+                    if result.status == OrderStatus.Filled:
+                        pnl = state.cash - cash_before[s]
+                        row = raw[p]
+                        row[CLOSED_TRADES] += 1
+                        row[PNL_SQ] += pnl * pnl
+                        if pnl > 0:
+                            row[WINNING_TRADES] += 1
+                            row[GROSS_PROFIT] += pnl
+                        else:
+                            row[GROSS_LOSS] -= pnl
+                        if record:
+                            k = n_recorded[p]
+                            trades_out[k, 0] = s
+                            trades_out[k, 1] = entry_bar[s]
+                            trades_out[k, 2] = entry_price[s]
+                            trades_out[k, 3] = t
+                            trades_out[k, 4] = result.price
+                            trades_out[k, 5] = position[s]
+                            trades_out[k, 6] = pnl
+                            trades_out[k, 7] = entry_fees[s] + result.fees
+                            n_recorded[p] = k + 1
+                if state.position == 0 and (go_long or go_short):
+                    before = state.cash
+                    state, result = _open(state, price, go_long, fees, slippage, granularity, fraction)
+                    if result.status == OrderStatus.Filled:
+                        cash_before[s] = before
+                        entry_bar[s] = t
+                        entry_price[s] = result.price
+                        entry_fees[s] = result.fees
+                cash[s] = state.cash
+                position[s] = state.position
+                debt[s] = state.debt
+                free_cash[s] = state.free_cash
+            equity = 0.0
+            exposed = False
+            for s in range(n_symbols):
+                equity += cash[s] + position[s] * close[t, s]
+                if position[s] != 0:
+                    exposed = True
+            row = raw[p]
+            if exposed:
+                row[EXPOSURE_BARS] += 1
+            if record:
+                equity_out[t, p] = equity
+            if t > 0:
+                ret = equity / previous - 1.0
+                count = row[N_RETURNS] + 1
+                delta = ret - row[RETURN_MEAN]
+                row[RETURN_MEAN] += delta / count
+                row[RETURN_M2] += delta * (ret - row[RETURN_MEAN])
+                if ret < 0:
+                    row[DOWNSIDE_SQ] += ret * ret
+                row[N_RETURNS] = count
+            previous = equity
+            if equity >= peak:
+                peak = equity
+                peak_bar = t
+            else:
+                row[MAX_DRAWDOWN] = max(row[MAX_DRAWDOWN], 1.0 - equity / peak)
+                row[MAX_DRAWDOWN_BARS] = max(row[MAX_DRAWDOWN_BARS], t - peak_bar)
+        raw[p, FINAL_EQUITY] = previous
+        if record:
+            for s in range(n_symbols):
+                if position[s] != 0:
+                    k = n_recorded[p]
+                    trades_out[k, 0] = s
+                    trades_out[k, 1] = entry_bar[s]
+                    trades_out[k, 2] = entry_price[s]
+                    trades_out[k, 3] = -1
+                    trades_out[k, 4] = close[n_bars - 1, s]
+                    trades_out[k, 5] = position[s]
+                    trades_out[k, 6] = cash[s] + position[s] * close[n_bars - 1, s] - cash_before[s]
+                    trades_out[k, 7] = entry_fees[s]
+                    n_recorded[p] = k + 1
+    return raw, n_recorded

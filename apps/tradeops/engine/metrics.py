@@ -1,0 +1,112 @@
+"""Performance metrics from the kernel's accumulators, vectorised over parameter points.
+
+Definitions (r = per-bar simple return of portfolio equity, risk-free rate 0, A = observed bars
+per calendar year, Y = calendar years covered by the data):
+
+- total_return_pct: (final / initial - 1) x 100
+- cagr_pct: ((final / initial) ^ (1 / Y) - 1) x 100
+- sharpe: mean(r) / std(r, ddof=1) x sqrt(A)
+- sortino: mean(r) / sqrt(mean(min(r, 0)^2)) x sqrt(A)
+- max_drawdown_pct: largest fall from a running equity peak, in percent (a positive number)
+- max_drawdown_duration_bars / _days: longest time from a peak to the bar equity regains it
+  (or to the end); days are calendar days (bars / A x 365.25)
+- calmar: cagr_pct / max_drawdown_pct
+- profit_factor: gross profit / gross loss of closed trades (inf when no trade lost)
+- expectancy: mean profit per closed trade, in cash, after costs
+- win_rate_pct: winning closed trades / closed trades x 100
+- exposure_pct: bars with an open position / bars x 100
+- trades: closed trades (a position still open at the end counts in equity, not here)
+- sqn: sqrt(trades) x mean(trade pnl) / std(trade pnl, ddof=1) (Van Tharp's system quality number)
+- buy_and_hold_*: the same numbers for holding every symbol (equal weight) from the first close
+- excess_return_pct: total_return_pct - buy_and_hold_return_pct
+Undefined values (no trades, no variance) are NaN, written as null in JSON.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tradeops.engine import kernel
+
+METRIC_NAMES = (
+    "total_return_pct",
+    "cagr_pct",
+    "sharpe",
+    "sortino",
+    "calmar",
+    "max_drawdown_pct",
+    "max_drawdown_duration_bars",
+    "max_drawdown_duration_days",
+    "profit_factor",
+    "expectancy",
+    "win_rate_pct",
+    "exposure_pct",
+    "trades",
+    "sqn",
+    "buy_and_hold_return_pct",
+    "buy_and_hold_sharpe",
+    "buy_and_hold_max_drawdown_pct",
+    "excess_return_pct",
+)
+
+
+def _divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(a, dtype="float64") / np.asarray(b, dtype="float64")
+
+
+def buy_and_hold(close: np.ndarray, bars_per_year: float) -> dict[str, float]:
+    """Return, Sharpe and max drawdown of holding every symbol in equal weight from the first close."""
+    curve = (close / close[0]).mean(axis=1)
+    returns = np.diff(curve) / curve[:-1]
+    std = returns.std(ddof=1) if len(returns) > 1 else np.nan
+    peak = np.maximum.accumulate(curve)
+    return {
+        "buy_and_hold_return_pct": float((curve[-1] - 1) * 100),
+        "buy_and_hold_sharpe": float(returns.mean() / std * np.sqrt(bars_per_year)) if std else np.nan,
+        "buy_and_hold_max_drawdown_pct": float((1 - curve / peak).max() * 100),
+    }
+
+
+def from_raw(
+    raw: np.ndarray,
+    *,
+    initial_cash: float,
+    n_bars: int,
+    years: float,
+    bars_per_year: float,
+    benchmark: dict[str, float],
+) -> dict[str, np.ndarray]:
+    """Turn accumulators of shape (points, fields) into named metric arrays of shape (points,)."""
+    col = {name: raw[:, i] for i, name in enumerate(kernel.RAW_FIELDS)}
+    growth = col["final_equity"] / initial_cash
+    n_ret = col["n_returns"]
+    std = np.sqrt(_divide(col["return_m2"], n_ret - 1))
+    downside = np.sqrt(_divide(col["downside_sq"], n_ret))
+    trades = col["closed_trades"]
+    net = col["gross_profit"] - col["gross_loss"]
+    pnl_var = _divide(col["pnl_sq"] - _divide(net * net, trades), trades - 1)
+    annual = np.sqrt(bars_per_year)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cagr = (np.power(growth, 1 / years) - 1) * 100 if years > 0 else np.full_like(growth, np.nan)
+    drawdown_pct = col["max_drawdown"] * 100
+    metrics = {
+        "total_return_pct": (growth - 1) * 100,
+        "cagr_pct": cagr,
+        "sharpe": _divide(col["return_mean"], std) * annual,
+        "sortino": _divide(col["return_mean"], downside) * annual,
+        "calmar": _divide(cagr, drawdown_pct),
+        "max_drawdown_pct": drawdown_pct,
+        "max_drawdown_duration_bars": col["max_drawdown_bars"],
+        "max_drawdown_duration_days": col["max_drawdown_bars"] / bars_per_year * 365.25,
+        "profit_factor": np.where(trades > 0, _divide(col["gross_profit"], col["gross_loss"]), np.nan),
+        "expectancy": _divide(net, trades),
+        "win_rate_pct": _divide(col["winning_trades"], trades) * 100,
+        "exposure_pct": col["exposure_bars"] / n_bars * 100,
+        "trades": trades,
+        "sqn": np.sqrt(trades) * _divide(_divide(net, trades), np.sqrt(np.clip(pnl_var, 0, None))),
+    }
+    for name, value in benchmark.items():
+        metrics[name] = np.full_like(growth, value)
+    metrics["excess_return_pct"] = metrics["total_return_pct"] - benchmark["buy_and_hold_return_pct"]
+    return metrics

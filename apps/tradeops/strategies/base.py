@@ -1,0 +1,115 @@
+"""The strategy protocol: a name, a parameter model, and a causal signal function.
+
+Signals are computed for many parameter points at once: every parameter arrives as an array of
+length P (P = 1 for a single backtest) and every signal array has shape (bars, symbols, P).
+Signals at bar t may use bars 0..t only; the engine fills them at the open of bar t + 1.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from tradeops.data.bars import Bars
+from tradeops.errors import ConfigError
+
+ParamTable = dict[str, np.ndarray]
+
+
+class StrategyParams(BaseModel):
+    """Base of every parameter model: frozen, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Boolean arrays of shape (bars, symbols, points): what to do at the next bar's open."""
+
+    entries: np.ndarray
+    exits: np.ndarray
+    short_entries: np.ndarray
+    short_exits: np.ndarray
+
+    def as_tuple(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return self.entries, self.exits, self.short_entries, self.short_exits
+
+
+class Strategy(Protocol):
+    """What every strategy provides."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    Params: ClassVar[type[StrategyParams]]
+
+    def signals(self, bars: Bars, params: ParamTable) -> Signals:
+        """Return signals for every parameter point in `params` (arrays of equal length)."""
+        ...
+
+
+def validate_params(strategy: Strategy, raw: Mapping[str, Any]) -> StrategyParams:
+    """Validate one parameter point; a ConfigError names each bad field and why."""
+    try:
+        return strategy.Params.model_validate(dict(raw))
+    except ValidationError as error:
+        raise ConfigError(f"invalid parameters for {strategy.name}: {format_validation(error)}") from error
+
+
+def format_validation(error: ValidationError) -> str:
+    """Render pydantic errors as `field: reason` pairs, one per problem."""
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "(model)"
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def table_from_points(points: list[StrategyParams]) -> ParamTable:
+    """Stack validated parameter points into a ParamTable."""
+    if not points:
+        raise ConfigError("no valid parameter points")
+    names = list(type(points[0]).model_fields)
+    return {name: np.array([getattr(p, name) for p in points]) for name in names}
+
+
+def expand_grid(
+    strategy: Strategy, fixed: Mapping[str, Any], grid: Mapping[str, list[Any]]
+) -> tuple[list[StrategyParams], int]:
+    """Return the valid points of the cartesian grid (in order) and how many were invalid."""
+    unknown = (set(fixed) | set(grid)) - set(strategy.Params.model_fields)
+    if unknown:
+        raise ConfigError(
+            f"{strategy.name} has no parameter(s) {', '.join(sorted(unknown))}; "
+            f"parameters: {', '.join(strategy.Params.model_fields)}"
+        )
+    names = list(grid)
+    valid: list[StrategyParams] = []
+    invalid = 0
+    for combo in itertools.product(*(grid[n] for n in names)):
+        try:
+            valid.append(strategy.Params.model_validate({**fixed, **dict(zip(names, combo, strict=True))}))
+        except ValidationError:
+            invalid += 1
+    return valid, invalid
+
+
+def neighbours(strategy: Strategy, point: StrategyParams) -> list[StrategyParams]:
+    """Return the valid points one `step` away along each parameter that declares a step."""
+    result = []
+    for name, field in type(point).model_fields.items():
+        extra = field.json_schema_extra
+        step = extra.get("step") if isinstance(extra, dict) else None
+        if not isinstance(step, int | float):
+            continue
+        for sign in (-1, 1):
+            candidate = point.model_dump() | {name: getattr(point, name) + sign * step}
+            try:
+                result.append(strategy.Params.model_validate(candidate))
+            except ValidationError:
+                continue
+    return result

@@ -1,0 +1,51 @@
+"""Breakout of the Donchian channel (the turtle traders' rule)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from tradeops.data.bars import Bars
+from tradeops.strategies.base import ParamTable, Signals, StrategyParams
+from tradeops.strategies.indicators import rolling_max, rolling_min, shift_forward
+
+
+class DonchianBreakoutParams(StrategyParams):
+    """Channel lengths in bars for entries and for exits."""
+
+    entry_window: int = Field(
+        20, ge=2, le=500, description="breakout channel, bars (e.g. 20)", json_schema_extra={"step": 2}
+    )
+    exit_window: int = Field(
+        10, ge=2, le=500, description="exit channel, bars (e.g. 10)", json_schema_extra={"step": 1}
+    )
+
+    @model_validator(mode="after")
+    def _exit_not_longer(self) -> DonchianBreakoutParams:
+        if self.exit_window > self.entry_window:
+            raise ValueError(f"exit_window ({self.exit_window}) must not exceed entry_window ({self.entry_window})")
+        return self
+
+
+class DonchianBreakout:
+    """Buy a close above the previous `entry_window` bars' high; exit below the `exit_window` low."""
+
+    name: ClassVar[str] = "donchian_breakout"
+    description: ClassVar[str] = "channel breakout: trend following"
+    Params: ClassVar[type[StrategyParams]] = DonchianBreakoutParams
+
+    def signals(self, bars: Bars, params: ParamTable) -> Signals:
+        close = bars.close[:, :, None]
+        entry_high = shift_forward(rolling_max(bars.high, params["entry_window"]))
+        entry_low = shift_forward(rolling_min(bars.low, params["entry_window"]))
+        exit_high = shift_forward(rolling_max(bars.high, params["exit_window"]))
+        exit_low = shift_forward(rolling_min(bars.low, params["exit_window"]))
+        with np.errstate(invalid="ignore"):
+            return Signals(
+                entries=close > entry_high,
+                exits=close < exit_low,
+                short_entries=close < entry_low,
+                short_exits=close > exit_high,
+            )

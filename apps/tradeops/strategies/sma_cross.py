@@ -1,0 +1,46 @@
+"""Trend following on two simple moving averages."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field, model_validator
+
+from tradeops.data.bars import Bars
+from tradeops.strategies.base import ParamTable, Signals, StrategyParams
+from tradeops.strategies.indicators import crossed_above, sma
+
+
+class SmaCrossParams(StrategyParams):
+    """Windows of the two moving averages, in bars."""
+
+    fast: int = Field(
+        10, ge=2, le=500, description="fast moving average window, bars (e.g. 10)", json_schema_extra={"step": 1}
+    )
+    slow: int = Field(
+        20, ge=3, le=1000, description="slow moving average window, bars (e.g. 20)", json_schema_extra={"step": 2}
+    )
+
+    @model_validator(mode="after")
+    def _fast_below_slow(self) -> SmaCrossParams:
+        if self.fast >= self.slow:
+            raise ValueError(f"fast ({self.fast}) must be less than slow ({self.slow})")
+        return self
+
+
+class SmaCross:
+    """Long when the fast average crosses above the slow one; short (if allowed) on the cross below.
+
+    A cross is strict on both bars (below, then above), as in backtesting.py's `crossover`.
+    """
+
+    name: ClassVar[str] = "sma_cross"
+    description: ClassVar[str] = "moving-average crossover: trend following"
+    Params: ClassVar[type[StrategyParams]] = SmaCrossParams
+
+    def signals(self, bars: Bars, params: ParamTable) -> Signals:
+        fast = sma(bars.close, params["fast"])
+        slow = sma(bars.close, params["slow"])
+        up = crossed_above(fast, slow)
+        down = crossed_above(slow, fast)
+        return Signals(entries=up, exits=down, short_entries=down, short_exits=up)
