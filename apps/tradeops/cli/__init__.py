@@ -1,0 +1,45 @@
+"""The `tradeops` command line: the front door for people and pipelines."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from tradeops import __version__
+from tradeops.cli import backtest, gate, requirements
+from tradeops.errors import TradeopsError
+
+app = typer.Typer(
+    help="tradeops: backtest-gated, versioned trading on Kubernetes.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(backtest.app, name="backtest")
+app.add_typer(requirements.app, name="requirements")
+app.command("gate")(gate.gate)
+
+
+@app.command("warmup")
+def warmup() -> None:
+    """Compile and cache the engine (run at image build time so jobs start warm)."""
+    from tradeops.engine.warmup import warm
+
+    seconds = warm()
+    Console(stderr=True).print(f"engine compiled and cached in {seconds:.2f} s")
+
+
+@app.command("version")
+def version() -> None:
+    """Print the tradeops version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    """Run the CLI; a TradeopsError becomes one line on stderr and exit code 2."""
+    try:
+        app()  # standalone mode: usage errors and typer.Exit end the process with their own codes
+    except TradeopsError as error:
+        Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False)
+        sys.exit(2)

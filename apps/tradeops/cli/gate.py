@@ -1,0 +1,129 @@
+"""`tradeops gate`: judge a candidate; exit 0 pass, 1 a threshold not met, 2 could not decide."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tradeops.cli.options import (
+    AsJson,
+    Cash,
+    Commission,
+    DirectionOpt,
+    Fraction,
+    MaxGap,
+    Params,
+    Report,
+    SizingOpt,
+    Slippage,
+    emit_json,
+    execution_settings,
+    parse_assignments,
+    parse_params,
+    parse_value,
+)
+from tradeops.errors import TradeopsError
+from tradeops.gate import Candidate, Verdict, load_candidate, run_gate, validate_candidate
+from tradeops.reports import write_report
+
+
+def _candidate(
+    config: Path | None,
+    strategy: str | None,
+    param: list[str] | None,
+    data: str | None,
+    thresholds: list[str] | None,
+    execution: Mapping[str, object],
+) -> Candidate:
+    if config is not None:
+        base = load_candidate(config).model_dump()
+        if param:
+            base["params"] = base["params"] | parse_params(param)
+        if strategy is not None:
+            base["strategy"] = strategy
+    elif strategy is not None:
+        base = {"strategy": strategy, "params": parse_params(param)}
+    else:
+        raise TradeopsError("give --config FILE or --strategy NAME [--param NAME=VALUE ...]")
+    if data is not None:
+        base["data"] = data
+    candidate = validate_candidate(base, str(config or "command line"))
+    overrides = {name: parse_value(value) for name, value in parse_assignments(thresholds, "--threshold").items()}
+    settings = execution_settings(candidate.execution, **execution)
+    return candidate.model_copy(
+        update={"thresholds": candidate.thresholds.with_overrides(overrides), "execution": settings}
+    )
+
+
+def _print(verdict: Verdict) -> None:
+    console = Console()
+    if verdict.error is not None:
+        console.print(f"[bold red]UNDECIDED[/] (exit 2): {verdict.error}")
+        return
+    table = Table(title="gate checks")
+    for column in ("check", "group", "value", "limit", "result"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("detail")
+    for check in verdict.checks:
+        value = "n/a" if check.value is None else f"{check.value:,.4f}"
+        limit = "n/a" if check.limit is None else f"{check.limit:,.4f}"
+        result = "[green]pass[/]" if check.passed else "[bold red]FAIL[/]"
+        table.add_row(check.name, check.group, value, limit, result, check.detail)
+    console.print(table)
+    word = "[bold green]PASSED[/]" if verdict.passed else "[bold red]FAILED[/]"
+    console.print(f"{word} (exit {verdict.exit_code})")
+
+
+def gate(
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="candidate YAML file")] = None,
+    strategy: Annotated[
+        str | None, typer.Option("--strategy", "-s", help="strategy (instead of or over --config)")
+    ] = None,
+    param: Params = None,
+    data: Annotated[str | None, typer.Option("--data", "-d", help="data reference (overrides the candidate's)")] = None,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option("--threshold", "-t", help="NAME=VALUE, e.g. min_sharpe=0.8; none switches a check off"),
+    ] = None,
+    as_json: AsJson = False,
+    out: Annotated[Path | None, typer.Option("--out", help="also write the verdict JSON here")] = None,
+    report: Report = None,
+    cash: Cash = None,
+    commission: Commission = None,
+    slippage: Slippage = None,
+    sizing: SizingOpt = None,
+    fraction: Fraction = None,
+    direction: DirectionOpt = None,
+    max_gap: MaxGap = None,
+) -> None:
+    """Judge a candidate against its thresholds; every check is printed with value and limit."""
+    execution = {
+        "cash": cash,
+        "commission": commission,
+        "slippage": slippage,
+        "sizing": sizing,
+        "fraction": fraction,
+        "direction": direction,
+    }
+    try:
+        candidate = _candidate(config, strategy, param, data, threshold, execution)
+        verdict, result = run_gate(candidate, max_gap=max_gap)
+    except TradeopsError as error:
+        verdict, result = Verdict(error=str(error)), None
+    except Exception as error:
+        verdict, result = Verdict(error=f"internal error: {type(error).__name__}: {error}"), None
+    if out is not None:
+        emit_json(verdict.to_dict(), out)
+    if report is not None and result is not None:
+        write_report(report, result, verdict)  # type: ignore[arg-type]
+        Console(stderr=True).print(f"report written to {report}")
+    if as_json:
+        emit_json(verdict.to_dict())
+    else:
+        _print(verdict)
+    raise typer.Exit(verdict.exit_code)

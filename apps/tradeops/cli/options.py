@@ -1,0 +1,112 @@
+"""Option types and parsers shared by the commands."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from tradeops.engine.settings import Direction, ExecutionSettings, Sizing
+from tradeops.errors import ConfigError
+
+Strategy = Annotated[str, typer.Option("--strategy", "-s", help="strategy name, e.g. sma_cross")]
+Params = Annotated[
+    list[str] | None, typer.Option("--param", "-p", help="parameter as NAME=VALUE; repeat per parameter")
+]
+Data = Annotated[
+    str, typer.Option("--data", "-d", help="CSV/Parquet path or sample:GOOG, sample:EURUSD, sample:synthetic?symbols=5")
+]
+MaxGap = Annotated[str | None, typer.Option("--max-gap", help="reject holes in the timeline wider than this, e.g. 7D")]
+AsJson = Annotated[bool, typer.Option("--json", help="print one JSON object instead of a table")]
+Cash = Annotated[float | None, typer.Option("--cash", help="initial cash [default: 10000]")]
+Commission = Annotated[
+    float | None, typer.Option("--commission", help="fee per fill, fraction of notional [default: 0]")
+]
+Slippage = Annotated[
+    float | None, typer.Option("--slippage", help="adverse price move per fill, fraction [default: 0]")
+]
+SizingOpt = Annotated[Sizing | None, typer.Option("--sizing", help="all_in or fixed_fraction [default: all_in]")]
+Fraction = Annotated[float | None, typer.Option("--fraction", help="share of cash per entry with fixed_fraction")]
+DirectionOpt = Annotated[
+    Direction | None, typer.Option("--direction", help="long_only, long_short or short_only [default: long_only]")
+]
+Report = Annotated[Path | None, typer.Option("--report", help="write a self-contained HTML report here")]
+
+
+def parse_value(text: str) -> Any:
+    """Read a command-line value as a YAML scalar: 10 -> int, 0.5 -> float; none/null/off -> None."""
+    if text.strip().lower() in ("none", "null", "off"):
+        return None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def parse_assignments(items: list[str] | None, what: str) -> dict[str, str]:
+    """Split NAME=VALUE items; a ConfigError names the malformed one."""
+    result: dict[str, str] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ConfigError(f"{what} {item!r} must look like NAME=VALUE")
+        result[name.strip()] = value.strip()
+    return result
+
+
+def parse_params(items: list[str] | None) -> dict[str, Any]:
+    """Parse repeated --param NAME=VALUE."""
+    return {name: parse_value(value) for name, value in parse_assignments(items, "--param").items()}
+
+
+def parse_grid(items: list[str] | None) -> dict[str, list[Any]]:
+    """Parse repeated --grid NAME=START:STOP:STEP (stop included) or NAME=V1,V2,V3."""
+    grid: dict[str, list[Any]] = {}
+    for name, spec in parse_assignments(items, "--grid").items():
+        if "," in spec or ":" not in spec:
+            grid[name] = [parse_value(v) for v in spec.split(",")]
+            continue
+        parts = [parse_value(v) for v in spec.split(":")]
+        if len(parts) != 3 or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in parts):
+            raise ConfigError(f"--grid {name}={spec!r} must be START:STOP:STEP with numbers, or V1,V2,...")
+        start, stop, step = parts
+        if step <= 0 or stop < start:
+            raise ConfigError(f"--grid {name}={spec!r}: need STEP > 0 and STOP >= START")
+        count = math.floor((stop - start) / step + 1e-9) + 1
+        values = [start + i * step for i in range(count)]
+        grid[name] = values if all(isinstance(v, int) for v in parts) else [round(v, 10) for v in values]
+    if not grid:
+        raise ConfigError("give at least one --grid NAME=START:STOP:STEP")
+    return grid
+
+
+def execution_settings(base: ExecutionSettings | None = None, **given: Any) -> ExecutionSettings:
+    """Return settings with the options that were given (not None) laid over `base` or the defaults."""
+    from pydantic import ValidationError
+
+    from tradeops.strategies.base import format_validation
+
+    values = (base or ExecutionSettings()).model_dump() | {k: v for k, v in given.items() if v is not None}
+    if given.get("sizing") is Sizing.ALL_IN or (values["sizing"] == Sizing.ALL_IN and given.get("fraction") is None):
+        values["fraction"] = 1.0
+    try:
+        return ExecutionSettings.model_validate(values)
+    except ValidationError as error:
+        raise ConfigError(f"invalid execution settings: {format_validation(error)}") from error
+
+
+def emit_json(payload: Any, out: Path | None = None) -> None:
+    """Print JSON to stdout, or write it atomically to `out`."""
+    text = json.dumps(payload, indent=2, allow_nan=False, default=str)
+    if out is None:
+        sys.stdout.write(text + "\n")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    partial.write_text(text + "\n")
+    partial.replace(out)

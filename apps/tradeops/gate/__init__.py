@@ -1,0 +1,43 @@
+"""The backtest gate: a candidate, its thresholds, and a verdict with exit codes 0/1/2."""
+
+from __future__ import annotations
+
+from tradeops.data import load_bars
+from tradeops.engine.result import result_to_dict
+from tradeops.errors import TradeopsError
+from tradeops.gate.candidate import Candidate, load_candidate, validate_candidate
+from tradeops.gate.checks import evaluate
+from tradeops.gate.thresholds import Thresholds
+from tradeops.gate.verdict import EXIT_FAIL, EXIT_PASS, EXIT_UNDECIDED, Check, Verdict
+from tradeops.strategies import get_strategy
+
+
+def run_gate(candidate: Candidate, *, max_gap: str | None = None) -> tuple[Verdict, object | None]:
+    """Judge a candidate; never raises for bad data or config, which yield an undecided verdict.
+
+    Returns the verdict and the candidate's BacktestResult (None when undecided).
+    """
+    summary = candidate.model_dump(mode="json")
+    try:
+        bars = load_bars(candidate.data, max_gap=max_gap)
+        strategy = get_strategy(candidate.strategy)
+        result, checks = evaluate(
+            strategy, candidate.strategy_params(), bars, candidate.execution, candidate.thresholds
+        )
+    except TradeopsError as error:
+        return Verdict(error=str(error), candidate=summary), None
+    return Verdict(checks=checks, candidate=summary, result=result_to_dict(result)), result
+
+
+__all__ = [
+    "EXIT_FAIL",
+    "EXIT_PASS",
+    "EXIT_UNDECIDED",
+    "Candidate",
+    "Check",
+    "Thresholds",
+    "Verdict",
+    "load_candidate",
+    "run_gate",
+    "validate_candidate",
+]

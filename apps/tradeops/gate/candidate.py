@@ -1,0 +1,68 @@
+"""The candidate: what the gate judges. The same object sits in a YAML file or in the stack config.
+
+strategy: sma_cross
+params: {fast: 10, slow: 30}
+data: sample:GOOG
+execution: {cash: 10000, commission: 0.001}
+thresholds:
+  profitability: {min_sharpe: 0.5}
+  safety: {max_drawdown_pct: 35}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tradeops.engine.settings import ExecutionSettings
+from tradeops.errors import ConfigError
+from tradeops.gate.thresholds import Thresholds
+from tradeops.strategies import get_strategy
+from tradeops.strategies.base import StrategyParams, format_validation, validate_params
+
+
+class Candidate(BaseModel):
+    """A strategy, its parameters, the data and costs to test it on, and the bar it must clear."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    strategy: str = Field(description="strategy name, e.g. sma_cross")
+    params: dict[str, Any] = Field(default_factory=dict, description="strategy parameters; defaults fill the rest")
+    data: str = Field("sample:GOOG", description="data reference: a CSV/Parquet path or sample:NAME")
+    execution: ExecutionSettings = ExecutionSettings()
+    thresholds: Thresholds = Thresholds()
+
+    @model_validator(mode="after")
+    def _params_fit_strategy(self) -> Candidate:
+        self.strategy_params()
+        return self
+
+    def strategy_params(self) -> StrategyParams:
+        """Return the validated parameter point."""
+        return validate_params(get_strategy(self.strategy), self.params)
+
+
+def validate_candidate(raw: Any, source: str = "candidate") -> Candidate:
+    """Validate a candidate object; a ConfigError names the source, the key path and the reason."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping with 'strategy', 'params', 'data', ...")
+    try:
+        return Candidate.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(f"{source}: {format_validation(error)}") from error
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from error
+
+
+def load_candidate(path: Path) -> Candidate:
+    """Read and validate a candidate YAML file."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read: {error.strerror}") from error
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from error
+    return validate_candidate(raw, str(path))
