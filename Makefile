@@ -1,0 +1,36 @@
+# The two README commands: `make run` (set up, then the main job) and `make test` (set up, then the whole suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+
+.PHONY: setup run test bench lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/tradeops warmup
+	rm -f $(VENV)/.installed-* && touch $@
+
+run: setup
+	$(BIN)/tradeops gate --strategy sma_cross --param fast=10 --param slow=30 --data sample:GOOG \
+		--report reports/gate-report.html --out reports/verdict.json
+
+lint: setup
+	$(BIN)/ruff check apps tests pipelines
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest --requirements-strict --cov --cov-report=term \
+		--cov-report=html:reports/coverage --cov-report=xml:reports/coverage.xml --junitxml=reports/junit.xml
+	$(BIN)/tradeops requirements report --junit reports/junit.xml --out reports
+
+bench: setup
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pipelines.bench.engine --out reports/bench.json
+
+clean:
+	rm -rf $(VENV) reports .coverage

@@ -1,0 +1,1 @@
+"""CI/CD stages as Python, run the same locally and in CI."""
