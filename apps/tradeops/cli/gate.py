@@ -68,13 +68,15 @@ def _print(verdict: Verdict) -> None:
     table = Table(title="gate checks")
     for column in ("check", "group", "value", "limit", "result"):
         table.add_column(column, no_wrap=True)
-    table.add_column("detail")
     for check in verdict.checks:
         value = "n/a" if check.value is None else f"{check.value:,.4f}"
         limit = "n/a" if check.limit is None else f"{check.limit:,.4f}"
         result = "[green]pass[/]" if check.passed else "[bold red]FAIL[/]"
-        table.add_row(check.name, check.group, value, limit, result, check.detail)
+        table.add_row(check.name, check.group, value, limit, result)
     console.print(table)
+    for check in verdict.checks:
+        if check.detail:
+            console.print(f"  {check.name}: {check.detail}", highlight=False)
     word = "[bold green]PASSED[/]" if verdict.passed else "[bold red]FAILED[/]"
     console.print(f"{word} (exit {verdict.exit_code})")
 
