@@ -2,15 +2,69 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from tests.fakes.slack_api import FakeSlack
 from tradeops.data import Bars, load_bars
 
 pytest_plugins = ["tests.plugins.requirements"]
+
+AWS_TEST_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real PostgreSQL server for the session; tests take fresh databases on it."""
+    from tests.fakes.servers import postgres
+
+    with postgres(tmp_path_factory.mktemp("pg") / "data") as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """An empty database on the real server."""
+    from tests.fakes.servers import fresh_database
+
+    return fresh_database(postgres_server)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """A real S3 endpoint (moto in server mode) on loopback."""
+    from tests.fakes.servers import s3_endpoint
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in AWS_TEST_ENV.items():
+            patch.setenv(name, value)
+        with s3_endpoint() as url:
+            yield url
+
+
+@pytest.fixture
+def s3_bucket(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh, empty bucket on the S3 endpoint; returns its name."""
+    import uuid
+
+    import boto3
+
+    for name, value in AWS_TEST_ENV.items():
+        monkeypatch.setenv(name, value)
+    bucket = f"tradeops-{uuid.uuid4().hex[:10]}"
+    boto3.client("s3", endpoint_url=s3_server).create_bucket(Bucket=bucket)
+    return bucket
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    """The local fake Slack Web API."""
+    fake = FakeSlack()
+    yield fake
+    fake.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,68 @@
+"""Process settings from `TRADEOPS_*` environment variables, validated once in `main()`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tradeops.errors import ConfigError
+from tradeops.strategies.base import format_validation
+
+PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "token", "xxx", "test"}
+
+
+class AppSettings(BaseSettings):
+    """Everything a tradeops process reads from its environment; embedded defaults for one laptop."""
+
+    model_config = SettingsConfigDict(env_prefix="TRADEOPS_", extra="ignore", frozen=True)
+
+    environment: Literal["local", "dev", "staging", "prod"] = Field("local", description="where this runs")
+    data_dir: Path = Field(
+        Path(".tradeops"), description="local data folder (SQLite file, object folder, market files)"
+    )
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default a SQLite file in data_dir")
+    object_store: str | None = Field(None, description="file:///path or s3://bucket/prefix; default data_dir/objects")
+    s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint, e.g. http://minio:9000")
+    api_token: SecretStr | None = Field(None, description="bearer token for mutating API calls")
+    slack_token: SecretStr | None = Field(None, description="Slack bot token; console notifications when unset")
+    slack_channel: str | None = Field(None, description="Slack channel for notifications, e.g. #trading")
+    slack_base_url: str | None = Field(None, description="Slack Web API base URL (only to point at a fake)")
+    slack_signing_secret: SecretStr | None = Field(None, description="verifies inbound Slack requests")
+    workers: int = Field(2, ge=1, le=32, description="backtest worker processes")
+    queue_limit: int = Field(64, ge=1, le=10_000, description="queued jobs before the API answers 429")
+    job_timeout_seconds: float = Field(600, gt=0, description="a job running longer is killed and failed")
+    git_sha: str = Field("unknown", description="the commit this build came from")
+
+    @model_validator(mode="after")
+    def _secrets_outside_local(self) -> AppSettings:
+        if self.environment != "local":
+            token = self.api_token.get_secret_value() if self.api_token else ""
+            if len(token) < 16 or token.lower() in PLACEHOLDERS:
+                raise ValueError("api_token must be a real secret of 16+ characters outside local")
+        if bool(self.slack_token) != bool(self.slack_channel):
+            raise ValueError("set slack_token and slack_channel together")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'tradeops.db').resolve()}"
+
+    @property
+    def resolved_object_store(self) -> str:
+        return self.object_store or (self.data_dir / "objects").resolve().as_uri()
+
+    @property
+    def market_dir(self) -> Path:
+        """The only folder whose files the API may read as market data."""
+        return (self.data_dir / "market").resolve()
+
+
+def load_settings(**overrides: object) -> AppSettings:
+    """Build settings from the environment (and overrides); a ConfigError names each bad variable."""
+    try:
+        return AppSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise ConfigError(f"invalid TRADEOPS_* settings: {format_validation(error)}") from error

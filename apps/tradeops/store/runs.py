@@ -1,0 +1,205 @@
+"""The results store: every run's lifecycle, in SQLite locally and PostgreSQL in the cluster."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from tradeops.store.migrate import upgrade
+from tradeops.store.models import RunRow
+
+QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+FINAL = (DONE, FAILED, CANCELLED)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A read-only copy of one row."""
+
+    id: str
+    kind: str
+    status: str
+    source: str
+    strategy: str
+    params: dict[str, Any]
+    request: dict[str, Any]
+    data_ref: str
+    data_fingerprint: str | None
+    engine_version: str | None
+    config_hash: str | None
+    metrics: dict[str, Any] | None
+    verdict: dict[str, Any] | None
+    result: dict[str, Any] | None
+    report_key: str | None
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_seconds: float | None
+
+    @classmethod
+    def of(cls, row: RunRow) -> Run:
+        values = {name: getattr(row, name) for name in cls.__dataclass_fields__}
+        for stamp in ("created_at", "started_at", "finished_at"):  # SQLite returns naive datetimes
+            if values[stamp] is not None and values[stamp].tzinfo is None:
+                values[stamp] = values[stamp].replace(tzinfo=UTC)
+        return cls(**values)
+
+
+def _engine(database_url: str) -> Engine:
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    if database_url.startswith("sqlite"):
+        return create_engine(database_url, connect_args={"check_same_thread": False, "timeout": 30})
+    return create_engine(database_url, pool_pre_ping=True)
+
+
+class RunStore:
+    """Create, update and query runs. Every write is one short transaction."""
+
+    def __init__(self, database_url: str, *, migrate: bool = True) -> None:
+        self.url = database_url
+        self.engine = _engine(database_url)
+        if migrate:
+            upgrade(self.engine.url.render_as_string(hide_password=False))
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def ping(self) -> None:
+        """Raise if the database cannot answer."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def create(
+        self,
+        *,
+        kind: str,
+        strategy: str,
+        params: dict[str, Any],
+        request: dict[str, Any],
+        data_ref: str,
+        source: str = "api",
+        config_hash: str | None = None,
+    ) -> Run:
+        row = RunRow(
+            id=uuid.uuid4().hex,
+            kind=kind,
+            status=QUEUED,
+            source=source,
+            strategy=strategy,
+            params=params,
+            request=request,
+            data_ref=data_ref,
+            config_hash=config_hash,
+            created_at=now(),
+        )
+        with self._session.begin() as session:
+            session.add(row)
+        return Run.of(row)
+
+    def get(self, run_id: str) -> Run | None:
+        with Session(self.engine) as session:
+            row = session.get(RunRow, run_id)
+            return Run.of(row) if row else None
+
+    def list_runs(
+        self,
+        *,
+        kind: str | None = None,
+        strategy: str | None = None,
+        status: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Run], int]:
+        """Return one page of runs, newest first, and the total matching."""
+        query = select(RunRow)
+        for column, value in ((RunRow.kind, kind), (RunRow.strategy, strategy), (RunRow.status, status)):
+            if value is not None:
+                query = query.where(column == value)
+        if since is not None:
+            query = query.where(RunRow.created_at >= since)
+        with Session(self.engine) as session:
+            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            rows = session.scalars(query.order_by(RunRow.created_at.desc(), RunRow.id).limit(limit).offset(offset))
+            return [Run.of(r) for r in rows], total
+
+    def _set(self, run_id: str, only_from: tuple[str, ...], **values: Any) -> bool:
+        with self._session.begin() as session:
+            changed = session.execute(
+                update(RunRow).where(RunRow.id == run_id, RunRow.status.in_(only_from)).values(**values)
+            )
+            return bool(changed.rowcount)  # type: ignore[attr-defined]
+
+    def mark_running(self, run_id: str) -> bool:
+        return self._set(run_id, (QUEUED,), status=RUNNING, started_at=now())
+
+    def finish(
+        self,
+        run_id: str,
+        *,
+        result: dict[str, Any],
+        metrics: dict[str, Any] | None,
+        verdict: dict[str, Any] | None,
+        data_fingerprint: str | None,
+        engine_version: str,
+        report_key: str | None,
+    ) -> bool:
+        run = self.get(run_id)
+        duration = (now() - run.started_at).total_seconds() if run and run.started_at else None
+        return self._set(
+            run_id,
+            (RUNNING,),
+            status=DONE,
+            result=result,
+            metrics=metrics,
+            verdict=verdict,
+            data_fingerprint=data_fingerprint,
+            engine_version=engine_version,
+            report_key=report_key,
+            finished_at=now(),
+            duration_seconds=duration,
+        )
+
+    def fail(self, run_id: str, error: str) -> bool:
+        return self._set(run_id, (QUEUED, RUNNING), status=FAILED, error=error, finished_at=now())
+
+    def cancel(self, run_id: str) -> bool:
+        return self._set(run_id, (QUEUED, RUNNING), status=CANCELLED, error="cancelled", finished_at=now())
+
+    def requeue_interrupted(self) -> list[str]:
+        """Put runs left queued or running by a stopped process back in the queue; return their ids."""
+        with self._session.begin() as session:
+            rows = session.scalars(
+                select(RunRow).where(RunRow.status.in_((QUEUED, RUNNING))).order_by(RunRow.created_at)
+            )
+            ids = [row.id for row in rows]
+            session.execute(update(RunRow).where(RunRow.id.in_(ids)).values(status=QUEUED, started_at=None))
+        return ids
+
+    def latest(self, *, kind: str, source: str, exclude_config: str | None = None) -> Run | None:
+        """Return the newest finished run of that kind and source, optionally from another configuration."""
+        query = select(RunRow).where(RunRow.kind == kind, RunRow.source == source, RunRow.status == DONE)
+        if exclude_config is not None:
+            query = query.where(RunRow.config_hash != exclude_config)
+        with Session(self.engine) as session:
+            row = session.scalars(query.order_by(RunRow.created_at.desc()).limit(1)).first()
+            return Run.of(row) if row else None
+
+    def counts(self) -> dict[str, int]:
+        """Return how many runs are in each status."""
+        with Session(self.engine) as session:
+            rows = session.execute(select(RunRow.status, func.count()).group_by(RunRow.status))
+            return {status: count for status, count in rows}
