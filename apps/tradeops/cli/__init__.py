@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from tradeops import __version__
-from tradeops.cli import backtest, gate, requirements
+from tradeops.cli import backtest, gate, requirements, service
 from tradeops.errors import TradeopsError
 
 app = typer.Typer(
@@ -18,7 +18,11 @@ app = typer.Typer(
 )
 app.add_typer(backtest.app, name="backtest")
 app.add_typer(requirements.app, name="requirements")
+app.add_typer(service.api_app, name="api")
+app.add_typer(service.db_app, name="db")
 app.command("gate")(gate.gate)
+app.command("serve")(service.serve)
+backtest.app.command("watch")(service.watch)
 
 
 @app.command("warmup")
@@ -27,7 +31,7 @@ def warmup() -> None:
     from tradeops.engine.warmup import warm
 
     seconds = warm()
-    Console(stderr=True).print(f"engine compiled and cached in {seconds:.2f} s")
+    Console(stderr=True, soft_wrap=True).print(f"engine compiled and cached in {seconds:.2f} s")
 
 
 @app.command("version")
@@ -41,5 +45,5 @@ def main() -> None:
     try:
         app()  # standalone mode: usage errors and typer.Exit end the process with their own codes
     except TradeopsError as error:
-        Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {error}", highlight=False)
         sys.exit(2)

@@ -39,7 +39,7 @@ from tradeops.strategies import get_strategy
 from tradeops.strategies.base import expand_grid, validate_params
 
 app = typer.Typer(help="Backtest a strategy on one parameter point or a grid.", no_args_is_help=True)
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)
 
 
 def metrics_table(title: str, metrics: dict[str, float | None]) -> Table:

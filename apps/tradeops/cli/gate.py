@@ -117,13 +117,13 @@ def gate(
         verdict, result = run_gate(candidate, max_gap=max_gap)
     except TradeopsError as error:
         verdict, result = Verdict(error=str(error)), None
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - a crash must still yield "undecided", never a pass
         verdict, result = Verdict(error=f"internal error: {type(error).__name__}: {error}"), None
     if out is not None:
         emit_json(verdict.to_dict(), out)
     if report is not None and result is not None:
-        write_report(report, result, verdict)  # type: ignore[arg-type]
-        Console(stderr=True).print(f"report written to {report}")
+        write_report(report, result, verdict)
+        Console(stderr=True, soft_wrap=True).print(f"report written to {report}")
     if as_json:
         emit_json(verdict.to_dict())
     else:

@@ -24,7 +24,7 @@ def report(
     markdown, page = write_matrix(rows, out)
     bad = [r.requirement.id for r in rows if r.verdict in ("FAILING", "UNTESTED")]
     proven = sum(r.verdict == "proven" for r in rows)
-    Console(stderr=True).print(
+    Console(stderr=True, soft_wrap=True).print(
         f"{proven} proven, {sum(r.verdict == 'planned' for r in rows)} planned, "
         f"{len(bad)} unproven{': ' + ', '.join(bad) if bad else ''}; wrote {markdown} and {page}"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tradeops.data import load_bars
+from tradeops.engine.backtest import BacktestResult
 from tradeops.engine.result import result_to_dict
 from tradeops.errors import TradeopsError
 from tradeops.gate.candidate import Candidate, load_candidate, validate_candidate
@@ -12,7 +13,7 @@ from tradeops.gate.verdict import EXIT_FAIL, EXIT_PASS, EXIT_UNDECIDED, Check, V
 from tradeops.strategies import get_strategy
 
 
-def run_gate(candidate: Candidate, *, max_gap: str | None = None) -> tuple[Verdict, object | None]:
+def run_gate(candidate: Candidate, *, max_gap: str | None = None) -> tuple[Verdict, BacktestResult | None]:
     """Judge a candidate; never raises for bad data or config, which yield an undecided verdict.
 
     Returns the verdict and the candidate's BacktestResult (None when undecided).

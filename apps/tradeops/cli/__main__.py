@@ -1,0 +1,5 @@
+"""`python -m tradeops.cli` is `tradeops`."""
+
+from tradeops.cli import main
+
+main()

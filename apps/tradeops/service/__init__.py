@@ -1,0 +1,1 @@
+"""HTTP services and what they share: the health standard, the job runner."""

@@ -1,0 +1,62 @@
+"""Assemble the backtester: stores, runner, notifier, health and the /v1 routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from tradeops import __version__
+from tradeops.notify import open_notifier
+from tradeops.service.backtester.routes import build_router
+from tradeops.service.health import Health, install_health
+from tradeops.service.runner import JobRunner
+from tradeops.settings import AppSettings
+from tradeops.store import RunStore, open_object_store
+
+SERVICE = "backtester"
+
+
+def create_app(settings: AppSettings) -> FastAPI:
+    """Return the ASGI app; stores open and the runner starts when the app starts (crash-only: one path)."""
+    health = Health(service=SERVICE, version=__version__, git_sha=settings.git_sha)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = RunStore(settings.resolved_database_url)
+        objects = open_object_store(settings.resolved_object_store, settings.s3_endpoint_url)
+        notifier = open_notifier(settings)
+        runner = JobRunner(
+            store,
+            objects,
+            notifier,
+            workers=settings.workers,
+            queue_limit=settings.queue_limit,
+            timeout_seconds=settings.job_timeout_seconds,
+            registry=health.registry,
+            heartbeat=health.heartbeat,
+        )
+        for run_id in store.requeue_interrupted():
+            runner.submit(run_id, force=True)
+        runner.start()
+        health.checks = {"database": store.ping, "object_store": objects.ping}
+        health.details = lambda: {"queue": runner.depth, "runs": store.counts()}
+        app.state.store, app.state.objects, app.state.runner = store, objects, runner
+        try:
+            yield
+        finally:
+            runner.stop()
+            notifier.close()
+            store.close()
+
+    app = FastAPI(
+        title="tradeops backtester",
+        version=__version__,
+        lifespan=lifespan,
+        description="Backtests, sweeps and gate verdicts. Mutating calls need `Authorization: Bearer`.",
+    )
+    install_health(app, health)
+    app.include_router(build_router(settings))
+    return app

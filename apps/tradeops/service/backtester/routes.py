@@ -1,0 +1,189 @@
+"""Routes under /v1/: create, read, list and cancel runs of each kind; strategies; reports."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from tradeops.service.backtester.schemas import (
+    Accepted,
+    BacktestRequest,
+    GateRequest,
+    RunPage,
+    RunSummary,
+    RunView,
+    StrategyInfo,
+    SweepRequest,
+)
+from tradeops.service.runner import JobRunner, QueueFull
+from tradeops.settings import AppSettings
+from tradeops.store import ObjectStore, Run, RunStore
+from tradeops.strategies import STRATEGIES
+
+bearer = HTTPBearer(auto_error=False)
+KINDS = {"backtests": "backtest", "sweeps": "sweep", "gate": "gate"}
+
+
+def summary(run: Run, base: str) -> RunSummary:
+    """A run without its full result, as lists show it."""
+    return RunSummary.model_validate(_fields(run, base))
+
+
+def view(run: Run, base: str) -> RunView:
+    """A run with its full result."""
+    return RunView.model_validate(_fields(run, base) | {"result": run.result})
+
+
+def _fields(run: Run, base: str) -> dict[str, Any]:
+    fields = {name: getattr(run, name) for name in RunSummary.model_fields if hasattr(run, name)}
+    return fields | {"data": run.data_ref, "report_url": f"{base}/{run.id}/report" if run.report_key else None}
+
+
+def build_router(settings: AppSettings) -> APIRouter:  # noqa: C901 - one closure per route
+    router = APIRouter(prefix="/v1")
+
+    def store(request: Request) -> RunStore:
+        return request.app.state.store
+
+    def runner(request: Request) -> JobRunner:
+        return request.app.state.runner
+
+    def objects(request: Request) -> ObjectStore:
+        return request.app.state.objects
+
+    def authorised(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+        expected = settings.api_token.get_secret_value() if settings.api_token else None
+        if expected is None:
+            return  # local mode without a token: documented as open
+        given = credentials.credentials if credentials else ""
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+    def resolve_data(reference: str) -> str:
+        """Return what the worker loads: a sample, or the absolute path of a file in the market folder."""
+        if reference.startswith("sample:"):
+            return reference
+        target = (settings.market_dir / reference).resolve()
+        if Path(reference).is_absolute() or not target.is_relative_to(settings.market_dir):
+            raise HTTPException(
+                422,
+                [
+                    {
+                        "loc": ["body", "data"],
+                        "msg": "data must be sample:NAME or a file inside the market data folder",
+                        "type": "value_error",
+                    }
+                ],
+            )
+        return str(target)
+
+    def enqueue(request: Request, kind: str, path: str, body: Any) -> Accepted:
+        payload = body.model_dump(mode="json") | {"data": resolve_data(body.data)}
+        run = store(request).create(
+            kind=kind, strategy=body.strategy, params=body.params, request=payload, data_ref=body.data
+        )
+        try:
+            runner(request).submit(run.id)
+        except QueueFull as error:
+            store(request).fail(run.id, "rejected: queue full")
+            raise HTTPException(429, f"queue full ({error}); retry later", headers={"Retry-After": "5"}) from None
+        return Accepted(id=run.id, status=run.status, url=f"/v1/{path}/{run.id}")
+
+    def fetch(request: Request, kind: str, run_id: str) -> Run:
+        run = store(request).get(run_id)
+        if run is None or run.kind != kind:
+            raise HTTPException(404, f"no {kind} run {run_id}")
+        return run
+
+    mutating = [Depends(authorised)]
+    responses: dict[int | str, dict[str, Any]] = {
+        401: {"description": "missing or wrong bearer token"},
+        429: {"description": "queue full; see Retry-After"},
+    }
+
+    @router.post("/backtests", status_code=202, dependencies=mutating, responses=responses, tags=["backtests"])
+    def create_backtest(request: Request, body: BacktestRequest) -> Accepted:
+        """Queue one backtest (with `thresholds`, the gate's checks too)."""
+        return enqueue(request, "backtest", "backtests", body)
+
+    @router.post("/sweeps", status_code=202, dependencies=mutating, responses=responses, tags=["sweeps"])
+    def create_sweep(request: Request, body: SweepRequest) -> Accepted:
+        """Queue a parameter grid."""
+        return enqueue(request, "sweep", "sweeps", body)
+
+    @router.post("/gate", status_code=202, dependencies=mutating, responses=responses, tags=["gate"])
+    def create_gate(request: Request, body: GateRequest) -> Accepted:
+        """Queue a gate verdict for a candidate."""
+        return enqueue(request, "gate", "gate", body)
+
+    for path, kind in KINDS.items():
+        _add_read_routes(router, path, kind, fetch, store, runner, objects, mutating)
+
+    @router.get("/strategies", tags=["strategies"])
+    def strategies() -> list[StrategyInfo]:
+        """Every strategy with the JSON Schema of its parameters."""
+        return [
+            StrategyInfo(name=s.name, description=s.description, params_schema=s.Params.model_json_schema())
+            for s in STRATEGIES.values()
+        ]
+
+    return router
+
+
+def _add_read_routes(
+    router: APIRouter, path: str, kind: str, fetch: Any, store: Any, runner: Any, objects: Any, mutating: list[Any]
+) -> None:
+    base = f"/v1/{path}"
+
+    @router.get(f"/{path}/{{run_id}}", tags=[path], name=f"get_{kind}", responses={404: {"description": "unknown id"}})
+    def get_run(request: Request, run_id: str) -> RunView:
+        return view(fetch(request, kind, run_id), base)
+
+    @router.get(f"/{path}", tags=[path], name=f"list_{kind}")
+    def list_runs(
+        request: Request,
+        strategy: str | None = None,
+        status: Annotated[str | None, Query(pattern="^(queued|running|done|failed|cancelled)$")] = None,
+        since: datetime | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    ) -> RunPage:
+        runs, total = store(request).list_runs(
+            kind=kind, strategy=strategy, status=status, since=since, limit=limit, offset=offset
+        )
+        return RunPage(items=[summary(r, base) for r in runs], total=total, limit=limit, offset=offset)
+
+    @router.delete(
+        f"/{path}/{{run_id}}",
+        tags=[path],
+        name=f"cancel_{kind}",
+        dependencies=mutating,
+        responses={
+            401: {"description": "missing or wrong bearer token"},
+            404: {"description": "unknown id"},
+            409: {"description": "already finished"},
+        },
+    )
+    def cancel_run(request: Request, run_id: str) -> RunView:
+        run = fetch(request, kind, run_id)
+        if not runner(request).cancel(run.id):
+            raise HTTPException(409, f"run {run_id} already {run.status}")
+        return view(fetch(request, kind, run_id), base)
+
+    @router.get(
+        f"/{path}/{{run_id}}/report",
+        tags=[path],
+        name=f"report_{kind}",
+        response_class=Response,
+        responses={404: {"description": "no report (yet)"}},
+    )
+    def report(request: Request, run_id: str) -> Response:
+        run = fetch(request, kind, run_id)
+        if not run.report_key:
+            raise HTTPException(404, f"run {run_id} has no report ({run.status})")
+        return Response(objects(request).get(run.report_key), media_type="text/html")

@@ -1,0 +1,132 @@
+"""Request and response bodies of the backtester API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tradeops.engine.metrics import METRIC_NAMES
+from tradeops.engine.settings import ExecutionSettings
+from tradeops.errors import ConfigError
+from tradeops.gate.thresholds import Thresholds
+from tradeops.strategies import STRATEGIES
+from tradeops.strategies.base import validate_params
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    strategy: str = Field(description="strategy name", examples=["sma_cross"])
+    params: dict[str, Any] = Field(default_factory=dict, description="strategy parameters", examples=[{"fast": 10}])
+    data: str = Field("sample:GOOG", max_length=512, description="sample:NAME, or a file in the market data folder")
+    execution: ExecutionSettings = ExecutionSettings()
+
+    @model_validator(mode="after")
+    def _known_strategy(self) -> _Request:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {self.strategy!r}; strategies: {', '.join(STRATEGIES)}")
+        return self
+
+
+def _check_params(strategy: str, params: dict[str, Any]) -> None:
+    try:
+        validate_params(STRATEGIES[strategy], params)
+    except ConfigError as error:
+        raise ValueError(f"params: {error}") from None
+
+
+class BacktestRequest(_Request):
+    """One backtest; with `thresholds`, the gate's checks run too."""
+
+    thresholds: Thresholds | None = None
+
+    @model_validator(mode="after")
+    def _valid_params(self) -> BacktestRequest:
+        _check_params(self.strategy, self.params)
+        return self
+
+
+class SweepRequest(_Request):
+    """A grid: every combination of `grid` values over the fixed `params`."""
+
+    grid: dict[str, list[float | int]] = Field(
+        min_length=1, description="values per parameter", examples=[{"fast": [5, 10], "slow": [20, 50]}]
+    )
+    sort_by: Literal[METRIC_NAMES] = "sharpe"  # type: ignore[valid-type]
+    top: int = Field(5, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _grid_size(self) -> SweepRequest:
+        size = 1
+        for name, values in self.grid.items():
+            if not values:
+                raise ValueError(f"grid.{name} has no values")
+            size *= len(values)
+        if size > 100_000:
+            raise ValueError(f"grid has {size} points; at most 100000")
+        return self
+
+
+class GateRequest(_Request):
+    """A candidate for the gate (the same object as a candidate file)."""
+
+    thresholds: Thresholds = Thresholds()
+
+    @model_validator(mode="after")
+    def _valid_params(self) -> GateRequest:
+        _check_params(self.strategy, self.params)
+        return self
+
+
+class RunSummary(BaseModel):
+    """A run as lists show it: everything but the full result."""
+
+    id: str
+    kind: str
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    strategy: str
+    params: dict[str, Any]
+    data: str
+    data_fingerprint: str | None
+    engine_version: str | None
+    metrics: dict[str, Any] | None
+    verdict: dict[str, Any] | None
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_seconds: float | None
+    report_url: str | None
+
+
+class RunView(RunSummary):
+    """One run; `result` is `backtest run --json`'s object once done."""
+
+    result: dict[str, Any] | None
+
+
+class Accepted(BaseModel):
+    """A queued run and where to poll it."""
+
+    id: str
+    status: str
+    url: str
+
+
+class RunPage(BaseModel):
+    """One page of runs, newest first."""
+
+    items: list[RunSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class StrategyInfo(BaseModel):
+    """A strategy and the JSON Schema of its parameters."""
+
+    name: str
+    description: str
+    params_schema: dict[str, Any]

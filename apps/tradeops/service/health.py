@@ -1,0 +1,106 @@
+"""The health standard every tradeops service mounts unchanged.
+
+GET /healthz  alive (no dependency calls)      GET /readyz  dependencies reachable, else 503 with reasons
+GET /status   service, version, uptime, checks  GET /metrics Prometheus text format
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+
+Check = Callable[[], None]  # raises when the dependency is not usable
+
+
+@dataclass
+class Health:
+    """What a service tells about itself; `checks` are its dependencies."""
+
+    service: str
+    version: str
+    git_sha: str
+    checks: dict[str, Check] = field(default_factory=dict)
+    details: Callable[[], dict[str, Any]] = dict
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    last_heartbeat: datetime | None = None
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        self.latency = Histogram(
+            "tradeops_http_request_seconds", "HTTP request latency", ["route", "method", "code"], registry=self.registry
+        )
+
+    def heartbeat(self) -> None:
+        """Record that the service's main loop is alive."""
+        self.last_heartbeat = datetime.now(UTC)
+
+    def run_checks(self) -> dict[str, dict[str, Any]]:
+        results: dict[str, dict[str, Any]] = {}
+        for name, check in self.checks.items():
+            started = time.perf_counter()
+            try:
+                check()
+                results[name] = {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+            except Exception as error:  # noqa: BLE001 - a failing dependency is a reported state, not a crash
+                results[name] = {
+                    "ok": False,
+                    "error": f"{type(error).__name__}: {error}"[:300],
+                    "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+                }
+        return results
+
+
+def install_health(app: FastAPI, health: Health) -> None:
+    """Add the four endpoints and per-route latency measurement to `app`."""
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        health.latency.labels(path, request.method, str(response.status_code)).observe(time.perf_counter() - started)
+        return response
+
+    @app.get("/healthz", tags=["health"], summary="The process is alive")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="Dependencies are reachable",
+        responses={503: {"description": "a dependency failed"}},
+    )
+    async def readyz() -> JSONResponse:
+        checks = await run_in_threadpool(health.run_checks)
+        failed = {name: result["error"] for name, result in checks.items() if not result["ok"]}
+        if failed:
+            return JSONResponse({"status": "unavailable", "failed": failed}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    @app.get("/status", tags=["health"], summary="Service, version, uptime, dependencies, heartbeat")
+    async def status() -> dict[str, Any]:
+        now = datetime.now(UTC)
+        return {
+            "service": health.service,
+            "version": health.version,
+            "git_sha": health.git_sha,
+            "started_at": health.started_at.isoformat(),
+            "uptime_seconds": round((now - health.started_at).total_seconds(), 3),
+            "last_heartbeat": health.last_heartbeat.isoformat() if health.last_heartbeat else None,
+            "checks": await run_in_threadpool(health.run_checks),
+            **health.details(),
+        }
+
+    @app.get("/metrics", tags=["health"], summary="Prometheus metrics", response_class=Response)
+    def metrics() -> Response:
+        return Response(generate_latest(health.registry), media_type=CONTENT_TYPE_LATEST)

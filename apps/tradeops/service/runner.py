@@ -1,0 +1,195 @@
+"""A bounded queue of jobs and a bounded pool of worker processes, with time limits and cancellation."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from tradeops.notify import Notifier
+from tradeops.notify.messages import gate_verdict, run_finished
+from tradeops.service.worker import ENGINE_VERSION, child_main
+from tradeops.store import ObjectStore, RunStore
+
+log = logging.getLogger(__name__)
+
+
+class QueueFull(Exception):
+    """The queue holds `queue_limit` jobs already; try again later."""
+
+
+@dataclass
+class _Running:
+    run_id: str
+    process: BaseProcess
+    connection: Connection
+    deadline: float
+
+
+class JobRunner:
+    """Runs queued run ids in child processes; the only writer of their results."""
+
+    def __init__(
+        self,
+        store: RunStore,
+        objects: ObjectStore,
+        notifier: Notifier,
+        *,
+        workers: int,
+        queue_limit: int,
+        timeout_seconds: float,
+        registry: CollectorRegistry | None = None,
+        heartbeat: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store, self.objects, self.notifier = store, objects, notifier
+        self.workers, self.queue_limit, self.timeout = workers, queue_limit, timeout_seconds
+        self._queue: deque[str] = deque()
+        self._running: dict[str, _Running] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="job-runner", daemon=True)
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(["tradeops.service.worker"])
+        registry = registry or CollectorRegistry()
+        self.jobs = Counter("tradeops_jobs", "finished jobs by outcome", ["kind", "outcome"], registry=registry)
+        self.duration = Histogram(
+            "tradeops_job_seconds",
+            "job duration",
+            ["kind"],
+            registry=registry,
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900),
+        )
+        Gauge("tradeops_jobs_queued", "jobs waiting", registry=registry).set_function(lambda: len(self._queue))
+        Gauge("tradeops_jobs_running", "jobs running", registry=registry).set_function(lambda: len(self._running))
+        self.heartbeat = heartbeat
+
+    @property
+    def depth(self) -> dict[str, int]:
+        return {"queued": len(self._queue), "running": len(self._running)}
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking work; running jobs are killed and left queued in the store for the next start."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout)
+        for job in list(self._running.values()):
+            job.process.kill()
+            job.process.join(1)
+
+    def submit(self, run_id: str, *, force: bool = False) -> None:
+        """Queue a run; raise QueueFull when `queue_limit` are already waiting (unless `force`)."""
+        with self._lock:
+            if not force and len(self._queue) >= self.queue_limit:
+                raise QueueFull(f"{len(self._queue)} jobs queued")
+            self._queue.append(run_id)
+        self._wake.set()
+
+    def cancel(self, run_id: str) -> bool:
+        """Cancel a queued or running run; return whether it was still cancellable."""
+        with self._lock:
+            if run_id in self._queue:
+                self._queue.remove(run_id)
+            job = self._running.pop(run_id, None)
+        if job is not None:
+            job.process.kill()
+            job.process.join(5)
+        return self.store.cancel(run_id)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.heartbeat()
+            self._start_waiting()
+            waitables: list[Any] = [j.connection for j in self._running.values()]
+            waitables += [j.process.sentinel for j in self._running.values()]
+            if waitables:
+                wait(waitables, timeout=0.2)
+            else:
+                self._wake.wait(0.5)
+                self._wake.clear()
+            self._reap()
+
+    def _start_waiting(self) -> None:
+        while len(self._running) < self.workers:
+            with self._lock:
+                if not self._queue:
+                    return
+                run_id = self._queue.popleft()
+            run = self.store.get(run_id)
+            if run is None or not self.store.mark_running(run_id):
+                continue  # cancelled while queued
+            receiver, sender = self._context.Pipe(duplex=False)
+            process = self._context.Process(target=child_main, args=(sender, run.kind, run.request), daemon=True)
+            process.start()
+            sender.close()
+            with self._lock:
+                self._running[run_id] = _Running(run_id, process, receiver, time.monotonic() + self.timeout)
+
+    def _reap(self) -> None:
+        for job in list(self._running.values()):
+            outcome: tuple[str, Any] | None = None
+            if job.connection.poll():
+                try:
+                    outcome = job.connection.recv()
+                except EOFError:
+                    outcome = None
+            if outcome is None and job.process.is_alive():
+                if time.monotonic() < job.deadline:
+                    continue
+                job.process.kill()
+                outcome = ("error", f"timed out after {self.timeout:g} s")
+            job.process.join(5)
+            with self._lock:
+                if self._running.pop(job.run_id, None) is None:
+                    continue  # cancelled meanwhile
+            if outcome is None:
+                outcome = ("error", f"worker crashed (exit code {job.process.exitcode})")
+            self._record(job.run_id, outcome)
+
+    def _record(self, run_id: str, outcome: tuple[str, Any]) -> None:
+        run = self.store.get(run_id)
+        if run is None:
+            return
+        status, payload = outcome
+        if status == "ok":
+            report_key = self._save_artifacts(run_id, payload)
+            self.store.finish(
+                run_id,
+                result=payload["result"],
+                metrics=payload["metrics"],
+                verdict=payload["verdict"],
+                data_fingerprint=payload["fingerprint"],
+                engine_version=ENGINE_VERSION,
+                report_key=report_key,
+            )
+        else:
+            self.store.fail(run_id, payload)
+        finished = self.store.get(run_id)
+        assert finished is not None
+        self.jobs.labels(run.kind, finished.status).inc()
+        if finished.duration_seconds is not None:
+            self.duration.labels(run.kind).observe(finished.duration_seconds)
+        self.notifier.send(run_finished(finished))
+        if finished.verdict is not None:
+            self.notifier.send(gate_verdict(finished))
+
+    def _save_artifacts(self, run_id: str, payload: dict[str, Any]) -> str | None:
+        if payload.get("table_csv"):
+            self.objects.put(f"runs/{run_id}/table.csv", payload["table_csv"].encode(), "text/csv")
+        if payload.get("report_html"):
+            key = f"runs/{run_id}/report.html"
+            self.objects.put(key, payload["report_html"].encode(), "text/html")
+            return key
+        return None

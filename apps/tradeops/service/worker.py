@@ -1,0 +1,122 @@
+"""What a worker process does with one job: pure work in, JSON-able results out.
+
+Runs in a child process (forked from a preloaded forkserver), so a crash or a timeout costs only
+that job; the parent writes the results to the stores.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any
+
+from tradeops import __version__
+from tradeops.data import load_bars
+from tradeops.engine import ExecutionSettings, run_backtest, run_grid
+from tradeops.engine.backtest import best_rows, json_number
+from tradeops.engine.result import result_to_dict
+from tradeops.errors import TradeopsError
+from tradeops.gate import Verdict, run_gate, validate_candidate
+from tradeops.gate.checks import evaluate
+from tradeops.gate.thresholds import validate_thresholds
+from tradeops.reports.html import render
+from tradeops.strategies import get_strategy
+from tradeops.strategies.base import expand_grid, validate_params
+
+ENGINE_VERSION = f"tradeops {__version__}"
+WORKER_NICENESS = 10
+
+
+def _backtest(request: dict[str, Any]) -> dict[str, Any]:
+    strategy = get_strategy(request["strategy"])
+    params = validate_params(strategy, request.get("params", {}))
+    settings = ExecutionSettings.model_validate(request.get("execution", {}))
+    bars = load_bars(request["data"])
+    verdict = None
+    if request.get("thresholds") is not None:
+        result, checks = evaluate(strategy, params, bars, settings, validate_thresholds(request["thresholds"]))
+        verdict = Verdict(checks=checks)
+    else:
+        result = run_backtest(strategy, params, bars, settings)
+    payload = result_to_dict(result)
+    return {
+        "result": payload,
+        "metrics": payload["metrics"],
+        "fingerprint": payload["data"]["fingerprint"],
+        "verdict": _verdict_summary(verdict),
+        "report_html": render(result, verdict),
+    }
+
+
+def _verdict_summary(verdict: Verdict | None) -> dict[str, Any] | None:
+    if verdict is None:
+        return None
+    summary = verdict.to_dict()
+    summary.pop("result", None)
+    summary.pop("candidate", None)
+    return summary
+
+
+def _sweep(request: dict[str, Any]) -> dict[str, Any]:
+    strategy = get_strategy(request["strategy"])
+    points, invalid = expand_grid(strategy, request.get("params", {}), request["grid"])
+    if not points:
+        raise TradeopsError(f"all {invalid} grid points are invalid for {strategy.name}")
+    bars = load_bars(request["data"])
+    table = run_grid(strategy, points, bars, ExecutionSettings.model_validate(request.get("execution", {})))
+    sort_by = request.get("sort_by", "sharpe")
+    best = [
+        {k: json_number(v) if isinstance(v, float) else v for k, v in row.items()}
+        for row in best_rows(table, sort_by, request.get("top", 5)).to_dict("records")
+    ]
+    result = {
+        "points": len(points),
+        "invalid_points": invalid,
+        "sort_by": sort_by,
+        "best": best,
+        "data": {"name": bars.name, "fingerprint": bars.fingerprint()},
+    }
+    return {
+        "result": result,
+        "metrics": best[0] if best else None,
+        "fingerprint": bars.fingerprint(),
+        "verdict": None,
+        "table_csv": table.to_csv(index=False),
+    }
+
+
+def _gate(request: dict[str, Any]) -> dict[str, Any]:
+    verdict, result = run_gate(validate_candidate(request))
+    payload = verdict.to_dict()
+    return {
+        "result": payload,
+        "metrics": payload["result"]["metrics"] if payload["result"] else None,
+        "fingerprint": payload["result"]["data"]["fingerprint"] if payload["result"] else None,
+        "verdict": _verdict_summary(verdict),
+        "report_html": render(result, verdict) if result is not None else None,
+    }
+
+
+JOBS = {"backtest": _backtest, "sweep": _sweep, "gate": _gate}
+
+
+def execute(kind: str, request: dict[str, Any]) -> dict[str, Any]:
+    """Run one job in this process; raise TradeopsError for bad input."""
+    return JOBS[kind](request)
+
+
+def child_main(connection: Connection, kind: str, request: dict[str, Any]) -> None:
+    """Entry point of a worker process: send ("ok", output) or ("error", message), then exit.
+
+    Workers run at a lower CPU priority so the API stays responsive while they compute.
+    """
+    os.nice(WORKER_NICENESS)
+    try:
+        connection.send(("ok", execute(kind, request)))
+    except TradeopsError as error:
+        connection.send(("error", str(error)))
+    except Exception as error:  # noqa: BLE001 - reported to the parent, which fails the job
+        connection.send(("error", f"internal error: {type(error).__name__}: {error}\n{traceback.format_exc(limit=3)}"))
+    finally:
+        connection.close()
