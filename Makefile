@@ -31,6 +31,7 @@ test: lint
 bench: setup
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m pipelines.bench.engine --out reports/bench.json
+	$(BIN)/python -m pipelines.bench.api_load --out reports/api_load.json
 
 clean:
 	rm -rf $(VENV) reports .coverage
