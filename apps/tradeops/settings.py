@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -61,7 +62,14 @@ class AppSettings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> AppSettings:
-    """Build settings from the environment (and overrides); a ConfigError names each bad variable."""
+    """Build settings from the environment, secret files and overrides; a ConfigError names each bad one.
+
+    In the cluster, secrets arrive as files named like their variables (e.g. TRADEOPS_API_TOKEN) in
+    the folder `TRADEOPS_SECRETS_DIR` names, mounted from the stack's Secret; environment values win.
+    """
+    secrets_dir = os.environ.get("TRADEOPS_SECRETS_DIR")
+    if secrets_dir and Path(secrets_dir).is_dir():
+        overrides = {"_secrets_dir": secrets_dir, **overrides}
     try:
         return AppSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:

@@ -32,3 +32,17 @@ def test_bt_1_settings_read_the_environment_with_embedded_defaults(monkeypatch, 
 def test_bt_1_unsafe_or_invalid_settings_are_refused(values, message):
     with pytest.raises(ConfigError, match=message):
         load_settings(**values)
+
+
+@pytest.mark.req("DW-3")
+def test_dw_3_secrets_mounted_as_files_are_read_and_environment_wins(monkeypatch, tmp_path):
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "TRADEOPS_API_TOKEN").write_text("a-long-secret-from-a-file")
+    (secrets / "TRADEOPS_DATABASE_URL").write_text("postgresql://u:p@db/tradeops")
+    monkeypatch.setenv("TRADEOPS_SECRETS_DIR", str(secrets))
+    settings = load_settings(environment="prod")
+    assert settings.api_token.get_secret_value() == "a-long-secret-from-a-file"
+    assert settings.resolved_database_url == "postgresql://u:p@db/tradeops"
+    monkeypatch.setenv("TRADEOPS_API_TOKEN", "another-long-secret-from-env")
+    assert load_settings().api_token.get_secret_value() == "another-long-secret-from-env"

@@ -1,0 +1,126 @@
+"""Maintenance: the backup and cleanup CronJobs, and the narrow RBAC cleanup needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.components import common
+from infra.config import Schedule
+
+
+@dataclass(frozen=True)
+class MaintenanceArgs:
+    namespace: pulumi.Input[str]
+    image: pulumi.Input[str]
+    version: str
+    backup: Schedule
+    cleanup: Schedule
+
+
+class Maintenance(pulumi.ComponentResource):
+    """`tradeops backup create` and `tradeops cleanup` on schedules, never overlapping."""
+
+    def __init__(self, name: str, args: MaintenanceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tradeops:ops:Maintenance", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        cleanup_labels = common.labels("cleanup", args.version)
+        self.cleanup_account = k8s.core.v1.ServiceAccount(
+            f"{name}-cleanup-sa",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name="tradeops-cleanup", namespace=args.namespace, labels=cleanup_labels
+            ),
+            automount_service_account_token=False,
+            opts=child,
+        )
+        self.cleanup_role = k8s.rbac.v1.Role(
+            f"{name}-cleanup-role",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name="tradeops-cleanup", namespace=args.namespace, labels=cleanup_labels
+            ),
+            rules=[k8s.rbac.v1.PolicyRuleArgs(api_groups=["batch"], resources=["jobs"], verbs=["list", "delete"])],
+            opts=child,
+        )
+        self.cleanup_binding = k8s.rbac.v1.RoleBinding(
+            f"{name}-cleanup-binding",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name="tradeops-cleanup", namespace=args.namespace, labels=cleanup_labels
+            ),
+            role_ref=k8s.rbac.v1.RoleRefArgs(
+                api_group="rbac.authorization.k8s.io", kind="Role", name="tradeops-cleanup"
+            ),
+            subjects=[
+                k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name="tradeops-cleanup", namespace=args.namespace)
+            ],
+            opts=child,
+        )
+        self.backup = self._cron(
+            name, "backup", ["backup", "create", "--kind", "scheduled"], args.backup, args, service_account=None
+        )
+        self.cleanup = self._cron(
+            name, "cleanup", ["cleanup"], args.cleanup, args, service_account=self.cleanup_account.metadata.name
+        )
+        self.register_outputs({"backup": self.backup.metadata.name, "cleanup": self.cleanup.metadata.name})
+
+    def _cron(
+        self,
+        name: str,
+        component: str,
+        command: list[str],
+        schedule: Schedule,
+        args: MaintenanceArgs,
+        service_account: pulumi.Input[str] | None,
+    ) -> k8s.batch.v1.CronJob:
+        labels = common.labels(component, args.version)
+        uses_api = service_account is not None
+        pod = k8s.core.v1.PodSpecArgs(
+            restart_policy="Never",
+            service_account_name=service_account,
+            automount_service_account_token=uses_api,
+            security_context=common.pod_security(),
+            containers=[
+                k8s.core.v1.ContainerArgs(
+                    name=component,
+                    image=args.image,
+                    image_pull_policy="Always",
+                    args=command,
+                    env_from=common.settings_env(),
+                    resources=common.resources(schedule.resources),
+                    security_context=common.container_security(),
+                    volume_mounts=common.mounts(),
+                )
+            ],
+            volumes=common.volumes(),
+        )
+        annotations = {}
+        if uses_api:
+            annotations["checkov.io/skip1"] = (
+                "CKV_K8S_38=cleanup deletes finished Jobs through the Kubernetes API; "
+                "its Role allows only list and delete of jobs in this namespace"
+            )
+        return k8s.batch.v1.CronJob(
+            f"{name}-{component}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=f"tradeops-{component}", namespace=args.namespace, labels=labels, annotations=annotations
+            ),
+            spec=k8s.batch.v1.CronJobSpecArgs(
+                schedule=schedule.schedule,
+                concurrency_policy="Forbid",
+                starting_deadline_seconds=schedule.starting_deadline_seconds,
+                successful_jobs_history_limit=3,
+                failed_jobs_history_limit=3,
+                job_template=k8s.batch.v1.JobTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    spec=k8s.batch.v1.JobSpecArgs(
+                        backoff_limit=1,
+                        active_deadline_seconds=schedule.active_deadline_seconds,
+                        template=k8s.core.v1.PodTemplateSpecArgs(
+                            metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels), spec=pod
+                        ),
+                    ),
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )

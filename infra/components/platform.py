@@ -1,0 +1,86 @@
+"""Platform pieces as Helm releases with pinned chart versions: PostgreSQL, MinIO, monitoring, our alert rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.config import Platform
+
+CHARTS = Path(__file__).resolve().parents[2] / "charts"
+REPOSITORIES = {
+    "postgresql": "https://charts.bitnami.com/bitnami",
+    "minio": "https://charts.min.io/",
+    "kube-prometheus-stack": "https://prometheus-community.github.io/helm-charts",
+}
+
+
+@dataclass(frozen=True)
+class PlatformArgs:
+    namespace: pulumi.Input[str]
+    config: Platform
+
+
+class PlatformReleases(pulumi.ComponentResource):
+    """Database, object store and monitoring for the stack; charts pinned, values per stack."""
+
+    def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tradeops:platform:PlatformReleases", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        p = args.config
+
+        def release(
+            chart: str, version: str, namespace: pulumi.Input[str], values: dict[str, object]
+        ) -> k8s.helm.v3.Release:
+            return k8s.helm.v3.Release(
+                f"{name}-{chart}",
+                name=chart,
+                chart=chart,
+                version=version,
+                namespace=namespace,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=REPOSITORIES[chart]),
+                values=values,
+                atomic=True,
+                opts=child,
+            )
+
+        self.postgresql = release(
+            "postgresql",
+            p.postgresql_chart_version,
+            args.namespace,
+            {
+                "auth": {"database": "tradeops", "username": "tradeops", "existingSecret": "tradeops-postgresql"},
+                "primary": {"persistence": {"size": p.postgresql_storage}},
+            },
+        )
+        self.minio = release(
+            "minio",
+            p.minio_chart_version,
+            args.namespace,
+            {
+                "mode": "standalone",
+                "persistence": {"size": p.object_storage},
+                "existingSecret": "tradeops-minio",
+                "buckets": [{"name": p.bucket, "policy": "none"}],
+            },
+        )
+        self.monitoring = release(
+            "kube-prometheus-stack",
+            p.monitoring_chart_version,
+            "monitoring",
+            {
+                "grafana": {"sidecar": {"dashboards": {"enabled": True, "searchNamespace": "ALL"}}},
+            },
+        )
+        self.alerts = k8s.helm.v3.Release(
+            f"{name}-alerts",
+            name="tradeops-alerts",
+            chart=str(CHARTS / "tradeops-alerts"),
+            namespace=args.namespace,
+            atomic=True,
+            opts=child,
+        )
+        self.register_outputs({})

@@ -1,0 +1,61 @@
+"""StackSettings: the namespace's TRADEOPS_* settings (ConfigMap) and secrets (Secret, from Pulumi secrets)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.components import common
+from infra.config import SECRET_KEYS, StackConfig
+
+
+def settings_values(config: StackConfig, version: str) -> dict[str, str]:
+    """The non-secret environment every workload gets."""
+    values = {
+        "TRADEOPS_ENVIRONMENT": config.environment,
+        "TRADEOPS_DATA_DIR": "/tmp/tradeops",  # noqa: S108 - an emptyDir, private to the pod
+        "TRADEOPS_SECRETS_DIR": common.SECRETS_DIR,
+        "TRADEOPS_OBJECT_STORE": f"s3://{config.platform.bucket}/tradeops",
+        "TRADEOPS_S3_ENDPOINT_URL": "http://minio:9000",
+        "TRADEOPS_GIT_SHA": version,
+        "NUMBA_CACHE_DIR": "/tmp/numba-cache",  # noqa: S108 - seeded from the image by an init container
+    }
+    if config.slack_channel:
+        values["TRADEOPS_SLACK_CHANNEL"] = config.slack_channel
+    return values
+
+
+@dataclass(frozen=True)
+class StackSettingsArgs:
+    namespace: pulumi.Input[str]
+    version: str
+    config: StackConfig
+    secrets: dict[str, pulumi.Output[str]]  # Pulumi config key -> secret value
+
+
+class StackSettings(pulumi.ComponentResource):
+    """Settings as a ConfigMap, secrets as a Secret mounted as files (never env literals)."""
+
+    def __init__(self, name: str, args: StackSettingsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tradeops:config:StackSettings", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        labels = common.labels("settings", args.version)
+        self.config_map = k8s.core.v1.ConfigMap(
+            f"{name}-settings",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=common.CONFIG_NAME, namespace=args.namespace, labels=labels),
+            data=settings_values(args.config, args.version),
+            opts=child,
+        )
+        self.secret = k8s.core.v1.Secret(
+            f"{name}-secrets",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=common.SECRET_NAME, namespace=args.namespace, labels=labels),
+            type="Opaque",
+            string_data={
+                f"TRADEOPS_{SECRET_KEYS[key].upper().replace('-', '_')}": value
+                for key, value in sorted(args.secrets.items())
+            },
+            opts=child,
+        )
+        self.register_outputs({"config_map": self.config_map.metadata.name, "secret": self.secret.metadata.name})

@@ -1,0 +1,107 @@
+"""Declare the whole stack from a validated StackConfig. `__main__.py` only reads config and calls this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.components import common
+from infra.components.backtest_gate import BacktestGate, BacktestGateArgs
+from infra.components.image import AppImage, AppImageArgs
+from infra.components.maintenance import Maintenance, MaintenanceArgs
+from infra.components.network import Network, NetworkArgs
+from infra.components.platform import PlatformArgs, PlatformReleases
+from infra.components.settings import StackSettings, StackSettingsArgs
+from infra.components.trading_service import TradingService, TradingServiceArgs
+from infra.config import REQUIRED_SECRETS, SECRET_KEYS, StackConfig, parse_stack_config
+
+
+@dataclass
+class Stack:
+    """Every component, reachable for tests and the system map."""
+
+    namespace: k8s.core.v1.Namespace
+    image: AppImage
+    settings: StackSettings
+    platform: PlatformReleases
+    network: Network
+    gate: BacktestGate
+    backtester: TradingService
+    trader: TradingService
+    slackbot: TradingService
+    maintenance: Maintenance
+
+
+def declare(config: StackConfig, version: str, secrets: dict[str, pulumi.Output[str]]) -> Stack:
+    """Declare every resource; the trader waits for the gate Job (a failed gate stops the update)."""
+    namespace = k8s.core.v1.Namespace(
+        "namespace",
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=config.namespace,
+            labels={**common.labels("namespace", version), "pod-security.kubernetes.io/enforce": "restricted"},
+        ),
+    )
+    ns = namespace.metadata.name
+    image = AppImage("app", AppImageArgs(config=config.image, version=version))
+    settings = StackSettings("stack", StackSettingsArgs(namespace=ns, version=version, config=config, secrets=secrets))
+    platform = PlatformReleases("platform", PlatformArgs(namespace=ns, config=config.platform))
+    network = Network("network", NetworkArgs(namespace=ns, version=version))
+    after_settings = pulumi.ResourceOptions(depends_on=[settings, platform])
+    gate = BacktestGate(
+        "gate",
+        BacktestGateArgs(
+            namespace=ns,
+            image=image.reference,
+            version=version,
+            candidate=config.candidate,
+            timeout_seconds=config.gate_timeout_seconds,
+        ),
+        opts=after_settings,
+    )
+
+    def service(component: str, waits_for: tuple[tuple[str, pulumi.Resource], ...] = ()) -> TradingService:
+        return TradingService(
+            component,
+            TradingServiceArgs(
+                component=component,
+                namespace=ns,
+                image=image.reference,
+                version=version,
+                config=getattr(config.services, component),
+                waits_for=waits_for,
+            ),
+            opts=after_settings,
+        )
+
+    backtester = service("backtester")
+    trader = service(
+        "trader", waits_for=(("gate", gate.job),)
+    )  # a failing gate fails the update before the trader changes
+    slackbot = service("slackbot")
+    maintenance = Maintenance(
+        "maintenance",
+        MaintenanceArgs(
+            namespace=ns, image=image.reference, version=version, backup=config.backup, cleanup=config.cleanup
+        ),
+        opts=after_settings,
+    )
+    pulumi.export("namespace", ns)
+    pulumi.export("version", version)
+    pulumi.export("image", image.reference)
+    pulumi.export("gate_job", gate.job.metadata.name)
+    pulumi.export("candidate_hash", gate.candidate_hash)
+    return Stack(namespace, image, settings, platform, network, gate, backtester, trader, slackbot, maintenance)
+
+
+def declare_from_pulumi_config() -> Stack:
+    """Read `tradeops:*` config (validated before anything is declared) and declare the stack."""
+    config = pulumi.Config("tradeops")
+    version = config.get("version") or "dev"
+    stack_config = parse_stack_config(config.get_object("settings"), version)
+    secrets = {key: config.require_secret(key) for key in REQUIRED_SECRETS}
+    secrets |= {
+        key: value for key in SECRET_KEYS if key not in secrets and (value := config.get_secret(key)) is not None
+    }
+    return declare(stack_config, version, secrets)

