@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+CHECKOV := .venv-checkov/bin/checkov  # a tool environment of its own: its pins fight vectorbt's and pulumi's
 
 .PHONY: setup run test bench lint clean
 
@@ -20,10 +21,15 @@ run: setup
 		--report reports/gate-report.html --out reports/verdict.json
 
 lint: setup
-	$(BIN)/ruff check apps tests pipelines
+	$(BIN)/ruff check apps tests pipelines infra
 	$(BIN)/mypy
 
-test: lint
+$(CHECKOV):
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet --upgrade pip
+	.venv-checkov/bin/python -m pip install --quiet checkov==3.3.30
+
+test: lint $(CHECKOV)
 	$(BIN)/python -m pytest --requirements-strict --cov --cov-report=term \
 		--cov-report=html:reports/coverage --cov-report=xml:reports/coverage.xml --junitxml=reports/junit.xml
 	$(BIN)/tradeops requirements report --junit reports/junit.xml --out reports
@@ -34,4 +40,4 @@ bench: setup
 	$(BIN)/python -m pipelines.bench.api_load --out reports/api_load.json
 
 clean:
-	rm -rf $(VENV) reports .coverage
+	rm -rf $(VENV) .venv-checkov reports .coverage

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from importlib.metadata import entry_points
 
 import typer
 from rich.console import Console
@@ -23,6 +24,19 @@ app.add_typer(service.db_app, name="db")
 app.command("gate")(gate.gate)
 app.command("serve")(service.serve)
 backtest.app.command("watch")(service.watch)
+
+
+def _load_plugins() -> None:
+    """Add the commands other packages register under the `tradeops.commands` entry point group."""
+    for entry in entry_points(group="tradeops.commands"):
+        command = entry.load()
+        if isinstance(command, typer.Typer):
+            app.add_typer(command, name=entry.name)
+        else:
+            app.command(entry.name)(command)
+
+
+_load_plugins()
 
 
 @app.command("warmup")

@@ -1,0 +1,1 @@
+"""Offline evaluation of the Pulumi program: render manifests, build the system map."""

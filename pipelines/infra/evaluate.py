@@ -1,0 +1,104 @@
+"""Run the Pulumi program under Pulumi's own mocks and record every resource it declares.
+
+No `pulumi` CLI, cloud or cluster is involved: the program runs as in `pulumi preview`, and the
+mocks answer each registration with its inputs (plus the few outputs a real provider computes:
+auto-generated names and the image digest, derived deterministically so renders are stable).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+STACKS = ROOT / "infra" / "stacks"
+SECRET_PLACEHOLDER = "set-with-pulumi-config-set-secret"  # noqa: S105 - a stand-in, never a real secret
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One resource as the program declared it."""
+
+    type: str
+    name: str
+    inputs: dict[str, Any]  # as the program declared them
+    outputs: dict[str, Any]  # inputs plus what a provider computes (auto-names, image digest)
+
+
+@dataclass
+class Evaluation:
+    """What one stack declares."""
+
+    stack: str
+    version: str
+    resources: list[Recorded] = field(default_factory=list)
+    components: Any = None  # infra.stack.Stack
+
+
+def _short_hash(*parts: str) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:8]
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Record registrations; fill in what a provider would compute."""
+
+    def __init__(self) -> None:
+        self.resources: list[Recorded] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        inputs = json.loads(json.dumps(args.inputs, default=str))
+        outputs = json.loads(json.dumps(inputs))
+        if args.typ.startswith("kubernetes:") and isinstance(outputs.get("metadata"), dict):
+            outputs["metadata"].setdefault("name", f"{args.name}-{_short_hash(args.typ, args.name)}")
+        if args.typ == "docker:index/image:Image":
+            image = outputs["imageName"]
+            digest = hashlib.sha256(image.encode()).hexdigest()
+            outputs["repoDigest"] = f"{image.rsplit(':', 1)[0]}@sha256:{digest}"
+        self.resources.append(Recorded(args.typ, args.name, inputs, outputs))
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+def stack_names() -> list[str]:
+    return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in STACKS.glob("Pulumi.*.yaml"))
+
+
+def stack_config(stack: str, path: Path | None = None) -> dict[str, Any]:
+    """Return the `config:` mapping of a stack file."""
+    source = path or STACKS / f"Pulumi.{stack}.yaml"
+    if not source.exists():
+        raise FileNotFoundError(f"no stack {stack!r}: {source} does not exist (stacks: {', '.join(stack_names())})")
+    return dict(yaml.safe_load(source.read_text()).get("config", {}))
+
+
+def evaluate(stack: str, *, config: dict[str, Any] | None = None) -> Evaluation:
+    """Run the program for `stack` (or for an explicit `config` mapping) and return what it declared."""
+    from infra.config import SECRET_KEYS
+
+    values = config if config is not None else stack_config(stack)
+    flat = {key: value if isinstance(value, str) else json.dumps(value) for key, value in values.items()}
+    secrets = [f"tradeops:{key}" for key in SECRET_KEYS]
+    for key in secrets:
+        flat.setdefault(key, SECRET_PLACEHOLDER)
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="tradeops", stack=stack, preview=False)
+    pulumi.runtime.set_all_config(flat, secret_keys=secrets)
+    evaluation = Evaluation(stack=stack, version=str(values.get("tradeops:version", "dev")))
+
+    @pulumi.runtime.test
+    def run() -> None:
+        from infra.stack import declare_from_pulumi_config
+
+        evaluation.components = declare_from_pulumi_config()
+
+    run()
+    evaluation.resources = mocks.resources
+    return evaluation
