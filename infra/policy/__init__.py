@@ -1,0 +1,1 @@
+"""The CrossGuard policy pack: the stack's invariants, enforced by `pulumi preview --policy-pack infra/policy`."""
