@@ -26,6 +26,7 @@ TOP_LEVEL = {
     ".ci",
     ".github",
     ".gitignore",
+    ".dockerignore",
 }
 
 
