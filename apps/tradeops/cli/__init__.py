@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from tradeops import __version__
-from tradeops.cli import backtest, gate, requirements, service
+from tradeops.cli import backtest, backup, gate, requirements, service
 from tradeops.errors import TradeopsError
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 app.add_typer(backtest.app, name="backtest")
 app.add_typer(requirements.app, name="requirements")
+app.add_typer(backup.app, name="backup")
 app.add_typer(service.api_app, name="api")
 app.add_typer(service.db_app, name="db")
 app.command("gate")(gate.gate)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlparse
@@ -17,10 +18,36 @@ class ObjectStore(Protocol):
     url: str
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None: ...
+    def put_stream(self, key: str, chunks: Iterable[bytes]) -> int: ...
     def get(self, key: str) -> bytes: ...
+    def get_stream(self, key: str) -> Iterator[bytes]: ...
     def delete(self, key: str) -> None: ...
     def keys(self, prefix: str = "") -> list[str]: ...
     def ping(self) -> None: ...
+
+
+CHUNK = 1024 * 1024
+
+
+class _ChunkReader:
+    """A read-only file object over an iterator of byte chunks (what boto3's uploader reads from)."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._buffer = b""
+        self.size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._buffer += chunk
+            self.size += len(chunk)
+        if size < 0:
+            size = len(self._buffer)
+        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
 
 
 def _check_key(key: str) -> str:
@@ -46,11 +73,36 @@ class FolderObjectStore:
             stream.write(data)
         os.replace(partial, path)
 
+    def put_stream(self, key: str, chunks: Iterable[bytes]) -> int:
+        """Write chunks to a hidden partial file, then rename: an interrupted write leaves no object."""
+        path = self.root / _check_key(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, partial = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
+        size = 0
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                for chunk in chunks:
+                    stream.write(chunk)
+                    size += len(chunk)
+            os.replace(partial, path)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise
+        return size
+
     def get(self, key: str) -> bytes:
         try:
             return (self.root / _check_key(key)).read_bytes()
         except FileNotFoundError:
             raise KeyError(key) from None
+
+    def get_stream(self, key: str) -> Iterator[bytes]:
+        try:
+            stream = (self.root / _check_key(key)).open("rb")
+        except FileNotFoundError:
+            raise KeyError(key) from None
+        with stream:
+            yield from iter(lambda: stream.read(CHUNK), b"")
 
     def delete(self, key: str) -> None:
         (self.root / _check_key(key)).unlink(missing_ok=True)
@@ -80,11 +132,24 @@ class S3ObjectStore:
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type)
 
+    def put_stream(self, key: str, chunks: Iterable[bytes]) -> int:
+        """Multipart upload straight from the chunks; an interrupted upload is aborted and leaves no object."""
+        reader = _ChunkReader(chunks)
+        self.client.upload_fileobj(reader, self.bucket, self._key(key))
+        return reader.size
+
     def get(self, key: str) -> bytes:
         try:
             return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
         except self.client.exceptions.NoSuchKey:
             raise KeyError(key) from None
+
+    def get_stream(self, key: str) -> Iterator[bytes]:
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
+        except self.client.exceptions.NoSuchKey:
+            raise KeyError(key) from None
+        yield from body.iter_chunks(CHUNK)
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
