@@ -13,7 +13,7 @@ from tradeops.service.backtester.routes import build_router
 from tradeops.service.health import Health, install_health
 from tradeops.service.runner import JobRunner
 from tradeops.settings import AppSettings
-from tradeops.store import RunStore, open_object_store
+from tradeops.store import ObjectStore, RunStore, open_object_store
 
 SERVICE = "backtester"
 
@@ -41,6 +41,7 @@ def create_app(settings: AppSettings) -> FastAPI:
         for run_id in store.requeue_interrupted():
             runner.submit(run_id, force=True)
         runner.start()
+        _register_backup_metrics(settings, objects, health)
         health.checks = {"database": store.ping, "object_store": objects.ping}
         health.details = lambda: {"queue": runner.depth, "runs": store.counts()}
         app.state.store, app.state.objects, app.state.runner = store, objects, runner
@@ -60,3 +61,15 @@ def create_app(settings: AppSettings) -> FastAPI:
     install_health(app, health)
     app.include_router(build_router(settings))
     return app
+
+
+def _register_backup_metrics(settings: AppSettings, objects: ObjectStore, health: Health) -> None:
+    """Expose RPO/RTO of the database's backups, when that database can be backed up."""
+    from tradeops.backup import BackupError, BackupRepository
+    from tradeops.backup.metrics import BackupCollector
+
+    try:
+        repository = BackupRepository(settings.resolved_database_url, objects)
+    except BackupError:
+        return
+    health.registry.register(BackupCollector(repository))
