@@ -7,7 +7,7 @@ GET /status   service, version, uptime, checks  GET /metrics Prometheus text for
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +16,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 Check = Callable[[], None]  # raises when the dependency is not usable
 
@@ -37,6 +39,7 @@ class Health:
         self.latency = Histogram(
             "tradeops_http_request_seconds", "HTTP request latency", ["route", "method", "code"], registry=self.registry
         )
+        self.registry.register(_HealthCollector(self))
 
     def heartbeat(self) -> None:
         """Record that the service's main loop is alive."""
@@ -56,6 +59,24 @@ class Health:
                     "latency_ms": round((time.perf_counter() - started) * 1000, 2),
                 }
         return results
+
+
+class _HealthCollector(Collector):
+    """`tradeops_ready` (dependencies answer) and the main loop's heartbeat, per service, at scrape time."""
+
+    def __init__(self, health: Health) -> None:
+        self.health = health
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        ready = GaugeMetricFamily("tradeops_ready", "1 when every dependency answers", labels=["service"])
+        ready.add_metric([self.health.service], float(all(r["ok"] for r in self.health.run_checks().values())))
+        beat = GaugeMetricFamily(
+            "tradeops_heartbeat_timestamp_seconds", "last heartbeat of the main loop", labels=["service"]
+        )
+        if self.health.last_heartbeat is not None:
+            beat.add_metric([self.health.service], self.health.last_heartbeat.timestamp())
+        yield ready
+        yield beat
 
 
 def install_health(app: FastAPI, health: Health) -> None:

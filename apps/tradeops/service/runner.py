@@ -72,6 +72,7 @@ class JobRunner:
         Gauge("tradeops_jobs_queued", "jobs waiting", registry=registry).set_function(lambda: len(self._queue))
         Gauge("tradeops_jobs_running", "jobs running", registry=registry).set_function(lambda: len(self._running))
         self.heartbeat = heartbeat
+        self._last_turn = time.monotonic()
 
     @property
     def depth(self) -> dict[str, int]:
@@ -108,18 +109,33 @@ class JobRunner:
             job.process.join(5)
         return self.store.cancel(run_id)
 
+    def check_alive(self) -> None:
+        """Raise unless the runner's loop is alive and turned within the last 30 seconds (a readiness check)."""
+        if not self._thread.is_alive():
+            raise RuntimeError("the job runner has stopped")
+        if time.monotonic() - self._last_turn > 30:
+            raise RuntimeError(f"the job runner has not turned for {time.monotonic() - self._last_turn:.0f} s")
+
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.heartbeat()
-            self._start_waiting()
-            waitables: list[Any] = [j.connection for j in self._running.values()]
-            waitables += [j.process.sentinel for j in self._running.values()]
-            if waitables:
-                wait(waitables, timeout=0.2)
-            else:
-                self._wake.wait(0.5)
-                self._wake.clear()
-            self._reap()
+            try:
+                self._turn()
+            except Exception:  # a store outage must not end the runner; retry after a pause
+                log.exception("job runner turn failed; retrying in 1 s")
+                self._stop.wait(1.0)
+
+    def _turn(self) -> None:
+        self._last_turn = time.monotonic()
+        self.heartbeat()
+        self._start_waiting()
+        waitables: list[Any] = [j.connection for j in self._running.values()]
+        waitables += [j.process.sentinel for j in self._running.values()]
+        if waitables:
+            wait(waitables, timeout=0.2)
+        else:
+            self._wake.wait(0.5)
+            self._wake.clear()
+        self._reap()
 
     def _start_waiting(self) -> None:
         while len(self._running) < self.workers:
@@ -130,12 +146,22 @@ class JobRunner:
             run = self.store.get(run_id)
             if run is None or not self.store.mark_running(run_id):
                 continue  # cancelled while queued
-            receiver, sender = self._context.Pipe(duplex=False)
-            process = self._context.Process(target=child_main, args=(sender, run.kind, run.request), daemon=True)
-            process.start()
-            sender.close()
+            try:
+                receiver, sender = self._context.Pipe(duplex=False)
+                process = self._context.Process(target=child_main, args=(sender, run.kind, run.request), daemon=True)
+                process.start()
+                sender.close()
+            except Exception as error:  # noqa: BLE001 - this run fails, the runner goes on
+                self.store.fail(run_id, f"could not start a worker: {type(error).__name__}: {error}")
+                continue
             with self._lock:
                 self._running[run_id] = _Running(run_id, process, receiver, time.monotonic() + self.timeout)
+            current = self.store.get(run_id)
+            if current is not None and current.status == "cancelled":  # cancelled while the worker was starting
+                with self._lock:
+                    self._running.pop(run_id, None)
+                process.kill()
+                process.join(5)
 
     def _reap(self) -> None:
         for job in list(self._running.values()):
@@ -144,7 +170,9 @@ class JobRunner:
                 try:
                     outcome = job.connection.recv()
                 except EOFError:
-                    outcome = None
+                    outcome = None  # the worker died before answering
+                except Exception as error:  # noqa: BLE001 - an unreadable answer fails the run, not the runner
+                    outcome = ("error", f"worker answer unreadable: {type(error).__name__}: {error}")
             if outcome is None and job.process.is_alive():
                 if time.monotonic() < job.deadline:
                     continue
@@ -160,11 +188,16 @@ class JobRunner:
 
     def _record(self, run_id: str, outcome: tuple[str, Any]) -> None:
         run = self.store.get(run_id)
-        if run is None:
-            return
+        if run is None or run.status != "running":
+            return  # cancelled meanwhile: nothing to store or announce
         status, payload = outcome
         if status == "ok":
-            report_key = self._save_artifacts(run_id, payload)
+            try:
+                report_key = self._save_artifacts(run_id, payload)
+            except Exception as error:  # noqa: BLE001 - the object store failed: the run fails, the runner goes on
+                self.store.fail(run_id, f"results could not be stored: {type(error).__name__}: {error}")
+                status = "stored-failure"
+        if status == "ok":
             self.store.finish(
                 run_id,
                 result=payload["result"],
@@ -174,7 +207,7 @@ class JobRunner:
                 engine_version=ENGINE_VERSION,
                 report_key=report_key,
             )
-        else:
+        elif status == "error":
             self.store.fail(run_id, payload)
         finished = self.store.get(run_id)
         assert finished is not None

@@ -117,6 +117,7 @@ def child_main(connection: Connection, kind: str, request: dict[str, Any]) -> No
     except TradeopsError as error:
         connection.send(("error", str(error)))
     except Exception as error:  # noqa: BLE001 - reported to the parent, which fails the job
-        connection.send(("error", f"internal error: {type(error).__name__}: {error}\n{traceback.format_exc(limit=3)}"))
+        traceback.print_exc()  # the full trace goes to the worker's log, not to API clients
+        connection.send(("error", f"internal error: {type(error).__name__}: {error}"))
     finally:
         connection.close()

@@ -29,6 +29,7 @@ class RunRow(Base):
     data_fingerprint: Mapped[str | None] = mapped_column(String(80))
     engine_version: Mapped[str | None] = mapped_column(String(64))
     config_hash: Mapped[str | None] = mapped_column(String(80))
+    owner: Mapped[str | None] = mapped_column(String(128))  # the service instance that runs it
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     verdict: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)

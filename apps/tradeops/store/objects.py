@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from tradeops.errors import ConfigError
 
@@ -97,12 +97,17 @@ class FolderObjectStore:
             raise KeyError(key) from None
 
     def get_stream(self, key: str) -> Iterator[bytes]:
+        """Open now (a missing key raises KeyError here), then yield chunks."""
         try:
             stream = (self.root / _check_key(key)).open("rb")
         except FileNotFoundError:
             raise KeyError(key) from None
-        with stream:
-            yield from iter(lambda: stream.read(CHUNK), b"")
+
+        def chunks() -> Iterator[bytes]:
+            with stream:
+                yield from iter(lambda: stream.read(CHUNK), b"")
+
+        return chunks()
 
     def delete(self, key: str) -> None:
         (self.root / _check_key(key)).unlink(missing_ok=True)
@@ -145,11 +150,12 @@ class S3ObjectStore:
             raise KeyError(key) from None
 
     def get_stream(self, key: str) -> Iterator[bytes]:
+        """Request now (a missing key raises KeyError here), then yield chunks."""
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
         except self.client.exceptions.NoSuchKey:
             raise KeyError(key) from None
-        yield from body.iter_chunks(CHUNK)
+        return iter(body.iter_chunks(CHUNK))
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
@@ -169,7 +175,7 @@ def open_object_store(url: str, endpoint_url: str | None = None) -> ObjectStore:
     """Open `file:///path` or `s3://bucket/prefix`."""
     parsed = urlparse(url)
     if parsed.scheme == "file":
-        return FolderObjectStore(Path(parsed.path))
+        return FolderObjectStore(Path(unquote(parsed.path)))
     if parsed.scheme == "s3" and parsed.netloc:
         return S3ObjectStore(parsed.netloc, parsed.path, endpoint_url)
     raise ConfigError(f"object store {url!r}: use file:///path or s3://bucket/prefix")

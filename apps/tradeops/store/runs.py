@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import create_engine, func, select, text, update
@@ -22,6 +22,10 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def _aware(stamp: datetime) -> datetime:
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)  # SQLite returns naive datetimes
+
+
 @dataclass(frozen=True)
 class Run:
     """A read-only copy of one row."""
@@ -37,6 +41,7 @@ class Run:
     data_fingerprint: str | None
     engine_version: str | None
     config_hash: str | None
+    owner: str | None
     metrics: dict[str, Any] | None
     verdict: dict[str, Any] | None
     result: dict[str, Any] | None
@@ -92,6 +97,7 @@ class RunStore:
         data_ref: str,
         source: str = "api",
         config_hash: str | None = None,
+        owner: str | None = None,
     ) -> Run:
         row = RunRow(
             id=uuid.uuid4().hex,
@@ -103,6 +109,7 @@ class RunStore:
             request=request,
             data_ref=data_ref,
             config_hash=config_hash,
+            owner=owner,
             created_at=now(),
         )
         with self._session.begin() as session:
@@ -179,19 +186,31 @@ class RunStore:
     def cancel(self, run_id: str) -> bool:
         return self._set(run_id, (QUEUED, RUNNING), status=CANCELLED, error="cancelled", finished_at=now())
 
-    def requeue_interrupted(self) -> list[str]:
-        """Put runs left queued or running by a stopped process back in the queue; return their ids."""
+    def claim_interrupted(self, owner: str, *, stale_after_seconds: float) -> list[str]:
+        """Take back API runs left queued or running: this owner's own, or any abandoned longer than
+        `stale_after_seconds` (a dead instance's). Runs other live instances hold are left alone."""
+        cutoff = now() - timedelta(seconds=stale_after_seconds)
         with self._session.begin() as session:
             rows = session.scalars(
-                select(RunRow).where(RunRow.status.in_((QUEUED, RUNNING))).order_by(RunRow.created_at)
+                select(RunRow)
+                .where(RunRow.status.in_((QUEUED, RUNNING)), RunRow.source == "api")
+                .order_by(RunRow.created_at)
             )
-            ids = [row.id for row in rows]
-            session.execute(update(RunRow).where(RunRow.id.in_(ids)).values(status=QUEUED, started_at=None))
+            ids = [
+                row.id
+                for row in rows
+                if row.owner in (owner, None) or _aware(row.started_at or row.created_at) < cutoff
+            ]
+            session.execute(
+                update(RunRow).where(RunRow.id.in_(ids)).values(status=QUEUED, started_at=None, owner=owner)
+            )
         return ids
 
-    def latest(self, *, kind: str, source: str, exclude_config: str | None = None) -> Run | None:
-        """Return the newest finished run of that kind and source, optionally from another configuration."""
-        query = select(RunRow).where(RunRow.kind == kind, RunRow.source == source, RunRow.status == DONE)
+    def latest(
+        self, *, kind: str, source: str, exclude_config: str | None = None, statuses: tuple[str, ...] = (DONE,)
+    ) -> Run | None:
+        """Return the newest run of that kind and source in `statuses`, optionally from another configuration."""
+        query = select(RunRow).where(RunRow.kind == kind, RunRow.source == source, RunRow.status.in_(statuses))
         if exclude_config is not None:
             query = query.where(RunRow.config_hash != exclude_config)
         with Session(self.engine) as session:

@@ -187,3 +187,49 @@ def test_bt_1_bad_data_fails_the_job_with_the_reason(api, tmp_path):
     run = wait_for(api, api.post("/v1/backtests", json=BACKTEST | {"data": "bad.csv"}, headers=AUTH).json()["url"])
     assert run["status"] == "failed" and "data is not sorted" in run["error"]
     assert api.get(f"/v1/backtests/{run['id']}/report").status_code == 404
+
+
+@pytest.mark.req("BT-1", "OE-5")
+def test_bt_1_oe_5_a_store_outage_fails_that_run_and_the_runner_keeps_serving(make_api, monkeypatch):
+    with make_api() as api:
+        objects = api.app.state.objects
+        real_put = objects.put
+        calls = []
+
+        def flaky_put(key, data, content_type="application/octet-stream"):
+            calls.append(key)
+            if len(calls) == 1:
+                raise OSError("object store unreachable")
+            return real_put(key, data, content_type)
+
+        monkeypatch.setattr(objects, "put", flaky_put)
+        first = wait_for(api, api.post("/v1/backtests", json=BACKTEST, headers=AUTH).json()["url"])
+        assert first["status"] == "failed" and "results could not be stored: OSError" in first["error"]
+        second = wait_for(api, api.post("/v1/backtests", json=BACKTEST, headers=AUTH).json()["url"])
+        assert second["status"] == "done"
+        assert api.get("/readyz").json() == {"status": "ready"}
+        api.app.state.runner.stop()
+        ready = api.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["failed"]["job_runner"].endswith("the job runner has stopped")
+
+
+@pytest.mark.req("BT-1")
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        ("/v1/backtests", BACKTEST | {"data": "x\u0000y"}, "String should match pattern"),
+        ("/v1/backtests", BACKTEST | {"data": ""}, "at least 1 character"),
+        ("/v1/sweeps", {"strategy": "sma_cross", "grid": {"speed": [1, 2]}}, "has no parameter(s) speed"),
+    ],
+)
+def test_bt_1_hostile_or_misspelt_payloads_get_422_not_500(api, path, body, message):
+    response = api.post(path, json=body, headers=AUTH)
+    assert response.status_code == 422 and message in response.text
+
+
+@pytest.mark.req("BT-1")
+def test_bt_1_a_report_gone_from_the_store_is_a_404(api):
+    run = wait_for(api, api.post("/v1/backtests", json=BACKTEST, headers=AUTH).json()["url"])
+    api.app.state.objects.delete(f"runs/{run['id']}/report.html")
+    response = api.get(run["report_url"])
+    assert response.status_code == 404 and "no longer in the object store" in response.text

@@ -19,7 +19,7 @@ def test_oe_5_backtester_reports_liveness_readiness_and_status(api):
     status = api.get("/status").json()
     assert status["service"] == "backtester" and status["version"] and status["git_sha"] == "unknown"
     assert status["uptime_seconds"] > 0 and status["last_heartbeat"] is not None
-    assert set(status["checks"]) == {"database", "object_store"}
+    assert set(status["checks"]) == {"database", "object_store", "job_runner"}
     assert all(c["ok"] and c["latency_ms"] >= 0 for c in status["checks"].values())
     assert status["queue"] == {"queued": 0, "running": 0} and status["runs"] == {"done": 1}
 

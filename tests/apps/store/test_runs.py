@@ -77,14 +77,20 @@ def test_bt_3_listing_filters_pages_and_orders_newest_first(store):
 
 
 def test_bt_3_interrupted_runs_are_requeued_and_latest_skips_a_configuration(store):
-    queued, running, done = create(store), create(store), create(store, kind="gate", source="watch", config_hash="h1")
-    store.mark_running(running.id)
-    store.mark_running(done.id)
+    queued, running = create(store, owner="pod-a"), create(store, owner="pod-a")
+    done = create(store, kind="gate", source="watch", config_hash="h1")
+    other, watched = create(store, owner="pod-b"), create(store, source="watch")
+    for run in (running, done, other, watched):
+        store.mark_running(run.id)
     store.finish(
         done.id, result={}, metrics=None, verdict=None, data_fingerprint=None, engine_version="x", report_key=None
     )
-    assert store.requeue_interrupted() == [queued.id, running.id]
+    assert store.claim_interrupted("pod-a", stale_after_seconds=600) == [queued.id, running.id]
     assert store.get(running.id).status == "queued" and store.get(running.id).started_at is None
+    assert store.get(other.id).status == "running"  # a live instance's run is left alone
+    assert store.get(watched.id).status == "running"  # the watcher's runs are never taken by the API
+    assert store.claim_interrupted("pod-a", stale_after_seconds=0) == [queued.id, running.id, other.id]
+    assert store.get(other.id).owner == "pod-a"
     assert store.latest(kind="gate", source="watch").id == done.id
     assert store.latest(kind="gate", source="watch", exclude_config="h1") is None
 

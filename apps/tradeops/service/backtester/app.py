@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,6 +10,7 @@ from fastapi import FastAPI
 
 from tradeops import __version__
 from tradeops.notify import open_notifier
+from tradeops.service.backtester.metrics import GateCollector
 from tradeops.service.backtester.routes import build_router
 from tradeops.service.health import Health, install_health
 from tradeops.service.runner import JobRunner
@@ -16,6 +18,7 @@ from tradeops.settings import AppSettings
 from tradeops.store import ObjectStore, RunStore, open_object_store
 
 SERVICE = "backtester"
+INSTANCE = socket.gethostname()  # the pod name in the cluster: stable across container restarts
 
 
 def create_app(settings: AppSettings) -> FastAPI:
@@ -38,11 +41,13 @@ def create_app(settings: AppSettings) -> FastAPI:
             registry=health.registry,
             heartbeat=health.heartbeat,
         )
-        for run_id in store.requeue_interrupted():
+        stale = 2 * settings.job_timeout_seconds + 60  # longer than any live instance keeps a run
+        for run_id in store.claim_interrupted(INSTANCE, stale_after_seconds=stale):
             runner.submit(run_id, force=True)
         runner.start()
         _register_backup_metrics(settings, objects, health)
-        health.checks = {"database": store.ping, "object_store": objects.ping}
+        health.registry.register(GateCollector(store))
+        health.checks = {"database": store.ping, "object_store": objects.ping, "job_runner": runner.check_alive}
         health.details = lambda: {"queue": runner.depth, "runs": store.counts()}
         app.state.store, app.state.objects, app.state.runner = store, objects, runner
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import socket
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -85,7 +86,12 @@ def build_router(settings: AppSettings) -> APIRouter:  # noqa: C901 - one closur
     def enqueue(request: Request, kind: str, path: str, body: Any) -> Accepted:
         payload = body.model_dump(mode="json") | {"data": resolve_data(body.data)}
         run = store(request).create(
-            kind=kind, strategy=body.strategy, params=body.params, request=payload, data_ref=body.data
+            kind=kind,
+            strategy=body.strategy,
+            params=body.params,
+            request=payload,
+            data_ref=body.data,
+            owner=socket.gethostname(),
         )
         try:
             runner(request).submit(run.id)
@@ -186,4 +192,7 @@ def _add_read_routes(
         run = fetch(request, kind, run_id)
         if not run.report_key:
             raise HTTPException(404, f"run {run_id} has no report ({run.status})")
-        return Response(objects(request).get(run.report_key), media_type="text/html")
+        try:
+            return Response(objects(request).get(run.report_key), media_type="text/html")
+        except KeyError:
+            raise HTTPException(404, f"the report of run {run_id} is no longer in the object store") from None

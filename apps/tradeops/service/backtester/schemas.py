@@ -20,7 +20,13 @@ class _Request(BaseModel):
 
     strategy: str = Field(description="strategy name", examples=["sma_cross"])
     params: dict[str, Any] = Field(default_factory=dict, description="strategy parameters", examples=[{"fast": 10}])
-    data: str = Field("sample:GOOG", max_length=512, description="sample:NAME, or a file in the market data folder")
+    data: str = Field(
+        "sample:GOOG",
+        min_length=1,
+        max_length=512,
+        pattern=r"^[^\x00]+$",
+        description="sample:NAME, or a file in the market data folder",
+    )
     execution: ExecutionSettings = ExecutionSettings()
 
     @model_validator(mode="after")
@@ -59,6 +65,10 @@ class SweepRequest(_Request):
 
     @model_validator(mode="after")
     def _grid_size(self) -> SweepRequest:
+        known = set(STRATEGIES[self.strategy].Params.model_fields)
+        unknown = (set(self.grid) | set(self.params)) - known
+        if unknown:
+            raise ValueError(f"grid: {self.strategy} has no parameter(s) {', '.join(sorted(unknown))}")
         size = 1
         for name, values in self.grid.items():
             if not values:
