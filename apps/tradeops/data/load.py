@@ -93,7 +93,18 @@ def _normalise_columns(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     if missing:
         raise DataError(f"{source}: missing column(s) {', '.join(missing)}; need {', '.join(FIELDS)}")
     frame = frame.rename(columns={stamp_col: "timestamp"})
-    parsed = pd.to_datetime(frame["timestamp"], errors="coerce", utc=False)
+    if pd.api.types.is_numeric_dtype(frame["timestamp"]):
+        raise DataError(
+            f"{source}: column 'timestamp' holds numbers; epoch values are ambiguous (seconds? "
+            "milliseconds?): write ISO-8601 times such as 2024-01-31 or 2024-01-31T15:30:00Z"
+        )
+    if "symbol" in frame.columns:
+        blank = frame["symbol"].isna() | (frame["symbol"].astype(str).str.strip() == "")
+        if blank.any():
+            first = int(np.flatnonzero(blank.to_numpy())[0])
+            raise DataError(f"{source}: row {first + 1}, column 'symbol': empty ({int(blank.sum())} such row(s))")
+    # Times with an offset become UTC; times without one are taken as UTC. One timeline, no local clocks.
+    parsed = pd.to_datetime(frame["timestamp"], errors="coerce", utc=True).dt.tz_localize(None)
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if len(bad):
         first = int(bad[0])

@@ -12,6 +12,7 @@ from tradeops.errors import DataError
 
 REAL_SAMPLES = {"GOOG": "GOOG.csv", "EURUSD": "EURUSD.csv"}
 SYNTHETIC = "synthetic"
+MAX_SYNTHETIC_CELLS = 20_000_000  # ~160 MB per field: bounded, whoever asks
 SYNTHETIC_DEFAULTS: dict[str, int | str] = {"symbols": 1, "bars": 2520, "seed": 42, "start": "2015-01-02"}
 
 
@@ -54,6 +55,10 @@ def _synthetic_options(options: dict[str, str]) -> dict[str, int | str]:
     merged: dict[str, int | str] = {**SYNTHETIC_DEFAULTS}
     for key, raw in options.items():
         if key == "start":
+            try:
+                pd.Timestamp(raw)
+            except ValueError:
+                raise DataError(f"sample:synthetic: option start={raw!r} is not a date like 2015-01-02") from None
             merged[key] = raw
             continue
         try:
@@ -63,6 +68,12 @@ def _synthetic_options(options: dict[str, str]) -> dict[str, int | str]:
         merged[key] = number
         if number < (0 if key == "seed" else 1):
             raise DataError(f"sample:synthetic: option {key}={raw!r} is out of range")
+    cells = int(merged["symbols"]) * int(merged["bars"])
+    if cells > MAX_SYNTHETIC_CELLS:
+        raise DataError(
+            f"sample:synthetic: {merged['symbols']} symbols x {merged['bars']} bars is {cells:,} values "
+            f"per field; at most {MAX_SYNTHETIC_CELLS:,}"
+        )
     return merged
 
 

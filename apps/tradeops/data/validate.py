@@ -75,9 +75,11 @@ def check_values(frame: pd.DataFrame, found: Findings) -> None:
         column = values[name]
         found.add(frame, np.isnan(column), name, "missing value (NaN)")
         found.add(frame, ~np.isnan(column) & (column <= 0), name, "price must be > 0")
+        found.add(frame, np.isinf(column), name, "price must be finite")
     volume = values["volume"]
     found.add(frame, np.isnan(volume), "volume", "missing value (NaN)")
     found.add(frame, volume < 0, "volume", "volume must be >= 0")
+    found.add(frame, np.isinf(volume), "volume", "volume must be finite")
     with np.errstate(invalid="ignore"):
         top = np.maximum(values["open"], values["close"])
         bottom = np.minimum(values["open"], values["close"])

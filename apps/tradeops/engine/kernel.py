@@ -139,8 +139,9 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
                     continue
                 go_long = entries[t - 1, s, p] and not exits[t - 1, s, p] and direction != SHORT_ONLY
                 go_short = short_entries[t - 1, s, p] and not short_exits[t - 1, s, p] and direction != LONG_ONLY
-                leave_long = exits[t - 1, s, p] or go_short
-                leave_short = short_exits[t - 1, s, p] or go_long
+                # an entry and an exit on the same bar cancel: no trade either way
+                leave_long = (exits[t - 1, s, p] and not entries[t - 1, s, p]) or go_short
+                leave_short = (short_exits[t - 1, s, p] and not short_entries[t - 1, s, p]) or go_long
                 state = ExecuteOrderState(cash[s], position[s], debt[s], free_cash[s])
                 price = open_[t, s]
                 if (position[s] > 0 and leave_long) or (position[s] < 0 and leave_short):
@@ -200,6 +201,8 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
                 row[N_RETURNS] = count
             previous = equity
             if equity >= peak:
+                if t - peak_bar > 1:  # a drawdown just ended: its duration counts the recovery bar
+                    row[MAX_DRAWDOWN_BARS] = max(row[MAX_DRAWDOWN_BARS], t - peak_bar)
                 peak = equity
                 peak_bar = t
             else:

@@ -156,3 +156,40 @@ def test_dc_7_wrong_columns_and_formats_are_explained(tmp_path: Path):
 def test_dc_7_bars_are_read_only(goog):
     with pytest.raises(ValueError, match="read-only"):
         goog.close[0, 0] = 1.0
+
+
+def test_dc_7_times_with_offsets_become_one_utc_timeline(tmp_path):
+    path = tmp_path / "tz.csv"
+    path.write_text(
+        "date,open,high,low,close,volume\n2024-01-02T10:00:00+01:00,1,2,0.5,1.5,1\n"
+        "2024-01-02T10:00:00Z,1,2,0.5,1.5,1\n2024-07-02T10:00:00-04:00,1,2,0.5,1.5,1\n"
+    )
+    bars = load_bars(str(path))
+    assert [str(t) for t in bars.index] == ["2024-01-02 09:00:00", "2024-01-02 10:00:00", "2024-07-02 14:00:00"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("date,open,high,low,close,volume\n1700000000,1,2,0.5,1.5,1\n", "epoch values are ambiguous"),
+        ("date,open,high,low,close,volume\n2024-01-01,1,inf,0.5,1.5,1\n", "'high': price must be finite"),
+        ("date,open,high,low,close,volume\n2024-01-01,1,2,0.5,1.5,inf\n", "'volume': volume must be finite"),
+        (
+            "date,symbol,open,high,low,close,volume\n2024-01-01,A,1,2,0.5,1.5,1\n2024-01-01,,1,2,0.5,1.5,1\n",
+            "row 2, column 'symbol': empty",
+        ),
+    ],
+    ids=["epoch", "inf-price", "inf-volume", "blank-symbol"],
+)
+def test_dc_7_ambiguous_infinite_or_unnamed_rows_are_refused(tmp_path, text, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match=message):
+        load_bars(str(path))
+
+
+def test_dc_7_synthetic_options_are_bounded_and_dates_checked():
+    with pytest.raises(DataError, match="is not a date"):
+        load_bars("sample:synthetic?start=yesterdayish")
+    with pytest.raises(DataError, match="at most 20,000,000"):
+        load_bars("sample:synthetic?symbols=2000&bars=1000000")

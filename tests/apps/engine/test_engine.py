@@ -166,3 +166,31 @@ def test_dc_8_compiled_kernel_equals_its_interpreted_source(goog):
     for fast, slow in zip(compiled, interpreted, strict=True):
         np.testing.assert_allclose(fast, slow, rtol=1e-12)
     assert compiled[1].sum() > 10
+
+
+@pytest.mark.req("DC-8")
+def test_dc_8_drawdown_duration_counts_to_the_bar_that_regains_the_peak(goog):
+    result = run(goog)
+    equity = result.equity.to_numpy()
+    peak, peak_bar, longest = equity[0], 0, 0
+    for t, value in enumerate(equity):
+        if value >= peak:
+            longest = max(longest, t - peak_bar if t - peak_bar > 1 else 0)
+            peak, peak_bar = value, t
+        else:
+            longest = max(longest, t - peak_bar)
+    assert result.metrics["max_drawdown_duration_bars"] == longest
+
+
+@pytest.mark.req("DC-8")
+def test_dc_8_an_entry_and_an_exit_on_the_same_bar_cancel(goog):
+    from tradeops.engine.backtest import _simulate
+    from tradeops.strategies.base import Signals
+
+    shape = (goog.n_bars, 1, 1)
+    entries, exits = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
+    entries[10] = True
+    entries[20] = exits[20] = True  # both: the long opened at bar 11 must stay open
+    none = np.zeros(shape, dtype=bool)
+    _, counts, _, trades = _simulate(Signals(entries, exits, none, none), goog, ExecutionSettings(), record=True)
+    assert counts[0] == 1 and trades[0, 3] == -1  # one trade, still open at the end
