@@ -30,7 +30,7 @@ def render(
         target = out / name if stack == "all" else out
         try:
             written = write(evaluate(name), target)
-        except FileNotFoundError as error:
+        except (FileNotFoundError, FileExistsError) as error:
             stderr.print(f"error: {error}")
             raise typer.Exit(2) from None
         stderr.print(f"{name}: wrote {len(written)} manifests to {target}")

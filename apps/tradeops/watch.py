@@ -18,12 +18,14 @@ from typing import Any
 import yaml
 
 from tradeops.errors import TradeopsError
-from tradeops.gate import load_candidate, run_gate
+from tradeops.gate import run_gate
+from tradeops.gate.candidate import candidate_from_text
 from tradeops.notify import Notifier
 from tradeops.notify.messages import gate_verdict, regression, run_finished
 from tradeops.reports.html import render
 from tradeops.service.worker import ENGINE_VERSION
 from tradeops.store import ObjectStore, Run, RunStore
+from tradeops.store.runs import FINAL
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,14 @@ def compare(current: Run, previous: Run, sharpe_drop: float) -> list[str]:
     return reasons
 
 
+def _mapping(content: bytes) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(content)
+    except yaml.YAMLError:
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
 class ConfigWatcher:
     """Poll one candidate file; gate each new content exactly once."""
 
@@ -56,26 +66,24 @@ class ConfigWatcher:
     ) -> None:
         self.path, self.store, self.objects, self.notifier = path, store, objects, notifier
         self.sharpe_drop = sharpe_drop
-        latest = store.latest(kind="gate", source="watch")
-        self.seen = latest.config_hash if latest else None  # crash-only: what was done stays done
-
-    def content_hash(self) -> str | None:
-        try:
-            return "sha256:" + hashlib.sha256(self.path.read_bytes()).hexdigest()
-        except OSError:
-            return None
+        latest = store.latest(kind="gate", source="watch", statuses=FINAL)
+        self.seen = latest.config_hash if latest else None  # crash-only: what was judged stays judged
 
     def poll_once(self) -> WatchOutcome | None:
         """Gate the file if its content changed since the last evaluation; return what happened."""
-        digest = self.content_hash()
-        if digest is None or digest == self.seen:
+        try:
+            content = self.path.read_bytes()  # read once: the hash, the record and the verdict are of one version
+        except OSError:
+            return None
+        digest = "sha256:" + hashlib.sha256(content).hexdigest()
+        if digest == self.seen:
             return None
         self.seen = digest
-        return self.evaluate(digest)
+        return self.evaluate(digest, content)
 
-    def evaluate(self, digest: str) -> WatchOutcome:
+    def evaluate(self, digest: str, content: bytes) -> WatchOutcome:
         previous = self.store.latest(kind="gate", source="watch", exclude_config=digest)
-        raw = self._raw()
+        raw = _mapping(content)
         params = raw.get("params")
         run = self.store.create(
             kind="gate",
@@ -88,13 +96,19 @@ class ConfigWatcher:
         )
         self.store.mark_running(run.id)
         try:
-            verdict, result = run_gate(load_candidate(self.path))
-        except TradeopsError as error:
-            self.store.fail(run.id, str(error))
+            return self._judge(run, content, previous)
+        except Exception as error:  # noqa: BLE001 - whatever went wrong becomes this run's reason, never a stuck run
+            reason = (
+                str(error) if isinstance(error, TradeopsError) else f"internal error: {type(error).__name__}: {error}"
+            )
+            self.store.fail(run.id, reason)
             failed = self.store.get(run.id)
             assert failed is not None
             self.notifier.send(run_finished(failed))
             return WatchOutcome(failed)
+
+    def _judge(self, run: Run, content: bytes, previous: Run | None) -> WatchOutcome:
+        verdict, result = run_gate(candidate_from_text(content, str(self.path)))
         payload = verdict.to_dict()
         report_key = None
         if result is not None:
@@ -117,13 +131,6 @@ class ConfigWatcher:
         if previous and reasons:
             self.notifier.send(regression(done, previous, reasons))
         return WatchOutcome(done, reasons)
-
-    def _raw(self) -> dict[str, Any]:
-        try:
-            raw = yaml.safe_load(self.path.read_text())
-        except (OSError, yaml.YAMLError):
-            return {}
-        return raw if isinstance(raw, dict) else {}
 
     def run(self, stop: threading.Event, interval: float) -> None:
         """Poll every `interval` seconds until `stop` is set."""

@@ -44,6 +44,7 @@ class PlatformReleases(pulumi.ComponentResource):
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=REPOSITORIES[chart]),
                 values=values,
                 atomic=True,
+                create_namespace=namespace == "monitoring",  # the stack's own namespace is declared; this one is not
                 opts=child,
             )
 
@@ -65,6 +66,7 @@ class PlatformReleases(pulumi.ComponentResource):
                 "persistence": {"size": p.object_storage},
                 "existingSecret": "tradeops-minio",
                 "buckets": [{"name": p.bucket, "policy": "none"}],
+                "podLabels": {"app.kubernetes.io/name": "minio"},  # what the NetworkPolicies select
             },
         )
         self.monitoring = release(

@@ -10,6 +10,7 @@ import yaml
 from pipelines.infra.evaluate import Evaluation, Recorded
 
 REDACTED = "<redacted: a Pulumi secret>"
+MARKER = ".tradeops-render"
 
 
 def api_version(type_token: str) -> tuple[str, str] | None:
@@ -61,7 +62,13 @@ def manifests(evaluation: Evaluation) -> list[dict[str, Any]]:
 
 def write(evaluation: Evaluation, out: Path) -> list[Path]:
     """Write `<out>/<kind>-<name>.yaml` for every manifest; return the paths written."""
+    marker = out / MARKER
+    if out.exists() and any(out.iterdir()) and not marker.exists():
+        raise FileExistsError(
+            f"{out} is not empty and was not written by `tradeops infra render`: choose another --out"
+        )
     out.mkdir(parents=True, exist_ok=True)
+    marker.write_text("Written by `tradeops infra render`; its *.yaml files are replaced on every render.\n")
     for stale in out.glob("*.yaml"):
         stale.unlink()
     written = []

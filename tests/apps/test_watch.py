@@ -104,3 +104,17 @@ def test_bt_2_the_watch_command_runs_without_any_api(parts, monkeypatch, capsys,
     assert [n["kind"] for n in notifications(log)] == ["gate_verdict"]
     code, _, err = cli(monkeypatch, capsys, "backtest", "watch", str(tmp_path / "missing.yaml"), "--once")
     assert code == 2 and "no such file" in err
+
+
+def test_bt_2_any_failure_is_a_failed_run_once_never_a_stuck_one(parts, monkeypatch):
+    path, store, objects, notifier, _ = parts
+    path.write_text(GOOD)
+
+    def unreachable(*_args, **_kwargs):
+        raise OSError("object store unreachable")
+
+    monkeypatch.setattr(objects, "put", unreachable)
+    failed = ConfigWatcher(path, store, objects, notifier).poll_once().run
+    assert failed.status == "failed" and failed.error == "internal error: OSError: object store unreachable"
+    assert store.counts() == {"failed": 1}
+    assert ConfigWatcher(path, store, objects, notifier).poll_once() is None  # judged once, even after a restart

@@ -25,7 +25,17 @@ def test_oe_4_dc_1_alert_chart_lints_clean_and_renders_rules_and_dashboard():
     rules = documents["rules.yaml"]
     assert rules["kind"] == "PrometheusRule"
     alerts = {r["alert"]: r for r in rules["spec"]["groups"][0]["rules"]}
-    assert set(alerts) == {"TradeopsServiceDown", "TradeopsSlowApi", "TradeopsJobsFailing", "TradeopsBackupStale"}
+    assert set(alerts) == {
+        "TradeopsServiceDown",
+        "TradeopsNotReady",
+        "TradeopsHeartbeatStale",
+        "TradeopsErrorRateHigh",
+        "TradeopsSlowApi",
+        "TradeopsJobsFailing",
+        "TradeopsGateFailed",
+        "TradeopsBackupStale",
+        "TradeopsBackupNeverVerified",
+    }
     assert alerts["TradeopsBackupStale"]["expr"].endswith("> 43200")
     assert 'namespace="tradeops-prod"' in alerts["TradeopsServiceDown"]["expr"]
     dashboard = documents["dashboard.yaml"]

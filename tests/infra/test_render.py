@@ -89,3 +89,9 @@ def test_dc_1_render_command_writes_every_stack(monkeypatch, capsys, tmp_path):
     code, _, err = cli(monkeypatch, capsys, "infra", "render", "--stack", "nope", "--out", str(tmp_path / "x"))
     assert code == 2 and "no stack 'nope'" in err
     assert api_version("kubernetes:helm.sh/v3:Release") is None and api_version("docker:index/image:Image") is None
+    keep = tmp_path / "mine"
+    keep.mkdir()
+    (keep / "Pulumi.dev.yaml").write_text("precious")
+    code, _, err = cli(monkeypatch, capsys, "infra", "render", "--stack", "dev", "--out", str(keep))
+    assert code == 2 and "was not written by `tradeops infra render`" in err
+    assert (keep / "Pulumi.dev.yaml").read_text() == "precious"

@@ -7,6 +7,7 @@ from importlib.metadata import entry_points
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from tradeops import __version__
 from tradeops.cli import backtest, backup, gate, requirements, service
@@ -60,5 +61,5 @@ def main() -> None:
     try:
         app()  # standalone mode: usage errors and typer.Exit end the process with their own codes
     except TradeopsError as error:
-        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {error}", highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
         sys.exit(2)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
@@ -44,7 +45,7 @@ stderr = Console(stderr=True, soft_wrap=True)
 
 def metrics_table(title: str, metrics: dict[str, float | None]) -> Table:
     """Render metrics as a two-column table."""
-    table = Table(title=title)
+    table = Table(title=escape(title))
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in metrics.items():

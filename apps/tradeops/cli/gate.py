@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tradeops.cli.options import (
@@ -63,7 +64,7 @@ def _candidate(
 def _print(verdict: Verdict) -> None:
     console = Console()
     if verdict.error is not None:
-        console.print(f"[bold red]UNDECIDED[/] (exit 2): {verdict.error}")
+        console.print(f"[bold red]UNDECIDED[/] (exit 2): {escape(verdict.error)}", highlight=False)
         return
     table = Table(title="gate checks")
     for column in ("check", "group", "value", "limit", "result"):
@@ -76,7 +77,7 @@ def _print(verdict: Verdict) -> None:
     console.print(table)
     for check in verdict.checks:
         if check.detail:
-            console.print(f"  {check.name}: {check.detail}", highlight=False)
+            console.print(f"  {check.name}: {escape(check.detail)}", highlight=False)
     word = "[bold green]PASSED[/]" if verdict.passed else "[bold red]FAILED[/]"
     console.print(f"{word} (exit {verdict.exit_code})")
 

@@ -60,9 +60,16 @@ def validate_candidate(raw: Any, source: str = "candidate") -> Candidate:
 def load_candidate(path: Path) -> Candidate:
     """Read and validate a candidate YAML file."""
     try:
-        raw = yaml.safe_load(path.read_text())
+        content = path.read_bytes()
     except OSError as error:
         raise ConfigError(f"{path}: cannot be read: {error.strerror}") from error
+    return candidate_from_text(content, str(path))
+
+
+def candidate_from_text(content: bytes | str, source: str) -> Candidate:
+    """Parse and validate a candidate from YAML text."""
+    try:
+        raw = yaml.safe_load(content)
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from error
-    return validate_candidate(raw, str(path))
+        raise ConfigError(f"{source}: not valid YAML: {error}") from error
+    return validate_candidate(raw, source)

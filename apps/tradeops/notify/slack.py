@@ -20,6 +20,7 @@ from slack_sdk.http_retry.state import RetryState
 from tradeops.notify.base import Message
 
 log = logging.getLogger(__name__)
+MAX_THREADS = 1000
 
 
 class ServerErrorRetryHandler(RetryHandler):
@@ -115,5 +116,7 @@ class SlackNotifier:
             log.warning("slack unreachable for %s: %s", message.kind, error)
             return
         self.sent += 1
-        if message.thread_key and thread_ts is None:
+        if message.thread_key and thread_ts is None and response.get("ts"):
             self._threads[message.thread_key] = str(response["ts"])
+            while len(self._threads) > MAX_THREADS:  # remember the newest runs only
+                self._threads.pop(next(iter(self._threads)))

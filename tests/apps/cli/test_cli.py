@@ -293,3 +293,11 @@ def test_dc_9_warmup_and_version_commands_run(monkeypatch, capsys):
     assert code == 0 and out.strip()
     code, _, err = cli(monkeypatch, capsys, "backtest", "run", "--nope")
     assert code == 2 and "No such option" in err
+
+
+@pytest.mark.req("DC-2")
+def test_dc_2_text_that_looks_like_markup_is_printed_not_interpreted(monkeypatch, capsys):
+    code, out, _ = cli(monkeypatch, capsys, "gate", "-s", "[/x]")
+    assert code == 2 and "[/x]" in out
+    code, _, err = cli(monkeypatch, capsys, "backtest", "run", "-s", "[/x]", "-d", "sample:GOOG")
+    assert code == 2 and "[/x]" in err

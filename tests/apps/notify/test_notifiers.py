@@ -34,6 +34,7 @@ def make_run(**changes) -> Run:
         data_fingerprint=None,
         engine_version="x",
         config_hash=None,
+        owner=None,
         metrics={"sharpe": 1.2, "total_return_pct": 40.0, "max_drawdown_pct": 20.0, "trades": 12.0},
         verdict={
             "passed": False,

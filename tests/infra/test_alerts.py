@@ -1,0 +1,53 @@
+"""Every alert expression parses as PromQL and uses only metrics the apps really export."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import helm_python as helm
+import promql_parser
+import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.apps.service.conftest import AUTH, backtester, wait_for
+from tradeops.backup import BackupRepository
+from tradeops.store import open_object_store
+
+CHART = Path(__file__).resolve().parents[2] / "charts" / "tradeops-alerts"
+PROMETHEUS_BUILTINS = {"up"}
+
+
+def alert_expressions() -> dict[str, str]:
+    rendered = helm.Chart.load(str(CHART)).render(name="tradeops-alerts", namespace="tradeops-prod", is_install=True)
+    rules = next(yaml.safe_load(t) for p, t in rendered.items() if p.endswith("rules.yaml"))
+    return {r["alert"]: r["expr"] for r in rules["spec"]["groups"][0]["rules"]}
+
+
+def exported_series(data: Path) -> set[str]:
+    """Every sample name a running backtester publishes once it has done some work."""
+    with backtester(data) as api:
+        wait_for(api, api.post("/v1/gate", json={"strategy": "sma_cross"}, headers=AUTH).json()["url"])
+        wait_for(api, api.post("/v1/backtests", json={"strategy": "sma_cross"}, headers=AUTH).json()["url"])
+        texts = [api.get("/metrics").text]
+        repository = BackupRepository(
+            f"sqlite:///{data / 'tradeops.db'}", open_object_store((data / "objects").as_uri())
+        )
+        repository.verify(repository.create().id)
+    with backtester(data) as api:  # backup metrics are read when the service starts its collectors
+        texts.append(api.get("/metrics").text)
+    return {s.name for text in texts for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+@pytest.mark.req("OE-4")
+def test_oe_4_alert_expressions_parse_and_use_only_exported_metrics(tmp_path):
+    expressions = alert_expressions()
+    exported = exported_series(tmp_path / "data")
+    for alert, expression in expressions.items():
+        promql_parser.parse(expression)  # raises on a syntax error
+        used = set(re.findall(r"\b(tradeops_[a-z0-9_]+|up)\b", expression))
+        missing = used - exported - PROMETHEUS_BUILTINS
+        assert not missing, f"{alert} uses {missing}, which no app exports"
+    with pytest.raises(ValueError, match="unclosed"):
+        promql_parser.parse("rate(tradeops_jobs_total[5m]")
