@@ -1,0 +1,83 @@
+"""One view of the whole stack's health: every service's /readyz and /status, backups, the last gate verdict.
+
+The modern form of a `monitor_system.sh`: `tradeops monitor --once` exits non-zero when anything is
+unhealthy, so a CronJob, a pipeline or a person can act on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from tradeops.backup import BackupError, BackupRepository
+from tradeops.store import RunStore
+from tradeops.store.objects import ObjectStore
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing checked."""
+
+    name: str
+    healthy: bool
+    detail: str
+
+
+def check_service(name: str, url: str, *, heartbeat_max_age: float, timeout: float = 5.0) -> Finding:
+    """Ready, and its main loop's heartbeat recent."""
+    try:
+        ready = httpx.get(f"{url}/readyz", timeout=timeout)
+        status = httpx.get(f"{url}/status", timeout=timeout).json()
+    except (httpx.HTTPError, ValueError) as error:
+        return Finding(name, False, f"unreachable at {url}: {type(error).__name__}")
+    if ready.status_code != 200:
+        failed = (
+            ready.json().get("failed", {})
+            if ready.headers.get("content-type", "").startswith("application/json")
+            else {}
+        )
+        return Finding(
+            name, False, f"not ready: {', '.join(f'{k}: {v}' for k, v in failed.items()) or ready.status_code}"
+        )
+    beat = status.get("last_heartbeat")
+    if beat is None:
+        return Finding(name, False, "no heartbeat from its main loop yet")
+    age = (datetime.now(UTC) - datetime.fromisoformat(beat)).total_seconds()
+    if age > heartbeat_max_age:
+        return Finding(name, False, f"main loop silent for {age:.0f} s")
+    return Finding(name, True, f"ready, version {status.get('version')}, up {status.get('uptime_seconds', 0):.0f} s")
+
+
+def check_backups(database_url: str, objects: ObjectStore, *, max_age_hours: float) -> Finding:
+    """A verified backup younger than the limit (the RPO)."""
+    try:
+        repository = BackupRepository(database_url, objects)
+        views = repository.list_backups()
+    except (BackupError, OSError) as error:
+        return Finding("backups", False, f"cannot be listed: {error}")
+    verified = [v for v in views if v.verified]
+    if not verified:
+        return Finding("backups", False, f"no verified backup ({len(views)} unverified)")
+    age = (datetime.now(UTC) - verified[0].created_at).total_seconds() / 3600
+    healthy = age <= max_age_hours
+    return Finding("backups", healthy, f"newest verified {verified[0].id}, {age:.1f} h old (limit {max_age_hours:g} h)")
+
+
+def check_gate(store: RunStore) -> Finding:
+    """The newest gate verdict passed."""
+    runs = [
+        r for r in (store.latest(kind="gate", source=s, statuses=("done", "failed")) for s in ("watch", "api")) if r
+    ]
+    if not runs:
+        return Finding("gate", True, "no gate verdict yet")
+    newest = max(runs, key=lambda r: r.created_at)
+    passed = bool((newest.verdict or {}).get("passed"))
+    word = "passed" if passed else f"FAILED ({newest.error or 'thresholds not met'})"
+    return Finding("gate", passed, f"newest verdict {word} for {newest.strategy} at {newest.created_at:%Y-%m-%d %H:%M}")
+
+
+def report(findings: list[Finding]) -> dict[str, Any]:
+    return {"healthy": all(f.healthy for f in findings), "checks": [asdict(f) for f in findings]}
