@@ -35,7 +35,11 @@ class AppSettings(BaseSettings):
     workers: int = Field(2, ge=1, le=32, description="backtest worker processes")
     queue_limit: int = Field(64, ge=1, le=10_000, description="queued jobs before the API answers 429")
     job_timeout_seconds: float = Field(600, gt=0, description="a job running longer is killed and failed")
-    git_sha: str = Field("unknown", description="the commit this build came from")
+    git_sha: str = Field("unknown", description="the commit this build came from (the release version)")
+    namespace: str | None = Field(None, description="the Kubernetes namespace (cleanup deletes finished Jobs there)")
+    candidate_hash: str | None = Field(
+        None, description="hash of the deployed candidate: cleanup never removes its runs"
+    )
 
     @model_validator(mode="after")
     def _secrets_outside_local(self) -> AppSettings:

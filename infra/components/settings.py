@@ -8,6 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components import common
+from infra.components.backtest_gate import candidate_hash
 from infra.config import SECRET_KEYS, StackConfig
 
 
@@ -20,6 +21,8 @@ def settings_values(config: StackConfig, version: str) -> dict[str, str]:
         "TRADEOPS_OBJECT_STORE": f"s3://{config.platform.bucket}/tradeops",
         "TRADEOPS_S3_ENDPOINT_URL": "http://minio:9000",
         "TRADEOPS_GIT_SHA": version,
+        "TRADEOPS_NAMESPACE": config.namespace,
+        "TRADEOPS_CANDIDATE_HASH": candidate_hash(config.candidate),
         "NUMBA_CACHE_DIR": "/tmp/numba-cache",  # noqa: S108 - seeded from the image by an init container
     }
     if config.slack_channel:

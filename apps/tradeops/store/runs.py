@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy import create_engine, delete, func, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -216,6 +216,19 @@ class RunStore:
         with Session(self.engine) as session:
             row = session.scalars(query.order_by(RunRow.created_at.desc()).limit(1)).first()
             return Run.of(row) if row else None
+
+    def finished_runs(self) -> list[Run]:
+        """Every run in a final state."""
+        with Session(self.engine) as session:
+            return [Run.of(r) for r in session.scalars(select(RunRow).where(RunRow.status.in_(FINAL)))]
+
+    def unfinished_ids(self) -> set[str]:
+        with Session(self.engine) as session:
+            return set(session.scalars(select(RunRow.id).where(RunRow.status.notin_(FINAL))))
+
+    def delete_run(self, run_id: str) -> None:
+        with self._session.begin() as session:
+            session.execute(delete(RunRow).where(RunRow.id == run_id))
 
     def counts(self) -> dict[str, int]:
         """Return how many runs are in each status."""

@@ -1,0 +1,127 @@
+"""What cleanup removes, what it keeps and why; it never touches what the deployed version references."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tradeops.cleanup.jobs import JobsApi
+from tradeops.store import ObjectStore, Run, RunStore
+
+
+class CleanupPolicy(BaseModel):
+    """Retention of results and finished Jobs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    run_days: int = Field(30, ge=1, description="finished runs older than this go, with their reports")
+    keep_per_strategy: int = Field(3, ge=0, description="the newest N finished runs per kind and strategy stay")
+    job_hours: int = Field(24, ge=1, description="finished Kubernetes Jobs older than this go")
+
+
+@dataclass
+class CleanupReport:
+    """Everything cleanup did or would do."""
+
+    dry_run: bool
+    started_at: datetime
+    removed: list[dict[str, str]] = field(default_factory=list)
+    kept: list[dict[str, str]] = field(default_factory=list)
+    bytes_freed: int = 0
+
+
+def _runs_to_remove(
+    runs: list[Run], now: datetime, policy: CleanupPolicy, protected: set[str], report: CleanupReport
+) -> list[Run]:
+    newest: dict[tuple[str, str], list[Run]] = defaultdict(list)
+    for run in sorted(runs, key=lambda r: r.created_at, reverse=True):
+        newest[(run.kind, run.strategy)].append(run)
+    remove = []
+    for group in newest.values():
+        for rank, run in enumerate(group):
+            if now - run.created_at <= timedelta(days=policy.run_days):
+                continue
+            if rank < policy.keep_per_strategy:
+                report.kept.append(
+                    {
+                        "what": f"run {run.id}",
+                        "why": f"one of the newest {policy.keep_per_strategy} {run.kind} runs of {run.strategy}",
+                    }
+                )
+            elif run.config_hash and run.config_hash in protected:
+                report.kept.append({"what": f"run {run.id}", "why": "the deployed candidate's verdict"})
+            else:
+                remove.append(run)
+    return remove
+
+
+def run_cleanup(
+    store: RunStore,
+    objects: ObjectStore,
+    policy: CleanupPolicy,
+    *,
+    dry_run: bool = False,
+    jobs: JobsApi | None = None,
+    protected_hashes: set[str] | None = None,
+    current_version: str | None = None,
+    now: datetime | None = None,
+) -> CleanupReport:
+    """Remove old runs and their objects, orphaned artifacts and old finished Jobs; return the report."""
+    now = now or datetime.now(UTC)
+    protected = protected_hashes or set()
+    report = CleanupReport(dry_run=dry_run, started_at=now)
+    runs = store.finished_runs()
+    for run in _runs_to_remove(runs, now, policy, protected, report):
+        keys = objects.keys(f"runs/{run.id}/")
+        report.removed.append(
+            {
+                "what": f"run {run.id}",
+                "why": f"{run.kind} of {run.strategy}, finished over {policy.run_days} days ago ({len(keys)} objects)",
+            }
+        )
+        report.bytes_freed += sum(len(objects.get(k)) for k in keys)
+        if not dry_run:
+            for key in keys:
+                objects.delete(key)
+            store.delete_run(run.id)
+    known = {run.id for run in runs} | store.unfinished_ids()
+    for key in objects.keys("runs/"):
+        run_id = key.split("/")[1]
+        if run_id not in known and not any(r["what"] == f"run {run_id}" for r in report.removed):
+            size = len(objects.get(key))
+            report.removed.append({"what": f"object {key}", "why": "its run no longer exists"})
+            report.bytes_freed += size
+            if not dry_run:
+                objects.delete(key)
+    if jobs is not None:
+        _jobs(jobs, now, policy, protected, current_version, dry_run, report)
+    return report
+
+
+def _jobs(
+    jobs: JobsApi,
+    now: datetime,
+    policy: CleanupPolicy,
+    protected: set[str],
+    current_version: str | None,
+    dry_run: bool,
+    report: CleanupReport,
+) -> None:
+    for job in jobs.finished():
+        age = now - job.finished_at
+        if job.annotations.get("tradeops.io/candidate-hash") in protected or (
+            current_version and job.labels.get("app.kubernetes.io/version") == current_version
+        ):
+            report.kept.append({"what": f"job {job.name}", "why": "belongs to the deployed version"})
+        elif age <= timedelta(hours=policy.job_hours):
+            report.kept.append({"what": f"job {job.name}", "why": f"finished {age.total_seconds() / 3600:.1f} h ago"})
+        else:
+            outcome = "succeeded" if job.succeeded else "failed"
+            report.removed.append(
+                {"what": f"job {job.name}", "why": f"{outcome} {age.total_seconds() / 3600:.0f} h ago"}
+            )
+            if not dry_run:
+                jobs.delete(job.name)

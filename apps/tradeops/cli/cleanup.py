@@ -1,0 +1,60 @@
+"""`tradeops cleanup`: the job the cleanup CronJob runs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from tradeops.cleanup import CleanupPolicy, run_cleanup
+from tradeops.cleanup.jobs import KubernetesJobs
+from tradeops.cleanup.report import render_markdown, save
+from tradeops.notify import Message, open_notifier
+from tradeops.settings import load_settings
+from tradeops.store import RunStore, open_object_store
+
+
+def cleanup(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="report what would go; delete nothing")] = False,
+    run_days: Annotated[int, typer.Option("--run-days", min=1)] = 30,
+    keep_per_strategy: Annotated[int, typer.Option("--keep-per-strategy", min=0)] = 3,
+    job_hours: Annotated[int, typer.Option("--job-hours", min=1)] = 24,
+    kubernetes_host: Annotated[
+        str | None,
+        typer.Option("--kubernetes-host", help="API server (default: in-cluster when TRADEOPS_NAMESPACE is set)"),
+    ] = None,
+) -> None:
+    """Remove old runs and their reports, orphaned artifacts and old finished Jobs; write a cleanup report."""
+    settings = load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = RunStore(settings.resolved_database_url)
+    objects = open_object_store(settings.resolved_object_store, settings.s3_endpoint_url)
+    jobs = KubernetesJobs(settings.namespace, kubernetes_host) if settings.namespace else None
+    protected = {settings.candidate_hash} if settings.candidate_hash else set()
+    try:
+        report = run_cleanup(
+            store,
+            objects,
+            CleanupPolicy(run_days=run_days, keep_per_strategy=keep_per_strategy, job_hours=job_hours),
+            dry_run=dry_run,
+            jobs=jobs,
+            protected_hashes=protected,
+            current_version=settings.git_sha,
+        )
+    finally:
+        store.close()
+    key = save(report, objects)
+    notifier = open_notifier(settings)
+    notifier.send(
+        Message(
+            kind="cleanup_report",
+            title=f"cleanup {'(dry run) ' if dry_run else ''}removed "
+            f"{len(report.removed)} item(s), freed {report.bytes_freed:,} bytes",
+            fields={"kept": str(len(report.kept)), "report": key},
+            lines=[f"{r['what']}: {r['why']}" for r in report.removed[:20]],
+        )
+    )
+    notifier.close()
+    typer.echo(render_markdown(report))
+    Console(stderr=True).print(f"report stored as {key}")
