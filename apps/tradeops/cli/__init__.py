@@ -8,9 +8,10 @@ from importlib.metadata import entry_points
 import typer
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy.exc import SQLAlchemyError
 
 from tradeops import __version__
-from tradeops.cli import backtest, backup, gate, requirements, service
+from tradeops.cli import backtest, backup, cleanup, gate, monitor, requirements, service
 from tradeops.errors import TradeopsError
 
 app = typer.Typer(
@@ -25,6 +26,8 @@ app.add_typer(service.api_app, name="api")
 app.add_typer(service.db_app, name="db")
 app.command("gate")(gate.gate)
 app.command("serve")(service.serve)
+app.command("monitor")(monitor.monitor)
+app.command("cleanup")(cleanup.cleanup)
 backtest.app.command("watch")(service.watch)
 
 
@@ -62,4 +65,10 @@ def main() -> None:
         app()  # standalone mode: usage errors and typer.Exit end the process with their own codes
     except TradeopsError as error:
         Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+        sys.exit(2)
+    except SQLAlchemyError as error:  # the database named by TRADEOPS_DATABASE_URL cannot be used
+        reason = getattr(error, "orig", None) or error
+        Console(stderr=True, soft_wrap=True).print(
+            f"[bold red]database error:[/] {escape(str(reason))} (check TRADEOPS_DATABASE_URL)", highlight=False
+        )
         sys.exit(2)
