@@ -79,5 +79,35 @@ def check_gate(store: RunStore) -> Finding:
     return Finding("gate", passed, f"newest verdict {word} for {newest.strategy} at {newest.created_at:%Y-%m-%d %H:%M}")
 
 
+def check_cronjobs(namespace: str, *, max_age_hours: float, host: str | None = None) -> list[Finding]:
+    """Each CronJob of the namespace succeeded within `max_age_hours` (from the Kubernetes API)."""
+    from kubernetes import client, config
+
+    if host is None:
+        config.load_incluster_config()
+        api_client = client.ApiClient()
+    else:
+        configuration = client.Configuration()
+        configuration.host = host
+        api_client = client.ApiClient(configuration)
+    try:
+        cronjobs = client.BatchV1Api(api_client).list_namespaced_cron_job(namespace).items
+    except Exception as error:  # noqa: BLE001 - an unreachable API is a finding, not a crash
+        return [Finding("cronjobs", False, f"Kubernetes API unreachable: {type(error).__name__}")]
+    findings = []
+    for cronjob in cronjobs:
+        name, success = cronjob.metadata.name, cronjob.status.last_successful_time if cronjob.status else None
+        if success is None:
+            findings.append(Finding(f"cronjob {name}", False, "has never succeeded"))
+            continue
+        age = (datetime.now(UTC) - success).total_seconds() / 3600
+        findings.append(
+            Finding(
+                f"cronjob {name}", age <= max_age_hours, f"last success {age:.1f} h ago (limit {max_age_hours:g} h)"
+            )
+        )
+    return findings
+
+
 def report(findings: list[Finding]) -> dict[str, Any]:
     return {"healthy": all(f.healthy for f in findings), "checks": [asdict(f) for f in findings]}

@@ -63,3 +63,46 @@ def test_oe_4_missing_backups_a_down_service_and_a_failed_gate_are_unhealthy(sta
     assert not checks["gate"]["healthy"] and "FAILED" in checks["gate"]["detail"]
     code, out, _ = cli(monkeypatch, capsys, "monitor", "--once", "--target", f"backtester={url}")
     assert code == 1 and "UNHEALTHY" in out and "tradeops monitor" in out
+
+
+def test_oe_4_cronjobs_must_have_succeeded_recently(monkeypatch, capsys, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from tests.fakes.kubernetes_api import FakeKubernetes, cronjob
+
+    fake = FakeKubernetes()
+    try:
+        recent = (datetime.now(UTC) - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        fake.cronjobs["tradeops-dev"] = [
+            cronjob("tradeops-backup", "tradeops-dev", last_success=recent),
+            cronjob("tradeops-cleanup", "tradeops-dev", last_success=None),
+        ]
+        monkeypatch.setenv("TRADEOPS_DATA_DIR", str(tmp_path / "data"))
+        monkeypatch.setenv("TRADEOPS_NAMESPACE", "tradeops-dev")
+        code, out, _ = cli(
+            monkeypatch,
+            capsys,
+            "monitor",
+            "--once",
+            "--json",
+            "--kubernetes-host",
+            fake.url,
+            "--target",
+            f"backtester=http://127.0.0.1:{free_port()}",
+        )
+        checks = {c["name"]: c for c in json.loads(out)["checks"]}
+        assert code == 1
+        assert (
+            checks["cronjob tradeops-backup"]["healthy"]
+            and "last success 3.0 h ago" in checks["cronjob tradeops-backup"]["detail"]
+        )
+        assert (
+            not checks["cronjob tradeops-cleanup"]["healthy"]
+            and checks["cronjob tradeops-cleanup"]["detail"] == "has never succeeded"
+        )
+    finally:
+        fake.stop()
+    from tradeops.monitor import check_cronjobs
+
+    (finding,) = check_cronjobs("tradeops-dev", max_age_hours=26, host=f"http://127.0.0.1:{free_port()}")
+    assert not finding.healthy and "Kubernetes API unreachable" in finding.detail

@@ -10,6 +10,26 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 JOBS = re.compile(r"^/apis/batch/v1/namespaces/(?P<ns>[^/]+)/jobs(?:/(?P<name>[^/?]+))?")
+CRONJOBS = re.compile(r"^/apis/batch/v1/namespaces/(?P<ns>[^/]+)/cronjobs/?(?:\?.*)?$")
+
+
+def cronjob(name: str, namespace: str, *, last_success: str | None) -> dict[str, Any]:
+    """A CronJob object as the API server returns it."""
+    status = {"lastScheduleTime": last_success} if last_success else {}
+    if last_success:
+        status["lastSuccessfulTime"] = last_success
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": name, "namespace": namespace, "uid": f"uid-{name}"},
+        "spec": {
+            "schedule": "15 2 * * *",
+            "jobTemplate": {
+                "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x"}], "restartPolicy": "Never"}}}
+            },
+        },
+        "status": status,
+    }
 
 
 def job(
@@ -52,6 +72,7 @@ class FakeKubernetes:
 
     def __init__(self) -> None:
         self.jobs: dict[str, dict[str, dict[str, Any]]] = {}
+        self.cronjobs: dict[str, list[dict[str, Any]]] = {}
         self.deleted: list[tuple[str, str, str | None]] = []
         fake = self
 
@@ -60,6 +81,17 @@ class FakeKubernetes:
                 return
 
             def do_GET(self) -> None:
+                crons = CRONJOBS.match(self.path)
+                if crons:
+                    return self._reply(
+                        200,
+                        {
+                            "apiVersion": "batch/v1",
+                            "kind": "CronJobList",
+                            "metadata": {"resourceVersion": "1"},
+                            "items": fake.cronjobs.get(crons["ns"], []),
+                        },
+                    )
                 match = JOBS.match(self.path)
                 if not match or match["name"]:
                     return self._reply(404, {"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404})

@@ -13,7 +13,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from tradeops.cli.options import parse_assignments
-from tradeops.monitor import Finding, check_backups, check_gate, check_service, report
+from tradeops.monitor import Finding, check_backups, check_cronjobs, check_gate, check_service, report
 from tradeops.settings import AppSettings, load_settings
 from tradeops.store import RunStore, open_object_store
 
@@ -28,8 +28,14 @@ def monitor(
     interval: Annotated[float, typer.Option("--interval", min=1, help="seconds between checks")] = 15,
     backup_max_age_hours: Annotated[float, typer.Option("--backup-max-age-hours", min=0)] = 26,
     heartbeat_max_age: Annotated[float, typer.Option("--heartbeat-max-age", min=1, help="seconds")] = 120,
+    cronjob_max_age_hours: Annotated[float, typer.Option("--cronjob-max-age-hours", min=0)] = 26,
+    kubernetes_host: Annotated[
+        str | None,
+        typer.Option("--kubernetes-host", help="API server (default: in-cluster when TRADEOPS_NAMESPACE is set)"),
+    ] = None,
 ) -> None:
-    """Check every service's /readyz and /status, the backups and the last gate verdict."""
+    """Check every service's /readyz and /status, the backups, the last gate verdict and (in a namespace) the
+    last success of each CronJob."""
     targets = parse_assignments(target, "--target") or {"backtester": "http://127.0.0.1:8000"}
     settings = load_settings()
     while True:
@@ -37,6 +43,8 @@ def monitor(
             check_service(name, url.rstrip("/"), heartbeat_max_age=heartbeat_max_age) for name, url in targets.items()
         ]
         findings += _stores(settings, backup_max_age_hours)
+        if settings.namespace:
+            findings += check_cronjobs(settings.namespace, max_age_hours=cronjob_max_age_hours, host=kubernetes_host)
         _show(findings, as_json)
         if once:
             raise typer.Exit(0 if all(f.healthy for f in findings) else 1)
