@@ -231,6 +231,9 @@ def _run_feeding(command: list[str], env: dict[str, str], chunks: Iterable[bytes
             process.stdin.write(chunk)
     except BrokenPipeError:
         pass
+    except BaseException:
+        process.kill()  # before stdin closes: the tool must never see a complete-looking input
+        raise
     finally:
         with contextlib.suppress(BrokenPipeError):
             process.stdin.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -197,10 +198,42 @@ class BackupRepository:
                 f"restoring {backup_id} replaces the contents of the target database; "
                 "add --yes to confirm (or --target-url for a scratch database)"
             )
-        chunks = self._checked_chunks(self.manifest(backup_id))
         started = time.perf_counter()
-        self.database.restore(chunks, target)
+        self.database.restore(self._verified_stream(self.manifest(backup_id)), target)
         return time.perf_counter() - started
+
+    def _verified_stream(self, manifest: Manifest) -> Iterator[bytes]:
+        """Yield the dump while its checksum is computed alongside; the last chunk only once it matched.
+
+        The restore starts at once instead of after a separate checksum pass, yet the target never
+        sees a complete input from a corrupted backup (and PostgreSQL restores in one transaction).
+        """
+        try:
+            chunks = list(self.objects.get_stream(self._key(manifest.id, "dump")))
+        except KeyError:
+            raise BackupError(f"backup {manifest.id}: its dump object is missing") from None
+        size = sum(len(c) for c in chunks)
+        if size != manifest.size_bytes or not chunks:
+            raise BackupError(
+                f"backup {manifest.id} is truncated or padded: {size} bytes, the manifest says "
+                f"{manifest.size_bytes}; nothing was restored"
+            )
+        digest = hashlib.sha256()
+
+        def hash_all() -> None:
+            for chunk in chunks:
+                digest.update(chunk)  # hashlib releases the GIL: this runs beside the restore
+
+        hashing = threading.Thread(target=hash_all)
+        hashing.start()
+        yield from chunks[:-1]
+        hashing.join()
+        if digest.hexdigest() != manifest.sha256:
+            raise BackupError(
+                f"backup {manifest.id} is corrupted: SHA-256 {digest.hexdigest()[:16]}... does not match "
+                f"the manifest's {manifest.sha256[:16]}...; nothing was restored"
+            )
+        yield chunks[-1]
 
     def prune(
         self, policy: RetentionPolicy, *, dry_run: bool = False, now: datetime | None = None
