@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from tradeops.backup import BackupError, BackupRepository
+from tradeops.kube import batch_api
 from tradeops.store import RunStore
 from tradeops.store.objects import ObjectStore
 
@@ -81,17 +82,8 @@ def check_gate(store: RunStore) -> Finding:
 
 def check_cronjobs(namespace: str, *, max_age_hours: float, host: str | None = None) -> list[Finding]:
     """Each CronJob of the namespace succeeded within `max_age_hours` (from the Kubernetes API)."""
-    from kubernetes import client, config
-
-    if host is None:
-        config.load_incluster_config()
-        api_client = client.ApiClient()
-    else:
-        configuration = client.Configuration()
-        configuration.host = host
-        api_client = client.ApiClient(configuration)
     try:
-        cronjobs = client.BatchV1Api(api_client).list_namespaced_cron_job(namespace).items
+        cronjobs = batch_api(host).list_namespaced_cron_job(namespace).items
     except Exception as error:  # noqa: BLE001 - an unreachable API is a finding, not a crash
         return [Finding("cronjobs", False, f"Kubernetes API unreachable: {type(error).__name__}")]
     findings = []

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from tradeops.kube import batch_api
+
 
 @dataclass(frozen=True)
 class FinishedJob:
@@ -25,17 +27,8 @@ class KubernetesJobs:
     """The namespace's batch/v1 Jobs via kubernetes' BatchV1Api."""
 
     def __init__(self, namespace: str, host: str | None = None) -> None:
-        from kubernetes import client, config
-
-        if host is None:
-            config.load_incluster_config()
-            api_client = client.ApiClient()
-        else:
-            configuration = client.Configuration()
-            configuration.host = host
-            api_client = client.ApiClient(configuration)
         self.namespace = namespace
-        self.api = client.BatchV1Api(api_client)
+        self.api = batch_api(host)
 
     def finished(self) -> list[FinishedJob]:
         found = []
