@@ -20,8 +20,9 @@ from infra.config import REQUIRED_SECRETS, SECRET_KEYS, StackConfig, parse_stack
 
 @dataclass
 class Stack:
-    """Every component, reachable for tests and the system map."""
+    """Every component, reachable for tests and the system map, and the config they came from."""
 
+    config: StackConfig
     namespace: k8s.core.v1.Namespace
     image: AppImage
     settings: StackSettings
@@ -92,7 +93,7 @@ def declare(config: StackConfig, version: str, secrets: dict[str, pulumi.Output[
     pulumi.export("image", image.reference)
     pulumi.export("gate_job", gate.job.metadata.name)
     pulumi.export("candidate_hash", gate.candidate_hash)
-    return Stack(namespace, image, settings, platform, network, gate, backtester, trader, slackbot, maintenance)
+    return Stack(config, namespace, image, settings, platform, network, gate, backtester, trader, slackbot, maintenance)
 
 
 def declare_from_pulumi_config() -> Stack:

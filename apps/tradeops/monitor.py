@@ -10,8 +10,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
 from tradeops.backup import BackupError, BackupRepository
 from tradeops.kube import batch_api
 from tradeops.store import RunStore
@@ -29,6 +27,8 @@ class Finding:
 
 def check_service(name: str, url: str, *, heartbeat_max_age: float, timeout: float = 5.0) -> Finding:
     """Ready, and its main loop's heartbeat recent."""
+    import httpx  # only the monitor needs an HTTP client; every other command skips its import
+
     try:
         ready = httpx.get(f"{url}/readyz", timeout=timeout)
         status = httpx.get(f"{url}/status", timeout=timeout).json()
@@ -69,12 +69,9 @@ def check_backups(database_url: str, objects: ObjectStore, *, max_age_hours: flo
 
 def check_gate(store: RunStore) -> Finding:
     """The newest gate verdict passed."""
-    runs = [
-        r for r in (store.latest(kind="gate", source=s, statuses=("done", "failed")) for s in ("watch", "api")) if r
-    ]
-    if not runs:
+    newest = store.latest(kind="gate", statuses=("done", "failed"))  # from the API or the watcher
+    if newest is None:
         return Finding("gate", True, "no gate verdict yet")
-    newest = max(runs, key=lambda r: r.created_at)
     passed = bool((newest.verdict or {}).get("passed"))
     word = "passed" if passed else f"FAILED ({newest.error or 'thresholds not met'})"
     return Finding("gate", passed, f"newest verdict {word} for {newest.strategy} at {newest.created_at:%Y-%m-%d %H:%M}")

@@ -17,13 +17,13 @@ from typing import Any
 
 import yaml
 
+from tradeops.engine.result import ENGINE_VERSION
 from tradeops.errors import TradeopsError
 from tradeops.gate import run_gate
 from tradeops.gate.candidate import candidate_from_text
 from tradeops.notify import Notifier
 from tradeops.notify.messages import gate_verdict, regression, run_finished
 from tradeops.reports.html import render
-from tradeops.service.worker import ENGINE_VERSION
 from tradeops.store import ObjectStore, Run, RunStore
 from tradeops.store.runs import FINAL
 

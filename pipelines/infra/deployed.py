@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.infra.evaluate import evaluate
-from pipelines.infra.render import _clean
+from pipelines.infra.render import manifest_values
 
 COMPARED = {  # kind -> fields whose declared and deployed values must agree
     "kubernetes:apps/v1:Deployment": (("spec", "replicas"), ("spec", "template", "spec", "containers", 0, "image")),
@@ -33,13 +33,13 @@ def _deployed(export: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
         if kind.startswith(SKIPPED_TYPES):
             continue
         name = resource["urn"].rsplit("::", 1)[-1]
-        found[(kind, name)] = _clean(resource.get("outputs") or resource.get("inputs") or {})
+        found[(kind, name)] = manifest_values(resource.get("outputs") or resource.get("inputs") or {})
     return found
 
 
 def compare(stack: str, export: dict[str, Any]) -> list[str]:
     """Return one line per difference: missing, not declared, or a compared field that differs."""
-    declared = {(r.type, r.name): _clean(r.outputs) for r in evaluate(stack).resources}
+    declared = {(r.type, r.name): manifest_values(r.outputs) for r in evaluate(stack).resources}
     deployed = _deployed(export)
     lines = [f"missing in the deployment: {kind} {name}" for kind, name in sorted(declared.keys() - deployed.keys())]
     lines += [f"deployed but not declared: {kind} {name}" for kind, name in sorted(deployed.keys() - declared.keys())]

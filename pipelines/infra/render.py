@@ -26,14 +26,14 @@ def api_version(type_token: str) -> tuple[str, str] | None:
 SECRET_SIGNATURE = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")  # Pulumi's wire marker
 
 
-def _clean(value: Any) -> Any:
+def manifest_values(value: Any) -> Any:
     """Wire values back to manifest values: secrets unwrapped (then redacted by the caller), whole floats to ints."""
     if isinstance(value, dict) and value.get(SECRET_SIGNATURE[0]) == SECRET_SIGNATURE[1]:
-        return _clean(value.get("value"))
+        return manifest_values(value.get("value"))
     if isinstance(value, dict):
-        return {k: _clean(value[k]) for k in sorted(value)}
+        return {k: manifest_values(value[k]) for k in sorted(value)}
     if isinstance(value, list):
-        return [_clean(v) for v in value]
+        return [manifest_values(v) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
@@ -44,7 +44,7 @@ def manifest(resource: Recorded) -> dict[str, Any] | None:
     kind_info = api_version(resource.type)
     if kind_info is None:
         return None
-    body = _clean(resource.outputs)
+    body = manifest_values(resource.outputs)
     body["apiVersion"], body["kind"] = kind_info
     if body["kind"] == "Secret":
         for field in ("stringData", "data"):

@@ -96,7 +96,7 @@ def stack_map(evaluation: Evaluation) -> dict[str, Any]:
             **_pod(pod),
             "concurrency_policy": cron["spec"]["concurrencyPolicy"],
         }
-    config = evaluation_config(evaluation)
+    config = stack.config
     return {
         "namespace": config.namespace,
         "version": evaluation.version,
@@ -138,15 +138,6 @@ def dependencies(maps: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "helm_chart_versions_prod": {name: store["chart_version"] for name, store in prod["data_stores"].items()},
         "external_services": {name: info["connection"] for name, info in INTEGRATIONS.items()},
     }
-
-
-def evaluation_config(evaluation: Evaluation) -> Any:
-    from infra.config import parse_stack_config
-
-    from pipelines.infra.evaluate import stack_config
-
-    raw = stack_config(evaluation.stack)["tradeops:settings"]
-    return parse_stack_config(raw, evaluation.version)
 
 
 def build() -> tuple[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 import threading
 import time
@@ -144,32 +143,10 @@ class BackupRepository:
             )
         return views
 
-    def _checked_chunks(self, manifest: Manifest) -> list[bytes]:
-        """Read the dump and prove it is the one the manifest describes, before anything uses it."""
-        digest, size, chunks = hashlib.sha256(), 0, []
-        try:
-            for chunk in self.objects.get_stream(self._key(manifest.id, "dump")):
-                digest.update(chunk)
-                size += len(chunk)
-                chunks.append(chunk)
-        except KeyError:
-            raise BackupError(f"backup {manifest.id}: its dump object is missing") from None
-        if size != manifest.size_bytes:
-            raise BackupError(
-                f"backup {manifest.id} is truncated or padded: {size} bytes, the manifest says "
-                f"{manifest.size_bytes}; nothing was restored"
-            )
-        if digest.hexdigest() != manifest.sha256:
-            raise BackupError(
-                f"backup {manifest.id} is corrupted: SHA-256 {digest.hexdigest()[:16]}... does not match "
-                f"the manifest's {manifest.sha256[:16]}...; nothing was restored"
-            )
-        return chunks
-
     def verify(self, backup_id: str) -> Verification:
         """Check the checksum, restore into a scratch database, compare every table's row count."""
         manifest = self.manifest(backup_id)
-        chunks = self._checked_chunks(manifest)
+        chunks = self._verified_stream(manifest)
         with self.database.scratch() as scratch_url:
             started = time.perf_counter()
             self.database.restore(chunks, scratch_url)
@@ -203,7 +180,8 @@ class BackupRepository:
         return time.perf_counter() - started
 
     def _verified_stream(self, manifest: Manifest) -> Iterator[bytes]:
-        """Yield the dump while its checksum is computed alongside; the last chunk only once it matched.
+        """Read the dump (a missing or wrongly sized one fails here, before any tool starts), then yield it
+        while its checksum is computed alongside; the last chunk only once the checksum matched.
 
         The restore starts at once instead of after a separate checksum pass, yet the target never
         sees a complete input from a corrupted backup (and PostgreSQL restores in one transaction).
@@ -218,22 +196,7 @@ class BackupRepository:
                 f"backup {manifest.id} is truncated or padded: {size} bytes, the manifest says "
                 f"{manifest.size_bytes}; nothing was restored"
             )
-        digest = hashlib.sha256()
-
-        def hash_all() -> None:
-            for chunk in chunks:
-                digest.update(chunk)  # hashlib releases the GIL: this runs beside the restore
-
-        hashing = threading.Thread(target=hash_all)
-        hashing.start()
-        yield from chunks[:-1]
-        hashing.join()
-        if digest.hexdigest() != manifest.sha256:
-            raise BackupError(
-                f"backup {manifest.id} is corrupted: SHA-256 {digest.hexdigest()[:16]}... does not match "
-                f"the manifest's {manifest.sha256[:16]}...; nothing was restored"
-            )
-        yield chunks[-1]
+        return _released_after_checksum(chunks, manifest)
 
     def prune(
         self, policy: RetentionPolicy, *, dry_run: bool = False, now: datetime | None = None
@@ -260,6 +223,25 @@ class BackupRepository:
         }
 
 
+def _released_after_checksum(chunks: list[bytes], manifest: Manifest) -> Iterator[bytes]:
+    digest = hashlib.sha256()
+
+    def hash_all() -> None:
+        for chunk in chunks:
+            digest.update(chunk)  # hashlib releases the GIL: this runs beside the restore
+
+    hashing = threading.Thread(target=hash_all)
+    hashing.start()
+    yield from chunks[:-1]
+    hashing.join()
+    if digest.hexdigest() != manifest.sha256:
+        raise BackupError(
+            f"backup {manifest.id} is corrupted: SHA-256 {digest.hexdigest()[:16]}... does not match "
+            f"the manifest's {manifest.sha256[:16]}...; nothing was restored"
+        )
+    yield chunks[-1]
+
+
 def summary(views: list[BackupView]) -> str:
     """One line per backup for humans."""
     return (
@@ -270,7 +252,3 @@ def summary(views: list[BackupView]) -> str:
         )
         or "no backups"
     )
-
-
-def manifest_json(manifest: Manifest) -> str:
-    return json.dumps(json.loads(manifest.model_dump_json()), indent=2)

@@ -82,18 +82,16 @@ def run_cleanup(
                 "why": f"{run.kind} of {run.strategy}, finished over {policy.run_days} days ago ({len(keys)} objects)",
             }
         )
-        report.bytes_freed += sum(len(objects.get(k)) for k in keys)
+        report.bytes_freed += sum(objects.size(k) for k in keys)
         if not dry_run:
             for key in keys:
                 objects.delete(key)
             store.delete_run(run.id)
-    known = {run.id for run in runs} | store.unfinished_ids()
+    known = {run.id for run in runs} | store.unfinished_ids()  # runs removed above are handled already
     for key in objects.keys("runs/"):
-        run_id = key.split("/")[1]
-        if run_id not in known and not any(r["what"] == f"run {run_id}" for r in report.removed):
-            size = len(objects.get(key))
+        if key.split("/")[1] not in known:
             report.removed.append({"what": f"object {key}", "why": "its run no longer exists"})
-            report.bytes_freed += size
+            report.bytes_freed += objects.size(key)
             if not dry_run:
                 objects.delete(key)
     if jobs is not None:

@@ -92,8 +92,8 @@ def execution_settings(base: ExecutionSettings | None = None, **given: Any) -> E
     from tradeops.strategies.base import format_validation
 
     values = (base or ExecutionSettings()).model_dump() | {k: v for k, v in given.items() if v is not None}
-    if given.get("sizing") is Sizing.ALL_IN or (values["sizing"] == Sizing.ALL_IN and given.get("fraction") is None):
-        values["fraction"] = 1.0
+    if values["sizing"] == Sizing.ALL_IN and given.get("fraction") is None:
+        values["fraction"] = 1.0  # switching a fixed_fraction base to all_in drops its fraction
     try:
         return ExecutionSettings.model_validate(values)
     except ValidationError as error:

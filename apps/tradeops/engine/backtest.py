@@ -34,15 +34,6 @@ class BacktestResult:
     open_trades: pd.DataFrame  # still open at the last bar, marked at its close
 
 
-@dataclass(frozen=True)
-class GridResult:
-    """A parameter sweep: one row per valid point, parameters then metrics."""
-
-    strategy: str
-    table: pd.DataFrame
-    invalid_points: int
-
-
 def _check_length(bars: Bars) -> None:
     if bars.n_bars < 3:
         raise DataError(f"{bars.name}: {bars.n_bars} bar(s); a backtest needs at least 3")

@@ -9,6 +9,8 @@ import pandas as pd
 from tradeops import __version__
 from tradeops.engine.backtest import BacktestResult, json_number
 
+ENGINE_VERSION = f"tradeops {__version__}"  # what stored runs record as the engine that produced them
+
 
 def _time(value: Any) -> str | None:
     return None if pd.isna(value) else pd.Timestamp(value).isoformat()

@@ -15,9 +15,10 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from tradeops.engine.result import ENGINE_VERSION
 from tradeops.notify import Notifier
 from tradeops.notify.messages import gate_verdict, run_finished
-from tradeops.service.worker import ENGINE_VERSION, child_main
+from tradeops.service.worker import child_main
 from tradeops.store import ObjectStore, RunStore
 
 log = logging.getLogger(__name__)
@@ -195,8 +196,7 @@ class JobRunner:
             try:
                 report_key = self._save_artifacts(run_id, payload)
             except Exception as error:  # noqa: BLE001 - the object store failed: the run fails, the runner goes on
-                self.store.fail(run_id, f"results could not be stored: {type(error).__name__}: {error}")
-                status = "stored-failure"
+                status, payload = "error", f"results could not be stored: {type(error).__name__}: {error}"
         if status == "ok":
             self.store.finish(
                 run_id,
@@ -207,7 +207,7 @@ class JobRunner:
                 engine_version=ENGINE_VERSION,
                 report_key=report_key,
             )
-        elif status == "error":
+        else:
             self.store.fail(run_id, payload)
         finished = self.store.get(run_id)
         assert finished is not None

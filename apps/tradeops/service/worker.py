@@ -11,7 +11,6 @@ import traceback
 from multiprocessing.connection import Connection
 from typing import Any
 
-from tradeops import __version__
 from tradeops.data import load_bars
 from tradeops.engine import ExecutionSettings, run_backtest, run_grid
 from tradeops.engine.backtest import best_rows, json_number
@@ -24,7 +23,6 @@ from tradeops.reports.html import render
 from tradeops.strategies import get_strategy
 from tradeops.strategies.base import expand_grid, validate_params
 
-ENGINE_VERSION = f"tradeops {__version__}"
 WORKER_NICENESS = 10
 
 

@@ -21,6 +21,7 @@ class ObjectStore(Protocol):
     def put_stream(self, key: str, chunks: Iterable[bytes]) -> int: ...
     def get(self, key: str) -> bytes: ...
     def get_stream(self, key: str) -> Iterator[bytes]: ...
+    def size(self, key: str) -> int: ...
     def delete(self, key: str) -> None: ...
     def keys(self, prefix: str = "") -> list[str]: ...
     def ping(self) -> None: ...
@@ -109,6 +110,12 @@ class FolderObjectStore:
 
         return chunks()
 
+    def size(self, key: str) -> int:
+        try:
+            return (self.root / _check_key(key)).stat().st_size
+        except FileNotFoundError:
+            raise KeyError(key) from None
+
     def delete(self, key: str) -> None:
         (self.root / _check_key(key)).unlink(missing_ok=True)
 
@@ -156,6 +163,12 @@ class S3ObjectStore:
         except self.client.exceptions.NoSuchKey:
             raise KeyError(key) from None
         return iter(body.iter_chunks(CHUNK))
+
+    def size(self, key: str) -> int:
+        try:
+            return int(self.client.head_object(Bucket=self.bucket, Key=self._key(key))["ContentLength"])
+        except self.client.exceptions.ClientError:
+            raise KeyError(key) from None
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))

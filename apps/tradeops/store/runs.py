@@ -164,8 +164,6 @@ class RunStore:
         engine_version: str,
         report_key: str | None,
     ) -> bool:
-        run = self.get(run_id)
-        duration = (now() - run.started_at).total_seconds() if run and run.started_at else None
         return self._set(
             run_id,
             (RUNNING,),
@@ -176,12 +174,21 @@ class RunStore:
             data_fingerprint=data_fingerprint,
             engine_version=engine_version,
             report_key=report_key,
-            finished_at=now(),
-            duration_seconds=duration,
+            **self._finished(run_id),
         )
 
     def fail(self, run_id: str, error: str) -> bool:
-        return self._set(run_id, (QUEUED, RUNNING), status=FAILED, error=error, finished_at=now())
+        return self._set(run_id, (QUEUED, RUNNING), status=FAILED, error=error, **self._finished(run_id))
+
+    def _finished(self, run_id: str) -> dict[str, Any]:
+        """finished_at, and the duration since the run started (None if it never started)."""
+        with Session(self.engine) as session:
+            started = session.scalar(select(RunRow.started_at).where(RunRow.id == run_id))
+        finished = now()
+        return {
+            "finished_at": finished,
+            "duration_seconds": (finished - _aware(started)).total_seconds() if started else None,
+        }
 
     def cancel(self, run_id: str) -> bool:
         return self._set(run_id, (QUEUED, RUNNING), status=CANCELLED, error="cancelled", finished_at=now())
@@ -207,10 +214,18 @@ class RunStore:
         return ids
 
     def latest(
-        self, *, kind: str, source: str, exclude_config: str | None = None, statuses: tuple[str, ...] = (DONE,)
+        self,
+        *,
+        kind: str,
+        source: str | None = None,
+        exclude_config: str | None = None,
+        statuses: tuple[str, ...] = (DONE,),
     ) -> Run | None:
-        """Return the newest run of that kind and source in `statuses`, optionally from another configuration."""
-        query = select(RunRow).where(RunRow.kind == kind, RunRow.source == source, RunRow.status.in_(statuses))
+        """Return the newest run of that kind (and source, when given) in `statuses`, optionally from another
+        configuration."""
+        query = select(RunRow).where(RunRow.kind == kind, RunRow.status.in_(statuses))
+        if source is not None:
+            query = query.where(RunRow.source == source)
         if exclude_config is not None:
             query = query.where(RunRow.config_hash != exclude_config)
         with Session(self.engine) as session:

@@ -24,12 +24,15 @@ def test_bt_3_objects_round_trip_list_and_delete(objects):
     objects.put("runs/b/table.csv", b"x,y\n1,2\n", "text/csv")
     objects.put("other/c", b"c")
     assert objects.get("runs/a/report.html") == b"<html>a</html>"
+    assert objects.size("runs/b/table.csv") == 8
     assert objects.keys("runs/") == ["runs/a/report.html", "runs/b/table.csv"]
     objects.put("runs/a/report.html", b"v2")
     assert objects.get("runs/a/report.html") == b"v2"
     objects.delete("runs/a/report.html")
     with pytest.raises(KeyError):
         objects.get("runs/a/report.html")
+    with pytest.raises(KeyError):
+        objects.size("runs/a/report.html")
 
 
 @pytest.mark.parametrize("key", ["", "/abs", "a/../b", "a//b", "./a"])

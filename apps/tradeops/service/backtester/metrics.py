@@ -19,9 +19,8 @@ class GateCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         passed = GaugeMetricFamily("tradeops_gate_last_passed", "1 when the newest gate verdict passed")
         finished = GaugeMetricFamily("tradeops_gate_last_timestamp_seconds", "when the newest gate verdict came")
-        runs = [r for r in (self.store.latest(kind="gate", source=s) for s in ("watch", "api")) if r is not None]
-        if runs:
-            newest = max(runs, key=lambda r: r.created_at)
+        newest = self.store.latest(kind="gate")  # from the API or the watcher
+        if newest is not None:
             passed.add_metric([], float(bool((newest.verdict or {}).get("passed"))))
             stamp = newest.finished_at or newest.created_at
             finished.add_metric([], stamp.timestamp())
