@@ -1,5 +1,5 @@
-"""`tradeops infra render` and `tradeops system-map`: registered as CLI plugins (entry points), so the
-`tradeops` package itself never imports infra/ or pipelines/."""
+"""The pipeline commands (`tradeops infra render`, `tradeops system-map`, ...), added to the `tradeops`
+CLI through the `tradeops.commands` entry point (`register`), so `tradeops` never imports infra/ or pipelines/."""
 
 from __future__ import annotations
 
@@ -64,3 +64,9 @@ def system_map(
         return
     for path in generator.write():
         stderr.print(f"wrote {path}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the pipeline commands to the `tradeops` CLI (the `tradeops.commands` entry point)."""
+    app.add_typer(infra_app, name="infra")
+    app.command("system-map")(system_map)

@@ -32,13 +32,9 @@ backtest.app.command("watch")(service.watch)
 
 
 def _load_plugins() -> None:
-    """Add the commands other packages register under the `tradeops.commands` entry point group."""
+    """Let other packages add commands: each `tradeops.commands` entry point is `register(app)`."""
     for entry in entry_points(group="tradeops.commands"):
-        command = entry.load()
-        if isinstance(command, typer.Typer):
-            app.add_typer(command, name=entry.name)
-        else:
-            app.command(entry.name)(command)
+        entry.load()(app)
 
 
 _load_plugins()
