@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, Index, String, Text
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -45,3 +45,110 @@ class RunRow(Base):
         Index("ix_runs_status", "status"),
         Index("ix_runs_config_hash", "config_hash"),
     )
+
+
+class TraderSessionRow(Base):
+    """One trading session: what it trades, how, where its loop stands, and its control state."""
+
+    __tablename__ = "trader_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    strategy: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    data_ref: Mapped[str] = mapped_column(String(512))
+    symbols: Mapped[list[str]] = mapped_column(JSON)
+    execution: Mapped[dict[str, Any]] = mapped_column(JSON)
+    risk: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))  # running | halted | reducing
+    state_reason: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # active | finished
+    last_bar: Mapped[int] = mapped_column(Integer)  # -1 before the first bar
+    last_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    peak_equity: Mapped[float] = mapped_column(Float)
+    day: Mapped[str | None] = mapped_column(String(10))  # the trading day of day_start_equity
+    day_start_equity: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TraderAccountRow(Base):
+    """A symbol's account in a session (the engine keeps one account per symbol)."""
+
+    __tablename__ = "trader_accounts"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("trader_sessions.id", ondelete="CASCADE"), primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cash: Mapped[float] = mapped_column(Float)
+    position: Mapped[float] = mapped_column(Float)
+    debt: Mapped[float] = mapped_column(Float)
+    free_cash: Mapped[float] = mapped_column(Float)
+    entry_bar: Mapped[int] = mapped_column(Integer)
+    entry_price: Mapped[float] = mapped_column(Float)
+    entry_fees: Mapped[float] = mapped_column(Float)
+    cash_before: Mapped[float] = mapped_column(Float)  # cash before the open trade's entry
+
+
+class TraderOrderRow(Base):
+    """An order, from decision to fill or rejection; its id is the client order id sent to the broker."""
+
+    __tablename__ = "trader_orders"
+
+    id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("trader_sessions.id", ondelete="CASCADE"))
+    symbol: Mapped[str] = mapped_column(String(64))
+    intent: Mapped[str] = mapped_column(String(16))  # open_long | open_short | close
+    decided_bar: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # pending | filled | rejected | unfilled
+    reason: Mapped[str | None] = mapped_column(Text)
+    fill_bar: Mapped[int | None] = mapped_column(Integer)
+    fill_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    price: Mapped[float | None] = mapped_column(Float)
+    size: Mapped[float | None] = mapped_column(Float)
+    fees: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_trader_orders_session_status", "session_id", "status"),)
+
+
+class TraderTradeRow(Base):
+    """A closed trade of a session."""
+
+    __tablename__ = "trader_trades"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("trader_sessions.id", ondelete="CASCADE"), index=True)
+    symbol: Mapped[str] = mapped_column(String(64))
+    entry_bar: Mapped[int] = mapped_column(Integer)
+    entry_price: Mapped[float] = mapped_column(Float)
+    exit_bar: Mapped[int] = mapped_column(Integer)
+    exit_price: Mapped[float] = mapped_column(Float)
+    size: Mapped[float] = mapped_column(Float)
+    pnl: Mapped[float] = mapped_column(Float)
+    fees: Mapped[float] = mapped_column(Float)
+
+
+class TraderEquityRow(Base):
+    """Equity of a session at one bar's close."""
+
+    __tablename__ = "trader_equity"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("trader_sessions.id", ondelete="CASCADE"), primary_key=True)
+    bar: Mapped[int] = mapped_column(Integer, primary_key=True)
+    time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    equity: Mapped[float] = mapped_column(Float)
+    exposure: Mapped[float] = mapped_column(Float)  # gross notional of open positions at the close
+    drawdown_pct: Mapped[float] = mapped_column(Float)
+
+
+class AuditRow(Base):
+    """Who did what, when, to what, and how it ended (kill switch, Slack commands, ...)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(128))
+    outcome: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import create_engine, delete, func, select, text, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from tradeops.store.migrate import upgrade
+from tradeops.store.database import aware, open_engine
 from tradeops.store.models import RunRow
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
@@ -20,10 +19,6 @@ FINAL = (DONE, FAILED, CANCELLED)
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(stamp: datetime) -> datetime:
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)  # SQLite returns naive datetimes
 
 
 @dataclass(frozen=True)
@@ -61,22 +56,12 @@ class Run:
         return cls(**values)
 
 
-def _engine(database_url: str) -> Engine:
-    if database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
-    if database_url.startswith("sqlite"):
-        return create_engine(database_url, connect_args={"check_same_thread": False, "timeout": 30})
-    return create_engine(database_url, pool_pre_ping=True)
-
-
 class RunStore:
     """Create, update and query runs. Every write is one short transaction."""
 
     def __init__(self, database_url: str, *, migrate: bool = True) -> None:
         self.url = database_url
-        self.engine = _engine(database_url)
-        if migrate:
-            upgrade(self.engine.url.render_as_string(hide_password=False))
+        self.engine = open_engine(database_url, migrate=migrate)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     def close(self) -> None:
@@ -187,7 +172,7 @@ class RunStore:
         finished = now()
         return {
             "finished_at": finished,
-            "duration_seconds": (finished - _aware(started)).total_seconds() if started else None,
+            "duration_seconds": (finished - aware(started)).total_seconds() if started else None,
         }
 
     def cancel(self, run_id: str) -> bool:
@@ -206,7 +191,7 @@ class RunStore:
             ids = [
                 row.id
                 for row in rows
-                if row.owner in (owner, None) or _aware(row.started_at or row.created_at) < cutoff
+                if row.owner in (owner, None) or aware(row.started_at or row.created_at) < cutoff
             ]
             session.execute(
                 update(RunRow).where(RunRow.id.in_(ids)).values(status=QUEUED, started_at=None, owner=owner)

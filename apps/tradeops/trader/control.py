@@ -1,0 +1,120 @@
+"""The kill switch: halt, reduce-only and resume a trading session, each change audited.
+
+The state lives on the session row; the trading loop reads it under a row lock at every bar, so a
+change made here (from the CLI, the trader API or Slack) applies from the next bar on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from tradeops import audit
+from tradeops.errors import ConfigError
+from tradeops.store.database import aware
+from tradeops.store.models import TraderAccountRow, TraderEquityRow, TraderOrderRow, TraderSessionRow
+
+RUNNING, HALTED, REDUCING = "running", "halted", "reducing"
+STATES = (RUNNING, HALTED, REDUCING)
+COMMANDS = {"halt": HALTED, "reduce-only": REDUCING, "resume": RUNNING}  # kill-switch verb -> state
+
+
+@dataclass(frozen=True)
+class TraderStatus:
+    """Where a session stands: state, progress, equity and positions."""
+
+    session: str
+    strategy: str
+    params: dict[str, Any]
+    state: str
+    state_reason: str | None
+    status: str
+    last_bar: int
+    last_time: datetime | None
+    equity: float | None
+    drawdown_pct: float | None
+    positions: dict[str, float]
+    orders: dict[str, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "last_time": self.last_time.isoformat() if self.last_time else None}
+
+
+class TraderControl:
+    """Read a session's status and change its state."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def resolve(self, session: Session, session_id: str | None) -> TraderSessionRow:
+        """The named session, or the most recently updated active one; a ConfigError when there is none."""
+        if session_id is not None:
+            row = session.get(TraderSessionRow, session_id)
+            if row is None:
+                raise ConfigError(f"no trading session {session_id!r}")
+            return row
+        row = session.scalars(
+            select(TraderSessionRow)
+            .where(TraderSessionRow.status == "active")
+            .order_by(TraderSessionRow.updated_at.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            raise ConfigError("no active trading session; start one with `tradeops serve trader` or `trader replay`")
+        return row
+
+    def set_state(self, state: str, *, actor: str, reason: str, session_id: str | None = None) -> TraderStatus:
+        """Move a session to `state` and audit it (outcome `applied`, or `unchanged` when already there)."""
+        if state not in STATES:
+            raise ConfigError(f"unknown trader state {state!r}; states: {', '.join(STATES)}")
+        if not reason.strip():
+            raise ConfigError("say why: a kill-switch change needs a reason")
+        with Session(self.engine) as session, session.begin():
+            row = self.resolve(session, session_id)
+            previous = row.state
+            row.state, row.state_reason, row.updated_at = state, reason, datetime.now(UTC)
+            audit.record(
+                session,
+                actor=actor,
+                action=f"trader.{state}",
+                target=row.id,
+                outcome="unchanged" if previous == state else "applied",
+                detail={"from": previous, "to": state, "reason": reason},
+            )
+            target = row.id
+        return self.status(target)
+
+    def status(self, session_id: str | None = None) -> TraderStatus:
+        with Session(self.engine) as session:
+            row = self.resolve(session, session_id)
+            last = session.scalars(
+                select(TraderEquityRow)
+                .where(TraderEquityRow.session_id == row.id)
+                .order_by(TraderEquityRow.bar.desc())
+                .limit(1)
+            ).first()
+            accounts = session.scalars(select(TraderAccountRow).where(TraderAccountRow.session_id == row.id))
+            orders = session.execute(
+                select(TraderOrderRow.status, func.count())
+                .where(TraderOrderRow.session_id == row.id)
+                .group_by(TraderOrderRow.status)
+            )
+            return TraderStatus(
+                session=row.id,
+                strategy=row.strategy,
+                params=row.params,
+                state=row.state,
+                state_reason=row.state_reason,
+                status=row.status,
+                last_bar=row.last_bar,
+                last_time=aware(row.last_time) if row.last_time else None,
+                equity=last.equity if last else None,
+                drawdown_pct=last.drawdown_pct if last else None,
+                positions={a.symbol: a.position for a in accounts},
+                orders={status: count for status, count in orders.tuples()},
+            )
