@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tradeops.errors import ConfigError
 from tradeops.gate.candidate import Candidate
 from tradeops.strategies.base import format_validation
+from tradeops.trader.risk import RiskLimits
 
 # Pulumi config key (camelCase, as `pulumi config set --secret <key>`) -> Kubernetes Secret key.
 SECRET_KEYS = {
@@ -60,6 +61,13 @@ class Services(_Model):
     backtester: ServiceConfig = ServiceConfig()
     trader: ServiceConfig = ServiceConfig()
     slackbot: ServiceConfig = ServiceConfig()
+
+    @field_validator("trader")
+    @classmethod
+    def _one_trader(cls, value: ServiceConfig) -> ServiceConfig:
+        if value.replicas > 1:
+            raise ValueError("the trader is the single writer of its session's ledger: replicas must be 0 or 1")
+        return value
 
 
 def check_cron(value: str) -> str:
@@ -111,6 +119,7 @@ class StackConfig(_Model):
     image: Image
     services: Services = Services()
     candidate: Candidate
+    risk: RiskLimits = RiskLimits()
     gate_timeout_seconds: int = Field(900, ge=60, le=7200)
     backup: Schedule = Schedule(schedule="15 2 * * *")
     cleanup: Schedule = Schedule(schedule="45 3 * * *")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components import common
-from infra.components.backtest_gate import BacktestGate, BacktestGateArgs
+from infra.components.backtest_gate import CANDIDATE_PATH, BacktestGate, BacktestGateArgs
 from infra.components.image import AppImage, AppImageArgs
 from infra.components.maintenance import Maintenance, MaintenanceArgs
 from infra.components.network import Network, NetworkArgs
@@ -33,6 +34,16 @@ class Stack:
     trader: TradingService
     slackbot: TradingService
     maintenance: Maintenance
+
+
+def trader_env(config: StackConfig, candidate_hash: str) -> tuple[tuple[str, str], ...]:
+    """The trader trades the gated candidate in a session named after it, within the stack's risk limits."""
+    limits = {f"TRADEOPS_TRADER_{name.upper()}": str(value) for name, value in config.risk if value is not None}
+    return (
+        ("TRADEOPS_TRADER_CANDIDATE", f"{CANDIDATE_PATH}/candidate.yaml"),
+        ("TRADEOPS_TRADER_SESSION", f"{config.namespace}-{candidate_hash[:12]}"),
+        *sorted(limits.items()),
+    )
 
 
 def declare(config: StackConfig, version: str, secrets: dict[str, pulumi.Output[str]]) -> Stack:
@@ -62,7 +73,9 @@ def declare(config: StackConfig, version: str, secrets: dict[str, pulumi.Output[
         opts=after_settings,
     )
 
-    def service(component: str, waits_for: tuple[tuple[str, pulumi.Resource], ...] = ()) -> TradingService:
+    def service(
+        component: str, waits_for: tuple[tuple[str, pulumi.Resource], ...] = (), **extra: Any
+    ) -> TradingService:
         return TradingService(
             component,
             TradingServiceArgs(
@@ -72,14 +85,20 @@ def declare(config: StackConfig, version: str, secrets: dict[str, pulumi.Output[
                 version=version,
                 config=getattr(config.services, component),
                 waits_for=waits_for,
+                **extra,
             ),
             opts=after_settings,
         )
 
     backtester = service("backtester")
-    trader = service(
-        "trader", waits_for=(("gate", gate.job),)
-    )  # a failing gate fails the update before the trader changes
+    trader = service(  # a failing gate fails the update before the trader changes
+        "trader",
+        waits_for=(("gate", gate.job),),
+        env=trader_env(config, gate.candidate_hash),
+        files=(("candidate", gate.config_map.metadata.name, CANDIDATE_PATH),),
+        annotations=(("tradeops.io/candidate-hash", gate.candidate_hash),),
+        single_writer=True,
+    )
     slackbot = service("slackbot")
     maintenance = Maintenance(
         "maintenance",

@@ -37,6 +37,18 @@ class AppSettings(BaseSettings):
     job_timeout_seconds: float = Field(600, gt=0, description="a job running longer is killed and failed")
     git_sha: str = Field("unknown", description="the commit this build came from (the release version)")
     namespace: str | None = Field(None, description="the Kubernetes namespace (cleanup deletes finished Jobs there)")
+    trader_session: str = Field("local", description="the trading session the trader runs and the kill switch acts on")
+    trader_candidate: Path | None = Field(
+        None, description="candidate YAML the trader trades (strategy, params, data, execution); the gate judged it"
+    )
+    trader_feed_file: Path | None = Field(
+        None, description="live bars: a CSV/Parquet file polled for new bars; unset = replay the candidate's data"
+    )
+    trader_poll_seconds: float = Field(60.0, gt=0, description="seconds between polls of the live feed")
+    trader_replay_speed: float = Field(1.0, ge=0, description="replayed bars per second (0 = as fast as possible)")
+    trader_max_position_notional: float | None = Field(None, gt=0, description="risk: largest notional per symbol")
+    trader_max_daily_loss_pct: float | None = Field(None, gt=0, le=100, description="risk: largest daily loss, %")
+    trader_max_drawdown_pct: float | None = Field(None, gt=0, le=100, description="risk: largest drawdown, %")
     candidate_hash: str | None = Field(
         None, description="hash of the deployed candidate: cleanup never removes its runs"
     )

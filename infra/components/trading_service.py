@@ -22,6 +22,10 @@ class TradingServiceArgs:
     config: ServiceConfig
     mount_service_account_token: bool = False
     waits_for: tuple[tuple[str, pulumi.Resource], ...] = ()  # (name, resource): not touched until these succeed
+    env: tuple[tuple[str, pulumi.Input[str]], ...] = ()  # extra TRADEOPS_* settings of this service
+    files: tuple[tuple[str, pulumi.Input[str], str], ...] = ()  # (volume, ConfigMap name, mount path), read-only
+    annotations: tuple[tuple[str, str], ...] = ()  # pod template annotations: a change rolls the pods
+    single_writer: bool = False  # never two pods at once (Recreate instead of a rolling update)
 
 
 class TradingService(pulumi.ComponentResource):
@@ -48,7 +52,10 @@ class TradingService(pulumi.ComponentResource):
             args=["serve", args.component, "--host", "0.0.0.0", "--port", str(common.HTTP_PORT)],  # noqa: S104 - pod IP
             ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=common.HTTP_PORT)],
             env_from=common.settings_env(),
-            env=[k8s.core.v1.EnvVarArgs(name="TRADEOPS_SERVICE", value=args.component)],
+            env=[
+                k8s.core.v1.EnvVarArgs(name="TRADEOPS_SERVICE", value=args.component),
+                *(k8s.core.v1.EnvVarArgs(name=name, value=value) for name, value in args.env),
+            ],
             liveness_probe=k8s.core.v1.ProbeArgs(
                 http_get=probe(path="/healthz", port="http"), period_seconds=10, failure_threshold=3
             ),
@@ -60,7 +67,13 @@ class TradingService(pulumi.ComponentResource):
             ),
             resources=common.resources(args.config.resources),
             security_context=common.container_security(),
-            volume_mounts=common.mounts(),
+            volume_mounts=[
+                *common.mounts(),
+                *(
+                    k8s.core.v1.VolumeMountArgs(name=volume, mount_path=path, read_only=True)
+                    for volume, _, path in args.files
+                ),
+            ],
         )
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
@@ -68,7 +81,9 @@ class TradingService(pulumi.ComponentResource):
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=args.config.replicas,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=common.selector(args.component)),
-                strategy=k8s.apps.v1.DeploymentStrategyArgs(
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(type="Recreate")
+                if args.single_writer
+                else k8s.apps.v1.DeploymentStrategyArgs(
                     type="RollingUpdate",
                     rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_unavailable=0, max_surge=1),
                 ),
@@ -79,6 +94,7 @@ class TradingService(pulumi.ComponentResource):
                             "prometheus.io/scrape": "true",
                             "prometheus.io/port": str(common.HTTP_PORT),
                             "prometheus.io/path": "/metrics",
+                            **dict(args.annotations),
                         },
                     ),
                     spec=k8s.core.v1.PodSpecArgs(
@@ -87,7 +103,15 @@ class TradingService(pulumi.ComponentResource):
                         security_context=common.pod_security(),
                         init_containers=[common.seed_numba_cache(args.image)],
                         containers=[container],
-                        volumes=common.volumes(),
+                        volumes=[
+                            *common.volumes(),
+                            *(
+                                k8s.core.v1.VolumeArgs(
+                                    name=volume, config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=config_map)
+                                )
+                                for volume, config_map, _ in args.files
+                            ),
+                        ],
                     ),
                 ),
             ),

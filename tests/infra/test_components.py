@@ -33,6 +33,28 @@ def test_dc_1_dc_2_trader_waits_for_an_await_safe_gate_job(evaluations, stack):
     assert container["args"] == ["gate", "--config", "/etc/tradeops/candidate/candidate.yaml", "--json"]
 
 
+@pytest.mark.req("DC-1", "DC-12")
+def test_dc_1_dc_12_the_trader_trades_the_gated_candidate_alone_within_the_stack_limits(evaluations, stack):
+    evaluation = evaluations[stack]
+    deployment = next(
+        r
+        for r in of_kind(evaluation, "kubernetes:apps/v1:Deployment")
+        if r.inputs["metadata"]["name"] == "tradeops-trader"
+    )
+    spec = deployment.inputs["spec"]
+    assert spec["strategy"] == {"type": "Recreate"} and spec["replicas"] <= 1  # one writer per session ledger
+    digest = evaluation.components.gate.candidate_hash
+    assert spec["template"]["metadata"]["annotations"]["tradeops.io/candidate-hash"] == digest
+    container = spec["template"]["spec"]["containers"][0]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["TRADEOPS_TRADER_CANDIDATE"] == "/etc/tradeops/candidate/candidate.yaml"
+    assert env["TRADEOPS_TRADER_SESSION"].endswith(digest[:12])
+    limits = {name: value for name, value in evaluation.components.config.risk if value is not None}
+    assert {k for k in env if k.startswith("TRADEOPS_TRADER_MAX_")} == {f"TRADEOPS_TRADER_{k.upper()}" for k in limits}
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "candidate")
+    assert mount == {"name": "candidate", "mountPath": "/etc/tradeops/candidate", "readOnly": True}
+
+
 @pytest.mark.req("DC-1")
 def test_dc_1_a_new_candidate_or_version_changes_the_gate_template(stack):
     from pipelines.infra.evaluate import stack_config

@@ -55,6 +55,12 @@ def test_dw_3_dc_1_the_program_refuses_a_bad_config_before_declaring_anything():
         evaluate("dev", config=config)
     with pytest.raises(StackConfigError, match="must be a mapping"):
         parse_stack_config(None, "v1")
+    config["tradeops:settings"] = broken(["services", "trader", "replicas"], 2)
+    with pytest.raises(Exception, match="single writer"):
+        evaluate("dev", config=config)
+    config["tradeops:settings"] = broken(["risk", "max_drawdown_pct"], 150)
+    with pytest.raises(Exception, match=r"risk\.max_drawdown_pct"):
+        evaluate("dev", config=config)
 
 
 @pytest.mark.req("DW-3")
@@ -66,6 +72,7 @@ def test_dw_3_stacks_differ_only_where_they_must(evaluations):
         "image",
         "services",
         "candidate",
+        "risk",
         "gate_timeout_seconds",
         "backup",
         "cleanup",

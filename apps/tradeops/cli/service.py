@@ -25,6 +25,7 @@ class Service(StrEnum):
     """Services `tradeops serve` can run."""
 
     BACKTESTER = "backtester"
+    TRADER = "trader"
 
 
 def serve(
@@ -35,9 +36,11 @@ def serve(
     """Run a service (settings from TRADEOPS_* variables)."""
     import uvicorn
 
-    from tradeops.service.backtester import create_app
-
     settings = load_settings()
+    if service is Service.TRADER:
+        from tradeops.trader.service import create_app
+    else:
+        from tradeops.service.backtester import create_app
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
 
 

@@ -64,7 +64,8 @@ def _simulate(
     return raw, n_recorded, equity, trades
 
 
-def _metrics(raw: np.ndarray, bars: Bars, settings: ExecutionSettings) -> dict[str, np.ndarray]:
+def metrics_for(raw: np.ndarray, bars: Bars, settings: ExecutionSettings) -> dict[str, np.ndarray]:
+    """Named metric arrays from the kernel's accumulators for `bars` under `settings`."""
     per_year = bars.bars_per_year()
     return metrics.from_raw(
         raw,
@@ -96,7 +97,7 @@ def run_backtest(strategy: Strategy, params: StrategyParams, bars: Bars, setting
         }
     )
     is_open = (records["exit_bar"] < 0).to_numpy()
-    values = {name: float(v[0]) for name, v in _metrics(raw, bars, settings).items()}
+    values = {name: float(v[0]) for name, v in metrics_for(raw, bars, settings).items()}
     return BacktestResult(
         strategy=strategy.name,
         params=params.model_dump(),
@@ -127,7 +128,7 @@ def run_grid(
     for start in range(0, len(points), chunk):
         part: ParamTable = {name: values[start : start + chunk] for name, values in table.items()}
         raw, *_ = _simulate(strategy.signals(bars, part), bars, settings, record=False)
-        parts.append(_metrics(raw, bars, settings))
+        parts.append(metrics_for(raw, bars, settings))
         if progress is not None:
             progress(len(next(iter(part.values()))))
     merged = {name: np.concatenate([p[name] for p in parts]) for name in metrics.METRIC_NAMES}

@@ -50,11 +50,11 @@ LONG_ONLY, LONG_SHORT, SHORT_ONLY = 0, 1, 2
 
 
 @njit(cache=True)
-def _open(state, price, is_long, fees, slippage, granularity, fraction):
+def _open(state, price, is_long, fees, slippage, granularity, fraction, size):
     if is_long:
         return buy_nb(
             state,
-            np.inf,
+            size,
             price,
             VbtDirection.LongOnly,
             fees,
@@ -68,7 +68,7 @@ def _open(state, price, is_long, fees, slippage, granularity, fraction):
             fraction,
         )
     return sell_nb(
-        state, np.inf, price, VbtDirection.Both, fees, 0.0, slippage, 0.0, np.inf, granularity, False, True, fraction
+        state, size, price, VbtDirection.Both, fees, 0.0, slippage, 0.0, np.inf, granularity, False, True, fraction
     )
 
 
@@ -169,7 +169,7 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
                             n_recorded[p] = k + 1
                 if state.position == 0 and (go_long or go_short):
                     before = state.cash
-                    state, result = _open(state, price, go_long, fees, slippage, granularity, fraction)
+                    state, result = _open(state, price, go_long, fees, slippage, granularity, fraction, np.inf)
                     if result.status == OrderStatus.Filled:
                         cash_before[s] = before
                         entry_bar[s] = t

@@ -37,6 +37,7 @@ class TraderStatus:
     last_bar: int
     last_time: datetime | None
     equity: float | None
+    exposure: float | None
     drawdown_pct: float | None
     positions: dict[str, float]
     orders: dict[str, int]
@@ -78,6 +79,8 @@ class TraderControl:
             row = self.resolve(session, session_id)
             previous = row.state
             row.state, row.state_reason, row.updated_at = state, reason, datetime.now(UTC)
+            if state == RUNNING and previous != RUNNING:
+                self._rebase(session, row)
             audit.record(
                 session,
                 actor=actor,
@@ -88,6 +91,13 @@ class TraderControl:
             )
             target = row.id
         return self.status(target)
+
+    @staticmethod
+    def _rebase(session: Session, row: TraderSessionRow) -> None:
+        """A resume acknowledges the loss so far: drawdown and daily loss count from the current equity."""
+        last = session.get(TraderEquityRow, (row.id, row.last_bar))
+        if last is not None:
+            row.peak_equity = row.day_start_equity = last.equity
 
     def status(self, session_id: str | None = None) -> TraderStatus:
         with Session(self.engine) as session:
@@ -114,7 +124,8 @@ class TraderControl:
                 last_bar=row.last_bar,
                 last_time=aware(row.last_time) if row.last_time else None,
                 equity=last.equity if last else None,
+                exposure=last.exposure if last else None,
                 drawdown_pct=last.drawdown_pct if last else None,
                 positions={a.symbol: a.position for a in accounts},
-                orders={status: count for status, count in orders.tuples()},
+                orders={status: count for status, count in orders.all()},
             )

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import hmac
 import socket
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from tradeops.service.auth import token_guard
 from tradeops.service.backtester.schemas import (
     Accepted,
     BacktestRequest,
@@ -26,7 +25,6 @@ from tradeops.settings import AppSettings
 from tradeops.store import ObjectStore, Run, RunStore
 from tradeops.strategies import STRATEGIES
 
-bearer = HTTPBearer(auto_error=False)
 KINDS = {"backtests": "backtest", "sweeps": "sweep", "gate": "gate"}
 
 
@@ -57,13 +55,7 @@ def build_router(settings: AppSettings) -> APIRouter:  # noqa: C901 - one closur
     def objects(request: Request) -> ObjectStore:
         return request.app.state.objects
 
-    def authorised(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
-        expected = settings.api_token.get_secret_value() if settings.api_token else None
-        if expected is None:
-            return  # local mode without a token: documented as open
-        given = credentials.credentials if credentials else ""
-        if not hmac.compare_digest(given.encode(), expected.encode()):
-            raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+    authorised = token_guard(settings)
 
     def resolve_data(reference: str) -> str:
         """Return what the worker loads: a sample, or the absolute path of a file in the market folder."""

@@ -1,0 +1,179 @@
+"""`tradeops trader replay|status|audit` and the kill switch `tradeops trader halt|reduce-only|resume`."""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import socket
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+from tradeops.cli.backtest import metrics_table
+from tradeops.cli.options import (
+    AsJson,
+    Cash,
+    Commission,
+    Data,
+    DirectionOpt,
+    Fraction,
+    MaxGap,
+    Params,
+    SizingOpt,
+    Slippage,
+    Strategy,
+    emit_json,
+    execution_settings,
+    parse_params,
+)
+from tradeops.settings import load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+app = typer.Typer(help="Paper-trade through the live loop, and the trader's kill switch.", no_args_is_help=True)
+stderr = Console(stderr=True, soft_wrap=True)
+
+SessionOpt = Annotated[
+    str | None, typer.Option("--session", help="trading session [default: the most recently active one]")
+]
+Reason = Annotated[str, typer.Option("--reason", help="why; recorded in the audit log")]
+Actor = Annotated[str | None, typer.Option("--actor", help="who acts [default: user@host]")]
+NotionalOpt = Annotated[float | None, typer.Option("--max-position-notional", help="risk: largest notional per symbol")]
+DailyLossOpt = Annotated[float | None, typer.Option("--max-daily-loss-pct", help="risk: largest daily loss, %")]
+DrawdownOpt = Annotated[float | None, typer.Option("--max-drawdown-pct", help="risk: largest drawdown, %")]
+
+
+def _engine() -> Engine:
+    from tradeops.store.database import open_engine
+
+    settings = load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return open_engine(settings.resolved_database_url)
+
+
+@app.command("replay")
+def replay(
+    strategy: Strategy,
+    data: Data,
+    param: Params = None,
+    as_json: AsJson = False,
+    session: Annotated[
+        str | None,
+        typer.Option("--session", help="session name [default: derived from the inputs, so a rerun resumes]"),
+    ] = None,
+    speed: Annotated[float, typer.Option("--speed", min=0, help="bars per second (0 = as fast as possible)")] = 0.0,
+    max_position_notional: NotionalOpt = None,
+    max_daily_loss_pct: DailyLossOpt = None,
+    max_drawdown_pct: DrawdownOpt = None,
+    cash: Cash = None,
+    commission: Commission = None,
+    slippage: Slippage = None,
+    sizing: SizingOpt = None,
+    fraction: Fraction = None,
+    direction: DirectionOpt = None,
+    max_gap: MaxGap = None,
+) -> None:
+    """Paper-trade a data set bar by bar through the live loop; print what `backtest run` prints.
+
+    Killed and rerun with the same inputs, it resumes where the ledger stopped.
+    """
+    from tradeops.data import load_bars
+    from tradeops.engine.result import result_to_dict
+    from tradeops.strategies import get_strategy
+    from tradeops.strategies.base import validate_params
+    from tradeops.trader.feed import ReplayFeed
+    from tradeops.trader.loop import SessionConfig, Trader
+    from tradeops.trader.result import session_result
+    from tradeops.trader.risk import RiskLimits
+
+    chosen = get_strategy(strategy)
+    params = validate_params(chosen, parse_params(param))
+    settings = execution_settings(
+        cash=cash, commission=commission, slippage=slippage, sizing=sizing, fraction=fraction, direction=direction
+    )
+    limits = RiskLimits(
+        max_position_notional=max_position_notional,
+        max_daily_loss_pct=max_daily_loss_pct,
+        max_drawdown_pct=max_drawdown_pct,
+    )
+    bars = load_bars(data, max_gap=max_gap)
+    identity = json.dumps([strategy, params.model_dump(mode="json"), data, settings.model_dump(mode="json")])
+    session_id = session or f"replay-{hashlib.sha256(identity.encode()).hexdigest()[:12]}"
+    config = SessionConfig(session_id, chosen, params, data, settings, limits)
+    engine = _engine()
+    trader = Trader(engine, config)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=as_json,
+    ) as progress:
+        task = progress.add_task(f"session {session_id}", total=bars.n_bars, completed=trader.last_bar + 1)
+        trader.run(ReplayFeed(bars, speed=speed), on_bar=lambda t: progress.update(task, completed=t + 1))
+    trader.finish()
+    payload = result_to_dict(session_result(engine, config, bars)) | {"session": session_id}
+    if as_json:
+        emit_json(payload)
+        return
+    Console().print(metrics_table(f"paper session {session_id}: {strategy} on {data}", payload["metrics"]))
+
+
+@app.command("status")
+def status(session: SessionOpt = None, as_json: AsJson = False) -> None:
+    """Show a session's state, equity, drawdown, positions and orders."""
+    from tradeops.trader.control import TraderControl
+
+    current = TraderControl(_engine()).status(session).as_dict()
+    if as_json:
+        emit_json(current)
+        return
+    for name, value in current.items():
+        typer.echo(f"{name}: {value}")
+
+
+def _switch(action: str, reason: str, session: str | None, actor: str | None) -> None:
+    from tradeops.trader.control import COMMANDS, TraderControl
+
+    who = actor or f"{getpass.getuser()}@{socket.gethostname()}"
+    current = TraderControl(_engine()).set_state(COMMANDS[action], actor=who, reason=reason, session_id=session)
+    stderr.print(f"session {current.session} is {current.state.upper()} ({who}: {reason})")
+
+
+@app.command("halt")
+def halt(reason: Reason, session: SessionOpt = None, actor: Actor = None) -> None:
+    """Kill switch: no new orders at all until resumed (audited)."""
+    _switch("halt", reason, session, actor)
+
+
+@app.command("reduce-only")
+def reduce_only(reason: Reason, session: SessionOpt = None, actor: Actor = None) -> None:
+    """Kill switch: only orders that reduce exposure until resumed (audited)."""
+    _switch("reduce-only", reason, session, actor)
+
+
+@app.command("resume")
+def resume(reason: Reason, session: SessionOpt = None, actor: Actor = None) -> None:
+    """Resume normal trading after a halt, a reduce-only or a tripped risk limit (audited)."""
+    _switch("resume", reason, session, actor)
+
+
+@app.command("audit")
+def audit(
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="how many entries")] = 20,
+    as_json: AsJson = False,
+) -> None:
+    """Show the newest audit entries: who did what, when, and the outcome."""
+    from tradeops.audit import AuditLog
+
+    entries = [e.as_dict() for e in AuditLog(_engine()).entries(limit=limit)]
+    if as_json:
+        emit_json(entries)
+        return
+    for entry in entries:
+        typer.echo(f"{entry['at']}  {entry['actor']}  {entry['action']}  {entry['target']}  {entry['outcome']}")

@@ -1,0 +1,134 @@
+"""Brokers: where orders become fills. The paper broker fills exactly as the backtest engine does.
+
+A broker executes one order against one symbol's account at a price. The paper broker calls the
+engine's own compiled order functions (vectorbt's `buy_nb`/`sell_nb` with the same fees, slippage,
+sizing and unit granularity), so a paper session and a backtest on the same bars cannot differ.
+
+A live broker adapter implements the same `Broker` protocol: it sends the order under its client
+order id (`Order.id`, stable across restarts), waits for the exchange's fill, and returns the
+account as the exchange reports it; `lookup` lets the trader reconcile an order it may have sent
+just before a crash, so an order is never sent twice. See docs/trader.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import numpy as np
+from vectorbt.portfolio.enums import ExecuteOrderState, OrderStatus, OrderStatusInfo
+
+from tradeops.engine import kernel
+from tradeops.engine.settings import ExecutionSettings
+
+OPEN_LONG, OPEN_SHORT, CLOSE = "open_long", "open_short", "close"
+
+
+@dataclass(frozen=True)
+class Account:
+    """One symbol's account, as the engine keeps it, plus the open trade's entry."""
+
+    cash: float
+    position: float = 0.0
+    debt: float = 0.0
+    free_cash: float = 0.0
+    entry_bar: int = -1
+    entry_price: float = 0.0
+    entry_fees: float = 0.0
+    cash_before: float = 0.0
+
+    @classmethod
+    def opening(cls, cash: float) -> Account:
+        return cls(cash=cash, free_cash=cash)
+
+
+@dataclass(frozen=True)
+class Order:
+    """What the trader asks for: open a side, or close whatever is open."""
+
+    id: str  # the client order id
+    symbol: str
+    intent: str  # open_long | open_short | close
+
+
+@dataclass(frozen=True)
+class ClosedTrade:
+    entry_bar: int
+    entry_price: float
+    exit_bar: int
+    exit_price: float
+    size: float
+    pnl: float
+    fees: float
+
+
+@dataclass(frozen=True)
+class Execution:
+    """The outcome of one order: filled (with price, size, fees) or not (with the reason)."""
+
+    filled: bool
+    account: Account
+    price: float | None = None
+    size: float | None = None
+    fees: float | None = None
+    reason: str | None = None
+    closed: ClosedTrade | None = None
+
+
+class Broker(Protocol):
+    """Executes orders; the paper broker and live adapters implement it."""
+
+    name: str
+
+    def execute(self, order: Order, account: Account, *, price: float, bar: int, max_size: float) -> Execution: ...
+
+    def lookup(self, order_id: str) -> Execution | None:
+        """The execution of an order sent before a restart, or None if the broker never saw it."""
+        ...
+
+
+class PaperBroker:
+    """Fills at the given price with the engine's fees, slippage, sizing and granularity."""
+
+    name = "paper"
+
+    def __init__(self, settings: ExecutionSettings) -> None:
+        self.fees = float(settings.commission)
+        self.slippage = float(settings.slippage)
+        self.fraction = float(settings.fraction)
+        self.granularity = np.nan if settings.fractional_units else 1.0
+
+    def lookup(self, order_id: str) -> Execution | None:
+        return None  # paper fills live only in the ledger, which a crash rolls back with the order
+
+    def execute(self, order: Order, account: Account, *, price: float, bar: int, max_size: float) -> Execution:
+        state = ExecuteOrderState(account.cash, account.position, account.debt, account.free_cash)
+        if order.intent == CLOSE:
+            if account.position == 0:
+                return Execution(False, account, reason="nothing to close")
+            state, result = kernel._close(state, price, self.fees, self.slippage)
+        else:
+            if account.position != 0:
+                return Execution(False, account, reason="position not flat")
+            is_long = order.intent == OPEN_LONG
+            state, result = kernel._open(
+                state, price, is_long, self.fees, self.slippage, self.granularity, self.fraction, max_size
+            )
+        if result.status != OrderStatus.Filled:
+            return Execution(False, account, reason=OrderStatusInfo._fields[result.status_info].lower())
+        after = replace(account, cash=state.cash, position=state.position, debt=state.debt, free_cash=state.free_cash)
+        if order.intent == CLOSE:
+            closed = ClosedTrade(
+                entry_bar=account.entry_bar,
+                entry_price=account.entry_price,
+                exit_bar=bar,
+                exit_price=result.price,
+                size=account.position,
+                pnl=state.cash - account.cash_before,
+                fees=account.entry_fees + result.fees,
+            )
+            return Execution(True, after, result.price, result.size, result.fees, closed=closed)
+        after = replace(
+            after, entry_bar=bar, entry_price=result.price, entry_fees=result.fees, cash_before=account.cash
+        )
+        return Execution(True, after, result.price, result.size, result.fees)

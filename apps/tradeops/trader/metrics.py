@@ -1,0 +1,52 @@
+"""Prometheus view of a trading session, read from the ledger at scrape time (true across restarts)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from tradeops.errors import ConfigError
+from tradeops.trader.control import STATES, TraderControl
+
+
+class TraderCollector(Collector):
+    """tradeops_trader_{equity,pnl,exposure,drawdown_pct,state,orders_total,rejections_total}."""
+
+    def __init__(self, control: TraderControl, session_id: str, initial_cash: float) -> None:
+        self.control = control
+        self.session_id = session_id
+        self.initial_cash = initial_cash
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        try:
+            status = self.control.status(self.session_id)
+        except ConfigError:
+            return  # the session starts with the first bar
+        labels = [status.session]
+
+        def gauge(name: str, text: str, value: float | None) -> GaugeMetricFamily:
+            family = GaugeMetricFamily(f"tradeops_trader_{name}", text, labels=["session"])
+            family.add_metric(labels, float("nan") if value is None else value)
+            return family
+
+        yield gauge("equity", "equity at the last close, cash", status.equity)
+        yield gauge(
+            "pnl", "equity minus initial cash", None if status.equity is None else status.equity - self.initial_cash
+        )
+        yield gauge("exposure", "gross notional of open positions at the last close", status.exposure)
+        yield gauge("drawdown_pct", "fall from the equity peak, %", status.drawdown_pct)
+        state = GaugeMetricFamily("tradeops_trader_state", "1 for the current state", labels=["session", "state"])
+        for name in STATES:
+            state.add_metric([status.session, name], float(status.state == name))
+        yield state
+        orders = CounterMetricFamily("tradeops_trader_orders", "orders by outcome", labels=["session", "status"])
+        for name in ("pending", "filled", "rejected", "unfilled"):
+            orders.add_metric([status.session, name], status.orders.get(name, 0))
+        yield orders
+        rejections = CounterMetricFamily(
+            "tradeops_trader_rejections", "orders refused by risk or the kill switch", labels=["session"]
+        )
+        rejections.add_metric(labels, status.orders.get("rejected", 0))
+        yield rejections

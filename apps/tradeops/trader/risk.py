@@ -1,0 +1,76 @@
+"""Risk limits and what breaching one does.
+
+- max_position_notional: an entry is sized down so its notional stays under the limit; a position
+  whose marked notional grows past it moves the trader to REDUCING (only exposure-reducing orders).
+- max_daily_loss_pct: equity down this much since the last close of the previous day -> HALTED.
+- max_drawdown_pct: equity down this much from its peak -> HALTED.
+A tripped state holds until someone resumes the trader (`tradeops trader resume`, the API or Slack);
+a resume acknowledges the loss so far, so drawdown and daily loss count again from the equity then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tradeops.trader.control import HALTED, REDUCING, RUNNING
+
+SEVERITY = {RUNNING: 0, REDUCING: 1, HALTED: 2}
+
+
+class RiskLimits(BaseModel):
+    """Limits of one trading session; unset means no limit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_position_notional: float | None = Field(
+        None, gt=0, description="largest notional per symbol, in cash (e.g. 6000)"
+    )
+    max_daily_loss_pct: float | None = Field(None, gt=0, le=100, description="largest loss in a day, % of equity")
+    max_drawdown_pct: float | None = Field(None, gt=0, le=100, description="largest fall from the equity peak, %")
+
+
+@dataclass(frozen=True)
+class Breach:
+    limit: str
+    value: float
+    threshold: float
+    state: str  # the state it moves the trader to
+
+    def describe(self) -> str:
+        return f"{self.limit} breached: {self.value:,.2f} > {self.threshold:,.2f}"
+
+
+def breaches(
+    limits: RiskLimits, *, equity: float, peak: float, day_start: float, notionals: dict[str, float]
+) -> list[Breach]:
+    """Every limit the marked state breaks."""
+    found = []
+    drawdown = (1 - equity / peak) * 100 if peak > 0 else 0.0
+    daily_loss = (1 - equity / day_start) * 100 if day_start > 0 else 0.0
+    if limits.max_drawdown_pct is not None and drawdown > limits.max_drawdown_pct:
+        found.append(Breach("max_drawdown_pct", drawdown, limits.max_drawdown_pct, HALTED))
+    if limits.max_daily_loss_pct is not None and daily_loss > limits.max_daily_loss_pct:
+        found.append(Breach("max_daily_loss_pct", daily_loss, limits.max_daily_loss_pct, HALTED))
+    if limits.max_position_notional is not None:
+        for symbol, notional in notionals.items():
+            if notional > limits.max_position_notional:
+                found.append(
+                    Breach(f"max_position_notional[{symbol}]", notional, limits.max_position_notional, REDUCING)
+                )
+    return found
+
+
+def escalate(current: str, found: list[Breach]) -> str:
+    """The state after `found`: never less severe than the current one."""
+    return max([current, *(b.state for b in found)], key=SEVERITY.__getitem__)
+
+
+def blocked(state: str, intent_is_close: bool) -> str | None:
+    """Why the state refuses an order, or None when it may go."""
+    if state == HALTED:
+        return "trader halted"
+    if state == REDUCING and not intent_is_close:
+        return "reduce-only: entries refused"
+    return None

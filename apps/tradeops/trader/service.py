@@ -1,0 +1,155 @@
+"""`tradeops serve trader`: the trading loop in a thread, the health standard, and the kill switch API."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from tradeops import __version__
+from tradeops.audit import AuditLog
+from tradeops.data.load import load_bars
+from tradeops.errors import ConfigError
+from tradeops.gate.candidate import Candidate, load_candidate
+from tradeops.notify import open_notifier
+from tradeops.service.auth import token_guard
+from tradeops.service.health import Health, install_health
+from tradeops.settings import AppSettings
+from tradeops.store.database import open_engine
+from tradeops.strategies import get_strategy
+from tradeops.trader.control import COMMANDS, TraderControl
+from tradeops.trader.feed import Feed, FileBarSource, PollingFeed, ReplayFeed
+from tradeops.trader.loop import SessionConfig, Trader
+from tradeops.trader.metrics import TraderCollector
+from tradeops.trader.risk import RiskLimits
+
+SERVICE = "trader"
+
+
+class StateChange(BaseModel):
+    """A kill-switch command: who asks, what, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["halt", "reduce-only", "resume"]
+    reason: str = Field(min_length=3, max_length=500, description="why; goes to the audit log")
+    actor: str = Field(min_length=1, max_length=128, description="who asks, e.g. a user name")
+
+
+def risk_limits(settings: AppSettings) -> RiskLimits:
+    return RiskLimits(
+        max_position_notional=settings.trader_max_position_notional,
+        max_daily_loss_pct=settings.trader_max_daily_loss_pct,
+        max_drawdown_pct=settings.trader_max_drawdown_pct,
+    )
+
+
+def session_config(settings: AppSettings) -> tuple[SessionConfig, Candidate]:
+    """The session the settings describe; a ConfigError names what is missing."""
+    if settings.trader_candidate is None:
+        raise ConfigError("TRADEOPS_TRADER_CANDIDATE is not set: the trader needs the candidate YAML it trades")
+    candidate = load_candidate(settings.trader_candidate)
+    config = SessionConfig(
+        session_id=settings.trader_session,
+        strategy=get_strategy(candidate.strategy),
+        params=candidate.strategy_params(),
+        data_ref=str(settings.trader_feed_file or candidate.data),
+        execution=candidate.execution,
+        limits=risk_limits(settings),
+    )
+    return config, candidate
+
+
+class LoopThread:
+    """Runs the trader over its feed; remembers a crash so /readyz reports it."""
+
+    def __init__(self, trader: Trader, feed: Feed, stop: threading.Event) -> None:
+        self.trader, self.feed, self.stop = trader, feed, stop
+        self.error: str | None = None
+        self.thread = threading.Thread(target=self._run, name="trader-loop", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.trader.run(self.feed)
+            if self.feed.name == "replay" and not self.stop.is_set():
+                self.trader.finish()
+        except Exception as error:  # noqa: BLE001 - reported on /readyz and /status, never swallowed silently
+            self.error = f"{type(error).__name__}: {error}"
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise RuntimeError(f"trading loop stopped: {self.error}")
+
+
+def create_app(settings: AppSettings) -> FastAPI:
+    """Return the trader's ASGI app; the loop starts with the app (start and recovery are one path)."""
+    config, candidate = session_config(settings)
+    health = Health(service=SERVICE, version=__version__, git_sha=settings.git_sha)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = open_engine(settings.resolved_database_url)
+        notifier = open_notifier(settings)
+        stop = threading.Event()
+        feed: Feed
+        if settings.trader_feed_file is not None:
+            source = FileBarSource(settings.trader_feed_file)
+            feed = PollingFeed(source, interval=settings.trader_poll_seconds, stop=stop)
+        else:
+            feed = ReplayFeed(load_bars(candidate.data), speed=settings.trader_replay_speed, stop=stop)
+        control = TraderControl(engine)
+        loop = LoopThread(Trader(engine, config, notifier=notifier, heartbeat=health.heartbeat), feed, stop)
+        health.registry.register(TraderCollector(control, config.session_id, config.execution.cash))
+
+        def database() -> None:
+            control.status(config.session_id)
+
+        health.checks = {"database": database, "loop": loop.check}
+        health.details = lambda: {"session": config.session_id, "feed": feed.name}
+        app.state.control, app.state.audit = control, AuditLog(engine)
+        loop.thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            loop.thread.join(timeout=30)
+            notifier.close()
+            engine.dispose()
+
+    app = FastAPI(title="tradeops trader", version=__version__, lifespan=lifespan)
+    install_health(app, health)
+    app.include_router(_router(settings, config.session_id))
+    return app
+
+
+def _router(settings: AppSettings, session_id: str) -> APIRouter:
+    router = APIRouter(prefix="/v1/trader", tags=["trader"])
+    guard = [Depends(token_guard(settings))]
+
+    @router.get("/status", summary="State, equity, drawdown, positions and order counts")
+    def status(request: Request) -> dict[str, Any]:
+        try:
+            return request.app.state.control.status(session_id).as_dict()
+        except ConfigError as error:
+            raise HTTPException(404, str(error)) from error
+
+    @router.post("/state", dependencies=guard, summary="Kill switch: halt, reduce-only or resume (audited)")
+    def change(body: StateChange, request: Request) -> dict[str, Any]:
+        ctl: TraderControl = request.app.state.control
+        try:
+            return ctl.set_state(
+                COMMANDS[body.action], actor=body.actor, reason=body.reason, session_id=session_id
+            ).as_dict()
+        except ConfigError as error:
+            raise HTTPException(409, str(error)) from error
+
+    @router.get("/audit", summary="The newest audit entries")
+    def audit_entries(request: Request, limit: int = 50) -> list[dict[str, Any]]:
+        return [e.as_dict() for e in request.app.state.audit.entries(limit=min(max(limit, 1), 500))]
+
+    return router

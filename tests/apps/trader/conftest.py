@@ -1,0 +1,72 @@
+"""Helpers for trader tests: a session over real bars on a real database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from tradeops.data.bars import Bars
+from tradeops.engine.settings import ExecutionSettings
+from tradeops.store.models import TraderEquityRow, TraderOrderRow, TraderTradeRow
+from tradeops.strategies import get_strategy
+from tradeops.strategies.base import validate_params
+from tradeops.trader.loop import SessionConfig
+from tradeops.trader.risk import RiskLimits
+
+
+def session_config(
+    session_id: str,
+    strategy: str,
+    params: dict[str, Any],
+    data: str,
+    limits: RiskLimits | None = None,
+    **execution: Any,
+) -> SessionConfig:
+    chosen = get_strategy(strategy)
+    return SessionConfig(
+        session_id,
+        chosen,
+        validate_params(chosen, params),
+        data,
+        ExecutionSettings(**execution),
+        limits or RiskLimits(),
+    )
+
+
+def ledger(engine: Engine, session_id: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Everything the session wrote that defines its state, comparable across sessions."""
+    with Session(engine) as db:
+        orders = db.scalars(
+            select(TraderOrderRow).where(TraderOrderRow.session_id == session_id).order_by(TraderOrderRow.id)
+        )
+        trades = db.scalars(
+            select(TraderTradeRow).where(TraderTradeRow.session_id == session_id).order_by(TraderTradeRow.id)
+        )
+        curve = db.scalars(
+            select(TraderEquityRow).where(TraderEquityRow.session_id == session_id).order_by(TraderEquityRow.bar)
+        )
+        return {
+            "orders": [
+                (
+                    o.id.split(":", 1)[1],
+                    o.symbol,
+                    o.intent,
+                    o.decided_bar,
+                    o.status,
+                    o.fill_bar,
+                    o.price,
+                    o.size,
+                    o.fees,
+                )
+                for o in orders
+            ],
+            "trades": [(t.symbol, t.entry_bar, t.exit_bar, t.entry_price, t.exit_price, t.size, t.pnl) for t in trades],
+            "equity": [(p.bar, p.equity, p.exposure) for p in curve],
+        }
+
+
+def head(bars: Bars, n: int) -> Bars:
+    return bars.head(n)

@@ -1,0 +1,78 @@
+"""`tradeops serve trader`: the loop in the service, the health standard, metrics and the kill-switch API."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+import yaml
+
+from tests.fakes.servers import uvicorn_server
+from tradeops.errors import ConfigError
+from tradeops.settings import load_settings
+from tradeops.trader.service import create_app
+
+TOKEN = "trader-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+CANDIDATE = {"strategy": "sma_cross", "params": {"fast": 5, "slow": 20}, "data": "sample:synthetic?bars=300"}
+
+
+def settings(tmp_path, **extra):
+    candidate = tmp_path / "candidate.yaml"
+    candidate.write_text(yaml.safe_dump(CANDIDATE))
+    options = {
+        "data_dir": tmp_path / "data",
+        "api_token": TOKEN,
+        "trader_candidate": candidate,
+        "trader_session": "svc",
+    }
+    return load_settings(**(options | extra))
+
+
+def until(check, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.mark.req("DC-12", "OE-5")
+def test_dc_12_oe_5_the_trader_service_trades_reports_health_metrics_and_obeys_the_kill_switch(tmp_path):
+    app = create_app(settings(tmp_path, trader_replay_speed=100))
+    with uvicorn_server(app) as base, httpx.Client(base_url=base, timeout=10) as http:
+        assert http.get("/healthz").json() == {"status": "ok"}
+        status = until(lambda: (s := http.get("/status").json())["last_heartbeat"] and s)
+        assert status["service"] == "trader" and status["session"] == "svc" and status["feed"] == "replay"
+        assert http.get("/readyz").status_code == 200
+        change = {"action": "halt", "reason": "manual check", "actor": "carol"}
+        assert http.post("/v1/trader/state", json=change).status_code == 401
+        halted = http.post("/v1/trader/state", json=change, headers=AUTH)
+        assert halted.status_code == 200 and halted.json()["state"] == "halted"
+        assert http.post("/v1/trader/state", json=change | {"action": "pause"}, headers=AUTH).status_code == 422
+        until(lambda: http.get("/v1/trader/status").json()["status"] == "finished")
+        metrics = http.get("/metrics").text
+        for name in ("equity", "pnl", "exposure", "drawdown_pct", "orders_total", "rejections_total"):
+            assert f"tradeops_trader_{name}" in metrics
+        assert 'tradeops_trader_state{session="svc",state="halted"} 1.0' in metrics
+        audit = http.get("/v1/trader/audit").json()
+        assert audit[0]["actor"] == "carol" and audit[0]["action"] == "trader.halted"
+
+
+@pytest.mark.req("DC-12", "OE-5")
+def test_dc_12_oe_5_a_crashed_loop_makes_the_trader_unready(tmp_path):
+    feed = tmp_path / "live.csv"
+    feed.write_text("timestamp,open,high,low,close,volume\n2024-01-02,10,11,9,10,100\n2024-01-01,10,11,9,10,100\n")
+    app = create_app(settings(tmp_path, trader_feed_file=feed, trader_poll_seconds=0.1))
+    with uvicorn_server(app) as base, httpx.Client(base_url=base, timeout=10) as http:
+        response = until(lambda: (r := http.get("/readyz")).status_code == 503 and r)
+        assert "trading loop stopped" in response.json()["failed"]["loop"]
+        assert http.get("/status").json()["feed"] == "polling"
+
+
+@pytest.mark.req("DC-12")
+def test_dc_12_the_trader_needs_its_candidate(tmp_path):
+    with pytest.raises(ConfigError, match="TRADEOPS_TRADER_CANDIDATE"):
+        create_app(load_settings(data_dir=tmp_path))
