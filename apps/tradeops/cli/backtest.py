@@ -230,7 +230,9 @@ def walkforward(
     console = Console()
     console.print(view)
     aggregate = payload["oos"]
-    console.print(metrics_table(f"out of sample {aggregate['start'][:10]} to {aggregate['end'][:10]}", aggregate["metrics"]))
+    console.print(
+        metrics_table(f"out of sample {aggregate['start'][:10]} to {aggregate['end'][:10]}", aggregate["metrics"])
+    )
 
 
 def _number(value: float | None) -> str:

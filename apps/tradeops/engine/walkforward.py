@@ -1,11 +1,12 @@
 """Walk-forward evaluation for any strategy: choose on a train window, test on the next, stitch the tests.
 
 Fold k tests bars [T + kM, T + (k+1)M) (T = train bars, M = test bars; a remainder of 3 or more
-bars is a shorter last fold, a smaller one joins the last fold) with the grid point that ranked best on the T bars before it (from
-bar 0 with `anchored`). Signals are computed with every earlier bar as history, so indicators are
-warm at a window's first bar; they stay causal, so no window sees a later bar. Each test starts
-flat with the equity the previous one ended with (a position still open at a fold's end is
-closed at its last close); the stitched curve gives the aggregate out-of-sample metrics.
+bars is a shorter last fold, a smaller one joins the last fold) with the grid point that ranked
+best on the T bars before it (from bar 0 with `anchored`). Signals are computed with every
+earlier bar as history, so indicators are warm at a window's first bar; they stay causal, so no
+window sees a later bar. Each test starts flat with the equity the previous one ended with (a
+position still open at a fold's end is closed at its last close); the stitched curve gives the
+aggregate out-of-sample metrics.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -28,16 +29,19 @@ from tradeops.strategies.base import ParamTable, Signals, Strategy, StrategyPara
 MIN_WINDOW = 3  # the engine's shortest backtest
 
 
-class WithHistory:
-    """A strategy whose signals on bars[start:] are computed on history[:start + len(bars)]."""
+def with_history(strategy: Strategy, history: Bars, start: int) -> Strategy:
+    """Return `strategy` whose signals on bars[start:] are computed on history[:start + len(bars)]."""
 
-    def __init__(self, strategy: Strategy, history: Bars, start: int) -> None:
-        self.strategy, self.history, self.start = strategy, history, start
-        self.name, self.description, self.Params = strategy.name, strategy.description, strategy.Params
+    class WithHistory:
+        name: ClassVar[str] = strategy.name
+        description: ClassVar[str] = strategy.description
+        Params: ClassVar[type[StrategyParams]] = strategy.Params
 
-    def signals(self, bars: Bars, params: ParamTable) -> Signals:
-        full = self.strategy.signals(self.history.head(self.start + bars.n_bars), params)
-        return Signals(*(array[self.start :] for array in full.as_tuple()))
+        def signals(self, bars: Bars, params: ParamTable) -> Signals:
+            full = strategy.signals(history.head(start + bars.n_bars), params)
+            return Signals(*(array[start:] for array in full.as_tuple()))
+
+    return WithHistory()
 
 
 @dataclass(frozen=True)
@@ -138,12 +142,12 @@ def walk_forward(
         fold_windows(bars, train_bars, test_bars, anchored), start=1
     ):
         table = run_grid(
-            WithHistory(strategy, bars, train_start), points, bars.slice(train_start, test_start), settings, progress
+            with_history(strategy, bars, train_start), points, bars.slice(train_start, test_start), settings, progress
         )
         best = best_rows(table, sort_by, 1)
         chosen = points[int(best.index[0])]
         result = run_backtest(
-            WithHistory(strategy, bars, test_start),
+            with_history(strategy, bars, test_start),
             chosen,
             bars.slice(test_start, test_stop),
             settings.model_copy(update={"cash": equity}),
@@ -179,7 +183,11 @@ def walk_forward_to_dict(result: WalkForwardResult) -> dict[str, Any]:
     index = result.bars.index
 
     def window(bounds: tuple[int, int]) -> dict[str, Any]:
-        return {"start": index[bounds[0]].isoformat(), "end": index[bounds[1] - 1].isoformat(), "bars": bounds[1] - bounds[0]}
+        return {
+            "start": index[bounds[0]].isoformat(),
+            "end": index[bounds[1] - 1].isoformat(),
+            "bars": bounds[1] - bounds[0],
+        }
 
     return {
         "strategy": result.strategy,

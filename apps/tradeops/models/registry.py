@@ -3,7 +3,7 @@
 A version exists once its card is written; the card records what the model learned from (data,
 window, features and their hash), the library versions that pickled it, validation metrics, its
 parameters and the gate's verdict, and the model file's SHA-256, checked on every load.
-Versions are `YYYYmmddTHHMMSSZ-<first 8 hex of the checksum>`: sortable and unique per content.
+Versions are `YYYYmmddTHHMMSSZ-<8 random hex>`: sortable by creation, new for every training run.
 Model files are pickles: the object store is trusted like the image, and the checksum guards
 against corruption and swapped files, not against whoever can write the store.
 """
@@ -15,6 +15,7 @@ import json
 import pickle
 import platform
 import re
+import secrets
 from collections import OrderedDict
 from datetime import UTC, datetime
 from importlib.metadata import version as package_version
@@ -85,7 +86,9 @@ class ModelRegistry:
         blob = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
         digest = hashlib.sha256(blob).hexdigest()
         created = datetime.now(UTC)
-        version = f"{created:%Y%m%dT%H%M%SZ}-{digest[:8]}"
+        version = f"{created:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+        while self.objects.keys(f"{PREFIX}/{version}/"):  # a retrain is always a new version
+            version = f"{created:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
         full = ModelCard.model_validate(
             card | {"version": version, "created_at": created, "sha256": digest, "size_bytes": len(blob)}
         )
@@ -95,9 +98,7 @@ class ModelRegistry:
 
     def versions(self) -> list[str]:
         """Every version with a card, oldest first."""
-        return sorted(
-            key.split("/")[1] for key in self.objects.keys(f"{PREFIX}/") if key.endswith("/card.json")
-        )
+        return sorted(key.split("/")[1] for key in self.objects.keys(f"{PREFIX}/") if key.endswith("/card.json"))
 
     def card(self, version: str) -> ModelCard:
         """Return a version's card; a ConfigError when there is no such version."""
@@ -106,7 +107,9 @@ class ModelRegistry:
         try:
             raw = self.objects.get(self._key(version, "card.json"))
         except KeyError:
-            raise ConfigError(f"no model version {version!r} in {self.objects.url}; see `tradeops model list`") from None
+            raise ConfigError(
+                f"no model version {version!r} in {self.objects.url}; see `tradeops model list`"
+            ) from None
         try:
             return ModelCard.model_validate(json.loads(raw))
         except (ValueError, ValidationError) as error:

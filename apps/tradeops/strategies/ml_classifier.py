@@ -64,7 +64,11 @@ class MlClassifierParams(StrategyParams):
         json_schema_extra={"step": 0.01},
     )
     horizon: int = Field(
-        5, ge=1, le=60, description="label: sign of the return over this many bars (e.g. 5)", json_schema_extra={"step": 1}
+        5,
+        ge=1,
+        le=60,
+        description="label: sign of the return over this many bars (e.g. 5)",
+        json_schema_extra={"step": 1},
     )
     train_bars: int = Field(
         250,
@@ -74,7 +78,11 @@ class MlClassifierParams(StrategyParams):
         json_schema_extra={"step": 50},
     )
     retrain_every: int = Field(
-        100, ge=10, le=5_000, description="fit a new model every this many bars (e.g. 100)", json_schema_extra={"step": 10}
+        100,
+        ge=10,
+        le=5_000,
+        description="fit a new model every this many bars (e.g. 100)",
+        json_schema_extra={"step": 10},
     )
     anchored: bool = Field(False, description="grow the training window from the start instead of rolling it")
     model: str | None = Field(
@@ -144,7 +152,9 @@ def fit(rows: np.ndarray, targets: np.ndarray) -> FittedModel:
     return fitted
 
 
-def training_rows(features: np.ndarray, close: np.ndarray, horizon: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+def training_rows(
+    features: np.ndarray, close: np.ndarray, horizon: int, lo: int, hi: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Rows lo..hi-1 of every symbol, flattened, with their labels (needs close up to hi - 1 + horizon)."""
     targets = labels(close, horizon)[lo:hi]
     return features[lo:hi].reshape(-1, len(FEATURES)), targets.reshape(-1)
@@ -178,7 +188,7 @@ def stored_probabilities(bars: Bars, version: str, features: np.ndarray) -> np.n
 
     model, card = cached_model(version)
     probability = np.full((bars.n_bars, bars.n_symbols), np.nan)
-    start = max(WARMUP, int(np.searchsorted(bars.index, card.training.last_seen, side="right")))
+    start = max(WARMUP, int(bars.index.searchsorted(card.training.last_seen, side="right")))
     if start < bars.n_bars:
         rows = features[start:].reshape(-1, len(FEATURES))
         probability[start:] = model.probability_up(rows).reshape(bars.n_bars - start, bars.n_symbols)
