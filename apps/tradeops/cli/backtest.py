@@ -1,4 +1,4 @@
-"""`tradeops backtest run|sweep`."""
+"""`tradeops backtest run|sweep|walkforward`."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from tradeops.engine import run_backtest, run_grid
 from tradeops.engine.backtest import best_rows, json_number
 from tradeops.engine.metrics import METRIC_NAMES
 from tradeops.engine.result import result_to_dict
+from tradeops.engine.walkforward import fold_windows, walk_forward, walk_forward_to_dict
 from tradeops.errors import ConfigError
 from tradeops.reports import write_report
 from tradeops.strategies import get_strategy
@@ -153,3 +154,86 @@ def sweep(
     for row in records:
         view.add_row(*("n/a" if row[c] is None else f"{row[c]:,.4g}" for c in columns))
     Console().print(view)
+
+
+@app.command("walkforward")
+def walkforward(
+    strategy: Strategy,
+    data: Data,
+    grid: Annotated[list[str], typer.Option("--grid", "-g", help="NAME=START:STOP:STEP (stop included) or NAME=V1,V2")],
+    train_bars: Annotated[int, typer.Option("--train-bars", min=3, help="bars each choice is made on")],
+    test_bars: Annotated[int, typer.Option("--test-bars", min=3, help="bars each choice is then tested on")],
+    anchored: Annotated[bool, typer.Option("--anchored", help="train windows grow from the first bar")] = False,
+    param: Params = None,
+    as_json: AsJson = False,
+    sort_by: Annotated[str, typer.Option("--sort-by", help="metric that chooses the point per fold")] = "sharpe",
+    cash: Cash = None,
+    commission: Commission = None,
+    slippage: Slippage = None,
+    sizing: SizingOpt = None,
+    fraction: Fraction = None,
+    direction: DirectionOpt = None,
+    max_gap: MaxGap = None,
+) -> None:
+    """Walk-forward: per fold choose the best grid point on the train window, test it on the next window."""
+    if sort_by not in METRIC_NAMES:
+        raise ConfigError(f"--sort-by {sort_by!r} is not a metric; metrics: {', '.join(METRIC_NAMES)}")
+    chosen = get_strategy(strategy)
+    settings = execution_settings(
+        cash=cash, commission=commission, slippage=slippage, sizing=sizing, fraction=fraction, direction=direction
+    )
+    varied = parse_grid(grid)
+    points, invalid = expand_grid(chosen, parse_params(param), varied)
+    if not points:
+        raise ConfigError(f"all {invalid} grid points are invalid for {strategy} (e.g. fast >= slow)")
+    bars = load_bars(data, max_gap=max_gap)
+    folds = len(fold_windows(bars, train_bars, test_bars, anchored))
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=as_json,
+    ) as progress:
+        task = progress.add_task(f"{strategy}: {folds} folds x {len(points)} points", total=folds * (len(points) + 1))
+        result = walk_forward(
+            chosen,
+            points,
+            bars,
+            settings,
+            train_bars=train_bars,
+            test_bars=test_bars,
+            anchored=anchored,
+            sort_by=sort_by,
+            progress=lambda n: progress.advance(task, n),
+        )
+    payload = walk_forward_to_dict(result)
+    if as_json:
+        emit_json(payload)
+        return
+    names = list(varied)
+    view = Table(title=f"{strategy} walk-forward on {data}: {folds} folds, {len(points)} points, by {sort_by}")
+    for column in ["fold", "test from", *names, f"train {sort_by}", "oos sharpe", "oos return %", "oos trades"]:
+        view.add_column(column, justify="right")
+    for fold in payload["folds"]:
+        oos = fold["oos_metrics"]
+        view.add_row(
+            str(fold["fold"]),
+            fold["test"]["start"][:10],
+            *(str(fold["params"][n]) for n in names),
+            _number(fold["train_metrics"][sort_by]),
+            _number(oos["sharpe"]),
+            _number(oos["total_return_pct"]),
+            _number(oos["trades"]),
+        )
+    console = Console()
+    console.print(view)
+    aggregate = payload["oos"]
+    console.print(
+        metrics_table(f"out of sample {aggregate['start'][:10]} to {aggregate['end'][:10]}", aggregate["metrics"])
+    )
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.4g}"

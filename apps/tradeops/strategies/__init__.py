@@ -5,10 +5,11 @@ from __future__ import annotations
 from tradeops.errors import ConfigError
 from tradeops.strategies.base import Signals, Strategy, StrategyParams
 from tradeops.strategies.donchian_breakout import DonchianBreakout
+from tradeops.strategies.ml_classifier import MlClassifier
 from tradeops.strategies.rsi_reversion import RsiReversion
 from tradeops.strategies.sma_cross import SmaCross
 
-STRATEGIES: dict[str, Strategy] = {s.name: s for s in (SmaCross(), RsiReversion(), DonchianBreakout())}
+STRATEGIES: dict[str, Strategy] = {s.name: s for s in (SmaCross(), RsiReversion(), DonchianBreakout(), MlClassifier())}
 
 
 def get_strategy(name: str) -> Strategy:

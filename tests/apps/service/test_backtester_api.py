@@ -81,7 +81,7 @@ def test_bt_1_bt_3_runs_are_listed_with_filters_and_paging(api):
 @pytest.mark.req("BT-1")
 def test_bt_1_strategies_publish_their_parameter_schemas(api):
     strategies = {s["name"]: s for s in api.get("/v1/strategies").json()}
-    assert set(strategies) == {"sma_cross", "rsi_reversion", "donchian_breakout"}
+    assert set(strategies) == {"sma_cross", "rsi_reversion", "donchian_breakout", "ml_classifier"}
     assert strategies["sma_cross"]["params_schema"]["properties"]["fast"]["minimum"] == 2
 
 
