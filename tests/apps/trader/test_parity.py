@@ -69,3 +69,23 @@ def test_dc_12_trader_replay_json_has_the_shape_of_backtest_run(monkeypatch, cap
     assert paper == backtest
     code, out, _ = cli(monkeypatch, capsys, "trader", "replay", *args)  # a rerun reads the finished ledger
     assert code == 0 and "paper session" in out
+
+
+@pytest.mark.req("DC-12", "DC-13")
+def test_dc_12_dc_13_the_trader_loads_a_model_by_version_and_still_equals_the_backtest(tmp_path, monkeypatch):
+    from tradeops.engine import ExecutionSettings
+    from tradeops.gate.thresholds import Thresholds
+    from tradeops.models.registry import default_registry
+    from tradeops.models.training import train_version
+
+    monkeypatch.setenv("TRADEOPS_DATA_DIR", str(tmp_path))
+    bars = load_bars("sample:GOOG").head(1150)
+    card, _ = train_version(default_registry(), bars.head(1000), {"train_bars": 200}, ExecutionSettings(), Thresholds())
+    config = session_config("ml", "ml_classifier", {"model": card.version, "threshold": 0.52}, "goog-1150")
+    engine = open_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    Trader(engine, config).run(ReplayFeed(bars))
+    paper = result_to_dict(session_result(engine, config, bars))
+    backtest = result_to_dict(run_backtest(config.strategy, config.params, bars, config.execution))
+    assert paper["trades"] and paper["trades"] == backtest["trades"]
+    assert paper["final_equity"] == backtest["final_equity"] and paper["metrics"] == backtest["metrics"]
+    assert all(trade["entry_time"] > bars.index[999].isoformat() for trade in paper["trades"])  # after training
