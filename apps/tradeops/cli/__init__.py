@@ -11,7 +11,7 @@ from rich.markup import escape
 from sqlalchemy.exc import SQLAlchemyError
 
 from tradeops import __version__
-from tradeops.cli import backtest, backup, cleanup, gate, model, monitor, requirements, service, trader
+from tradeops.cli import backtest, backup, cleanup, gate, local, model, monitor, requirements, service, trader
 from tradeops.errors import TradeopsError
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app.add_typer(requirements.app, name="requirements")
 app.add_typer(backup.app, name="backup")
 app.add_typer(trader.app, name="trader")
 app.add_typer(model.app, name="model")
+app.add_typer(local.app, name="local")
 app.add_typer(service.api_app, name="api")
 app.add_typer(service.db_app, name="db")
 app.command("gate")(gate.gate)

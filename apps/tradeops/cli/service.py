@@ -73,11 +73,11 @@ def openapi(
 @db_app.command("upgrade")
 def upgrade() -> None:
     """Apply database migrations up to the newest revision."""
-    from tradeops.store.migrate import upgrade as apply
+    from tradeops.store.database import open_engine
 
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    apply(settings.resolved_database_url)
+    open_engine(settings.resolved_database_url).dispose()  # opening migrates
     stderr.print("database is at the newest revision")
 
 

@@ -19,7 +19,7 @@ def open_engine(database_url: str, *, migrate: bool = True) -> Engine:
     else:
         engine = create_engine(database_url, pool_pre_ping=True)
     if migrate:
-        upgrade(engine.url.render_as_string(hide_password=False))
+        upgrade(engine)
     return engine
 
 

@@ -96,5 +96,5 @@ def test_bt_3_interrupted_runs_are_requeued_and_latest_skips_a_configuration(sto
 
 
 def test_bt_3_migrations_are_idempotent_and_ping_works(store):
-    upgrade(store.engine.url.render_as_string(hide_password=False))
+    upgrade(store.engine)
     store.ping()

@@ -1,0 +1,72 @@
+"""`tradeops local up`: the whole stack on one machine with the embedded defaults."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from rich.console import Console
+
+from tradeops.settings import load_settings
+
+app = typer.Typer(help="The whole stack on one machine (SQLite, a local folder, console notifications).")
+stderr = Console(stderr=True, soft_wrap=True)
+
+DEFAULT_CANDIDATE = {"strategy": "sma_cross", "params": {"fast": 10, "slow": 30}, "data": "sample:GOOG"}
+
+
+@app.command("up")
+def up(
+    host: Annotated[str, typer.Option("--host", help="address every service binds")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65000, help="backtester port; the trader gets the next")
+    ] = 8000,
+    candidate: Annotated[
+        Path | None, typer.Option("--candidate", help="candidate YAML the trader trades [default: sma_cross on GOOG]")
+    ] = None,
+    speed: Annotated[float, typer.Option("--speed", min=0, help="replayed bars per second for the trader")] = 1.0,
+) -> None:
+    """Run the backtester and the trader (on replayed bars) until Ctrl-C; every service's health on its port."""
+    import uvicorn
+
+    from tradeops.service.backtester import create_app as backtester_app
+    from tradeops.trader.service import create_app as trader_app
+
+    settings = load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if candidate is None:
+        candidate = settings.data_dir / "candidate.yaml"
+        if not candidate.exists():
+            candidate.write_text(yaml.safe_dump(DEFAULT_CANDIDATE, sort_keys=False))
+    trader_settings = settings.model_copy(update={"trader_candidate": candidate, "trader_replay_speed": speed})
+    apps = {"backtester": (backtester_app(settings), port), "trader": (trader_app(trader_settings), port + 1)}
+    servers = {
+        name: uvicorn.Server(uvicorn.Config(asgi, host=host, port=bound, log_level="warning"))
+        for name, (asgi, bound) in apps.items()
+    }
+    threads = [threading.Thread(target=server.run, name=name, daemon=True) for name, server in servers.items()]
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for thread in threads:
+        thread.start()
+    for name, (_, bound) in apps.items():
+        stderr.print(f"{name}: http://{host}:{bound}  (/healthz /readyz /status /metrics)")
+    stderr.print(f"data: {settings.data_dir.resolve()}  candidate: {candidate}  - Ctrl-C stops everything")
+    try:
+        while not stop.wait(0.5) and all(thread.is_alive() for thread in threads):
+            pass
+    except KeyboardInterrupt:
+        pass
+    for server in servers.values():
+        server.should_exit = True
+    for thread in threads:
+        thread.join(60)
+    failed = [name for name, server in servers.items() if not server.started]
+    if failed:
+        stderr.print(f"[bold red]error:[/] {', '.join(failed)} did not start (port in use?)")
+        raise typer.Exit(1)
+    stderr.print("stopped")

@@ -1,0 +1,47 @@
+"""`tradeops local up`: the backtester and the trader on one machine, embedded defaults, one Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fakes.servers import free_port
+
+
+@pytest.mark.req("DC-9", "DC-12")
+def test_dc_9_dc_12_local_up_runs_the_stack_on_embedded_defaults_and_stops_cleanly(tmp_path):
+    port = free_port()
+    tradeops = shutil.which("tradeops", path=str(Path(sys.executable).parent)) or "tradeops"
+    process = subprocess.Popen(
+        [tradeops, "local", "up", "--port", str(port), "--speed", "200"],
+        env=os.environ | {"TRADEOPS_DATA_DIR": str(tmp_path / "data")},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        with httpx.Client(timeout=5) as http:
+            while True:
+                assert process.poll() is None and time.monotonic() < deadline, "local up did not become ready"
+                try:
+                    if all(http.get(f"http://127.0.0.1:{p}/readyz").status_code == 200 for p in (port, port + 1)):
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.2)
+            assert http.get(f"http://127.0.0.1:{port}/status").json()["service"] == "backtester"
+            trader = http.get(f"http://127.0.0.1:{port + 1}/v1/trader/status").json()
+            assert trader["session"] == "local" and trader["strategy"] == "sma_cross"
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 0 and "stopped" in err
+    assert (tmp_path / "data" / "tradeops.db").exists() and (tmp_path / "data" / "candidate.yaml").exists()
