@@ -11,7 +11,7 @@ from rich.markup import escape
 from sqlalchemy.exc import SQLAlchemyError
 
 from tradeops import __version__
-from tradeops.cli import backtest, backup, cleanup, gate, monitor, requirements, service
+from tradeops.cli import backtest, backup, cleanup, gate, monitor, requirements, service, testreport
 from tradeops.errors import TradeopsError
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(backtest.app, name="backtest")
 app.add_typer(requirements.app, name="requirements")
+app.add_typer(testreport.app, name="tests")
 app.add_typer(backup.app, name="backup")
 app.add_typer(service.api_app, name="api")
 app.add_typer(service.db_app, name="db")
