@@ -11,6 +11,7 @@ from tradeops.requirements.report import build_matrix
 
 OUTCOMES = ("passed", "failed", "error", "skipped")
 MESSAGE_LINES = 12
+MAX_FAILURES = 25  # a pull-request comment holds 65,536 characters; tests.html lists them all
 
 
 def _short(message: str) -> str:
@@ -32,7 +33,8 @@ def results_markdown(cases: list[Case], catalog: list[Requirement], slowest: int
     ]
     if bad:
         lines += ["### Failures", ""]
-        for case in (c for c in cases if c.outcome in ("failed", "error")):
+        failures = [c for c in cases if c.outcome in ("failed", "error")]
+        for case in failures[:MAX_FAILURES]:
             lines += [
                 f"- `{case.module}::{case.name}` ({case.outcome})",
                 "",
@@ -41,6 +43,8 @@ def results_markdown(cases: list[Case], catalog: list[Requirement], slowest: int
                 "  ```",
                 "",
             ]
+        if len(failures) > MAX_FAILURES:
+            lines += [f"... and {len(failures) - MAX_FAILURES} more (all of them in tests.html)", ""]
     lines += ["### Slowest tests", "", "| seconds | test |", "|---:|---|"]
     lines += [
         f"| {c.seconds:.2f} | `{c.module}::{c.name}` |" for c in sorted(cases, key=lambda c: -c.seconds)[:slowest]

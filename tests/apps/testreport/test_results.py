@@ -7,7 +7,7 @@ import pytest
 from tests.apps.testreport.project import junit_run
 from tradeops.errors import ConfigError
 from tradeops.requirements import load_catalog
-from tradeops.requirements.junit import read_cases
+from tradeops.requirements.junit import Case, read_cases
 from tradeops.testreport import results_markdown, write_results
 
 
@@ -91,3 +91,11 @@ def test_tf_4_an_unreadable_junit_file_is_a_clear_error(tmp_path):
         read_cases(tmp_path / "junit.xml")
     written = write_results([], [], tmp_path / "empty")
     assert "0 tests: **0 passed**" in written[0].read_text()
+
+
+@pytest.mark.req("TF-4")
+def test_tf_4_a_long_failure_list_is_capped_to_fit_a_pr_comment():
+    cases = [Case("tests/test_x.py", f"test_{i}", "failed", 0.1, "boom\n" * 40) for i in range(30)]
+    markdown = results_markdown(cases, [])
+    assert markdown.count("(failed)") == 25 and "... and 5 more (all of them in tests.html)" in markdown
+    assert markdown.count("boom") == 25 * 12  # each message cut to its first lines
