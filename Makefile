@@ -23,16 +23,21 @@ run: setup
 lint: setup
 	$(BIN)/ruff check apps tests pipelines infra
 	$(BIN)/mypy
+	$(BIN)/vulture  # dead code; paths and reasoned exceptions in [tool.vulture] of pyproject.toml
 
 $(CHECKOV):
 	$(PYTHON) -m venv .venv-checkov
 	.venv-checkov/bin/python -m pip install --quiet --upgrade pip
 	.venv-checkov/bin/python -m pip install --quiet checkov==3.3.30
 
+# The reports are written even when a test fails (that is when they matter); the suite's status wins.
 test: lint $(CHECKOV)
 	$(BIN)/python -m pytest --requirements-strict --cov --cov-report=term \
-		--cov-report=html:reports/coverage --cov-report=xml:reports/coverage.xml --junitxml=reports/junit.xml
-	$(BIN)/tradeops requirements report --junit reports/junit.xml --out reports
+		--cov-report=html:reports/coverage --cov-report=xml:reports/coverage.xml --junitxml=reports/junit.xml; \
+	suite=$$?; \
+	$(BIN)/tradeops tests report --junit reports/junit.xml --coverage reports/coverage.xml --out reports || exit $$?; \
+	$(BIN)/tradeops requirements report --junit reports/junit.xml --out reports; \
+	matrix=$$?; [ $$suite -ne 0 ] && exit $$suite; exit $$matrix
 
 bench: setup
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

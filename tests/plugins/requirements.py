@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tradeops.requirements import load_catalog, name_token
+from tradeops.requirements.collect import catalog_key
 
 CATALOG = Path(__file__).resolve().parents[2] / "test_requirements.yaml"
 
@@ -43,10 +44,6 @@ class RequirementsPlugin:
         self.failed: set[str] = set()
         self.problems: list[str] = []
 
-    @staticmethod
-    def _key(item: pytest.Item) -> str:
-        return f"{item.nodeid.split('::', 1)[0]}::{getattr(item, 'originalname', item.name)}"
-
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         errors = []
         for item in items:
@@ -58,7 +55,7 @@ class RequirementsPlugin:
                     errors.append(
                         f"{item.nodeid}: cites {requirement_id} but its name lacks '{name_token(requirement_id)}'"
                     )
-                self.cited[requirement_id].add(self._key(item))
+                self.cited[requirement_id].add(catalog_key(item))
         if errors:
             raise pytest.UsageError("requirement citations are wrong:\n  " + "\n  ".join(errors))
 

@@ -11,7 +11,19 @@ from rich.markup import escape
 from sqlalchemy.exc import SQLAlchemyError
 
 from tradeops import __version__
-from tradeops.cli import backtest, backup, cleanup, gate, local, model, monitor, requirements, service, trader
+from tradeops.cli import (
+    backtest,
+    backup,
+    cleanup,
+    gate,
+    local,
+    model,
+    monitor,
+    requirements,
+    service,
+    testreport,
+    trader,
+)
 from tradeops.errors import TradeopsError
 
 app = typer.Typer(
@@ -21,6 +33,7 @@ app = typer.Typer(
 )
 app.add_typer(backtest.app, name="backtest")
 app.add_typer(requirements.app, name="requirements")
+app.add_typer(testreport.app, name="tests")
 app.add_typer(backup.app, name="backup")
 app.add_typer(trader.app, name="trader")
 app.add_typer(model.app, name="model")

@@ -1,4 +1,4 @@
-"""`tradeops requirements report`."""
+"""`tradeops requirements report|scaffold|sync`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 
 from tradeops.requirements import build_matrix, load_catalog, parse_junit, write_matrix
+from tradeops.requirements.scaffold import find, function_name, skeleton, write_skeleton
+from tradeops.requirements.sync import collect_citations, drift, rewrite
 
 app = typer.Typer(help="Requirements traceability.", no_args_is_help=True)
 
@@ -30,3 +32,39 @@ def report(
     )
     if bad:
         raise typer.Exit(1)
+
+
+@app.command("scaffold")
+def scaffold(
+    requirement_id: Annotated[str, typer.Argument(metavar="ID", help="requirement ID, e.g. BT-4")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="new test file (never overwritten); stdout if unset")
+    ] = None,
+    catalog: Annotated[Path, typer.Option("--catalog", help="requirements catalog")] = Path("test_requirements.yaml"),
+) -> None:
+    """Write a failing test skeleton that cites a requirement; replace its body with a real proof."""
+    requirement = find(load_catalog(catalog), requirement_id)
+    if out is None:
+        typer.echo(skeleton(requirement), nl=False)
+        return
+    write_skeleton(requirement, out)
+    Console(stderr=True, soft_wrap=True).print(f"wrote {out}: {function_name(requirement)} fails until it proves it")
+
+
+@app.command("sync")
+def sync(
+    check: Annotated[bool, typer.Option("--check", help="fail if the catalog's tests: lists are stale")] = False,
+    catalog: Annotated[Path, typer.Option("--catalog", help="requirements catalog")] = Path("test_requirements.yaml"),
+    root: Annotated[Path, typer.Option("--root", help="project root holding tests/")] = Path("."),
+) -> None:
+    """Rewrite every requirement's tests: list from the `req` markers (collects the tests, runs none)."""
+    cited = collect_citations(root)
+    differences = drift(catalog, cited)
+    stderr = Console(stderr=True, soft_wrap=True)
+    if check:
+        for line in differences:
+            typer.echo(line)
+        stderr.print(f"{len(differences)} difference(s) between {catalog} and the markers")
+        raise typer.Exit(1 if differences else 0)
+    rewrite(catalog, cited)
+    stderr.print(f"{catalog}: {len(differences)} change(s) written")

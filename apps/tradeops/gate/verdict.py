@@ -40,9 +40,6 @@ class Verdict:
             return EXIT_UNDECIDED
         return EXIT_PASS if self.passed else EXIT_FAIL
 
-    def failed_checks(self) -> list[Check]:
-        return [c for c in self.checks if not c.passed]
-
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON shape of `tradeops gate --json`."""
         return {

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import html
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from tradeops.errors import ConfigError
 from tradeops.requirements.catalog import Requirement
 
 
@@ -28,29 +26,6 @@ class Row:
         if "failed" in values:
             return "FAILING"
         return "proven" if "passed" in values else "UNTESTED"
-
-
-def parse_junit(path: Path) -> dict[str, str]:
-    """Return `tests/x.py::test_name` -> worst outcome over its cases (parametrisations merged)."""
-    try:
-        root = ET.parse(path).getroot()  # noqa: S314 - our own file
-    except (OSError, ET.ParseError) as error:
-        raise ConfigError(f"{path}: cannot read JUnit XML: {error}") from error
-    rank = {"passed": 0, "skipped": 1, "failed": 2}
-    outcomes: dict[str, str] = {}
-    for case in root.iter("testcase"):
-        module = case.get("classname", "").replace(".", "/") + ".py"
-        name = case.get("name", "").split("[", 1)[0]
-        if case.find("failure") is not None or case.find("error") is not None:
-            outcome = "failed"
-        elif case.find("skipped") is not None:
-            outcome = "skipped"
-        else:
-            outcome = "passed"
-        key = f"{module}::{name}"
-        if rank[outcome] >= rank.get(outcomes.get(key, "passed"), 0):
-            outcomes[key] = outcome
-    return outcomes
 
 
 def build_matrix(catalog: list[Requirement], results: dict[str, str]) -> list[Row]:

@@ -39,7 +39,7 @@ def test_bt_4_dc_2_a_sound_candidate_passes_every_default_check():
 def test_bt_4_dc_2_each_failed_threshold_is_reported_with_value_and_limit():
     strict = GOOD | {"thresholds": {"profitability": {"min_sharpe": 5.0}, "safety": {"max_drawdown_pct": 10}}}
     verdict, _ = run_gate(validate_candidate(strict))
-    failed = {c.name: c for c in verdict.failed_checks()}
+    failed = {c.name: c for c in verdict.checks if not c.passed}
     assert set(failed) >= {"min_sharpe", "max_drawdown_pct"}
     assert failed["min_sharpe"].limit == 5.0 and failed["min_sharpe"].value < 5.0
     assert failed["max_drawdown_pct"].value > 10
@@ -52,7 +52,7 @@ def test_bt_4_excess_return_and_exposure_limits_compare_with_buy_and_hold(goog):
         "thresholds": {"profitability": {"min_excess_return_pct": 0.0}, "safety": {"max_exposure_pct": 30.0}}
     }
     verdict, result = run_gate(validate_candidate(candidate))
-    failed = {c.name for c in verdict.failed_checks()}
+    failed = {c.name for c in verdict.checks if not c.passed}
     assert result.metrics["excess_return_pct"] < 0 and "min_excess_return_pct" in failed
     assert result.metrics["exposure_pct"] > 30 and "max_exposure_pct" in failed
 
