@@ -24,7 +24,11 @@ class AppSettings(BaseSettings):
     data_dir: Path = Field(
         Path(".tradeops"), description="local data folder (SQLite file, object folder, market files)"
     )
-    database_url: str | None = Field(None, description="SQLAlchemy URL; default a SQLite file in data_dir")
+    database_url: str | None = Field(
+        None,
+        repr=False,
+        description="SQLAlchemy URL; default a SQLite file in data_dir (may hold a password: never shown)",
+    )
     object_store: str | None = Field(None, description="file:///path or s3://bucket/prefix; default data_dir/objects")
     s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint, e.g. http://minio:9000")
     api_token: SecretStr | None = Field(None, description="bearer token for mutating API calls")

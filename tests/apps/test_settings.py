@@ -46,3 +46,13 @@ def test_dw_3_secrets_mounted_as_files_are_read_and_environment_wins(monkeypatch
     assert settings.resolved_database_url == "postgresql://u:p@db/tradeops"
     monkeypatch.setenv("TRADEOPS_API_TOKEN", "another-long-secret-from-env")
     assert load_settings().api_token.get_secret_value() == "another-long-secret-from-env"
+
+
+@pytest.mark.req("DW-3")
+def test_dw_3_no_secret_shows_in_the_settings_repr():
+    settings = load_settings(
+        database_url="postgresql://trader:s3cret-pw@db:5432/tradeops", api_token="a-real-token-0123456789"
+    )
+    text = repr(settings) + str(settings)
+    assert "s3cret-pw" not in text and "a-real-token-0123456789" not in text
+    assert settings.resolved_database_url.endswith("@db:5432/tradeops")
