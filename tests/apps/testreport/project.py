@@ -48,9 +48,15 @@ requirements:
 """
 
 
+REPO = Path(__file__).resolve().parents[3]
+
+
 def clean_env() -> dict[str, str]:
-    """The environment without the outer run's coverage hooks, so the inner tools measure only themselves."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("COV_CORE", "COVERAGE_"))}
+    """The environment without the outer run's coverage hooks, so the inner tools measure only themselves;
+    the repository on the path, so the inner run can load our own pytest plugin (`tests.plugins...`)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COV_CORE", "COVERAGE_"))}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
 
 
 def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
