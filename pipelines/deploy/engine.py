@@ -1,0 +1,129 @@
+"""The Pulumi Automation API behind a small interface; the real engine stays thin.
+
+An `Engine` previews and updates one stack for a given version, git sha and `tradeops:settings`.
+The real one drives `pulumi.automation` (it needs the `pulumi` CLI, a state backend and a cluster);
+tests use a local engine that records calls and answers like Pulumi does.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from tradeops.errors import TradeopsError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class EngineError(TradeopsError):
+    """`pulumi preview` or `pulumi up` failed; the message carries Pulumi's reason."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to preview or deploy: the stack, the release version, the commit and the settings."""
+
+    stack: str
+    version: str
+    git_sha: str
+    settings: dict[str, Any]
+    message: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Resource operations by kind (Pulumi's change summary: create, update, delete, replace, same) and outputs."""
+
+    changes: dict[str, int]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    log: str = ""
+
+    @property
+    def changed(self) -> int:
+        return sum(n for op, n in self.changes.items() if op != "same")
+
+
+class Engine(Protocol):
+    """Preview and update stacks."""
+
+    def preview(self, target: Target, *, refresh: bool = False, expect_no_changes: bool = False) -> Outcome: ...
+    def up(self, target: Target) -> Outcome: ...
+
+
+def summary_line(changes: dict[str, int]) -> str:
+    """`2 to create, 1 to update, 40 unchanged` in Pulumi's order."""
+    order = ("create", "update", "replace", "delete", "same")
+    parts = [f"{changes[op]} {'unchanged' if op == 'same' else op}" for op in order if changes.get(op)]
+    parts += [f"{n} {op}" for op, n in sorted(changes.items()) if op not in order and n]
+    return ", ".join(parts) or "no resources"
+
+
+@contextmanager
+def checkout(git_sha: str) -> Iterator[Path]:
+    """The program as of `git_sha`: the working tree when HEAD is it, else a temporary `git worktree`."""
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True)
+    if head.stdout.strip() == git_sha:
+        yield ROOT
+        return
+    with tempfile.TemporaryDirectory(prefix="tradeops-release-") as folder:
+        subprocess.run(["git", "worktree", "add", "--detach", folder, git_sha], cwd=ROOT, check=True)
+        try:
+            yield Path(folder)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", folder], cwd=ROOT, check=False)
+
+
+class PulumiEngine:
+    """`pulumi preview` / `pulumi up` through the Automation API, with the policy pack, per stack."""
+
+    def _stack(self, target: Target, work_dir: Path) -> Any:
+        from pulumi import automation
+
+        stack = automation.select_stack(stack_name=target.stack, work_dir=str(work_dir))
+        stack.set_config("tradeops:version", automation.ConfigValue(target.version))
+        stack.set_config("tradeops:settings", automation.ConfigValue(json.dumps(target.settings)))
+        return stack
+
+    def preview(self, target: Target, *, refresh: bool = False, expect_no_changes: bool = False) -> Outcome:
+        from pulumi import automation
+
+        with checkout(target.git_sha) as work_dir:
+            try:
+                result = self._stack(target, work_dir).preview(
+                    message=target.message,
+                    refresh=refresh,
+                    expect_no_changes=expect_no_changes,
+                    diff=True,
+                    policy_packs=[str(work_dir / "infra" / "policy")],
+                )
+            except automation.errors.CommandError as error:
+                raise EngineError(f"pulumi preview --stack {target.stack} failed: {error}") from None
+        return Outcome(_ops(result.change_summary), log=result.stdout)
+
+    def up(self, target: Target) -> Outcome:
+        from pulumi import automation
+
+        with checkout(target.git_sha) as work_dir:
+            try:
+                result = self._stack(target, work_dir).up(
+                    message=target.message, policy_packs=[str(work_dir / "infra" / "policy")]
+                )
+            except automation.errors.CommandError as error:
+                raise EngineError(f"pulumi up --stack {target.stack} failed: {error}") from None
+        changes = _ops(result.summary.resource_changes or {})
+        return Outcome(changes, {k: v.value for k, v in result.outputs.items()}, result.stdout)
+
+
+def _ops(summary: Any) -> dict[str, int]:
+    return {str(getattr(op, "value", op)): int(n) for op, n in summary.items()}
+
+
+def open_engine() -> Engine:
+    """The engine the CLI uses: Pulumi's Automation API (needs the `pulumi` CLI on PATH)."""
+    return PulumiEngine()
