@@ -10,15 +10,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from tradeops.cleanup.jobs import JobsApi
-from tradeops.errors import ConfigError
-from tradeops.notify import Notifier
-from tradeops.releases import Release, ReleaseStore, Step, new_id
-
 from pipelines.deploy import hooks
 from pipelines.deploy.engine import Engine, EngineError, Target
 from pipelines.deploy.messages import stack_update
 from pipelines.deploy.verify import VerificationError, wait_for_version
+from tradeops.cleanup.jobs import JobsApi
+from tradeops.errors import ConfigError
+from tradeops.notify import Notifier
+from tradeops.releases import Release, ReleaseStore, Step, new_id
 
 
 @dataclass

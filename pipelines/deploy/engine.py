@@ -8,7 +8,6 @@ tests use a local engine that records calls and answers like Pulumi does.
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from pipelines.git import ROOT, git
 from tradeops.errors import TradeopsError
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 class EngineError(TradeopsError):
@@ -67,16 +65,15 @@ def summary_line(changes: dict[str, int]) -> str:
 @contextmanager
 def checkout(git_sha: str) -> Iterator[Path]:
     """The program as of `git_sha`: the working tree when HEAD is it, else a temporary `git worktree`."""
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True)
-    if head.stdout.strip() == git_sha:
+    if git("rev-parse", "HEAD") == git_sha:
         yield ROOT
         return
     with tempfile.TemporaryDirectory(prefix="tradeops-release-") as folder:
-        subprocess.run(["git", "worktree", "add", "--detach", folder, git_sha], cwd=ROOT, check=True)
+        git("worktree", "add", "--detach", folder, git_sha)
         try:
             yield Path(folder)
         finally:
-            subprocess.run(["git", "worktree", "remove", "--force", folder], cwd=ROOT, check=False)
+            git("worktree", "remove", "--force", folder, check=False)
 
 
 class PulumiEngine:

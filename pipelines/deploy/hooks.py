@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from infra.config import StackConfig, StackConfigError, parse_stack_config
 from sqlalchemy.exc import SQLAlchemyError
 
-from infra.config import StackConfig, StackConfigError, parse_stack_config
 from tradeops.backup import BackupError
 from tradeops.cleanup.jobs import JobsApi
+from tradeops.engine import BacktestResult
 from tradeops.gate import Verdict, run_gate
 from tradeops.releases import Release, ReleaseStore, VerdictRecord
 
@@ -37,13 +38,12 @@ def validate_settings(settings: dict[str, Any], version: str) -> StackConfig:
         raise StepFailed("validate", str(error)) from None
 
 
-def judge(config: StackConfig) -> Verdict:
+def judge(config: StackConfig) -> tuple[Verdict, BacktestResult | None]:
     """The gate on the stack's candidate; a crash is an undecided verdict, never a pass."""
     try:
-        verdict, _ = run_gate(config.candidate)
+        return run_gate(config.candidate)
     except Exception as error:  # noqa: BLE001 - the gate must fail closed
-        return Verdict(error=f"internal error: {type(error).__name__}: {error}")
-    return verdict
+        return Verdict(error=f"internal error: {type(error).__name__}: {error}"), None
 
 
 def verdict_reason(verdict: dict[str, Any]) -> str:
@@ -58,7 +58,7 @@ def verdict_reason(verdict: dict[str, Any]) -> str:
 
 def gate(stack: str, version: str, config: StackConfig, releases: ReleaseStore) -> VerdictRecord:
     """Run the gate and record its verdict (whatever it is)."""
-    return releases.save_verdict(stack, version, judge(config).to_dict())
+    return releases.save_verdict(stack, version, judge(config)[0].to_dict())
 
 
 def require_pass(record: VerdictRecord) -> None:

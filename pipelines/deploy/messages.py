@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from pipelines.deploy.engine import summary_line
 from tradeops.notify import Message
 from tradeops.releases import Release
-
-from pipelines.deploy.engine import summary_line
 
 
 def _gate(release: Release) -> str:
@@ -65,5 +64,9 @@ def failed_job(workflow: str, job: str, url: str | None, ref: str | None) -> Mes
     if ref:
         fields["ref"] = ref
     return Message(
-        kind="job_failed", title=f"CI job {job} of {workflow} failed", fields=fields, lines=[url] if url else [], ok=False
+        kind="job_failed",
+        title=f"CI job {job} of {workflow} failed",
+        fields=fields,
+        lines=[url] if url else [],
+        ok=False,
     )

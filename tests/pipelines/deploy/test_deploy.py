@@ -19,8 +19,8 @@ def test_dw_4_dc_3_dc_6_a_deploy_runs_the_hooks_in_order_then_records_the_releas
     desk.kube.add(failed_gate_job("gate-job-old"))
     desk.kube.add(job("gate-job-good", "tradeops-staging", finished="2026-01-01T00:00:00Z",
                       labels={"app.kubernetes.io/component": "gate"}))  # fmt: skip
-    desk.kube.add(failed_gate_job("backup-job") | {"metadata": {**failed_gate_job("backup-job")["metadata"],
-                                                                "labels": {"app.kubernetes.io/component": "backup"}}})  # fmt: skip
+    desk.kube.add(job("backup-job", "tradeops-staging", finished="2026-01-01T00:00:00Z", outcome="Failed",
+                      labels={"app.kubernetes.io/component": "backup"}))  # fmt: skip
 
     release = deploy(plan("v1"), desk.tools)
 
@@ -32,7 +32,9 @@ def test_dw_4_dc_3_dc_6_a_deploy_runs_the_hooks_in_order_then_records_the_releas
     assert [name for _, name, _ in desk.kube.deleted] == ["gate-job-old"]  # only the failed gate Job
     ((call, target),) = desk.engine.calls
     assert call == "up" and target.version == "v1" and target.settings == stack_config("staging")["tradeops:settings"]
-    assert "v1" in target.message and target.git_sha[:12] in target.message and release.gate_verdict_id in target.message
+    assert (
+        "v1" in target.message and target.git_sha[:12] in target.message and release.gate_verdict_id in target.message
+    )
     assert {h.git_sha for h in desk.cluster.health.values()} == {"v1"}
 
     (stored,) = desk.releases.history("staging")
@@ -135,9 +137,7 @@ def test_dw_1_dc_3_dc_6_a_failed_verification_rolls_back_automatically_and_slack
     assert len(desk.backups.list_backups()) == 3  # a restore point before every `up`
     rollback_message, failure_message = desk.flush()
     assert rollback_message["text"].startswith("staging: rollback to v1 succeeded")
-    assert failure_message["text"].startswith(
-        "staging: release v2 failed at verify; rolled back automatically to v1"
-    )
+    assert failure_message["text"].startswith("staging: release v2 failed at verify; rolled back automatically to v1")
     assert "trader: ready on version v1" in failure_message["text"]
 
 
