@@ -90,11 +90,11 @@ def local_needs() -> list[Need]:
     return needs
 
 
-def stack_needs(stack: str) -> list[Need]:
+def stack_needs(stack: str, path: Path | None = None) -> list[Need]:
     """A stack deploy: a valid config, its Pulumi secrets, the deploy machine's settings and tools."""
     from infra.config import REQUIRED_SECRETS, SECRET_KEYS, StackConfigError, parse_stack_config
 
-    values = stack_config(stack)
+    values = stack_config(stack, path)
     needs = []
     try:
         config = parse_stack_config(values.get("tradeops:settings"), str(values.get("tradeops:version", "dev")))

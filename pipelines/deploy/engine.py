@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,42 +79,40 @@ def checkout(git_sha: str) -> Iterator[Path]:
 class PulumiEngine:
     """`pulumi preview` / `pulumi up` through the Automation API, with the policy pack, per stack."""
 
-    def _stack(self, target: Target, work_dir: Path) -> Any:
-        from pulumi import automation
-
-        stack = automation.select_stack(stack_name=target.stack, work_dir=str(work_dir))
-        stack.set_config("tradeops:version", automation.ConfigValue(target.version))
-        stack.set_config("tradeops:settings", automation.ConfigValue(json.dumps(target.settings)))
-        return stack
-
-    def preview(self, target: Target, *, refresh: bool = False, expect_no_changes: bool = False) -> Outcome:
+    def _run(self, command: str, target: Target, run: Callable[[Any, Path], Any]) -> Any:
         from pulumi import automation
 
         with checkout(target.git_sha) as work_dir:
             try:
-                result = self._stack(target, work_dir).preview(
-                    message=target.message,
-                    refresh=refresh,
-                    expect_no_changes=expect_no_changes,
-                    diff=True,
-                    policy_packs=[str(work_dir / "infra" / "policy")],
-                )
+                stack = automation.select_stack(stack_name=target.stack, work_dir=str(work_dir))
+                stack.set_config("tradeops:version", automation.ConfigValue(target.version))
+                stack.set_config("tradeops:settings", automation.ConfigValue(json.dumps(target.settings)))
+                return run(stack, work_dir / "infra" / "policy")
+            except FileNotFoundError:
+                raise EngineError(f"pulumi {command}: the pulumi CLI is not installed (docs/deployment.md)") from None
             except automation.errors.CommandError as error:
-                raise EngineError(f"pulumi preview --stack {target.stack} failed: {error}") from None
+                raise EngineError(f"pulumi {command} --stack {target.stack} failed: {error}") from None
+
+    def preview(self, target: Target, *, refresh: bool = False, expect_no_changes: bool = False) -> Outcome:
+        result = self._run(
+            "preview",
+            target,
+            lambda stack, policy: stack.preview(
+                message=target.message,
+                refresh=refresh,
+                expect_no_changes=expect_no_changes,
+                diff=True,
+                policy_packs=[str(policy)],
+            ),
+        )
         return Outcome(_ops(result.change_summary), log=result.stdout)
 
     def up(self, target: Target) -> Outcome:
-        from pulumi import automation
-
-        with checkout(target.git_sha) as work_dir:
-            try:
-                result = self._stack(target, work_dir).up(
-                    message=target.message, policy_packs=[str(work_dir / "infra" / "policy")]
-                )
-            except automation.errors.CommandError as error:
-                raise EngineError(f"pulumi up --stack {target.stack} failed: {error}") from None
-        changes = _ops(result.summary.resource_changes or {})
-        return Outcome(changes, {k: v.value for k, v in result.outputs.items()}, result.stdout)
+        result = self._run(
+            "up", target, lambda stack, policy: stack.up(message=target.message, policy_packs=[str(policy)])
+        )
+        outputs = {key: value.value for key, value in result.outputs.items()}
+        return Outcome(_ops(result.summary.resource_changes or {}), outputs, result.stdout)
 
 
 def _ops(summary: Any) -> dict[str, int]:

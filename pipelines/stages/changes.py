@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from pipelines.git import git
+from pipelines.git import ROOT, git
 from pipelines.infra.evaluate import stack_names
 
 STACK_FILE = re.compile(r"^infra/stacks/Pulumi\.(?P<stack>[a-z0-9-]+)\.yaml$")
 PROGRAM = ("infra/", "apps/", "charts/", "Pulumi.yaml", "pyproject.toml")
 
 
-def changed_files(base: str) -> list[str]:
+def changed_files(base: str, cwd: Path = ROOT) -> list[str]:
     """Files that differ between the merge base with `base` and the working tree (commits and edits)."""
-    listing = git("diff", "--name-only", git("merge-base", base, "HEAD"))
+    listing = git("diff", "--name-only", git("merge-base", base, "HEAD", cwd=cwd), cwd=cwd)
     return sorted(line for line in listing.splitlines() if line)
 
 

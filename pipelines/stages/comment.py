@@ -9,6 +9,7 @@ from typing import Any
 from tradeops.vcs.github import MAX_COMMENT, fit
 
 MARKER = "<!-- tradeops-pipeline -->"
+ERROR_CHARS = 1_000  # of each preview error: the gate checks below must still fit
 
 
 def _number(value: Any) -> str:
@@ -34,7 +35,7 @@ def _preview_section(previews: list[dict[str, Any]]) -> list[str]:
         c = p["changes"]
         counts = " | ".join(str(c.get(op, 0)) for op in ("create", "update", "replace", "delete", "same"))
         lines.append(f"| {p['stack']} | {'**failed**' if p['error'] else p['summary']} | {counts} |")
-    errors = [f"> `{p['stack']}`: {p['error']}" for p in previews if p["error"]]
+    errors = [f"> `{p['stack']}`: {p['error'][:ERROR_CHARS]}" for p in previews if p["error"]]
     return [*lines, "", *errors]
 
 

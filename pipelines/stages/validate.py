@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from pipelines.git import git
@@ -60,13 +61,12 @@ def policy_problems(evaluation: Evaluation) -> list[str]:
     return [f"{evaluation.stack}: policy: {message}" for message in found]
 
 
-def secret_findings(files: list[str] | None = None) -> list[str]:
-    """Tracked text files that hold something shaped like a credential."""
-    if files is None:
-        files = git("ls-files").split()
+def secret_findings(root: Path = ROOT) -> list[str]:
+    """Tracked text files (of the git checkout at `root`) that hold something shaped like a credential."""
+    files = git("ls-files", cwd=root).split()
     found = []
     for name in files:
-        path = ROOT / name
+        path = root / name
         try:
             text = path.read_text(encoding="utf-8")
         except (UnicodeDecodeError, FileNotFoundError, IsADirectoryError):
