@@ -15,7 +15,7 @@ def batch_api(host: str | None = None) -> Any:
         if os.environ.get("KUBERNETES_SERVICE_HOST"):
             config.load_incluster_config()
         else:
-            config.load_kube_config()
+            config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))
         return client.BatchV1Api(client.ApiClient())
     configuration = client.Configuration()
     configuration.host = host

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tradeops.backup import BackupError
 from tradeops.cleanup.jobs import JobsApi
 from tradeops.engine import BacktestResult
+from tradeops.errors import ConfigError
 from tradeops.gate import Verdict, run_gate
 from tradeops.releases import Release, ReleaseStore, VerdictRecord
 
@@ -71,7 +72,10 @@ def reused_gate(release: Release, releases: ReleaseStore) -> VerdictRecord:
     """A rollback may skip the gate only for a version whose recorded verdict passed."""
     if not release.gate_verdict_id:
         raise StepFailed("gate", f"release {release.id} has no gate verdict to reuse")
-    record = releases.verdict(release.stack, release.gate_verdict_id)
+    try:
+        record = releases.verdict(release.stack, release.gate_verdict_id)
+    except ConfigError as error:
+        raise StepFailed("gate", str(error)) from None
     if not record.passed:
         raise StepFailed("gate", f"verdict {record.id} of version {release.version} did not pass")
     return record
