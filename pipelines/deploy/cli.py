@@ -170,7 +170,7 @@ def releases_command(
         return
     table = Table(title=f"releases of {stack}")
     for column in ("started", "kind", "version", "result", "gate", "changes", "duration", "by"):
-        table.add_column(column, no_wrap=True)
+        table.add_column(column)
     for r in history:
         gate = (
             "reused" if r.gate_reused else ("passed" if r.gate_passed else "failed" if r.gate_passed is False else "-")
