@@ -187,6 +187,6 @@ def releases_command(
             f"{r.duration_seconds:.0f} s",
             r.who,
         )
-    Console().print(table)
+    Console(width=max(Console().width, 130)).print(table)  # one line per release, even in a CI log
     if not history:
         stderr.print(f"no releases of {stack} yet")
