@@ -13,7 +13,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from pipelines.git import git
-from tradeops.cli.options import parse_assignments
 from tradeops.releases import Release, ReleaseStore
 from tradeops.settings import AppSettings, load_settings
 from tradeops.store import open_object_store
@@ -112,6 +111,7 @@ def deploy_command(
     """Deploy the checkout to a stack: validate, gate, restore point, cleanup, `pulumi up`, verify, record, Slack."""
     from pipelines.deploy.deployer import Plan, deploy
     from pipelines.infra.evaluate import stack_config
+    from tradeops.cli.options import parse_assignments
 
     settings_of_stack = stack_config(stack)["tradeops:settings"]
     services = parse_assignments(target, "--target") or default_services(settings_of_stack)
@@ -140,6 +140,7 @@ def rollback_command(
     """Deploy a previous good release (or the named one) again, through the same hooks."""
     from pipelines.deploy.deployer import rollback
     from pipelines.infra.evaluate import stack_config
+    from tradeops.cli.options import parse_assignments
 
     settings = load_settings()
     releases = ReleaseStore(open_object_store(settings.resolved_object_store, settings.s3_endpoint_url))

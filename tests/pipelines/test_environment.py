@@ -65,4 +65,6 @@ def test_dw_3_config_check_of_a_stack_lists_missing_secrets_settings_and_tools(m
     needs = {n.name: n for n in stack_needs("prod", path)}
     assert {needs[f"tradeops:{k}"].state for k in ("apiToken", "databaseUrl", "slackToken")} == {"set"}
     assert needs["TRADEOPS_OBJECT_STORE"].state == "set"
-    assert needs["tradeops:settings"].state == "invalid" and "services.trader.replicas" in needs["tradeops:settings"].note
+    assert (
+        needs["tradeops:settings"].state == "invalid" and "services.trader.replicas" in needs["tradeops:settings"].note
+    )

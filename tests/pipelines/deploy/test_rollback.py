@@ -6,10 +6,10 @@ import json
 import shutil
 
 import pytest
-from pipelines.deploy import engine as engines
 from pipelines.deploy.deployer import deploy, rollback
 from pipelines.infra.evaluate import stack_config
 
+from pipelines.deploy import engine as engines
 from tests.apps.cli.test_cli import cli
 from tests.fakes.kubernetes_api import FakeKubernetes
 from tests.pipelines.deploy.conftest import plan

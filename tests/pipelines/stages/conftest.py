@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from pipelines.deploy import engine as engines
 
+from pipelines.deploy import engine as engines
 from tests.fakes.github_api import FakeGitHub
 from tests.fakes.pulumi_engine import FakeEngine
 from tests.fakes.slack_api import FakeSlack

@@ -80,7 +80,9 @@ def test_dc_3_a_failed_gate_or_preview_blocks_the_comment_and_it_stays_under_the
     verdict = {"stack": "prod", "passed": False, "exit_code": 1, "error": None, "checks": [
         {"name": "min_sharpe", "group": "profitability", "value": 0.41, "limit": 0.7, "passed": False}]}  # fmt: skip
     (out / "gate-prod.json").write_text(json.dumps(verdict))
-    (out / "gate-dev.json").write_text(json.dumps({"stack": "dev", "passed": False, "exit_code": 2, "error": "bad data"}))
+    (out / "gate-dev.json").write_text(
+        json.dumps({"stack": "dev", "passed": False, "exit_code": 2, "error": "bad data"})
+    )
     failed = {"stack": "staging", "changes": {}, "summary": "preview failed", "changed": None, "error": "x" * 100_000}
     (out / "preview-staging.json").write_text(json.dumps(failed))
 

@@ -8,9 +8,9 @@ import sys
 import pytest
 from pipelines.deploy.engine import Target
 from pipelines.infra.evaluate import evaluate, stack_config
-from pipelines.stages import render_scan, validate
 from pipelines.stages.run_tests import run_tests
 
+from pipelines.stages import render_scan, validate
 from tests.apps.cli.test_cli import cli
 
 
