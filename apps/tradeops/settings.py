@@ -36,6 +36,8 @@ class AppSettings(BaseSettings):
     slack_channel: str | None = Field(None, description="Slack channel for notifications, e.g. #trading")
     slack_base_url: str | None = Field(None, description="Slack Web API base URL (only to point at a fake)")
     slack_signing_secret: SecretStr | None = Field(None, description="verifies inbound Slack requests")
+    github_token: SecretStr | None = Field(None, description="GitHub token for PR comments and pull requests")
+    github_api_url: str = Field("https://api.github.com", description="GitHub REST API base URL")
     workers: int = Field(2, ge=1, le=32, description="backtest worker processes")
     queue_limit: int = Field(64, ge=1, le=10_000, description="queued jobs before the API answers 429")
     job_timeout_seconds: float = Field(600, gt=0, description="a job running longer is killed and failed")

@@ -25,6 +25,7 @@ TOP_LEVEL = {
     "Makefile",
     ".ci",
     ".github",
+    ".env.example",
     ".gitignore",
     ".dockerignore",
 }

@@ -1,0 +1,1 @@
+"""Versioned stack updates: pre-deploy hooks, `up`, verification, release history, rollback."""

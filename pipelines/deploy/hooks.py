@@ -1,0 +1,106 @@
+"""The pre-deploy hooks, in order: validate the config, run the gate, take a restore point, clean up leftovers."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from infra.config import StackConfig, StackConfigError, parse_stack_config
+from sqlalchemy.exc import SQLAlchemyError
+
+from tradeops.backup import BackupError
+from tradeops.cleanup.jobs import JobsApi
+from tradeops.engine import BacktestResult
+from tradeops.errors import ConfigError
+from tradeops.gate import Verdict, run_gate
+from tradeops.releases import Release, ReleaseStore, VerdictRecord
+
+GATE_COMPONENT = "gate"
+
+
+class StepFailed(Exception):
+    """A step of the deploy path failed; nothing after it runs."""
+
+    def __init__(self, step: str, reason: str) -> None:
+        super().__init__(f"{step}: {reason}")
+        self.step, self.reason = step, reason
+
+
+class RestorePoints(Protocol):
+    """What the deploy needs from the backups (BackupRepository)."""
+
+    def create(self, *, kind: str = "scheduled", label: str | None = None) -> Any: ...
+
+
+def validate_settings(settings: dict[str, Any], version: str) -> StackConfig:
+    """The stack config must validate whole (the same check `pulumi preview` makes first)."""
+    try:
+        return parse_stack_config(settings, version)
+    except StackConfigError as error:
+        raise StepFailed("validate", str(error)) from None
+
+
+def judge(config: StackConfig) -> tuple[Verdict, BacktestResult | None]:
+    """The gate on the stack's candidate; a crash is an undecided verdict, never a pass."""
+    try:
+        return run_gate(config.candidate)
+    except Exception as error:  # noqa: BLE001 - the gate must fail closed
+        return Verdict(error=f"internal error: {type(error).__name__}: {error}"), None
+
+
+def verdict_reason(verdict: dict[str, Any]) -> str:
+    """Why a verdict blocks: the failed checks with value and limit, or why it is undecided."""
+    if verdict.get("error"):
+        return f"undecided (exit 2): {verdict['error']}"
+    failed = [c for c in verdict.get("checks", []) if not c["passed"]]
+    return "thresholds not met (exit 1): " + "; ".join(
+        f"{c['name']} value {c['value']}, limit {c['limit']}" for c in failed
+    )
+
+
+def gate(stack: str, version: str, config: StackConfig, releases: ReleaseStore) -> VerdictRecord:
+    """Run the gate and record its verdict (whatever it is)."""
+    return releases.save_verdict(stack, version, judge(config)[0].to_dict())
+
+
+def require_pass(record: VerdictRecord) -> None:
+    """A deploy goes on only on a passed verdict."""
+    if not record.passed:
+        raise StepFailed("gate", f"verdict {record.id}: {verdict_reason(record.verdict)}")
+
+
+def reused_gate(release: Release, releases: ReleaseStore) -> VerdictRecord:
+    """A rollback may skip the gate only for a version whose recorded verdict passed."""
+    if not release.gate_verdict_id:
+        raise StepFailed("gate", f"release {release.id} has no gate verdict to reuse")
+    try:
+        record = releases.verdict(release.stack, release.gate_verdict_id)
+    except ConfigError as error:
+        raise StepFailed("gate", str(error)) from None
+    if not record.passed:
+        raise StepFailed("gate", f"verdict {record.id} of version {release.version} did not pass")
+    return record
+
+
+def restore_point(backups: RestorePoints, stack: str, version: str) -> str:
+    """A database backup labelled with the version, taken before anything changes."""
+    try:
+        manifest = backups.create(kind="restore-point", label=f"before {stack} {version}")
+    except (BackupError, OSError, SQLAlchemyError) as error:
+        reason = getattr(error, "orig", None) or error
+        raise StepFailed("restore-point", f"{type(error).__name__}: {str(reason).splitlines()[0]}") from None
+    return str(manifest.id)
+
+
+def remove_failed_gate_jobs(jobs: JobsApi) -> list[str]:
+    """Delete gate Jobs that failed earlier (a failed candidate leaves its Job behind for inspection)."""
+    try:
+        leftovers = [
+            j.name
+            for j in jobs.finished()
+            if not j.succeeded and j.labels.get("app.kubernetes.io/component") == GATE_COMPONENT
+        ]
+        for name in leftovers:
+            jobs.delete(name)
+    except Exception as error:  # noqa: BLE001 - the Kubernetes client raises many types; all stop the deploy
+        raise StepFailed("cleanup", f"{type(error).__name__}: {error}") from None
+    return leftovers

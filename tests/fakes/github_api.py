@@ -1,0 +1,137 @@
+"""A local fake of GitHub's REST API (issue comments, pull requests), speaking GitHub's JSON over real HTTP.
+
+It checks the bearer token, paginates with `Link` headers like GitHub (per_page, page), rejects comment
+bodies of 65,536 characters or more with 422, and answers 404 for unknown repositories and comments.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+COMMENTS = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/issues/(?P<number>\d+)/comments$")
+COMMENT = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/issues/comments/(?P<id>\d+)$")
+PULLS = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/pulls$")
+LIMIT = 65_536
+
+
+class FakeGitHub:
+    """Repositories named in `repos` exist; `comments` and `pulls` hold what was posted."""
+
+    def __init__(self, token: str, repos: set[str]) -> None:
+        self.token, self.repos = token, repos
+        self.comments: dict[int, dict[str, Any]] = {}
+        self.pulls: list[dict[str, Any]] = []
+        self.requests: list[tuple[str, str]] = []
+        self._next_id = 1000
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args: Any) -> None:
+                return
+
+            def do_GET(self) -> None:
+                fake._serve(self, "GET")
+
+            def do_POST(self) -> None:
+                fake._serve(self, "POST")
+
+            def do_PATCH(self) -> None:
+                fake._serve(self, "PATCH")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def add_comment(self, repo: str, number: int, body: str, user: str = "someone") -> dict[str, Any]:
+        self._next_id += 1
+        comment = {
+            "id": self._next_id,
+            "body": body,
+            "user": {"login": user},
+            "html_url": f"https://github.com/{repo}/pull/{number}#issuecomment-{self._next_id}",
+            "issue_url": f"{self.base_url}/repos/{repo}/issues/{number}",
+            "repo": repo,
+            "number": number,
+        }
+        self.comments[comment["id"]] = comment
+        return comment
+
+    def thread(self, repo: str, number: int) -> list[dict[str, Any]]:
+        return [c for c in self.comments.values() if c["repo"] == repo and c["number"] == number]
+
+    def _serve(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        split = urlsplit(handler.path)
+        self.requests.append((method, split.path))
+        if handler.headers.get("Authorization") != f"Bearer {self.token}":
+            return _reply(handler, 401, {"message": "Bad credentials"})
+        length = int(handler.headers.get("Content-Length", 0))
+        body = json.loads(handler.rfile.read(length) or b"{}") if length else {}
+        for pattern, route in ((COMMENTS, self._comments), (COMMENT, self._comment), (PULLS, self._pulls)):
+            match = pattern.match(split.path)
+            if match and match["repo"] in self.repos:
+                code, answer, headers = route(method, match, body, dict(parse_qsl(split.query)))
+                return _reply(handler, code, answer, headers)
+        _reply(handler, 404, {"message": "Not Found"})
+
+    def _comments(self, method: str, match: re.Match[str], body: dict[str, Any], query: dict[str, str]) -> Any:
+        repo, number = match["repo"], int(match["number"])
+        if method == "POST":
+            if len(body.get("body", "")) >= LIMIT:
+                return 422, {"message": "Validation Failed", "errors": [{"field": "body", "code": "too_long"}]}, {}
+            return 201, _public(self.add_comment(repo, number, body["body"], "github-actions[bot]")), {}
+        per_page, page = int(query.get("per_page", 30)), int(query.get("page", 1))
+        items = self.thread(repo, number)
+        chunk = items[(page - 1) * per_page : page * per_page]
+        headers = {}
+        if page * per_page < len(items):
+            link = f"{self.base_url}/repos/{repo}/issues/{number}/comments?per_page={per_page}&page={page + 1}"
+            headers["Link"] = f'<{link}>; rel="next"'
+        return 200, [_public(c) for c in chunk], headers
+
+    def _comment(self, method: str, match: re.Match[str], body: dict[str, Any], _query: dict[str, str]) -> Any:
+        comment = self.comments.get(int(match["id"]))
+        if method != "PATCH" or comment is None or comment["repo"] != match["repo"]:
+            return 404, {"message": "Not Found"}, {}
+        if len(body.get("body", "")) >= LIMIT:
+            return 422, {"message": "Validation Failed", "errors": [{"field": "body", "code": "too_long"}]}, {}
+        comment["body"] = body["body"]
+        return 200, _public(comment), {}
+
+    def _pulls(self, method: str, match: re.Match[str], body: dict[str, Any], _query: dict[str, str]) -> Any:
+        if method != "POST" or not all(body.get(k) for k in ("title", "head", "base")):
+            return 422, {"message": "Validation Failed"}, {}
+        number = len(self.pulls) + 1
+        pull = {
+            "number": number,
+            "html_url": f"https://github.com/{match['repo']}/pull/{number}",
+            "state": "open",
+            **{k: body[k] for k in ("title", "body")},
+            "head": {"ref": body["head"]},
+            "base": {"ref": body["base"]},
+        }
+        self.pulls.append(pull)
+        return 201, pull, {}
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _public(comment: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in comment.items() if k not in ("repo", "number")}
+
+
+def _reply(handler: BaseHTTPRequestHandler, code: int, body: Any, headers: dict[str, str] | None = None) -> None:
+    data = json.dumps(body).encode()
+    handler.send_response(code)
+    handler.send_header("Content-Type", "application/json; charset=utf-8")
+    handler.send_header("Content-Length", str(len(data)))
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.write(data)
