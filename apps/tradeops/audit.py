@@ -37,9 +37,7 @@ def record(
     if not actor.strip():
         raise ValueError("an audited action needs an actor")
     session.add(
-        AuditRow(
-            at=datetime.now(UTC), actor=actor, action=action, target=target, outcome=outcome, detail=detail or {}
-        )
+        AuditRow(at=datetime.now(UTC), actor=actor, action=action, target=target, outcome=outcome, detail=detail or {})
     )
 
 

@@ -25,6 +25,7 @@ class Service(StrEnum):
     """Services `tradeops serve` can run."""
 
     BACKTESTER = "backtester"
+    SLACKBOT = "slackbot"
 
 
 def serve(
@@ -35,10 +36,16 @@ def serve(
     """Run a service (settings from TRADEOPS_* variables)."""
     import uvicorn
 
-    from tradeops.service.backtester import create_app
-
     settings = load_settings()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    if service is Service.SLACKBOT:
+        from tradeops.slackbot import create_app as create_slackbot
+
+        app = create_slackbot(settings)
+    else:
+        from tradeops.service.backtester import create_app
+
+        app = create_app(settings)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
 
 def openapi_document() -> dict[str, Any]:

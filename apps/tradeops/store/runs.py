@@ -189,9 +189,7 @@ class RunStore:
                 .order_by(RunRow.created_at)
             )
             ids = [
-                row.id
-                for row in rows
-                if row.owner in (owner, None) or aware(row.started_at or row.created_at) < cutoff
+                row.id for row in rows if row.owner in (owner, None) or aware(row.started_at or row.created_at) < cutoff
             ]
             session.execute(
                 update(RunRow).where(RunRow.id.in_(ids)).values(status=QUEUED, started_at=None, owner=owner)

@@ -72,10 +72,7 @@ def upgrade() -> None:
         sa.Column("symbol", sa.String(64), nullable=False),
         sa.Column("entry_bar", sa.Integer, nullable=False),
         sa.Column("exit_bar", sa.Integer, nullable=False),
-        *(
-            sa.Column(name, sa.Float, nullable=False)
-            for name in ("entry_price", "exit_price", "size", "pnl", "fees")
-        ),
+        *(sa.Column(name, sa.Float, nullable=False) for name in ("entry_price", "exit_price", "size", "pnl", "fees")),
     )
     op.create_index("ix_trader_trades_session_id", "trader_trades", ["session_id"])
     op.create_table(
