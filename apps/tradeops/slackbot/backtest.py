@@ -10,7 +10,14 @@ import httpx
 from tradeops.errors import ConfigError, TradeopsError
 from tradeops.slackbot.replies import Reply, number
 
-SHOWN_METRICS = ("total_return_pct", "sharpe", "max_drawdown_pct", "profit_factor", "win_rate_pct", "trades")
+SHOWN_METRICS = {  # metric -> decimals shown
+    "total_return_pct": 2,
+    "sharpe": 2,
+    "max_drawdown_pct": 2,
+    "profit_factor": 2,
+    "win_rate_pct": 1,
+    "trades": 0,
+}
 
 
 class BacktesterClient:
@@ -63,7 +70,7 @@ def backtest_reply(run: dict[str, Any], public_url: str) -> Reply:
         return Reply(f":x: {title}: {run['status']}: {run.get('error') or 'no reason given'}", visibility="in_channel")
     metrics = run.get("metrics") or {}
     lines = [f":bar_chart: {title} (run `{run['id']}`)"]
-    lines += [f"• {name}: {number(metrics.get(name))}" for name in SHOWN_METRICS]
+    lines += [f"• {name}: {number(metrics.get(name), digits)}" for name, digits in SHOWN_METRICS.items()]
     if run.get("report_url"):
         lines.append(f"<{public_url.rstrip('/')}{run['report_url']}|HTML report>")
     return Reply("\n".join(lines), visibility="in_channel")

@@ -26,7 +26,9 @@ class Spec:
     summary: str
     example: str
     max_positional: int = 0
+    min_positional: int = 0
     assignments: bool = False
+    needs_assignments: bool = False
     options: frozenset[str] = frozenset()
     write: bool = False
     free_text: bool = False  # the rest of the line is one text (a reason)
@@ -45,6 +47,7 @@ SPECS: dict[str, Spec] = {
         "run a backtest on the backtester; metrics and report link follow",
         "/trading backtest sma_cross fast=10 slow=30 --data=sample:GOOG",
         1,
+        min_positional=1,
         assignments=True,
         options=frozenset({"data"}),
     ),
@@ -53,7 +56,9 @@ SPECS: dict[str, Spec] = {
         "validate new parameters, run the gate on them; with --pr open a pull request editing the stack config",
         "/trading propose staging fast=12 slow=40 --pr",
         1,
+        min_positional=1,
         assignments=True,
+        needs_assignments=True,
         options=frozenset({"pr"}),
         write=True,
     ),
@@ -118,6 +123,8 @@ def parse(text: str) -> Invocation:
         _take(invocation, spec, word)
     if len(invocation.positional) > spec.max_positional:
         raise UsageError(f"too many arguments; usage: `/trading {spec.usage}`")
+    if len(invocation.positional) < spec.min_positional or (spec.needs_assignments and not invocation.assignments):
+        raise UsageError(f"missing arguments; usage: `/trading {spec.usage}`")
     return invocation
 
 

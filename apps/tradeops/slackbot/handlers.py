@@ -64,19 +64,14 @@ def background(desk: Desk, invocation: Invocation, caller: Caller) -> Reply:
 
 
 def backtest(desk: Desk, invocation: Invocation) -> Reply:
-    strategy = invocation.arg(0)
-    if strategy is None:
-        raise UsageError(f"which strategy? usage: `/trading {invocation.spec.usage}`")
     data = invocation.options.get("data", "sample:GOOG")
-    run = desk.backtester.run(strategy, invocation.assignments, str(data))
+    run = desk.backtester.run(str(invocation.arg(0)), invocation.assignments, str(data))
     return backtest_reply(run, desk.public_backtester_url)
 
 
 def propose(desk: Desk, invocation: Invocation, caller: Caller) -> Reply:
     """Validate, gate, and with --pr open a pull request; every outcome is audited."""
-    stack = invocation.arg(0)
-    if stack is None or not invocation.assignments:
-        raise UsageError(f"usage: `/trading {invocation.spec.usage}`")
+    stack = str(invocation.arg(0))
     if desk.proposer is None:
         raise ConfigError("no repository configured: set TRADEOPS_GIT_REMOTE (a git URL or a local path)")
     audit = {"params": invocation.assignments, "pr": bool(invocation.options.get("pr")), "user_name": caller.user_name}

@@ -11,7 +11,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from tradeops.errors import TradeopsError
+from tradeops.errors import ConfigError, TradeopsError
 
 TIMEOUT_SECONDS = 120
 
@@ -61,11 +61,12 @@ class Clone:
         self.git("fetch", "--prune", "--quiet", "origin")
 
     def read(self, branch: str, file: str) -> str:
-        """The file's content on the remote's `branch` (as of the last sync)."""
+        """The file's content on the remote's `branch` (as of the last sync); a ConfigError when it has none."""
         try:
-            return self.git("show", f"origin/{branch}:{file}")
-        except GitError as error:
-            raise GitError(f"{file} not found on {branch}: {error}") from None
+            self.git("cat-file", "-e", f"origin/{branch}:{file}")
+        except GitError:
+            raise ConfigError(f"{file} not found on {branch}") from None
+        return self.git("show", f"origin/{branch}:{file}")
 
     def commit_branch(
         self, *, base: str, branch: str, files: dict[str, str], message: str, author: tuple[str, str]

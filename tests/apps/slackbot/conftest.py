@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import shutil
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +21,8 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session
 
+from tests.apps.vcs import conftest as vcs
+from tests.apps.vcs.conftest import GITHUB_REPO, GITHUB_TOKEN
 from tests.fakes.github_api import FakeGitHub
 from tests.fakes.servers import uvicorn_server
 from tests.fakes.slack_api import FakeSlack
@@ -31,32 +31,14 @@ from tradeops.slackbot import create_app
 from tradeops.store.database import open_engine
 from tradeops.store.models import TraderEquityRow, TraderSessionRow
 
-ROOT = Path(__file__).resolve().parents[3]
+origin, fake_github = vcs.origin, vcs.fake_github  # the bare repository and fake GitHub fixtures
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # the shape of a Slack signing secret
 WRITER, READER, ADMIN = "U0WRITER", "U0READER", "U0ADMIN"  # ADMIN writes through the user group S0ADMINS
-GITHUB_REPO, GITHUB_TOKEN = "acme/tradeops", "ghp_fake0123456789abcdefghij"
 
 
 def sign(body: str, timestamp: int, secret: str = SECRET) -> str:
     base = f"v0:{timestamp}:{body}".encode()
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-
-
-def git(*args: str, cwd: Path) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
-@pytest.fixture
-def origin(tmp_path: Path) -> Path:
-    """A bare repository whose `main` holds this project's real stack configs."""
-    bare, work = tmp_path / "origin.git", tmp_path / "seed"
-    git("init", "--quiet", "--bare", "-b", "main", str(bare), cwd=tmp_path)
-    git("init", "--quiet", "-b", "main", str(work), cwd=tmp_path)
-    shutil.copytree(ROOT / "infra/stacks", work / "infra/stacks")
-    git("add", ".", cwd=work)
-    git("-c", "user.name=seed", "-c", "user.email=seed@example.com", "commit", "--quiet", "-m", "stacks", cwd=work)
-    git("push", "--quiet", str(bare), "main", cwd=work)
-    return bare
 
 
 class SlackSide:
@@ -137,13 +119,6 @@ class SlackSide:
             ],
         }
         return self.post("/slack/interactions", urlencode({"payload": json.dumps(payload)})), response_url
-
-
-@pytest.fixture
-def fake_github(origin: Path) -> Iterator[FakeGitHub]:
-    fake = FakeGitHub(GITHUB_REPO, GITHUB_TOKEN, origin)
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture
