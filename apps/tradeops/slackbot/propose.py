@@ -16,7 +16,7 @@ from tradeops.gate import Verdict, run_gate, validate_candidate
 from tradeops.slackbot.replies import checks_lines
 from tradeops.strategies import get_strategy
 from tradeops.strategies.base import validate_params
-from tradeops.vcs.github import PullRequest, PullRequests
+from tradeops.vcs.github import GitHubError, PullRequest, PullRequests
 from tradeops.vcs.stackfile import stack_file
 from tradeops.vcs.stacks import StackRepository
 
@@ -59,12 +59,12 @@ class Proposer:
         commit = self.repository.commit_params(
             stack, text, overrides, branch=branch, message=commit_message(proposal, actor)
         )
-        pull = self.pulls.open_pull_request(
-            title=title(proposal),
-            head=branch,
-            base=self.repository.base,
-            body=pull_request_body(proposal, actor),
-        )
+        try:
+            pull = self.pulls.open_pull_request(
+                title=title(proposal), head=branch, base=self.repository.base, body=pull_request_body(proposal, actor)
+            )
+        except GitHubError as error:
+            raise GitHubError(f"{error}; branch `{branch}` is pushed, open its pull request by hand") from None
         return Proposal(stack, strategy.name, before, proposal.after, verdict, branch, commit, pull)
 
 

@@ -112,3 +112,17 @@ def test_oe_3_propose_without_pr_only_gates_and_params_follow_the_base_branch(bo
     git("push", "--quiet", "origin", "main", cwd=work)
     assert "slow: 50" in bot.result("params staging", "U0READER")["text"]
     assert "not found on main" in bot.result("params nosuch")["text"]
+
+
+@pytest.mark.req("OE-3")
+def test_oe_3_a_pull_request_github_refuses_is_reported_and_audited_as_failed(make_bot, origin, tmp_path):
+    with make_bot(github_token="ghp_revoked0000000000000000") as slack:
+        text = slack.result("propose dev fast=12 --pr", WRITER)["text"]
+        assert "GitHub refused the pull request (401): Bad credentials; branch `slack/dev-sma_cross-" in text
+        assert "is pushed, open its pull request by hand" in text
+    with make_bot(github_repo=None) as slack:
+        text = slack.result("propose dev fast=12 --pr", WRITER)["text"]
+        assert "pull requests need TRADEOPS_GITHUB_REPO" in text
+    audit = AuditLog(open_engine(f"sqlite:///{tmp_path / 'bot' / 'tradeops.db'}"))
+    assert [e.outcome for e in audit.entries()] == ["invalid", "failed"]
+    assert "Bad credentials" in audit.entries()[1].detail["error"]
