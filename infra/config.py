@@ -8,7 +8,7 @@ secrets are separate keys set with `pulumi config set --secret` (see SECRET_KEYS
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -25,6 +25,7 @@ SECRET_KEYS = {
     "slackSigningSecret": "slack-signing-secret",
     "brokerApiKey": "broker-api-key",
     "brokerApiSecret": "broker-api-secret",
+    "githubToken": "github-token",
 }
 REQUIRED_SECRETS = ("apiToken", "databaseUrl")  # the stack cannot run without these
 CRON = re.compile(r"^(\S+\s+){4}\S+$")
@@ -125,6 +126,11 @@ class StackConfig(_Model):
     cleanup: Schedule = Schedule(schedule="45 3 * * *")
     platform: Platform = Platform()
     slack_channel: str | None = Field(None, pattern=r"^#[a-z0-9_-]+$")
+    slack_writers: tuple[Annotated[str, Field(pattern=r"^[UWS][A-Z0-9]{2,20}$")], ...] = Field(
+        (), description="Slack user (U..., W...) and user group (S...) ids allowed to run write commands"
+    )
+    git_remote: str | None = Field(None, description="repository URL the slackbot proposes branches on")
+    github_repo: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name")
 
 
 def parse_stack_config(raw: Any, version: str) -> StackConfig:

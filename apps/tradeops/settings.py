@@ -36,7 +36,29 @@ class AppSettings(BaseSettings):
     slack_channel: str | None = Field(None, description="Slack channel for notifications, e.g. #trading")
     slack_base_url: str | None = Field(None, description="Slack Web API base URL (only to point at a fake)")
     slack_signing_secret: SecretStr | None = Field(None, description="verifies inbound Slack requests")
-    github_token: SecretStr | None = Field(None, description="GitHub token for PR comments and pull requests")
+    slack_writers: str = Field(
+        "",
+        pattern=r"^([UWS][A-Z0-9]{2,20}(,[UWS][A-Z0-9]{2,20})*)?$",
+        description="comma-separated Slack user ids (U..., W...) and user group ids (S...) allowed to run "
+        "write commands (propose, halt, reduce-only, resume); empty: nobody",
+    )
+    backtester_url: str = Field("http://127.0.0.1:8000", description="the backtester API the Slack bot calls")
+    backtester_public_url: str | None = Field(
+        None, description="base URL of the backtester as people reach it (report links); default backtester_url"
+    )
+    repo_dir: Path | None = Field(
+        None, description="the git clone the Slack bot reads stack configs from and proposes in; default data_dir/repo"
+    )
+    git_remote: str | None = Field(
+        None, description="URL the Slack bot clones from and pushes proposal branches to (else repo_dir's origin)"
+    )
+    git_base_branch: str = Field("main", pattern=r"^[A-Za-z0-9._/-]+$", description="branch proposals start from")
+    github_repo: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name pull requests are opened on"
+    )
+    github_token: SecretStr | None = Field(
+        None, description="GitHub token: PR comments (pipelines), proposal branches and pull requests (Slack bot)"
+    )
     github_api_url: str = Field("https://api.github.com", description="GitHub REST API base URL")
     workers: int = Field(2, ge=1, le=32, description="backtest worker processes")
     queue_limit: int = Field(64, ge=1, le=10_000, description="queued jobs before the API answers 429")
@@ -76,6 +98,10 @@ class AppSettings(BaseSettings):
     @property
     def resolved_object_store(self) -> str:
         return self.object_store or (self.data_dir / "objects").resolve().as_uri()
+
+    @property
+    def resolved_repo_dir(self) -> Path:
+        return (self.repo_dir or self.data_dir / "repo").resolve()
 
     @property
     def market_dir(self) -> Path:

@@ -23,16 +23,18 @@ FLOWS: tuple[tuple[str, str, int], ...] = (
     ("backup", "postgresql", 5432),
     ("cleanup", "postgresql", 5432),
     ("backtester", "minio", 9000),
+    ("slackbot", "minio", 9000),
     ("backup", "minio", 9000),
     ("cleanup", "minio", 9000),
     ("trader", "broker", 443),
     ("slackbot", "slack", 443),
+    ("slackbot", "github", 443),
     ("backtester", "slack", 443),
     ("backup", "slack", 443),
     ("cleanup", "slack", 443),
     ("cleanup", "kubernetes-api", 443),
 )
-EXTERNAL = {"world", "broker", "slack", "kubernetes-api"}
+EXTERNAL = {"world", "broker", "slack", "github", "kubernetes-api"}
 PLATFORM = {"postgresql": "postgresql", "minio": "minio"}  # component -> app.kubernetes.io/name of the chart's pods
 PUBLIC_INTERNET = k8s.networking.v1.IPBlockArgs(
     cidr="0.0.0.0/0", except_=["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]

@@ -23,10 +23,16 @@ def settings_values(config: StackConfig, version: str) -> dict[str, str]:
         "TRADEOPS_GIT_SHA": version,
         "TRADEOPS_NAMESPACE": config.namespace,
         "TRADEOPS_CANDIDATE_HASH": candidate_hash(config.candidate),
+        "TRADEOPS_BACKTESTER_URL": f"http://tradeops-backtester:{common.HTTP_PORT}",
         "NUMBA_CACHE_DIR": "/tmp/numba-cache",  # noqa: S108 - seeded from the image by an init container
     }
-    if config.slack_channel:
-        values["TRADEOPS_SLACK_CHANNEL"] = config.slack_channel
+    optional = {
+        "TRADEOPS_SLACK_CHANNEL": config.slack_channel,
+        "TRADEOPS_SLACK_WRITERS": ",".join(config.slack_writers),
+        "TRADEOPS_GIT_REMOTE": config.git_remote,
+        "TRADEOPS_GITHUB_REPO": config.github_repo,
+    }
+    values |= {name: value for name, value in optional.items() if value}
     return values
 
 

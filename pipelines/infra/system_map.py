@@ -22,6 +22,10 @@ INTEGRATIONS = {
         "what": "the exchange or broker API the trader sends orders to",
         "connection": "HTTPS 443 from the trader",
     },
+    "github": {
+        "what": "the GitHub repository and REST API",
+        "connection": "HTTPS 443 from the slackbot (push proposal branches, open pull requests)",
+    },
     "kubernetes-api": {"what": "the cluster API", "connection": "HTTPS 443 from cleanup (delete finished Jobs)"},
     "world": {
         "what": "callers outside the cluster (Slack's servers)",

@@ -1,15 +1,20 @@
 """A local fake of GitHub's REST API (issue comments, pull requests), speaking GitHub's JSON over real HTTP.
 
-It checks the bearer token, paginates with `Link` headers like GitHub (per_page, page), rejects comment
-bodies of 65,536 characters or more with 422, and answers 404 for unknown repositories and comments.
+It answers as GitHub does: 401 "Bad credentials" for a wrong token; 404 "Not Found" for unknown
+repositories and comments; comments paginated with `Link` headers (per_page, page) and refused with
+422 at 65,536 characters or more; pull requests created with 201, or refused with 422 "Validation
+Failed" and `errors` when a field is missing or (with `git_dir`, a real bare repository behind the
+fake) the head or base branch does not exist.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -17,16 +22,17 @@ COMMENTS = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/issues/(?P<number>\d+)/com
 COMMENT = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/issues/comments/(?P<id>\d+)$")
 PULLS = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/pulls$")
 LIMIT = 65_536
+DOCS = "https://docs.github.com/rest"
 
 
 class FakeGitHub:
-    """Repositories named in `repos` exist; `comments` and `pulls` hold what was posted."""
+    """Repositories named in `repos` exist; `comments`, `pulls` and `requests` hold what arrived."""
 
-    def __init__(self, token: str, repos: set[str]) -> None:
-        self.token, self.repos = token, repos
+    def __init__(self, token: str, repos: set[str], git_dir: Path | None = None) -> None:
+        self.token, self.repos, self.git_dir = token, repos, git_dir
         self.comments: dict[int, dict[str, Any]] = {}
         self.pulls: list[dict[str, Any]] = []
-        self.requests: list[tuple[str, str]] = []
+        self.requests: list[dict[str, Any]] = []  # method, path, headers, json
         self._next_id = 1000
         fake = self
 
@@ -44,7 +50,7 @@ class FakeGitHub:
                 fake._serve(self, "PATCH")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.base_url = self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def add_comment(self, repo: str, number: int, body: str, user: str = "someone") -> dict[str, Any]:
@@ -66,17 +72,17 @@ class FakeGitHub:
 
     def _serve(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         split = urlsplit(handler.path)
-        self.requests.append((method, split.path))
-        if handler.headers.get("Authorization") != f"Bearer {self.token}":
-            return _reply(handler, 401, {"message": "Bad credentials"})
         length = int(handler.headers.get("Content-Length", 0))
         body = json.loads(handler.rfile.read(length) or b"{}") if length else {}
+        self.requests.append({"method": method, "path": split.path, "headers": dict(handler.headers), "json": body})
+        if handler.headers.get("Authorization") != f"Bearer {self.token}":
+            return _reply(handler, 401, {"message": "Bad credentials", "documentation_url": DOCS})
         for pattern, route in ((COMMENTS, self._comments), (COMMENT, self._comment), (PULLS, self._pulls)):
             match = pattern.match(split.path)
             if match and match["repo"] in self.repos:
                 code, answer, headers = route(method, match, body, dict(parse_qsl(split.query)))
                 return _reply(handler, code, answer, headers)
-        _reply(handler, 404, {"message": "Not Found"})
+        _reply(handler, 404, {"message": "Not Found", "documentation_url": DOCS})
 
     def _comments(self, method: str, match: re.Match[str], body: dict[str, Any], query: dict[str, str]) -> Any:
         repo, number = match["repo"], int(match["number"])
@@ -103,19 +109,45 @@ class FakeGitHub:
         return 200, _public(comment), {}
 
     def _pulls(self, method: str, match: re.Match[str], body: dict[str, Any], _query: dict[str, str]) -> Any:
-        if method != "POST" or not all(body.get(k) for k in ("title", "head", "base")):
-            return 422, {"message": "Validation Failed"}, {}
-        number = len(self.pulls) + 1
+        if method != "POST":
+            return 404, {"message": "Not Found"}, {}
+        errors = [
+            {"resource": "PullRequest", "field": name, "code": "missing_field"}
+            for name in ("title", "head", "base")
+            if not body.get(name)
+        ]
+        for name in ("head", "base"):
+            if body.get(name) and self.git_dir is not None and not self._branch(body[name]):
+                errors.append({"resource": "PullRequest", "field": name, "code": "invalid"})
+        if errors:
+            return 422, {"message": "Validation Failed", "errors": errors, "documentation_url": DOCS}, {}
+        repo, number = match["repo"], len(self.pulls) + 1
         pull = {
+            "id": 1000 + number,
             "number": number,
-            "html_url": f"https://github.com/{match['repo']}/pull/{number}",
             "state": "open",
-            **{k: body[k] for k in ("title", "body")},
-            "head": {"ref": body["head"]},
-            "base": {"ref": body["base"]},
+            "title": body["title"],
+            "body": body.get("body"),
+            "url": f"{self.base_url}/repos/{repo}/pulls/{number}",
+            "html_url": f"https://github.com/{repo}/pull/{number}",
+            "head": {"ref": body["head"], "sha": self._branch(body["head"])},
+            "base": {"ref": body["base"], "sha": self._branch(body["base"])},
+            "maintainer_can_modify": bool(body.get("maintainer_can_modify")),
         }
         self.pulls.append(pull)
         return 201, pull, {}
+
+    def _branch(self, name: str) -> str | None:
+        if self.git_dir is None:
+            return None
+        done = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{name}"],
+            cwd=self.git_dir,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return done.stdout.strip() or None
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -6,7 +6,7 @@ import json
 
 import pulumi
 import pytest
-from infra.components.network import FLOWS
+from infra.components.network import EXTERNAL, FLOWS
 from pipelines.infra.evaluate import SECRET_PLACEHOLDER, evaluate
 from pipelines.infra.render import REDACTED, manifests
 
@@ -141,11 +141,7 @@ def test_dc_1_deployments_are_reachable_only_through_declared_flows(evaluations,
     deny = [p for p in policies if p["metadata"]["name"] == "tradeops-default-deny"]
     assert deny and deny[0]["spec"]["podSelector"] == {} and deny[0]["spec"]["policyTypes"] == ["Ingress", "Egress"]
     ingress = {p["metadata"]["name"] for p in policies if p["spec"]["policyTypes"] == ["Ingress"]}
-    expected = {
-        f"tradeops-{target}-from-{source}"
-        for source, target, _ in FLOWS
-        if target not in ("world", "broker", "slack", "kubernetes-api")
-    }
+    expected = {f"tradeops-{target}-from-{source}" for source, target, _ in FLOWS if target not in EXTERNAL}
     assert ingress == expected
     for name in ("backtester", "trader", "slackbot"):
         sources = {s for s, t, _ in FLOWS if t == name}

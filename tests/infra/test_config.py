@@ -78,6 +78,9 @@ def test_dw_3_stacks_differ_only_where_they_must(evaluations):
         "cleanup",
         "platform",
         "slack_channel",
+        "slack_writers",
+        "git_remote",
+        "github_repo",
     }
     for raw in configs.values():
         assert set(raw) <= allowed
@@ -105,3 +108,19 @@ def test_dw_3_dc_1_required_secrets_must_be_set(monkeypatch):
     monkeypatch.setattr(evaluator.pulumi.runtime, "set_all_config", without_placeholders)
     with pytest.raises(Exception, match="apiToken"):
         evaluate("dev", config=config)
+
+
+@pytest.mark.req("OE-3", "DW-3")
+def test_oe_3_dw_3_the_slackbot_gets_its_writers_repository_and_backtester_from_the_stack():
+    from infra.components.settings import settings_values
+
+    raw = stack_config("prod")["tradeops:settings"]
+    values = settings_values(parse_stack_config(raw, "v1"), "v1")
+    assert values["TRADEOPS_GIT_REMOTE"] == "https://github.com/tradeops-desk/tradeops.git"
+    assert values["TRADEOPS_GITHUB_REPO"] == "tradeops-desk/tradeops"
+    assert values["TRADEOPS_BACKTESTER_URL"].startswith("http://tradeops-backtester:")
+    assert "TRADEOPS_SLACK_WRITERS" not in values  # nobody may write until the stack names someone
+    writers = parse_stack_config(raw | {"slack_writers": ["U0123ABC", "S0456DEF"]}, "v1")
+    assert settings_values(writers, "v1")["TRADEOPS_SLACK_WRITERS"] == "U0123ABC,S0456DEF"
+    with pytest.raises(StackConfigError, match=r"slack_writers\.0"):
+        parse_stack_config(raw | {"slack_writers": ["#trading"]}, "v1")

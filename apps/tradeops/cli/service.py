@@ -26,6 +26,7 @@ class Service(StrEnum):
 
     BACKTESTER = "backtester"
     TRADER = "trader"
+    SLACKBOT = "slackbot"
 
 
 def serve(
@@ -39,6 +40,8 @@ def serve(
     settings = load_settings()
     if service is Service.TRADER:
         from tradeops.trader.service import create_app
+    elif service is Service.SLACKBOT:
+        from tradeops.slackbot import create_app
     else:
         from tradeops.service.backtester import create_app
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)

@@ -1,5 +1,5 @@
-"""Version control hosting: the GitHub REST API (pull-request comments, pull requests)."""
+"""Version control: a local git clone, the stack config files in it, and GitHub (comments, pull requests)."""
 
-from tradeops.vcs.github import GitHubClient, GitHubError
+from tradeops.vcs.github import GitHubClient, GitHubError, PullRequest, PullRequests, RepositoryPulls
 
-__all__ = ["GitHubClient", "GitHubError"]
+__all__ = ["GitHubClient", "GitHubError", "PullRequest", "PullRequests", "RepositoryPulls"]

@@ -21,7 +21,7 @@ from tradeops.store.objects import FolderObjectStore
 
 def _replicas(n: int) -> dict:
     services = stack_config("staging")["tradeops:settings"]["services"]
-    return {**services, "trader": {"replicas": n}}
+    return {**services, "backtester": {"replicas": n}}
 
 
 @pytest.mark.req("DW-1", "DC-3")

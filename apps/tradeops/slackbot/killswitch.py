@@ -1,0 +1,99 @@
+"""`/trading halt | reduce-only | resume`: a confirmation button first, then the kill switch, audited.
+
+The command answers with Block Kit buttons; Slack sends the click to /slack/interactions, where the
+clicker's permission is checked again before `TraderControl.set_state` runs with the clicker as actor.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tradeops.errors import ConfigError
+from tradeops.slackbot.desk import Caller, Desk
+from tradeops.slackbot.replies import Reply, number
+from tradeops.trader.control import COMMANDS
+
+CONFIRM, CANCEL = "killswitch.confirm", "killswitch.cancel"
+WORDING = {"halt": "Halt trading", "reduce-only": "Switch to reduce-only", "resume": "Resume trading"}
+
+
+def confirmation(verb: str, reason: str) -> Reply:
+    """The question with a Confirm and a Cancel button; the buttons carry the verb and the reason."""
+    value = json.dumps({"verb": verb, "reason": reason})
+    question = f"*{WORDING[verb]}?* Reason: {reason}"
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": question}},
+        {
+            "type": "actions",
+            "block_id": "killswitch",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": CONFIRM,
+                    "text": {"type": "plain_text", "text": f"Confirm {verb}"},
+                    "style": "primary" if verb == "resume" else "danger",
+                    "value": value,
+                },
+                {
+                    "type": "button",
+                    "action_id": CANCEL,
+                    "text": {"type": "plain_text", "text": "Cancel"},
+                    "value": value,
+                },
+            ],
+        },
+    ]
+    return Reply(f"{WORDING[verb]}? Reason: {reason}", blocks)
+
+
+def default_reason(verb: str, caller: Caller) -> str:
+    return f"{verb} from Slack by {caller.user_name or caller.user_id}"
+
+
+def request(desk: Desk, verb: str, reason: str, caller: Caller) -> Reply:
+    """Ask for confirmation (the request itself is audited)."""
+    desk.audit.record(
+        actor=caller.actor,
+        action=f"slack.{verb}",
+        target="trader",
+        outcome="confirmation-requested",
+        detail={"reason": reason, "user_name": caller.user_name, "channel": caller.channel},
+    )
+    return confirmation(verb, reason)
+
+
+def click(desk: Desk, action: dict[str, Any], caller: Caller) -> Reply:
+    """Apply a confirmed change (or record a cancel); the reply replaces the buttons."""
+    try:
+        value = json.loads(action.get("value") or "{}")
+        verb, reason = str(value["verb"]), str(value["reason"])
+        state = COMMANDS[verb]
+    except (ValueError, KeyError, TypeError):
+        return Reply(":warning: this button is not one of mine", replace_original=True)
+    detail = {"reason": reason, "user_name": caller.user_name, "channel": caller.channel}
+    if action.get("action_id") == CANCEL:
+        desk.audit.record(
+            actor=caller.actor, action=f"slack.{verb}", target="trader", outcome="cancelled", detail=detail
+        )
+        return Reply(f"{WORDING[verb]}: cancelled by <@{caller.user_id}>", replace_original=True)
+    if not desk.permissions.may_write(caller.user_id):
+        desk.audit.record(actor=caller.actor, action=f"slack.{verb}", target="trader", outcome="denied", detail=detail)
+        return Reply(f":no_entry: <@{caller.user_id}> may not {verb}: write permission required", replace_original=True)
+    try:
+        status = desk.control.set_state(state, actor=caller.actor, reason=reason)  # audited as trader.<state>
+    except ConfigError as error:
+        desk.audit.record(
+            actor=caller.actor,
+            action=f"slack.{verb}",
+            target="trader",
+            outcome="failed",
+            detail=detail | {"error": str(error)},
+        )
+        return Reply(f":warning: {WORDING[verb]} failed: {error}", replace_original=True)
+    return Reply(
+        f":rotating_light: <@{caller.user_id}>: trader `{status.session}` is now *{status.state}* ({reason}); "
+        f"equity {number(status.equity)}, drawdown {number(status.drawdown_pct)}%",
+        visibility="in_channel",
+        replace_original=True,
+    )

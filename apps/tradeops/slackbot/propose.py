@@ -1,0 +1,121 @@
+"""`/trading propose`: new parameters for a stack, validated and gated, optionally as a pull request.
+
+Nothing in a running system changes here: a change is a branch and a pull request editing
+`infra/stacks/Pulumi.<stack>.yaml`, which the normal PR flow (CI gate, review, deploy) carries.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tradeops.errors import ConfigError
+from tradeops.gate import Verdict, run_gate, validate_candidate
+from tradeops.slackbot.replies import checks_lines
+from tradeops.strategies import get_strategy
+from tradeops.strategies.base import validate_params
+from tradeops.vcs.github import GitHubError, PullRequest, PullRequests
+from tradeops.vcs.stackfile import stack_file
+from tradeops.vcs.stacks import StackRepository
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What a proposal found and did."""
+
+    stack: str
+    strategy: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    verdict: Verdict
+    branch: str | None = None
+    commit: str | None = None
+    pull_request: PullRequest | None = None
+
+
+class Proposer:
+    """Validate against the strategy's schema, run the gate, and on request commit, push and open a PR."""
+
+    def __init__(self, repository: StackRepository, pulls: PullRequests | None) -> None:
+        self.repository, self.pulls = repository, pulls
+
+    def propose(self, stack: str, overrides: dict[str, Any], *, open_pr: bool, actor: str) -> Proposal:
+        """Raise ConfigError for bad parameters (nothing is committed); else gate, and branch + PR when asked."""
+        text, settings = self.repository.read(stack)
+        raw = dict(settings.get("candidate") or {})
+        strategy = get_strategy(str(raw.get("strategy")))
+        before = dict(raw.get("params") or {})
+        validate_params(strategy, {**before, **overrides})  # the strategy's schema names each bad field
+        candidate = validate_candidate({**raw, "params": {**before, **overrides}}, f"{stack_file(stack)} candidate")
+        verdict, _ = run_gate(candidate)
+        proposal = Proposal(stack, strategy.name, before, {**before, **overrides}, verdict)
+        if not open_pr:
+            return proposal
+        if self.pulls is None:
+            raise ConfigError("pull requests need TRADEOPS_GITHUB_REPO (and a token); the gate ran, nothing committed")
+        branch = f"slack/{stack}-{strategy.name}-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(2)}"
+        commit = self.repository.commit_params(
+            stack, text, overrides, branch=branch, message=commit_message(proposal, actor)
+        )
+        try:
+            pull = self.pulls.open_pull_request(
+                title=title(proposal), head=branch, base=self.repository.base, body=pull_request_body(proposal, actor)
+            )
+        except GitHubError as error:
+            raise GitHubError(f"{error}; branch `{branch}` is pushed, open its pull request by hand") from None
+        return Proposal(stack, strategy.name, before, proposal.after, verdict, branch, commit, pull)
+
+
+def changes(proposal: Proposal) -> str:
+    return (
+        ", ".join(
+            f"{k}: {proposal.before.get(k, 'default')} -> {v}"
+            for k, v in proposal.after.items()
+            if proposal.before.get(k) != v
+        )
+        or "no change"
+    )
+
+
+def title(proposal: Proposal) -> str:
+    word = "gate passed" if proposal.verdict.passed else "gate FAILED"
+    return f"{proposal.stack}: {proposal.strategy} {changes(proposal)} ({word})"
+
+
+def commit_message(proposal: Proposal, actor: str) -> str:
+    return f"{proposal.stack}: {proposal.strategy} {changes(proposal)}\n\nProposed from Slack by {actor}."
+
+
+def verdict_lines(verdict: Verdict) -> list[str]:
+    if verdict.error is not None:
+        return [f"gate could not decide (exit 2): {verdict.error}"]
+    head = "gate PASSED (exit 0)" if verdict.passed else "gate FAILED (exit 1)"
+    return [head, *checks_lines(verdict.to_dict()["checks"])]
+
+
+def pull_request_body(proposal: Proposal, actor: str) -> str:
+    """Markdown: the change, who asked, and the verdict as a table of checks."""
+    verdict = proposal.verdict.to_dict()
+    state = {0: "PASSED", 1: "FAILED", 2: "UNDECIDED"}[verdict["exit_code"]]
+    lines = [
+        f"Parameter change for stack `{proposal.stack}` proposed from Slack by `{actor}`.",
+        "",
+        f"- strategy: `{proposal.strategy}`",
+        f"- change: {changes(proposal)}",
+        f"- file: `{stack_file(proposal.stack)}` (`tradeops:settings.candidate.params`)",
+        "",
+        f"## Gate verdict: {state} (exit {verdict['exit_code']})",
+        "",
+    ]
+    if verdict["error"]:
+        lines.append(f"Could not decide: {verdict['error']}")
+    else:
+        lines += ["| check | value | limit | passed |", "|---|---|---|---|"]
+        lines += [
+            f"| {c['name']} | {c['value']} | {c['limit']} | {'yes' if c['passed'] else 'no'} |"
+            for c in verdict["checks"]
+        ]
+    lines += ["", "The pipeline runs the gate again on this branch; merging deploys through the normal flow."]
+    return "\n".join(lines)
