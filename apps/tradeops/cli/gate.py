@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -33,7 +33,23 @@ from tradeops.gate import Candidate, Verdict, load_candidate, run_gate, validate
 from tradeops.reports import write_report
 
 
+def _stack_candidate(stack: str) -> dict[str, Any]:
+    """The candidate in `infra/stacks/Pulumi.<stack>.yaml` (read from the current directory, the repository root)."""
+    from tradeops.vcs.stackfile import read_settings, stack_file
+
+    path = Path(stack_file(stack))
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise TradeopsError(f"{path}: cannot be read ({error.strerror}); run from the repository root") from None
+    candidate = read_settings(text, str(path)).get("candidate")
+    if not isinstance(candidate, dict):
+        raise TradeopsError(f"{path}: no `candidate` mapping under tradeops:settings")
+    return candidate
+
+
 def _candidate(
+    stack: str | None,
     config: Path | None,
     strategy: str | None,
     param: list[str] | None,
@@ -41,8 +57,14 @@ def _candidate(
     thresholds: list[str] | None,
     execution: Mapping[str, object],
 ) -> Candidate:
-    if config is not None:
+    if stack is not None and config is not None:
+        raise TradeopsError("give --stack or --config, not both")
+    base: dict[str, Any]
+    if stack is not None:
+        base = dict(_stack_candidate(stack))
+    elif config is not None:
         base = load_candidate(config).model_dump()
+    if stack is not None or config is not None:
         if param:
             base["params"] = base["params"] | parse_params(param)
         if strategy is not None:
@@ -50,10 +72,10 @@ def _candidate(
     elif strategy is not None:
         base = {"strategy": strategy, "params": parse_params(param)}
     else:
-        raise TradeopsError("give --config FILE or --strategy NAME [--param NAME=VALUE ...]")
+        raise TradeopsError("give --stack NAME, --config FILE or --strategy NAME [--param NAME=VALUE ...]")
     if data is not None:
         base["data"] = data
-    candidate = validate_candidate(base, str(config or "command line"))
+    candidate = validate_candidate(base, f"stack {stack}" if stack else str(config or "command line"))
     overrides = {name: parse_value(value) for name, value in parse_assignments(thresholds, "--threshold").items()}
     settings = execution_settings(candidate.execution, **execution)
     return candidate.model_copy(
@@ -83,6 +105,9 @@ def _print(verdict: Verdict) -> None:
 
 
 def gate(
+    stack: Annotated[
+        str | None, typer.Option("--stack", help="the candidate of infra/stacks/Pulumi.<stack>.yaml")
+    ] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="candidate YAML file")] = None,
     strategy: Annotated[
         str | None, typer.Option("--strategy", "-s", help="strategy (instead of or over --config)")
@@ -114,7 +139,7 @@ def gate(
         "direction": direction,
     }
     try:
-        candidate = _candidate(config, strategy, param, data, threshold, execution)
+        candidate = _candidate(stack, config, strategy, param, data, threshold, execution)
         verdict, result = run_gate(candidate, max_gap=max_gap)
     except TradeopsError as error:
         verdict, result = Verdict(error=str(error)), None

@@ -24,6 +24,7 @@ from slack_sdk import WebClient
 from tradeops import __version__
 from tradeops.audit import AuditLog
 from tradeops.errors import ConfigError, TradeopsError
+from tradeops.releases import ReleaseStore
 from tradeops.service.health import Health, install_health
 from tradeops.settings import AppSettings
 from tradeops.slackbot import killswitch
@@ -33,7 +34,6 @@ from tradeops.slackbot.desk import Caller, Desk
 from tradeops.slackbot.handlers import Work, immediate
 from tradeops.slackbot.permissions import Permissions, slack_group_members
 from tradeops.slackbot.propose import Proposer
-from tradeops.slackbot.releases import ObjectStoreReleases
 from tradeops.slackbot.replies import Reply, ResponsePoster, error_reply
 from tradeops.slackbot.verify import RequestVerifier
 from tradeops.store import RunStore, open_object_store
@@ -212,7 +212,7 @@ def open_desk(settings: AppSettings) -> Desk:
         control=TraderControl(store.engine),
         audit=AuditLog(store.engine),
         permissions=Permissions(settings.slack_writers, slack_group_members(slack)),
-        releases=ObjectStoreReleases(objects),
+        releases=ReleaseStore(objects),
         backtester=BacktesterClient(
             settings.backtester_url,
             settings.api_token.get_secret_value() if settings.api_token else None,

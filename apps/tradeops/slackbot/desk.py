@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tradeops.audit import AuditLog
+from tradeops.releases import ReleaseStore
 from tradeops.settings import AppSettings
 from tradeops.slackbot.backtest import BacktesterClient
 from tradeops.slackbot.permissions import Permissions
 from tradeops.slackbot.propose import Proposer
-from tradeops.slackbot.releases import ReleaseReader
 from tradeops.store import ObjectStore, RunStore
 from tradeops.trader.control import TraderControl
 from tradeops.vcs.stacks import StackRepository
@@ -39,7 +39,7 @@ class Desk:
     control: TraderControl
     audit: AuditLog
     permissions: Permissions
-    releases: ReleaseReader
+    releases: ReleaseStore
     backtester: BacktesterClient
     repository: StackRepository | None
     proposer: Proposer | None

@@ -13,7 +13,6 @@ from tradeops.errors import ConfigError
 from tradeops.gate import validate_candidate
 from tradeops.monitor import check_service
 from tradeops.slackbot.desk import Desk
-from tradeops.slackbot.releases import released_at
 from tradeops.slackbot.replies import Reply, checks_lines, number
 from tradeops.store import Run
 from tradeops.strategies import get_strategy
@@ -101,16 +100,20 @@ def _verdict_text(run: Run) -> str:
     return "\n".join([f"{word} {head}", *checks_lines(verdict.get("checks", []))])
 
 
-def releases(desk: Desk, stack: str) -> Reply:
-    """The stack's newest releases."""
-    records = desk.releases.releases(stack)
-    if not records:
+def releases(desk: Desk, stack: str, limit: int = 10) -> Reply:
+    """The stack's newest releases: version, kind, result, when, who, and the gate verdict it rests on."""
+    history = desk.releases.history(stack)[:limit]
+    if not history:
         return Reply(f"no releases recorded for `{stack}`")
     lines = [f"releases of `{stack}`, newest first:"]
-    for record in records:
+    for release in history:
+        gate = {True: "gate passed", False: "gate FAILED", None: "no gate"}[release.gate_passed]
+        failed = f" at {release.failed_step}" if release.failed_step else ""
         lines.append(
-            f"• `{record.get('version', '?')}` {record.get('status', '?')} {released_at(record) or 'time unknown'}"
-            + (f" by {record['actor']}" if record.get("actor") else "")
+            f"• `{release.version}` {release.kind} {release.result}{failed}, "
+            f"{release.finished_at:%Y-%m-%d %H:%M} UTC by {release.who} ({gate}"
+            + (", reused" if release.gate_reused else "")
+            + ")"
         )
     return Reply("\n".join(lines))
 

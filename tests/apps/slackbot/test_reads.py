@@ -4,7 +4,7 @@ health standard on the bot itself."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,6 +12,7 @@ from tests.apps.slackbot.conftest import READER, WRITER, add_session
 from tests.fakes.servers import free_port
 from tradeops.backup import BackupRepository
 from tradeops.notify.console import ConsoleNotifier
+from tradeops.releases import Release, ReleaseStore
 from tradeops.store import RunStore, open_object_store
 from tradeops.watch import ConfigWatcher
 
@@ -66,19 +67,23 @@ def test_oe_3_verdict_shows_the_last_gate_checks_of_the_stacks_candidate(bot, tm
 def test_oe_3_releases_and_backups_come_from_the_object_store(bot, tmp_path):
     objects = open_object_store((tmp_path / "bot" / "objects").as_uri())
     assert bot.result("releases", READER)["text"] == "no releases recorded for `dev`"
-    for version, at in (("v1.0.0", "2026-01-02T10:00:00Z"), ("v1.1.0", "2026-01-05T09:30:00Z")):
-        record = {"stack": "dev", "version": version, "status": "deployed", "deployed_at": at, "actor": "ci"}
-        objects.put(f"releases/dev/{version}.json", json.dumps(record).encode())
-    objects.put("releases/dev/broken.json", b"{not json")
-    objects.put("releases/dev/notes.txt", b"not a record")
-    objects.put("releases/prod/v0.9.0.json", json.dumps({"version": "v0.9.0", "status": "rolled-back"}).encode())
+    store = ReleaseStore(objects)
+    for version, day, kind, result in (("v1.0.0", 2, "deploy", "succeeded"), ("v1.1.0", 5, "deploy", "failed")):
+        at = datetime(2026, 1, day, 10, 0, tzinfo=UTC)
+        store.save(
+            Release(
+                id=f"deploy-{version}", stack="dev", kind=kind, version=version, git_sha=f"{version}-sha", config={},
+                gate_passed=True, result=result, failed_step="verify" if result == "failed" else None,
+                started_at=at, finished_at=at, who="ci@github",
+            )
+        )  # fmt: skip
     text = bot.result("releases dev", READER)["text"]
     assert text.splitlines() == [
         "releases of `dev`, newest first:",
-        "• `v1.1.0` deployed 2026-01-05T09:30:00Z by ci",
-        "• `v1.0.0` deployed 2026-01-02T10:00:00Z by ci",
+        "• `v1.1.0` deploy failed at verify, 2026-01-05 10:00 UTC by ci@github (gate passed)",
+        "• `v1.0.0` deploy succeeded, 2026-01-02 10:00 UTC by ci@github (gate passed)",
     ]
-    assert "`v0.9.0` rolled-back time unknown" in bot.result("releases prod", READER)["text"]
+    assert bot.result("releases prod", READER)["text"] == "no releases recorded for `prod`"
 
     assert bot.result("backups", READER)["text"] == ":warning: no backups yet"
     repository = BackupRepository(f"sqlite:///{tmp_path / 'bot' / 'tradeops.db'}", objects)
