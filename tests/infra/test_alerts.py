@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import helm_python as helm
 import promql_parser
 import pytest
 import yaml
+from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.apps.service.conftest import AUTH, backtester, wait_for
 from tradeops.backup import BackupRepository
+from tradeops.settings import load_settings
 from tradeops.store import open_object_store
+from tradeops.trader.service import create_app as trader_app
 
 CHART = Path(__file__).resolve().parents[2] / "charts" / "tradeops-alerts"
 PROMETHEUS_BUILTINS = {"up"}
@@ -26,7 +30,7 @@ def alert_expressions() -> dict[str, str]:
 
 
 def exported_series(data: Path) -> set[str]:
-    """Every sample name a running backtester publishes once it has done some work."""
+    """Every sample name a running backtester and trader publish once they have done some work."""
     with backtester(data) as api:
         wait_for(api, api.post("/v1/gate", json={"strategy": "sma_cross"}, headers=AUTH).json()["url"])
         wait_for(api, api.post("/v1/backtests", json={"strategy": "sma_cross"}, headers=AUTH).json()["url"])
@@ -36,6 +40,14 @@ def exported_series(data: Path) -> set[str]:
         )
         repository.verify(repository.create().id)
     with backtester(data) as api:  # backup metrics are read when the service starts its collectors
+        texts.append(api.get("/metrics").text)
+    candidate = data / "candidate.yaml"
+    candidate.write_text("strategy: sma_cross\ndata: sample:synthetic?bars=80\n")
+    trader = trader_app(load_settings(data_dir=data, trader_candidate=candidate, trader_replay_speed=0))
+    with TestClient(trader) as api:
+        deadline = time.monotonic() + 60
+        while api.get("/v1/trader/status").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
         texts.append(api.get("/metrics").text)
     return {s.name for text in texts for family in text_string_to_metric_families(text) for s in family.samples}
 

@@ -35,6 +35,7 @@ def test_oe_4_dc_1_alert_chart_lints_clean_and_renders_rules_and_dashboard():
         "TradeopsGateFailed",
         "TradeopsBackupStale",
         "TradeopsBackupNeverVerified",
+        "TradeopsTraderNotRunning",
     }
     assert alerts["TradeopsBackupStale"]["expr"].endswith("> 43200")
     assert 'namespace="tradeops-prod"' in alerts["TradeopsServiceDown"]["expr"]
