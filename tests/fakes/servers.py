@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -76,3 +79,41 @@ def uvicorn_server(app: object) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+@dataclass
+class Served:
+    """A `tradeops serve ...` process: its base URL, the process, and (once stopped) everything it printed."""
+
+    base: str
+    process: subprocess.Popen[str]
+    output: str = ""
+
+
+@contextmanager
+def tradeops_service(args: list[str], env: dict[str, str], timeout: float = 60) -> Iterator[Served]:
+    """Run `tradeops <args> --port P` in a real process until it answers HTTP; terminate it (SIGTERM) after."""
+    import httpx
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tradeops.cli", *args, "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    served = Served(f"http://127.0.0.1:{port}", process)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                httpx.get(f"{served.base}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and process.poll() is None, process.stdout.read()  # type: ignore[union-attr]
+                time.sleep(0.2)
+        yield served
+    finally:
+        process.terminate()
+        served.output, _ = process.communicate(timeout=30)

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
 from tradeops.cli.options import (
@@ -28,6 +27,7 @@ from tradeops.cli.options import (
     execution_settings,
     parse_grid,
     parse_params,
+    progress_bar,
 )
 from tradeops.data import load_bars
 from tradeops.engine import run_backtest, run_grid
@@ -117,14 +117,7 @@ def sweep(
     if not points:
         raise ConfigError(f"all {invalid} grid points are invalid for {strategy} (e.g. fast >= slow)")
     bars = load_bars(data, max_gap=max_gap)
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=stderr,
-        transient=as_json,
-    ) as progress:
+    with progress_bar(transient=as_json) as progress:
         task = progress.add_task(f"{strategy} x {len(points)} points", total=len(points))
         table = run_grid(chosen, points, bars, settings, progress=lambda n: progress.advance(task, n))
     if out is not None:
@@ -188,14 +181,7 @@ def walkforward(
         raise ConfigError(f"all {invalid} grid points are invalid for {strategy} (e.g. fast >= slow)")
     bars = load_bars(data, max_gap=max_gap)
     folds = len(fold_windows(bars, train_bars, test_bars, anchored))
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=stderr,
-        transient=as_json,
-    ) as progress:
+    with progress_bar(transient=as_json) as progress:
         task = progress.add_task(f"{strategy}: {folds} folds x {len(points)} points", total=folds * (len(points) + 1))
         result = walk_forward(
             chosen,

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 import typer
 import yaml
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from tradeops.engine.settings import Direction, ExecutionSettings, Sizing
 from tradeops.errors import ConfigError
@@ -110,3 +112,15 @@ def emit_json(payload: Any, out: Path | None = None) -> None:
     partial = out.with_name(out.name + ".partial")
     partial.write_text(text + "\n")
     partial.replace(out)
+
+
+def progress_bar(transient: bool) -> Progress:
+    """The progress bar of long commands, on stderr (gone when done if `transient`, e.g. with --json)."""
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True, soft_wrap=True),
+        transient=transient,
+    )

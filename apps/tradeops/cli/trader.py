@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from tradeops.cli.backtest import metrics_table
 from tradeops.cli.options import (
@@ -28,6 +27,7 @@ from tradeops.cli.options import (
     emit_json,
     execution_settings,
     parse_params,
+    progress_bar,
 )
 from tradeops.settings import load_settings
 
@@ -106,14 +106,7 @@ def replay(
     config = SessionConfig(session_id, chosen, params, data, settings, limits)
     engine = _engine()
     trader = Trader(engine, config)
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=stderr,
-        transient=as_json,
-    ) as progress:
+    with progress_bar(transient=as_json) as progress:
         task = progress.add_task(f"session {session_id}", total=bars.n_bars, completed=trader.last_bar + 1)
         trader.run(ReplayFeed(bars, speed=speed), on_bar=lambda t: progress.update(task, completed=t + 1))
     trader.finish()

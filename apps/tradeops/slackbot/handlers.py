@@ -79,22 +79,14 @@ def propose(desk: Desk, invocation: Invocation, caller: Caller) -> Reply:
         proposal = desk.proposer.propose(
             stack, invocation.assignments, open_pr=bool(invocation.options.get("pr")), actor=caller.actor
         )
-    except ConfigError as error:
+    except Exception as error:  # audited either way: bad input is `invalid`, anything else `failed`
+        invalid = isinstance(error, ConfigError)
         desk.audit.record(
             actor=caller.actor,
             action="slack.propose",
             target=stack,
-            outcome="invalid",
-            detail=audit | {"error": str(error)},
-        )
-        raise
-    except Exception as error:
-        desk.audit.record(
-            actor=caller.actor,
-            action="slack.propose",
-            target=stack,
-            outcome="failed",
-            detail=audit | {"error": f"{type(error).__name__}: {error}"},
+            outcome="invalid" if invalid else "failed",
+            detail=audit | {"error": str(error) if invalid else f"{type(error).__name__}: {error}"},
         )
         raise
     pull = proposal.pull_request

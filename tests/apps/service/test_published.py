@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.fakes.servers import free_port
+from tests.fakes.servers import tradeops_service
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -37,31 +34,12 @@ def test_sm_3_openapi_document_is_generated_and_checked_for_drift(monkeypatch, c
 
 @pytest.mark.req("BT-1", "OE-5")
 def test_bt_1_oe_5_serve_binds_the_requested_port_and_stops_cleanly(tmp_path):
-    port = free_port()
     env = os.environ | {"TRADEOPS_DATA_DIR": str(tmp_path / "data")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tradeops.cli", "serve", "backtester", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and server.poll() is None, server.stdout.read()  # type: ignore[union-attr]
-                time.sleep(0.2)
-        assert response.json() == {"status": "ready"}
-        assert httpx.get(f"http://127.0.0.1:{port}/status").json()["service"] == "backtester"
-    finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=30)
-    assert "Application shutdown complete" in output  # graceful: uvicorn then re-raises SIGTERM
-    assert server.returncode in (0, -signal.SIGTERM), output
+    with tradeops_service(["serve", "backtester"], env) as served:
+        assert httpx.get(f"{served.base}/readyz").json() == {"status": "ready"}
+        assert httpx.get(f"{served.base}/status").json()["service"] == "backtester"
+    assert "Application shutdown complete" in served.output  # graceful: uvicorn then re-raises SIGTERM
+    assert served.process.returncode in (0, -signal.SIGTERM), served.output
     assert (tmp_path / "data" / "tradeops.db").exists()
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
 from tests.apps.slackbot.conftest import SECRET
-from tests.fakes.servers import free_port
+from tests.fakes.servers import tradeops_service
 
 
 @pytest.mark.req("OE-3", "OE-5")
@@ -23,27 +22,8 @@ def test_oe_3_oe_5_serve_slackbot_runs_the_app_and_refuses_to_run_unverified(tmp
     refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert refused.returncode == 2 and "needs TRADEOPS_SLACK_SIGNING_SECRET" in refused.stderr
 
-    port = free_port()
-    server = subprocess.Popen(
-        [*command, "--port", str(port)],
-        env=env | {"TRADEOPS_SLACK_SIGNING_SECRET": SECRET},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and server.poll() is None, server.stdout.read()  # type: ignore[union-attr]
-                time.sleep(0.2)
-        assert ready.json() == {"status": "ready"}
-        assert httpx.get(f"http://127.0.0.1:{port}/status").json()["service"] == "slackbot"
-        assert httpx.post(f"http://127.0.0.1:{port}/slack/commands", content=b"text=status").status_code == 401
-    finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=30)
-    assert "Application shutdown complete" in output
+    with tradeops_service(["serve", "slackbot"], env | {"TRADEOPS_SLACK_SIGNING_SECRET": SECRET}) as served:
+        assert httpx.get(f"{served.base}/readyz").json() == {"status": "ready"}
+        assert httpx.get(f"{served.base}/status").json()["service"] == "slackbot"
+        assert httpx.post(f"{served.base}/slack/commands", content=b"text=status").status_code == 401
+    assert "Application shutdown complete" in served.output
