@@ -47,6 +47,9 @@ class Plan:
     reuse_gate_of: Release | None = None  # a rollback's target release
 
 
+STEPS = ("validate", "gate", "restore-point", "cleanup", "up", "verify")
+
+
 @dataclass
 class _Progress:
     steps: list[Step] = field(default_factory=list)
@@ -57,6 +60,11 @@ class _Progress:
 
     def skipped(self, name: str, detail: str) -> None:
         self.steps.append(Step(name=name, status="skipped", detail=detail))
+
+    @property
+    def running(self) -> str:
+        """The step that was running when something escaped: the first one not yet recorded."""
+        return STEPS[min(len(self.steps), len(STEPS) - 1)]
 
 
 def _run_steps(plan: Plan, tools: Tools, progress: _Progress) -> None:
@@ -106,7 +114,10 @@ def deploy(plan: Plan, tools: Tools, *, auto_rollback: bool = True) -> Release:
         _run_steps(plan, tools, progress)
     except hooks.StepFailed as failed:
         failure = failed
-        progress.steps.append(Step(name=failed.step, status="failed", detail=failed.reason))
+    except Exception as error:  # noqa: BLE001 - whatever breaks, the release is recorded and Slack is told
+        failure = hooks.StepFailed(progress.running, f"{type(error).__name__}: {error}")
+    if failure is not None:
+        progress.steps.append(Step(name=failure.step, status="failed", detail=failure.reason))
     result: Literal["succeeded", "failed", "rolled back"] = "succeeded" if failure is None else "failed"
     rolled_back_to, detail = None, []
     if failure is not None and failure.step == "verify" and auto_rollback:
@@ -155,8 +166,12 @@ def rollback(stack: str, tools: Tools, *, to: str | None = None) -> Release:
         current = releases.current(stack)
         if current is None:
             raise ConfigError(f"stack {stack!r} has no succeeded release: nothing to roll back from")
-        found = releases.previous_good(stack, other_than=current.version)
-        if found is None:
-            raise ConfigError(f"stack {stack!r} has no good release before {current.version} to roll back to")
-        target = found
+        newest = releases.history(stack)[0]
+        if newest.result == "failed" and newest.failed_step in ("up", "verify") and newest.version != current.version:
+            target = current  # a failed update left the stack between versions: re-apply the good one
+        else:
+            found = releases.previous_good(stack, other_than=current.version)
+            if found is None:
+                raise ConfigError(f"stack {stack!r} has no good release before {current.version} to roll back to")
+            target = found
     return deploy(rollback_plan(target), tools, auto_rollback=False)

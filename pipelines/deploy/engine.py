@@ -8,6 +8,7 @@ tests use a local engine that records calls and answers like Pulumi does.
 from __future__ import annotations
 
 import json
+import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipelines.git import ROOT, git
+from pipelines.git import git
 from tradeops.errors import TradeopsError
 
 
@@ -64,12 +65,15 @@ def summary_line(changes: dict[str, int]) -> str:
 
 @contextmanager
 def checkout(git_sha: str) -> Iterator[Path]:
-    """The program as of `git_sha`: the working tree when HEAD is it, else a temporary `git worktree`."""
-    if git("rev-parse", "HEAD") == git_sha:
-        yield ROOT
-        return
+    """The program as of `git_sha` in a temporary `git worktree`, never the working copy: the Automation
+    API writes the stack's config file, which must not touch a person's checkout."""
     with tempfile.TemporaryDirectory(prefix="tradeops-release-") as folder:
-        git("worktree", "add", "--detach", folder, git_sha)
+        try:
+            git("worktree", "add", "--detach", folder, git_sha)
+        except subprocess.CalledProcessError as error:
+            raise EngineError(
+                f"cannot check out {git_sha[:12]}: {error.stderr.strip() or error} (a shallow clone? fetch the history)"
+            ) from None
         try:
             yield Path(folder)
         finally:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from pipelines.deploy.cli import deploy_command, git, rollback_command
+
+if TYPE_CHECKING:
+    from tradeops.releases import Release
 
 app = typer.Typer(help="CI/CD stages, run the same locally and in CI.", no_args_is_help=True)
 Stacks = Annotated[list[str] | None, typer.Option("--stack", help="stack name; repeat [default: see the stage]")]
@@ -121,9 +124,15 @@ def preview(
 
     sha = git("rev-parse", "HEAD")
     engine = engines.open_engine()
-    results = [
-        preview_stack(engine, name, sha[:12], sha, out, drift=drift) for name in _stacks(stack, base, affected=True)
-    ]
+    results = []
+    for name in _stacks(stack, base, affected=True):
+        current = _current_release(name) if drift else None  # drift: compare with what is deployed, not HEAD
+        if current is None:
+            results.append(preview_stack(engine, name, sha[:12], sha, out, drift=drift))
+        else:
+            results.append(
+                preview_stack(engine, name, current.version, current.git_sha, out, drift=True, settings=current.config)
+            )
     for result in results:
         stderr.print(f"preview {result['stack']}: {result['summary']} {escape(result['error'] or '')}")
     failed = any(r["error"] for r in results)
@@ -135,6 +144,20 @@ def preview(
         failed = notify_drift(notifier, results) > 0
         notifier.close()
     raise typer.Exit(1 if failed else 0)
+
+
+def _current_release(stack: str) -> Release | None:
+    """The stack's running release from the release history the deploys record (None before the first)."""
+    from tradeops.releases import ReleaseStore
+    from tradeops.settings import load_settings
+    from tradeops.store import open_object_store
+
+    settings = load_settings()
+    objects = open_object_store(settings.resolved_object_store, settings.s3_endpoint_url)
+    current = ReleaseStore(objects).current(stack)
+    if current is None:
+        stderr.print(f"drift {stack}: no release recorded; comparing with this commit")
+    return current
 
 
 @app.command("comment")

@@ -11,10 +11,21 @@ from pipelines.infra.evaluate import stack_config
 
 
 def preview_stack(
-    engine: Engine, stack: str, version: str, git_sha: str, out: Path, *, drift: bool = False
+    engine: Engine,
+    stack: str,
+    version: str,
+    git_sha: str,
+    out: Path,
+    *,
+    drift: bool = False,
+    settings: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Preview one stack; write `preview-<stack>.json` into `out`. With `drift`: refresh and expect no changes."""
-    settings = stack_config(stack)["tradeops:settings"]
+    """Preview one stack; write `preview-<stack>.json` into `out`. With `drift`: refresh and expect no changes.
+
+    `settings` default to the stack file at this commit; the drift check passes the current release's.
+    """
+    if settings is None:
+        settings = stack_config(stack)["tradeops:settings"]
     message = f"{'drift check' if drift else 'preview'} {version} ({git_sha[:12]})"
     target = Target(stack, version, git_sha, settings, message)
     try:

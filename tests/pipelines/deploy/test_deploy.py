@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pipelines.deploy.deployer import deploy
+from pipelines.deploy.deployer import deploy, rollback
 from pipelines.infra.evaluate import evaluate, stack_config
 
 from tests.fakes.kubernetes_api import job
@@ -166,3 +166,45 @@ def test_dw_4_a_deploy_without_a_database_or_cluster_access_records_the_skipped_
     assert release.result == "succeeded" and release.restore_point is None
     skipped = {s.name: s.detail for s in release.steps if s.status == "skipped"}
     assert skipped == {"restore-point": "no database to back up (first deploy)", "cleanup": "no Kubernetes API access"}
+
+
+class _BrokenBackups:
+    """A restore-point tool that fails in a way no hook anticipates (e.g. an object store's client error)."""
+
+    def create(self, **_: object) -> None:
+        raise RuntimeError("S3 said: SlowDown")
+
+
+@pytest.mark.req("DW-4", "DC-6")
+def test_dw_4_dc_6_an_unexpected_error_still_records_the_release_and_tells_slack(desk):
+    desk.tools.restore_points = _BrokenBackups()
+
+    release = deploy(plan("v1"), desk.tools)
+
+    assert release.result == "failed" and release.failed_step == "restore-point"
+    assert release.error == "RuntimeError: S3 said: SlowDown" and release.steps[-1].status == "failed"
+    assert desk.releases.history("staging") == [release] and desk.engine.calls == []
+    (message,) = desk.flush()
+    assert message["text"].startswith("staging: release v1 FAILED at restore-point")
+
+
+@pytest.mark.req("DW-1", "DC-3")
+def test_dw_1_dc_3_after_a_failed_up_rollback_reapplies_the_release_that_was_running(desk):
+    deploy(plan("v1"), desk.tools)
+    deploy(plan("v2", services={**stack_config("staging")["tradeops:settings"]["services"]}), desk.tools)
+    desk.engine.fail_up.append("kubernetes:apps/v1:Deployment trader: timed out")
+    failed = deploy(plan("v3"), desk.tools)
+    assert failed.result == "failed" and failed.failed_step == "up"
+
+    back = rollback("staging", desk.tools)
+
+    assert back.version == "v2" and back.result == "succeeded"  # not v1: v2 was running when v3 broke
+    assert desk.engine.calls[-1][1].version == "v2"
+
+
+@pytest.mark.req("DW-1")
+def test_dw_1_a_commit_that_cannot_be_checked_out_is_an_engine_error_not_a_crash():
+    from pipelines.deploy.engine import EngineError, checkout
+
+    with pytest.raises(EngineError, match="cannot check out 000000000000"), checkout("0" * 40):
+        pass

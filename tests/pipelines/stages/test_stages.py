@@ -94,3 +94,30 @@ def test_dc_6_a_failed_ci_job_is_posted_to_slack(monkeypatch, capsys, slack_env)
     (message,) = slack_env.posted()
     assert message["text"].startswith("CI job deploy-prod of main failed")
     assert "ref: main" in message["text"] and "actions/runs/1" in message["text"]
+
+
+@pytest.mark.req("DC-6", "DW-1")
+def test_dc_6_dw_1_drift_is_judged_against_the_running_release_not_the_newest_commit(
+    monkeypatch, capsys, engine, slack_env
+):
+    from datetime import UTC, datetime
+
+    from tradeops.releases import Release, ReleaseStore
+    from tradeops.settings import load_settings
+    from tradeops.store import open_object_store
+
+    running = stack_config("prod")["tradeops:settings"] | {"gate_timeout_seconds": 1500}  # not what HEAD says
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    engine.up(Target("prod", "v0.9", sha, running, "rolled back to v0.9"))
+    settings = load_settings()
+    now = datetime.now(UTC)
+    ReleaseStore(open_object_store(settings.resolved_object_store)).save(
+        Release(
+            id="rollback-1", stack="prod", kind="rollback", version="v0.9", git_sha=sha, config=running,
+            result="succeeded", started_at=now, finished_at=now, who="ops",
+        )
+    )  # fmt: skip
+    code, _, err = cli(monkeypatch, capsys, "pipeline", "preview", "--stack", "prod", "--drift")
+    assert code == 0 and slack_env.posted() == [], err  # HEAD differs, but the stack is as released
+    ((_, target),) = [call for call in engine.calls if call[0] == "preview"]
+    assert target.version == "v0.9" and target.settings == running
