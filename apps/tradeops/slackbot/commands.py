@@ -29,7 +29,8 @@ class Spec:
     min_positional: int = 0
     assignments: bool = False
     needs_assignments: bool = False
-    options: frozenset[str] = frozenset()
+    options: frozenset[str] = frozenset()  # --NAME=VALUE
+    flags: frozenset[str] = frozenset()  # --NAME, no value
     write: bool = False
     free_text: bool = False  # the rest of the line is one text (a reason)
 
@@ -59,7 +60,7 @@ SPECS: dict[str, Spec] = {
         min_positional=1,
         assignments=True,
         needs_assignments=True,
-        options=frozenset({"pr"}),
+        flags=frozenset({"pr"}),
         write=True,
     ),
     "halt": Spec(
@@ -131,9 +132,15 @@ def parse(text: str) -> Invocation:
 def _take(invocation: Invocation, spec: Spec, word: str) -> None:
     if word.startswith("--"):
         key, sep, value = word[2:].partition("=")
-        if key not in spec.options:
+        if key in spec.flags and not sep:
+            invocation.options[key] = True
+        elif key in spec.options and sep and value:
+            invocation.options[key] = value
+        elif key in spec.flags or key in spec.options:
+            form = f"--{key}" if key in spec.flags else f"--{key}=VALUE"
+            raise UsageError(f"write `{form}`; usage: `/trading {spec.usage}`")
+        else:
             raise UsageError(f"`{name_of(word)}` is not an option of {invocation.name}; usage: `/trading {spec.usage}`")
-        invocation.options[key] = value if sep else True
     elif "=" in word:
         key, _, value = word.partition("=")
         if not spec.assignments or not key or not value:

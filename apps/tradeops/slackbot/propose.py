@@ -43,22 +43,23 @@ class Proposer:
 
     def propose(self, stack: str, overrides: dict[str, Any], *, open_pr: bool, actor: str) -> Proposal:
         """Raise ConfigError for bad parameters (nothing is committed); else gate, and branch + PR when asked."""
-        text, settings = self.repository.read(stack)
-        raw = dict(settings.get("candidate") or {})
+        read = self.repository.read(stack)
+        raw = dict(read.settings.get("candidate") or {})
         strategy = get_strategy(str(raw.get("strategy")))
         before = dict(raw.get("params") or {})
-        validate_params(strategy, {**before, **overrides})  # the strategy's schema names each bad field
-        candidate = validate_candidate({**raw, "params": {**before, **overrides}}, f"{stack_file(stack)} candidate")
+        point = validate_params(strategy, {**before, **overrides})  # the strategy's schema names each bad field
+        typed = {name: getattr(point, name) for name in overrides}  # `fast=12` is committed as the int 12
+        candidate = validate_candidate({**raw, "params": {**before, **typed}}, f"{stack_file(stack)} candidate")
+        if open_pr and all(before.get(name) == value for name, value in typed.items()):
+            raise ConfigError(f"nothing to propose: {stack} already has {format_params(typed)}")
         verdict, _ = run_gate(candidate)
-        proposal = Proposal(stack, strategy.name, before, {**before, **overrides}, verdict)
+        proposal = Proposal(stack, strategy.name, before, {**before, **typed}, verdict)
         if not open_pr:
             return proposal
         if self.pulls is None:
             raise ConfigError("pull requests need TRADEOPS_GITHUB_REPO (and a token); the gate ran, nothing committed")
         branch = f"slack/{stack}-{strategy.name}-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(2)}"
-        commit = self.repository.commit_params(
-            stack, text, overrides, branch=branch, message=commit_message(proposal, actor)
-        )
+        commit = self.repository.commit_params(read, typed, branch=branch, message=commit_message(proposal, actor))
         try:
             pull = self.pulls.open_pull_request(
                 title=title(proposal), head=branch, base=self.repository.base, body=pull_request_body(proposal, actor)
@@ -66,6 +67,10 @@ class Proposer:
         except GitHubError as error:
             raise GitHubError(f"{error}; branch `{branch}` is pushed, open its pull request by hand") from None
         return Proposal(stack, strategy.name, before, proposal.after, verdict, branch, commit, pull)
+
+
+def format_params(params: dict[str, Any]) -> str:
+    return " ".join(f"{name}={value}" for name, value in params.items())
 
 
 def changes(proposal: Proposal) -> str:

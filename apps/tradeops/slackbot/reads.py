@@ -53,7 +53,7 @@ def repository(desk: Desk) -> StackRepository:
 
 def params(desk: Desk, stack: str) -> Reply:
     """The stack's candidate and thresholds as the base branch holds them."""
-    _, settings = repository(desk).read(stack)
+    settings = repository(desk).read(stack).settings
     candidate = settings.get("candidate") or {}
     shown = yaml.safe_dump({"candidate": candidate}, sort_keys=False, default_flow_style=False).strip()
     return Reply(f"`{stack}` on `{desk.settings.git_base_branch}`:\n```{shown}```")
@@ -79,7 +79,7 @@ def verdict(desk: Desk, stack: str) -> Reply:
     note = ""
     chosen = judged[0]
     if desk.repository is not None:
-        _, settings = desk.repository.read(stack)
+        settings = desk.repository.read(stack).settings
         candidate = validate_candidate(settings.get("candidate"), f"{stack} candidate").model_dump(mode="json")
         match = next((r for r in judged if _same_candidate(r, candidate)), None)
         if match is None:

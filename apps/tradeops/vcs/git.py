@@ -60,23 +60,41 @@ class Clone:
         self.git("remote", "set-url", "origin", self.remote)
         self.git("fetch", "--prune", "--quiet", "origin")
 
-    def read(self, branch: str, file: str) -> str:
-        """The file's content on the remote's `branch` (as of the last sync); a ConfigError when it has none."""
+    def head(self, branch: str) -> str:
+        """The commit the remote's `branch` points at (as of the last sync)."""
         try:
-            self.git("cat-file", "-e", f"origin/{branch}:{file}")
+            return self.git("rev-parse", "--verify", "--quiet", f"origin/{branch}^{{commit}}").strip()
         except GitError:
-            raise ConfigError(f"{file} not found on {branch}") from None
-        return self.git("show", f"origin/{branch}:{file}")
+            raise ConfigError(f"the remote has no branch {branch!r}") from None
+
+    def read(self, revision: str, file: str) -> str:
+        """The file's content at `revision` (a commit, or a branch of the remote); a ConfigError when it has none."""
+        ref = revision if _is_sha(revision) else f"origin/{revision}"
+        try:
+            self.git("cat-file", "-e", f"{ref}:{file}")
+        except GitError:
+            raise ConfigError(f"{file} not found on {revision}") from None
+        return self.git("show", f"{ref}:{file}")
 
     def commit_branch(
-        self, *, base: str, branch: str, files: dict[str, str], message: str, author: tuple[str, str]
+        self, *, start: str, branch: str, files: dict[str, str], message: str, author: tuple[str, str]
     ) -> str:
-        """Start `branch` at origin/`base`, write `files`, commit them and push the branch; return the commit."""
-        self.git("checkout", "--quiet", "--force", "-B", branch, f"origin/{base}")
+        """Start `branch` at commit `start`, write `files`, commit them and push the branch; return the commit.
+
+        Starting from the commit the files were read at (not the branch's newest) keeps a proposal a
+        change of exactly its lines: a concurrent change to the same file is merged by the PR, not undone.
+        """
+        self.git("checkout", "--quiet", "--force", "-B", branch, start)
         for name, text in files.items():
             (self.path / name).write_text(text)
         self.git("add", "--", *files)
+        if not self.git("diff", "--cached", "--name-only").strip():
+            raise ConfigError("nothing to propose: the file already holds these values")
         name, email = author
         self.git("-c", f"user.name={name}", "-c", f"user.email={email}", "commit", "--quiet", "-m", message)
         self.git("push", "--quiet", "origin", f"{branch}:refs/heads/{branch}")
         return self.git("rev-parse", "HEAD").strip()
+
+
+def _is_sha(revision: str) -> bool:
+    return len(revision) == 40 and all(c in "0123456789abcdef" for c in revision)

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any
 
+from tradeops.errors import ConfigError
 from tradeops.vcs.git import Clone
 from tradeops.vcs.stackfile import read_settings, stack_file, with_params
 
 AUTHOR = ("tradeops slackbot", "slackbot@tradeops.invalid")
+
+
+@dataclass(frozen=True)
+class StackFile:
+    """A stack file as read: its text, its `tradeops:settings`, and the commit it was read at."""
+
+    stack: str
+    text: str
+    settings: dict[str, Any]
+    commit: str
 
 
 class StackRepository:
@@ -18,19 +30,24 @@ class StackRepository:
         self.clone, self.base = clone, base
         self._lock = threading.Lock()
 
-    def read(self, stack: str) -> tuple[str, dict[str, Any]]:
-        """Fetch, then return the stack file's text on the base branch and its `tradeops:settings`."""
+    def read(self, stack: str) -> StackFile:
+        """Fetch, then return the stack file as the base branch holds it now, with the commit it was read at."""
         path = stack_file(stack)
         with self._lock:
             self.clone.sync()
-            text = self.clone.read(self.base, path)
-        return text, read_settings(text, f"{path} on {self.base}")
+            commit = self.clone.head(self.base)
+            try:
+                text = self.clone.read(commit, path)
+            except ConfigError:
+                raise ConfigError(f"{path} not found on {self.base}") from None
+        return StackFile(stack, text, read_settings(text, f"{path} on {self.base}"), commit)
 
-    def commit_params(self, stack: str, text: str, params: dict[str, Any], *, branch: str, message: str) -> str:
-        """Commit `text` with the candidate's params updated on a new branch from base, push it; the commit sha."""
-        path = stack_file(stack)
-        changed = with_params(text, params, path)
+    def commit_params(self, read: StackFile, params: dict[str, Any], *, branch: str, message: str) -> str:
+        """Commit the file with the candidate's params updated, on a new branch from the commit it was read at;
+        push it; the new commit's sha."""
+        path = stack_file(read.stack)
+        changed = with_params(read.text, params, path)
         with self._lock:
             return self.clone.commit_branch(
-                base=self.base, branch=branch, files={path: changed}, message=message, author=AUTHOR
+                start=read.commit, branch=branch, files={path: changed}, message=message, author=AUTHOR
             )

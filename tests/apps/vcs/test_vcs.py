@@ -47,6 +47,9 @@ def test_oe_3_the_clone_fails_clearly_and_keeps_tokens_out_of_arguments(tmp_path
     assert "GIT_CONFIG_COUNT" not in local._env  # a token only ever goes to an HTTPS remote
     local.sync()
     assert "tradeops:settings" in local.read("main", "infra/stacks/Pulumi.prod.yaml")
+    assert local.read(local.head("main"), "infra/stacks/Pulumi.prod.yaml") == local.read(
+        "main", "infra/stacks/Pulumi.prod.yaml"
+    )
     with pytest.raises(ConfigError, match="not found on main"):
         local.read("main", "infra/stacks/Pulumi.qa.yaml")
     assert git("rev-parse", "--is-bare-repository", cwd=origin).strip() == "true"
