@@ -67,6 +67,6 @@ def up(
         thread.join(60)
     failed = [name for name, server in servers.items() if not server.started]
     if failed:
-        stderr.print(f"[bold red]error:[/] {', '.join(failed)} did not start (port in use?)")
+        stderr.print(f"[bold red]error:[/] {', '.join(failed)} did not start: see the error above")
         raise typer.Exit(1)
     stderr.print("stopped")

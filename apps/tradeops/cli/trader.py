@@ -101,20 +101,31 @@ def replay(
         max_drawdown_pct=max_drawdown_pct,
     )
     bars = load_bars(data, max_gap=max_gap)
-    identity = json.dumps([strategy, params.model_dump(mode="json"), data, settings.model_dump(mode="json")])
+    identity = json.dumps(
+        [strategy, params.model_dump(mode="json"), data, settings.model_dump(mode="json"), limits.model_dump()]
+    )
     session_id = session or f"replay-{hashlib.sha256(identity.encode()).hexdigest()[:12]}"
     config = SessionConfig(session_id, chosen, params, data, settings, limits)
+    from tradeops.notify import open_notifier
+    from tradeops.trader.control import TraderControl
+
     engine = _engine()
-    trader = Trader(engine, config)
+    notifier = open_notifier(load_settings())
+    trader = Trader(engine, config, notifier=notifier)
     with progress_bar(transient=as_json) as progress:
         task = progress.add_task(f"session {session_id}", total=bars.n_bars, completed=trader.last_bar + 1)
         trader.run(ReplayFeed(bars, speed=speed), on_bar=lambda t: progress.update(task, completed=t + 1))
     trader.finish()
-    payload = result_to_dict(session_result(engine, config, bars)) | {"session": session_id}
+    notifier.close()
+    final = TraderControl(engine).status(session_id)
+    session_view = {"id": session_id, "state": final.state, "state_reason": final.state_reason, "orders": final.orders}
+    payload = result_to_dict(session_result(engine, config, bars)) | {"session": session_view}
     if as_json:
         emit_json(payload)
         return
     Console().print(metrics_table(f"paper session {session_id}: {strategy} on {data}", payload["metrics"]))
+    if final.state != "running":
+        stderr.print(f"session ended {final.state.upper()}: {final.state_reason}")
 
 
 @app.command("status")

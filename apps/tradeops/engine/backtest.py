@@ -135,9 +135,13 @@ def run_grid(
     return pd.DataFrame({**table, **merged})
 
 
+LOWER_IS_BETTER = frozenset({"max_drawdown_pct", "max_drawdown_duration_bars", "max_drawdown_duration_days"})
+
+
 def best_rows(table: pd.DataFrame, by: str = "sharpe", top: int = 5) -> pd.DataFrame:
-    """Return the `top` rows by `by` (descending; NaN last)."""
-    return table.sort_values(by, ascending=False, na_position="last", kind="stable").head(top)
+    """Return the `top` best rows by `by` (highest first; lowest first for drawdowns; NaN last)."""
+    ascending = by in LOWER_IS_BETTER
+    return table.sort_values(by, ascending=ascending, na_position="last", kind="stable").head(top)
 
 
 def json_number(value: float) -> float | None:

@@ -4,9 +4,10 @@ Fold k tests bars [T + kM, T + (k+1)M) (T = train bars, M = test bars; a remaind
 bars is a shorter last fold, a smaller one joins the last fold) with the grid point that ranked
 best on the T bars before it (from bar 0 with `anchored`). Signals are computed with every
 earlier bar as history, so indicators are warm at a window's first bar; they stay causal, so no
-window sees a later bar. Each test starts flat with the equity the previous one ended with (a
-position still open at a fold's end is closed at its last close); the stitched curve gives the
-aggregate out-of-sample metrics.
+window sees a later bar. Each test starts flat with the equity the previous one ended with, marked
+at its last close: a position still open at a fold's end is valued there without an exit fee or
+slippage (so with costs the stitched result is slightly optimistic, by one exit per fold); the
+stitched curve gives the aggregate out-of-sample metrics.
 """
 
 from __future__ import annotations

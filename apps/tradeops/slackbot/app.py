@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 from slack_sdk import WebClient
@@ -127,7 +128,8 @@ def _install_routes(app: FastAPI, settings: AppSettings, verifier: RequestVerifi
         try:
             _check_channel(settings, caller)
             invocation = parse(form.get("text", ""))
-            outcome = immediate(app.state.desk, invocation, caller)
+            # off the event loop: a permission check may ask Slack, and audits write to the database
+            outcome = await run_in_threadpool(immediate, app.state.desk, invocation, caller)
         except ConfigError as error:
             handled.labels("command", "refused").inc()
             return JSONResponse(error_reply(str(error)).body())
@@ -193,7 +195,7 @@ def open_desk(settings: AppSettings) -> Desk:
     slack = WebClient(
         token=settings.slack_token.get_secret_value() if settings.slack_token else None,
         base_url=settings.slack_base_url or WebClient.BASE_URL,
-        timeout=5,
+        timeout=2,  # a group lookup must fit in Slack's 3-second answer
     )
     token = settings.github_token.get_secret_value() if settings.github_token else None
     repository = None

@@ -72,9 +72,17 @@ def backtest(desk: Desk, invocation: Invocation) -> Reply:
 def propose(desk: Desk, invocation: Invocation, caller: Caller) -> Reply:
     """Validate, gate, and with --pr open a pull request; every outcome is audited."""
     stack = str(invocation.arg(0))
-    if desk.proposer is None:
-        raise ConfigError("no repository configured: set TRADEOPS_GIT_REMOTE (a git URL or a local path)")
     audit = {"params": invocation.assignments, "pr": bool(invocation.options.get("pr")), "user_name": caller.user_name}
+    if desk.proposer is None:
+        message = "no repository configured: set TRADEOPS_GIT_REMOTE (a git URL or a local path)"
+        desk.audit.record(
+            actor=caller.actor,
+            action="slack.propose",
+            target=stack,
+            outcome="failed",
+            detail=audit | {"error": message},
+        )
+        raise ConfigError(message)
     try:
         proposal = desk.proposer.propose(
             stack, invocation.assignments, open_pr=bool(invocation.options.get("pr")), actor=caller.actor

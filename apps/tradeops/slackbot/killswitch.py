@@ -51,8 +51,20 @@ def default_reason(verb: str, caller: Caller) -> str:
     return f"{verb} from Slack by {caller.user_name or caller.user_id}"
 
 
+MAX_REASON = 500  # the reason rides in the button's value, which Slack caps at 2,000 characters
+
+
 def request(desk: Desk, verb: str, reason: str, caller: Caller) -> Reply:
     """Ask for confirmation (the request itself is audited)."""
+    if len(reason) > MAX_REASON:
+        desk.audit.record(
+            actor=caller.actor,
+            action=f"slack.{verb}",
+            target="trader",
+            outcome="invalid",
+            detail={"reason": reason[:MAX_REASON] + "...", "error": "reason too long"},
+        )
+        raise ConfigError(f"the reason is {len(reason)} characters; keep it under {MAX_REASON}")
     desk.audit.record(
         actor=caller.actor,
         action=f"slack.{verb}",
@@ -82,13 +94,13 @@ def click(desk: Desk, action: dict[str, Any], caller: Caller) -> Reply:
         return Reply(f":no_entry: <@{caller.user_id}> may not {verb}: write permission required", replace_original=True)
     try:
         status = desk.control.set_state(state, actor=caller.actor, reason=reason)  # audited as trader.<state>
-    except ConfigError as error:
+    except Exception as error:  # noqa: BLE001 - e.g. no session, or the database is down: audited, answered
         desk.audit.record(
             actor=caller.actor,
             action=f"slack.{verb}",
             target="trader",
             outcome="failed",
-            detail=detail | {"error": str(error)},
+            detail=detail | {"error": f"{type(error).__name__}: {error}"},
         )
         return Reply(f":warning: {WORDING[verb]} failed: {error}", replace_original=True)
     return Reply(

@@ -30,12 +30,16 @@ def upgrade(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with _in_process, engine.connect() as connection:
-        if connection.dialect.name == "postgresql":
+        locked = connection.dialect.name == "postgresql"
+        if locked:
             connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_KEY})
             connection.commit()
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-        connection.commit()
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY})
+        try:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
             connection.commit()
+        finally:
+            if locked:  # released even when the upgrade failed: the pooled connection must not keep it
+                connection.rollback()
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY})
+                connection.commit()

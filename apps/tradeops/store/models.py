@@ -64,6 +64,7 @@ class TraderSessionRow(Base):
     status: Mapped[str] = mapped_column(String(16))  # active | finished
     last_bar: Mapped[int] = mapped_column(Integer)  # -1 before the first bar
     last_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    data_fingerprint: Mapped[str | None] = mapped_column(String(80))  # of the bars traded so far
     peak_equity: Mapped[float] = mapped_column(Float)
     day: Mapped[str | None] = mapped_column(String(10))  # the trading day of day_start_equity
     day_start_equity: Mapped[float] = mapped_column(Float)

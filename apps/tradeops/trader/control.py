@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -46,6 +46,16 @@ class TraderStatus:
         return {**self.__dict__, "last_time": self.last_time.isoformat() if self.last_time else None}
 
 
+def lock_session(session: Session, session_id: str) -> TraderSessionRow | None:
+    """Take the session row for this transaction: a write first (SQLite then holds its write lock; PostgreSQL
+    the row lock), then the row as stored now. The trading loop and the kill switch both enter this way, so a
+    resume or a halt can never be overwritten by a bar that read the row before it."""
+    session.execute(
+        update(TraderSessionRow).where(TraderSessionRow.id == session_id).values(updated_at=datetime.now(UTC))
+    )
+    return session.get(TraderSessionRow, session_id, populate_existing=True, with_for_update=True)
+
+
 class TraderControl:
     """Read a session's status and change its state."""
 
@@ -76,9 +86,11 @@ class TraderControl:
         if not reason.strip():
             raise ConfigError("say why: a kill-switch change needs a reason")
         with Session(self.engine) as session, session.begin():
-            row = self.resolve(session, session_id)
+            row = lock_session(session, self.resolve(session, session_id).id)
+            assert row is not None  # resolved just now, in this transaction
             previous = row.state
-            row.state, row.state_reason, row.updated_at = state, reason, datetime.now(UTC)
+            if previous != state:  # an unchanged state keeps the reason that put it there (e.g. the risk engine's)
+                row.state, row.state_reason = state, reason
             if state == RUNNING and previous != RUNNING:
                 self._rebase(session, row)
             audit.record(

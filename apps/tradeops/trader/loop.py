@@ -33,11 +33,12 @@ from tradeops.store.models import (
 from tradeops.strategies.base import Strategy, StrategyParams, table_from_points
 from tradeops.trader import risk
 from tradeops.trader.broker import CLOSE, OPEN_LONG, OPEN_SHORT, Account, Broker, Order, PaperBroker
-from tradeops.trader.control import RUNNING
+from tradeops.trader.control import RUNNING, lock_session
 from tradeops.trader.feed import Feed
 from tradeops.trader.risk import RiskLimits
 
 RISK_ENGINE = "risk-engine"  # the actor of automatic state changes in the audit log
+NOTIONAL_HEADROOM = 0.9  # entries use at most 90% of max_position_notional, so ordinary moves do not trip it
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Trader:
         self.notifier = notifier
         self.heartbeat = heartbeat or (lambda: None)
         self.table = table_from_points([config.params])
+        self._checked: Bars | None = None  # the bar set whose traded prefix was last checked against the ledger
         self.last_bar = self._open_session()
 
     # -- start and recovery (one path) -------------------------------------------------------
@@ -146,7 +148,7 @@ class Trader:
         """Process bar `t` of `bars` in one transaction (a bar already processed is skipped)."""
         messages: list[Message] = []
         with Session(self.engine) as db, db.begin():
-            row = db.get(TraderSessionRow, self.config.session_id, with_for_update=True)
+            row = lock_session(db, self.config.session_id)
             if row is None:
                 raise ConfigError(f"trading session {self.config.session_id!r} disappeared")
             if t <= row.last_bar:
@@ -154,17 +156,30 @@ class Trader:
                 return
             if t != row.last_bar + 1:
                 raise DataError(f"bar {t} arrived but the session stopped at bar {row.last_bar}")
+            self._check_history(row, bars)
             accounts = self._accounts(db, row, bars)
             self._fill(db, row, accounts, bars, t)
             equity = self._mark(db, row, accounts, bars, t, messages)
             self._decide(db, row, accounts, bars, t)
             row.last_bar, row.last_time, row.updated_at = t, bars.index[t].to_pydatetime(), datetime.now(UTC)
+            row.data_fingerprint = bars.head(t + 1).fingerprint()
             row.peak_equity = max(row.peak_equity, equity)
         self.last_bar = t
         self.heartbeat()
         for message in messages:
             if self.notifier is not None:
                 self.notifier.send(message)
+
+    def _check_history(self, row: TraderSessionRow, bars: Bars) -> None:
+        """Refuse bars whose already-traded part differs from what the session traded (edited or shifted data)."""
+        if row.last_bar < 0 or self._checked is bars:
+            return
+        if bars.n_bars <= row.last_bar or bars.head(row.last_bar + 1).fingerprint() != row.data_fingerprint:
+            raise DataError(
+                f"{bars.name}: the first {row.last_bar + 1} bars differ from those session {row.id!r} already "
+                "traded (edited, shifted or another data set); start a new session for new data"
+            )
+        self._checked = bars
 
     def _fill(
         self, db: Session, row: TraderSessionRow, accounts: dict[str, TraderAccountRow], bars: Bars, t: int
@@ -189,7 +204,7 @@ class Trader:
                 _account(account),
                 price=price,
                 bar=t,
-                max_size=cap / (price * (1 + self.config.execution.slippage)) if cap else np.inf,
+                max_size=NOTIONAL_HEADROOM * cap / (price * (1 + self.config.execution.slippage)) if cap else np.inf,
             )
             order.fill_bar, order.fill_time = t, bars.index[t].to_pydatetime()
             if not done.filled:

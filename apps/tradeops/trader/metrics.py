@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy.exc import SQLAlchemyError
 
 from tradeops.errors import ConfigError
 from tradeops.trader.control import STATES, TraderControl
@@ -22,8 +23,8 @@ class TraderCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         try:
             status = self.control.status(self.session_id)
-        except ConfigError:
-            return  # the session starts with the first bar
+        except (ConfigError, SQLAlchemyError):
+            return  # no session yet, or the database is down: /metrics still answers (tradeops_ready says which)
         labels = [status.session]
 
         def gauge(name: str, text: str, value: float | None) -> GaugeMetricFamily:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +29,8 @@ from tradeops.trader.metrics import TraderCollector
 from tradeops.trader.risk import RiskLimits
 
 SERVICE = "trader"
+MAX_BACKOFF_SECONDS = 60.0
+LOG = logging.getLogger("tradeops.trader")
 
 
 class StateChange(BaseModel):
@@ -65,24 +68,37 @@ def session_config(settings: AppSettings) -> tuple[SessionConfig, Candidate]:
 
 
 class LoopThread:
-    """Runs the trader over its feed; remembers a crash so /readyz reports it."""
+    """Runs the trader over its feed. A crash is reported on /readyz and the loop starts again from the
+    ledger after a backoff (crash-only: restarting is the recovery path), so a bad row the data collector
+    later repairs, or a database that comes back, does not stop trading for good."""
 
-    def __init__(self, trader: Trader, feed: Feed, stop: threading.Event) -> None:
-        self.trader, self.feed, self.stop = trader, feed, stop
+    def __init__(self, trader: Trader, feed: Feed, stop: threading.Event, *, backoff: float = 1.0) -> None:
+        self.trader, self.feed, self.stop, self.backoff = trader, feed, stop, backoff
         self.error: str | None = None
+        self.restarts = 0
         self.thread = threading.Thread(target=self._run, name="trader-loop", daemon=True)
 
+    def _ok(self, _bar: int) -> None:
+        self.error = None
+
     def _run(self) -> None:
-        try:
-            self.trader.run(self.feed)
-            if self.feed.name == "replay" and not self.stop.is_set():
-                self.trader.finish()
-        except Exception as error:  # noqa: BLE001 - reported on /readyz and /status, never swallowed silently
-            self.error = f"{type(error).__name__}: {error}"
+        delay = self.backoff
+        while not self.stop.is_set():
+            try:
+                self.trader.run(self.feed, on_bar=self._ok)
+                if self.feed.name == "replay" and not self.stop.is_set():
+                    self.trader.finish()
+                return
+            except Exception as error:  # noqa: BLE001 - reported on /readyz and /status, then retried
+                self.error = f"{type(error).__name__}: {error}"
+                LOG.error("trading loop stopped (%s); restarting from the ledger in %.0f s", self.error, delay)
+                self.restarts += 1
+                self.stop.wait(delay)
+                delay = min(delay * 2, MAX_BACKOFF_SECONDS)
 
     def check(self) -> None:
         if self.error is not None:
-            raise RuntimeError(f"trading loop stopped: {self.error}")
+            raise RuntimeError(f"trading loop stopped: {self.error} (restarts: {self.restarts})")
 
 
 def create_app(settings: AppSettings) -> FastAPI:

@@ -194,3 +194,16 @@ def test_dc_8_an_entry_and_an_exit_on_the_same_bar_cancel(goog):
     none = np.zeros(shape, dtype=bool)
     _, counts, _, trades = _simulate(Signals(entries, exits, none, none), goog, ExecutionSettings(), record=True)
     assert counts[0] == 1 and trades[0, 3] == -1  # one trade, still open at the end
+
+
+@pytest.mark.req("DC-11")
+def test_dc_11_best_points_rank_drawdowns_lowest_first_and_returns_highest_first():
+    import pandas as pd
+
+    from tradeops.engine.backtest import best_rows
+
+    table = pd.DataFrame(
+        {"fast": [5, 10, 20], "sharpe": [0.5, 1.2, float("nan")], "max_drawdown_pct": [30.0, 12.0, 40.0]}
+    )
+    assert best_rows(table, "max_drawdown_pct", 1)["fast"].tolist() == [10]
+    assert best_rows(table, "sharpe", 3)["fast"].tolist() == [10, 5, 20]  # NaN last

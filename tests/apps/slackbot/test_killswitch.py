@@ -111,3 +111,13 @@ def test_oe_3_a_kill_switch_without_a_session_says_so_and_is_audited(bot, tmp_pa
     assert bot.post("/slack/interactions", "payload=not-json").status_code == 400
     other = {"action_id": "elsewhere.click", "text": {"type": "plain_text", "text": "x"}, "value": "1"}
     assert bot.click(other, WRITER)[0].status_code == 200
+
+
+@pytest.mark.req("OE-3")
+def test_oe_3_a_reason_too_long_for_a_button_is_refused_and_audited(bot, tmp_path):
+    answer, _ = bot.command("halt " + "x" * 600, WRITER)
+    assert answer.status_code == 200 and "keep it under 500" in answer.json()["text"]
+    assert "blocks" not in answer.json() or not buttons(answer.json())
+    audit = AuditLog(open_engine(f"sqlite:///{tmp_path / 'bot' / 'tradeops.db'}"))
+    (entry,) = audit.entries()
+    assert (entry.action, entry.outcome) == ("slack.halt", "invalid") and len(entry.detail["reason"]) == 503

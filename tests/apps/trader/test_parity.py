@@ -65,7 +65,8 @@ def test_dc_12_trader_replay_json_has_the_shape_of_backtest_run(monkeypatch, cap
     paper = json.loads(out)
     code, out, _ = cli(monkeypatch, capsys, "backtest", "run", *args, "--json")
     backtest = json.loads(out)
-    assert paper.pop("session").startswith("replay-")
+    session = paper.pop("session")
+    assert session["id"].startswith("replay-") and session["state"] == "running" and session["orders"]["filled"] > 0
     assert paper == backtest
     code, out, _ = cli(monkeypatch, capsys, "trader", "replay", *args)  # a rerun reads the finished ledger
     assert code == 0 and "paper session" in out

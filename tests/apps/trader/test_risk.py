@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from tests.apps.trader.conftest import session_config
 from tradeops.audit import AuditLog
 from tradeops.data import load_bars
-from tradeops.errors import ConfigError
+from tradeops.errors import ConfigError, DataError
 from tradeops.notify.console import ConsoleNotifier
 from tradeops.store.database import open_engine
 from tradeops.store.models import TraderEquityRow, TraderOrderRow
@@ -145,3 +146,49 @@ def test_dc_12_bad_limits_and_a_changed_session_are_refused_clearly(engine, goog
     Trader(engine, session_config("fixed", "sma_cross", SMA, "goog"))
     with pytest.raises(ConfigError, match="different params"):
         Trader(engine, session_config("fixed", "sma_cross", {"fast": 6, "slow": 20}, "goog"))
+
+
+@pytest.mark.req("DC-12")
+def test_dc_12_a_replay_with_limits_is_its_own_session_and_says_how_it_ended(monkeypatch, capsys, tmp_path):
+    from tests.apps.cli.test_cli import cli
+
+    monkeypatch.setenv("TRADEOPS_DATA_DIR", str(tmp_path))
+    args = ["trader", "replay", "--strategy", "sma_cross", "--data", "sample:synthetic?bars=400", "--json"]
+    code, out, _ = cli(monkeypatch, capsys, *args)
+    free = json.loads(out)["session"]
+    code, out, _ = cli(monkeypatch, capsys, *args, "--max-drawdown-pct", "1")
+    limited = json.loads(out)["session"]
+    assert code == 0 and limited["id"] != free["id"]  # the limits are part of what the session is
+    assert free["state"] == "running" and limited["state"] == "halted" and "max_drawdown_pct" in limited["state_reason"]
+    notes = [json.loads(line) for line in (tmp_path / "notifications.log").read_text().splitlines()]
+    assert any(n["kind"] == "trader_state" and "HALTED" in n["title"] for n in notes)
+
+
+@pytest.mark.req("DC-12", "DC-7")
+def test_dc_12_dc_7_a_session_refuses_bars_that_differ_from_those_it_traded(engine, goog_head):
+    config = session_config("edited", "sma_cross", SMA, "goog")
+    Trader(engine, config).run(ReplayFeed(goog_head.head(300)))
+    close = goog_head.close[:400].copy()
+    close[100, 0] *= 1.01  # someone "fixed" a bar the session already traded on
+    edited = dataclasses.replace(goog_head.head(400), close=close)
+    with pytest.raises(DataError, match="the first 300 bars differ from those session 'edited' already traded"):
+        Trader(engine, config).run(ReplayFeed(edited))
+    Trader(engine, config).run(ReplayFeed(goog_head.head(400)))  # the same history, longer: it goes on
+    assert TraderControl(engine).status("edited").last_bar == 399
+
+
+@pytest.mark.req("DC-12")
+def test_dc_12_a_halt_while_the_loop_runs_holds_from_the_next_bar(engine, goog_head):
+    import threading
+    import time
+
+    trader = Trader(engine, session_config("live", "sma_cross", SMA, "goog"))
+    runner = threading.Thread(target=trader.run, args=(ReplayFeed(goog_head, speed=400),))
+    runner.start()
+    while TraderControl(engine).status("live").last_bar < 200:
+        time.sleep(0.01)
+    halted_at = TraderControl(engine).set_state(HALTED, actor="dana", reason="check", session_id="live").last_bar
+    runner.join(60)
+    assert TraderControl(engine).status("live").state == HALTED  # no bar overwrote it
+    later = [o for o in orders(engine, "live") if o.decided_bar > halted_at]
+    assert later and all(o.status == "rejected" for o in later)

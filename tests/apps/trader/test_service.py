@@ -62,14 +62,21 @@ def test_dc_12_oe_5_the_trader_service_trades_reports_health_metrics_and_obeys_t
 
 
 @pytest.mark.req("DC-12", "OE-5")
-def test_dc_12_oe_5_a_crashed_loop_makes_the_trader_unready(tmp_path):
+def test_dc_12_oe_5_a_crashed_loop_makes_the_trader_unready_then_restarts_from_the_ledger(tmp_path):
     feed = tmp_path / "live.csv"
-    feed.write_text("timestamp,open,high,low,close,volume\n2024-01-02,10,11,9,10,100\n2024-01-01,10,11,9,10,100\n")
+    good = "timestamp,open,high,low,close,volume\n" + "".join(
+        f"2024-01-{day:02d},{10 + day},{11 + day},{9 + day},{10 + day},100\n" for day in range(1, 6)
+    )
+    feed.write_text(good + "2024-01-06,16,17,15,nan,100\n")  # the collector wrote half a row
     app = create_app(settings(tmp_path, trader_feed_file=feed, trader_poll_seconds=0.1))
     with uvicorn_server(app) as base, httpx.Client(base_url=base, timeout=10) as http:
         response = until(lambda: (r := http.get("/readyz")).status_code == 503 and r)
-        assert "trading loop stopped" in response.json()["failed"]["loop"]
-        assert http.get("/status").json()["feed"] == "polling"
+        assert "trading loop stopped: DataError" in response.json()["failed"]["loop"]
+        assert "close" in response.json()["failed"]["loop"] and http.get("/status").json()["feed"] == "polling"
+        assert http.get("/healthz").status_code == 200
+        feed.write_text(good + "2024-01-06,16,17,15,16,100\n")  # repaired
+        until(lambda: http.get("/readyz").status_code == 200, timeout=30)
+        assert until(lambda: http.get("/v1/trader/status").json()["last_bar"] == 5, timeout=30)
 
 
 @pytest.mark.req("DC-12")

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("last_bar", sa.Integer, nullable=False),
         sa.Column("last_time", STAMP),
+        sa.Column("data_fingerprint", sa.String(80)),
         sa.Column("peak_equity", sa.Float, nullable=False),
         sa.Column("day", sa.String(10)),
         sa.Column("day_start_equity", sa.Float, nullable=False),
