@@ -95,6 +95,54 @@ def _close(state, price, fees, slippage):
     )
 
 
+@njit(cache=True)
+def decide(entry, exit_, short_entry, short_exit, direction):
+    """(go_long, go_short, leave_long, leave_short) from one bar's signals; the trader uses the same rules.
+
+    An entry and an exit on the same bar cancel: no trade either way.
+    """
+    go_long = entry and not exit_ and direction != SHORT_ONLY
+    go_short = short_entry and not short_exit and direction != LONG_ONLY
+    leave_long = (exit_ and not entry) or go_short
+    leave_short = (short_exit and not short_entry) or go_long
+    return go_long, go_short, leave_long, leave_short
+
+
+@njit(cache=True)
+def count_trade(row, pnl):
+    """Add one closed trade's PnL to a point's accumulators."""
+    row[CLOSED_TRADES] += 1
+    row[PNL_SQ] += pnl * pnl
+    if pnl > 0:
+        row[WINNING_TRADES] += 1
+        row[GROSS_PROFIT] += pnl
+    else:
+        row[GROSS_LOSS] -= pnl
+
+
+@njit(cache=True)
+def count_bar(row, t, equity, previous, peak, peak_bar, exposed):
+    """Add bar `t`'s equity to a point's accumulators; return the new (peak, peak_bar)."""
+    if exposed:
+        row[EXPOSURE_BARS] += 1
+    if t > 0:  # Welford's online mean and variance of per-bar returns
+        ret = equity / previous - 1.0
+        count = row[N_RETURNS] + 1
+        delta = ret - row[RETURN_MEAN]
+        row[RETURN_MEAN] += delta / count
+        row[RETURN_M2] += delta * (ret - row[RETURN_MEAN])
+        if ret < 0:
+            row[DOWNSIDE_SQ] += ret * ret
+        row[N_RETURNS] = count
+    if equity >= peak:
+        if t - peak_bar > 1:  # a drawdown just ended: its duration counts the recovery bar
+            row[MAX_DRAWDOWN_BARS] = max(row[MAX_DRAWDOWN_BARS], t - peak_bar)
+        return equity, t
+    row[MAX_DRAWDOWN] = max(row[MAX_DRAWDOWN], 1.0 - equity / peak)
+    row[MAX_DRAWDOWN_BARS] = max(row[MAX_DRAWDOWN_BARS], t - peak_bar)
+    return peak, peak_bar
+
+
 @njit(cache=True, parallel=True)
 def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
     open_,
@@ -137,25 +185,20 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
             for s in range(n_symbols):
                 if t == 0:
                     continue
-                go_long = entries[t - 1, s, p] and not exits[t - 1, s, p] and direction != SHORT_ONLY
-                go_short = short_entries[t - 1, s, p] and not short_exits[t - 1, s, p] and direction != LONG_ONLY
-                # an entry and an exit on the same bar cancel: no trade either way
-                leave_long = (exits[t - 1, s, p] and not entries[t - 1, s, p]) or go_short
-                leave_short = (short_exits[t - 1, s, p] and not short_entries[t - 1, s, p]) or go_long
+                go_long, go_short, leave_long, leave_short = decide(
+                    entries[t - 1, s, p],
+                    exits[t - 1, s, p],
+                    short_entries[t - 1, s, p],
+                    short_exits[t - 1, s, p],
+                    direction,
+                )
                 state = ExecuteOrderState(cash[s], position[s], debt[s], free_cash[s])
                 price = open_[t, s]
                 if (position[s] > 0 and leave_long) or (position[s] < 0 and leave_short):
                     state, result = _close(state, price, fees, slippage)
                     if result.status == OrderStatus.Filled:
                         pnl = state.cash - cash_before[s]
-                        row = raw[p]
-                        row[CLOSED_TRADES] += 1
-                        row[PNL_SQ] += pnl * pnl
-                        if pnl > 0:
-                            row[WINNING_TRADES] += 1
-                            row[GROSS_PROFIT] += pnl
-                        else:
-                            row[GROSS_LOSS] -= pnl
+                        count_trade(raw[p], pnl)
                         if record:
                             k = n_recorded[p]
                             trades_out[k, 0] = s
@@ -185,29 +228,10 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
                 equity += cash[s] + position[s] * close[t, s]
                 if position[s] != 0:
                     exposed = True
-            row = raw[p]
-            if exposed:
-                row[EXPOSURE_BARS] += 1
             if record:
                 equity_out[t, p] = equity
-            if t > 0:
-                ret = equity / previous - 1.0
-                count = row[N_RETURNS] + 1
-                delta = ret - row[RETURN_MEAN]
-                row[RETURN_MEAN] += delta / count
-                row[RETURN_M2] += delta * (ret - row[RETURN_MEAN])
-                if ret < 0:
-                    row[DOWNSIDE_SQ] += ret * ret
-                row[N_RETURNS] = count
+            peak, peak_bar = count_bar(raw[p], t, equity, previous, peak, peak_bar, exposed)
             previous = equity
-            if equity >= peak:
-                if t - peak_bar > 1:  # a drawdown just ended: its duration counts the recovery bar
-                    row[MAX_DRAWDOWN_BARS] = max(row[MAX_DRAWDOWN_BARS], t - peak_bar)
-                peak = equity
-                peak_bar = t
-            else:
-                row[MAX_DRAWDOWN] = max(row[MAX_DRAWDOWN], 1.0 - equity / peak)
-                row[MAX_DRAWDOWN_BARS] = max(row[MAX_DRAWDOWN_BARS], t - peak_bar)
         raw[p, FINAL_EQUITY] = previous
         if record:
             for s in range(n_symbols):

@@ -114,36 +114,14 @@ def from_raw(
 
 def raw_from_history(initial_cash: float, equity: np.ndarray, exposed: np.ndarray, pnls: np.ndarray) -> np.ndarray:
     """The kernel's accumulators (shape (1, fields)) rebuilt from a recorded equity curve, the bars with a
-    position, and the closed trades' PnL: how the trader's ledger gets the backtest's exact metrics."""
+    position, and the closed trades' PnL in closing order, through the kernel's own accumulating functions:
+    how the trader's ledger gets exactly the backtest's metrics."""
     raw = np.zeros((1, len(kernel.RAW_FIELDS)))
-    row = raw[0]
     peak, peak_bar, previous = initial_cash, 0, initial_cash
     for t, value in enumerate(equity):
-        row[kernel.EXPOSURE_BARS] += bool(exposed[t])
-        if t > 0:  # the same online (Welford) update, in the same order, as the kernel
-            ret = value / previous - 1.0
-            count = row[kernel.N_RETURNS] + 1
-            delta = ret - row[kernel.RETURN_MEAN]
-            row[kernel.RETURN_MEAN] += delta / count
-            row[kernel.RETURN_M2] += delta * (ret - row[kernel.RETURN_MEAN])
-            if ret < 0:
-                row[kernel.DOWNSIDE_SQ] += ret * ret
-            row[kernel.N_RETURNS] = count
-        previous = value
-        if value >= peak:
-            if t - peak_bar > 1:
-                row[kernel.MAX_DRAWDOWN_BARS] = max(row[kernel.MAX_DRAWDOWN_BARS], t - peak_bar)
-            peak, peak_bar = value, t
-        else:
-            row[kernel.MAX_DRAWDOWN] = max(row[kernel.MAX_DRAWDOWN], 1.0 - value / peak)
-            row[kernel.MAX_DRAWDOWN_BARS] = max(row[kernel.MAX_DRAWDOWN_BARS], t - peak_bar)
-    row[kernel.FINAL_EQUITY] = previous
-    for pnl in pnls:  # in closing order, summed one by one as the kernel does
-        row[kernel.CLOSED_TRADES] += 1
-        row[kernel.PNL_SQ] += pnl * pnl
-        if pnl > 0:
-            row[kernel.WINNING_TRADES] += 1
-            row[kernel.GROSS_PROFIT] += pnl
-        else:
-            row[kernel.GROSS_LOSS] -= pnl
+        peak, peak_bar = kernel.count_bar(raw[0], t, float(value), previous, peak, peak_bar, bool(exposed[t]))
+        previous = float(value)
+    raw[0, kernel.FINAL_EQUITY] = previous
+    for pnl in pnls:
+        kernel.count_trade(raw[0], float(pnl))
     return raw

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from tradeops import audit
 from tradeops.data.bars import Bars
-from tradeops.engine.settings import Direction, ExecutionSettings
+from tradeops.engine import kernel
+from tradeops.engine.settings import DIRECTION_CODES, ExecutionSettings
 from tradeops.errors import ConfigError, DataError
 from tradeops.notify.base import Message, Notifier
 from tradeops.store.models import (
@@ -159,11 +160,10 @@ class Trader:
             self._check_history(row, bars)
             accounts = self._accounts(db, row, bars)
             self._fill(db, row, accounts, bars, t)
-            equity = self._mark(db, row, accounts, bars, t, messages)
+            self._mark(db, row, accounts, bars, t, messages)
             self._decide(db, row, accounts, bars, t)
             row.last_bar, row.last_time, row.updated_at = t, bars.index[t].to_pydatetime(), datetime.now(UTC)
             row.data_fingerprint = bars.head(t + 1).fingerprint()
-            row.peak_equity = max(row.peak_equity, equity)
         self.last_bar = t
         self.heartbeat()
         for message in messages:
@@ -224,11 +224,11 @@ class Trader:
         bars: Bars,
         t: int,
         messages: list[Message],
-    ) -> float:
+    ) -> None:
         close = {symbol: float(bars.close[t, s]) for s, symbol in enumerate(bars.symbols)}
         equity = sum(a.cash + a.position * close[symbol] for symbol, a in accounts.items())
         notionals = {symbol: abs(a.position * close[symbol]) for symbol, a in accounts.items()}
-        peak = max(row.peak_equity, equity)
+        peak = row.peak_equity = max(row.peak_equity, equity)
         day = bars.index[t].date().isoformat()
         if row.day != day:
             previous = db.get(TraderEquityRow, (row.id, t - 1))
@@ -268,20 +268,18 @@ class Trader:
                     ok=False,
                 )
             )
-        return equity
 
     def _decide(
         self, db: Session, row: TraderSessionRow, accounts: dict[str, TraderAccountRow], bars: Bars, t: int
     ) -> None:
         signals = self.config.strategy.signals(bars.head(t + 1), self.table)
         entries, exits, short_entries, short_exits = (a[t, :, 0] for a in signals.as_tuple())
-        direction = self.config.execution.direction
+        direction = DIRECTION_CODES[self.config.execution.direction]
         stamp = datetime.now(UTC)
         for s, symbol in enumerate(bars.symbols):
-            go_long = bool(entries[s] and not exits[s]) and direction != Direction.SHORT_ONLY
-            go_short = bool(short_entries[s] and not short_exits[s]) and direction != Direction.LONG_ONLY
-            leave_long = bool(exits[s] and not entries[s]) or go_short
-            leave_short = bool(short_exits[s] and not short_entries[s]) or go_long
+            go_long, go_short, leave_long, leave_short = kernel.decide(  # the backtest's own rules
+                entries[s], exits[s], short_entries[s], short_exits[s], direction
+            )
             position = accounts[symbol].position
             intents = []
             if (position > 0 and leave_long) or (position < 0 and leave_short):
