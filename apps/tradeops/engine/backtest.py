@@ -77,25 +77,31 @@ def metrics_for(raw: np.ndarray, bars: Bars, settings: ExecutionSettings) -> dic
     )
 
 
+def trades_frame(records: pd.DataFrame, bars: Bars) -> pd.DataFrame:
+    """Trades in the kernel's record layout (TRADE_FIELDS; symbol by index, exit_bar -1 while open) as the
+    frame results carry: symbols by name, bars as times, and each trade's return."""
+    return pd.DataFrame(
+        {
+            "symbol": [bars.symbols[int(i)] for i in records["symbol"]],
+            "entry_time": bars.index[records["entry_bar"].to_numpy(dtype=np.int64)],
+            "entry_price": records["entry_price"].astype(float),
+            "exit_time": [bars.index[int(i)] if i >= 0 else pd.NaT for i in records["exit_bar"]],
+            "exit_price": records["exit_price"].astype(float),
+            "size": records["size"].astype(float),
+            "pnl": records["pnl"].astype(float),
+            "return_pct": records["pnl"] / (records["size"].abs() * records["entry_price"]) * 100,
+            "fees": records["fees"].astype(float),
+        }
+    )
+
+
 def run_backtest(strategy: Strategy, params: StrategyParams, bars: Bars, settings: ExecutionSettings) -> BacktestResult:
     """Backtest one parameter point, recording equity and every trade."""
     _check_length(bars)
     signals = strategy.signals(bars, table_from_points([params]))
     raw, n_recorded, equity, trades = _simulate(signals, bars, settings, record=True)
     records = pd.DataFrame(trades[: n_recorded[0]], columns=kernel.TRADE_FIELDS)
-    frame = pd.DataFrame(
-        {
-            "symbol": [bars.symbols[int(i)] for i in records["symbol"]],
-            "entry_time": bars.index[records["entry_bar"].to_numpy(dtype=np.int64)],
-            "entry_price": records["entry_price"],
-            "exit_time": [bars.index[int(i)] if i >= 0 else pd.NaT for i in records["exit_bar"]],
-            "exit_price": records["exit_price"],
-            "size": records["size"],
-            "pnl": records["pnl"],
-            "return_pct": records["pnl"] / (records["size"].abs() * records["entry_price"]) * 100,
-            "fees": records["fees"],
-        }
-    )
+    frame = trades_frame(records, bars)
     is_open = (records["exit_bar"] < 0).to_numpy()
     values = {name: float(v[0]) for name, v in metrics_for(raw, bars, settings).items()}
     return BacktestResult(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
@@ -9,29 +11,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from tradeops.data.bars import Bars
-from tradeops.engine import metrics
-from tradeops.engine.backtest import BacktestResult, metrics_for
+from tradeops.engine import kernel, metrics
+from tradeops.engine.backtest import BacktestResult, metrics_for, trades_frame
 from tradeops.store.models import TraderAccountRow, TraderEquityRow, TraderSessionRow, TraderTradeRow
 from tradeops.trader.loop import SessionConfig
 
 
-def _frame(rows: list[dict[str, object]], bars: Bars) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        rows, columns=["symbol", "entry_bar", "entry_price", "exit_bar", "exit_price", "size", "pnl", "fees"]
-    )
-    return pd.DataFrame(
-        {
-            "symbol": frame["symbol"],
-            "entry_time": bars.index[frame["entry_bar"].to_numpy(dtype=np.int64)],
-            "entry_price": frame["entry_price"].astype(float),
-            "exit_time": [bars.index[int(i)] if i >= 0 else pd.NaT for i in frame["exit_bar"]],
-            "exit_price": frame["exit_price"].astype(float),
-            "size": frame["size"].astype(float),
-            "pnl": frame["pnl"].astype(float),
-            "return_pct": frame["pnl"] / (frame["size"].abs() * frame["entry_price"]) * 100,
-            "fees": frame["fees"].astype(float),
-        }
-    )
+def _records(rows: Sequence[tuple[float, ...]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=list(kernel.TRADE_FIELDS))
 
 
 def session_result(engine: Engine, config: SessionConfig, bars: Bars) -> BacktestResult:
@@ -55,31 +42,28 @@ def session_result(engine: Engine, config: SessionConfig, bars: Bars) -> Backtes
     pnls = np.array([trade.pnl for trade in closed])
     raw = metrics.raw_from_history(config.execution.cash, equity, exposed, pnls)
     last = bars.n_bars - 1
-    still_open = [
-        {
-            "symbol": symbol,
-            "entry_bar": a.entry_bar,
-            "entry_price": a.entry_price,
-            "exit_bar": -1,
-            "exit_price": float(bars.close[last, s]),
-            "size": a.position,
-            "pnl": a.cash + a.position * float(bars.close[last, s]) - a.cash_before,
-            "fees": a.entry_fees,
-        }
-        for s, symbol in enumerate(bars.symbols)
-        if (a := accounts[symbol]).position != 0
-    ]
-    trades = _frame(
-        [
-            {
-                "symbol": t.symbol,
-                **{
-                    k: getattr(t, k)
-                    for k in ("entry_bar", "entry_price", "exit_bar", "exit_price", "size", "pnl", "fees")
-                },
-            }
-            for t in closed
-        ],
+    still_open = []  # marked at the last close, as the backtest reports them
+    for s, symbol in enumerate(bars.symbols):
+        a, close = accounts[symbol], float(bars.close[last, s])
+        if a.position != 0:
+            pnl = a.cash + a.position * close - a.cash_before
+            still_open.append((s, a.entry_bar, a.entry_price, -1, close, a.position, pnl, a.entry_fees))
+    trades = trades_frame(
+        _records(
+            [
+                (
+                    bars.symbols.index(t.symbol),
+                    t.entry_bar,
+                    t.entry_price,
+                    t.exit_bar,
+                    t.exit_price,
+                    t.size,
+                    t.pnl,
+                    t.fees,
+                )
+                for t in closed
+            ]
+        ),
         bars,
     )
     return BacktestResult(
@@ -90,5 +74,5 @@ def session_result(engine: Engine, config: SessionConfig, bars: Bars) -> Backtes
         metrics={name: float(v[0]) for name, v in metrics_for(raw, bars, config.execution).items()},
         equity=pd.Series(equity, index=bars.index, name="equity"),
         trades=trades.sort_values("entry_time", kind="stable").reset_index(drop=True),
-        open_trades=_frame(still_open, bars),
+        open_trades=trades_frame(_records(still_open), bars),
     )
