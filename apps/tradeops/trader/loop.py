@@ -8,6 +8,7 @@ next start reads it back and goes on from the next bar, so no order is lost or s
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -62,6 +63,15 @@ class SessionConfig:
         }
 
 
+def chain(previous: str | None, bars: Bars, t: int) -> str:
+    """The fingerprint of bars 0..t from that of 0..t-1 and bar t (time, then every field of every symbol)."""
+    digest = hashlib.sha256((previous or "").encode())
+    digest.update(np.int64(bars.index.asi8[t]).tobytes())
+    for field in (bars.open, bars.high, bars.low, bars.close, bars.volume):
+        digest.update(np.ascontiguousarray(field[t]).tobytes())
+    return digest.hexdigest()
+
+
 def _account(row: TraderAccountRow) -> Account:
     return Account(**{name: getattr(row, name) for name in Account.__dataclass_fields__})
 
@@ -84,7 +94,7 @@ class Trader:
         self.notifier = notifier
         self.heartbeat = heartbeat or (lambda: None)
         self.table = table_from_points([config.params])
-        self._checked: Bars | None = None  # the bar set whose traded prefix was last checked against the ledger
+        self._checked: object = None  # the data (array) whose traded prefix was last checked against the ledger
         self.last_bar = self._open_session()
 
     # -- start and recovery (one path) -------------------------------------------------------
@@ -163,7 +173,7 @@ class Trader:
             self._mark(db, row, accounts, bars, t, messages)
             self._decide(db, row, accounts, bars, t)
             row.last_bar, row.last_time, row.updated_at = t, bars.index[t].to_pydatetime(), datetime.now(UTC)
-            row.data_fingerprint = bars.head(t + 1).fingerprint()
+            row.data_fingerprint = chain(row.data_fingerprint, bars, t)
         self.last_bar = t
         self.heartbeat()
         for message in messages:
@@ -171,15 +181,23 @@ class Trader:
                 self.notifier.send(message)
 
     def _check_history(self, row: TraderSessionRow, bars: Bars) -> None:
-        """Refuse bars whose already-traded part differs from what the session traded (edited or shifted data)."""
-        if row.last_bar < 0 or self._checked is bars:
+        """Refuse bars whose already-traded part differs from what the session traded (edited or shifted data).
+
+        Checked once per data source (a replay's heads share one array; each poll of a live file is new),
+        so the hot path only extends the chained fingerprint by one bar.
+        """
+        source = bars.close.base if bars.close.base is not None else bars.close
+        if row.last_bar < 0 or self._checked is source:
             return
-        if bars.n_bars <= row.last_bar or bars.head(row.last_bar + 1).fingerprint() != row.data_fingerprint:
+        fingerprint = None
+        for t in range(min(row.last_bar + 1, bars.n_bars)):
+            fingerprint = chain(fingerprint, bars, t)
+        if bars.n_bars <= row.last_bar or fingerprint != row.data_fingerprint:
             raise DataError(
                 f"{bars.name}: the first {row.last_bar + 1} bars differ from those session {row.id!r} already "
                 "traded (edited, shifted or another data set); start a new session for new data"
             )
-        self._checked = bars
+        self._checked = source
 
     def _fill(
         self, db: Session, row: TraderSessionRow, accounts: dict[str, TraderAccountRow], bars: Bars, t: int
