@@ -105,6 +105,21 @@ class ReleaseStore:
         """The newest succeeded release of a version other than `other_than`."""
         return next((r for r in self.history(stack) if r.result == "succeeded" and r.version != other_than), None)
 
+    def rollback_target(self, stack: str) -> Release:
+        """What a rollback without a version deploys: the good release before the current one, or the current
+        one again when the newest release failed at `up`/`verify` and left the stack between versions."""
+        history = self.history(stack)  # one read of the history
+        good = [r for r in history if r.result == "succeeded"]
+        if not good:
+            raise ConfigError(f"stack {stack!r} has no succeeded release: nothing to roll back from")
+        current, newest = good[0], history[0]
+        if newest.result == "failed" and newest.failed_step in ("up", "verify") and newest.version != current.version:
+            return current
+        previous = next((r for r in good if r.version != current.version), None)
+        if previous is None:
+            raise ConfigError(f"stack {stack!r} has no good release before {current.version} to roll back to")
+        return previous
+
     def find(self, stack: str, version: str) -> Release:
         """The newest succeeded release of `version`; a ConfigError lists the versions one can name."""
         history = self.history(stack)

@@ -15,7 +15,6 @@ from pipelines.deploy.engine import Engine, EngineError, Target
 from pipelines.deploy.messages import stack_update
 from pipelines.deploy.verify import VerificationError, wait_for_version
 from tradeops.cleanup.jobs import JobsApi
-from tradeops.errors import ConfigError
 from tradeops.notify import Notifier
 from tradeops.releases import Release, ReleaseStore, Step, new_id
 
@@ -159,19 +158,5 @@ def rollback_plan(target: Release) -> Plan:
 
 def rollback(stack: str, tools: Tools, *, to: str | None = None) -> Release:
     """Roll back to the named version, or to the good release before the current one."""
-    releases = tools.releases
-    if to is not None:
-        target = releases.find(stack, to)
-    else:
-        current = releases.current(stack)
-        if current is None:
-            raise ConfigError(f"stack {stack!r} has no succeeded release: nothing to roll back from")
-        newest = releases.history(stack)[0]
-        if newest.result == "failed" and newest.failed_step in ("up", "verify") and newest.version != current.version:
-            target = current  # a failed update left the stack between versions: re-apply the good one
-        else:
-            found = releases.previous_good(stack, other_than=current.version)
-            if found is None:
-                raise ConfigError(f"stack {stack!r} has no good release before {current.version} to roll back to")
-            target = found
+    target = tools.releases.find(stack, to) if to is not None else tools.releases.rollback_target(stack)
     return deploy(rollback_plan(target), tools, auto_rollback=False)
