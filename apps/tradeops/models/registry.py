@@ -3,7 +3,9 @@
 A version exists once its card is written; the card records what the model learned from (data,
 window, features and their hash), the library versions that pickled it, validation metrics, its
 parameters and the gate's verdict, and the model file's SHA-256, checked on every load.
-Versions are `YYYYmmddTHHMMSSZ-<8 random hex>`: sortable by creation, new for every training run.
+Versions are `YYYYmmddTHHMMSSZ-<8 hex>`: the hex is the microsecond (5 digits) and 3 random digits,
+and a new version is always placed after the newest stored one, so the string order is the creation
+order (a total order, also for many versions in one second) and every training run is a new version.
 Model files are pickles: the object store is trusted like the image, and the checksum guards
 against corruption and swapped files, not against whoever can write the store.
 """
@@ -17,6 +19,7 @@ import platform
 import re
 import secrets
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from typing import Any
@@ -75,8 +78,9 @@ class ModelCard(BaseModel):
 class ModelRegistry:
     """Save, list and load model versions in one object store."""
 
-    def __init__(self, objects: ObjectStore) -> None:
+    def __init__(self, objects: ObjectStore, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.objects = objects
+        self.clock = clock
 
     def _key(self, version: str, name: str) -> str:
         return f"{PREFIX}/{version}/{name}"
@@ -85,16 +89,25 @@ class ModelRegistry:
         """Store the model file, then its card (which names the new version); return the card."""
         blob = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
         digest = hashlib.sha256(blob).hexdigest()
-        created = datetime.now(UTC)
-        version = f"{created:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
-        while self.objects.keys(f"{PREFIX}/{version}/"):  # a retrain is always a new version
-            version = f"{created:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+        created = self.clock()
+        version = self._next_version(created)
         full = ModelCard.model_validate(
             card | {"version": version, "created_at": created, "sha256": digest, "size_bytes": len(blob)}
         )
         self.objects.put(self._key(version, "model.pkl"), blob)
         self.objects.put(self._key(version, "card.json"), full.model_dump_json(indent=2).encode(), "application/json")
         return full
+
+    def _next_version(self, created: datetime) -> str:
+        """A version after every stored one (complete or not): the string order is the creation order."""
+        candidate = f"{created:%Y%m%dT%H%M%SZ}-{created.microsecond:05x}{secrets.randbelow(16**3):03x}"
+        stored = [key.split("/")[1] for key in self.objects.keys(f"{PREFIX}/")]
+        newest = max((version for version in stored if _valid_version(version)), default="")
+        if candidate > newest:
+            return candidate
+        # the same microsecond, or a clock that stepped back: the next version after the newest
+        stamp, suffix = newest.split("-")
+        return f"{stamp}-{int(suffix, 16) + 1:08x}"
 
     def versions(self) -> list[str]:
         """Every version with a card, oldest first."""

@@ -119,3 +119,37 @@ def test_dc_13_training_needs_enough_bars_and_no_model_parameter(tmp_path, goog)
     with pytest.raises(ConfigError, match="drop the `model` parameter"):
         train_version(registry, goog, {"model": "20200101T000000Z-00000000"}, ExecutionSettings(), Thresholds())
     assert registry.versions() == []
+
+
+def _card_fields() -> dict:
+    """What a training run hands to `save` (the registry adds version, time, checksum and size)."""
+    from datetime import datetime
+
+    when = datetime(2020, 1, 1)
+    window = {"data": "sample:GOOG", "fingerprint": "sha256:x", "symbols": ["GOOG"], "rows": 1}
+    window |= {"first_row": when, "last_row": when, "last_seen": when}
+    return {
+        "strategy": "ml_classifier", "params": {}, "hyperparameters": {}, "training": window,
+        "features": list(FEATURES), "feature_hash": FEATURE_HASH, "libraries": {}, "validation": {}, "gate": {},
+    }
+
+
+@pytest.mark.req("DC-13")
+@pytest.mark.parametrize("clock", ["one microsecond", "stepping back", "real"])
+def test_dc_13_model_versions_list_in_creation_order_even_within_one_second(tmp_path, clock):
+    from datetime import UTC, datetime, timedelta
+
+    from tradeops.strategies.ml_classifier import FittedModel
+
+    start = datetime(2026, 12, 2, 10, 0, 0, 999_999, tzinfo=UTC)
+    ticks = iter(range(10_000))
+    clocks = {
+        "one microsecond": lambda: start,
+        "stepping back": lambda: start - timedelta(microseconds=next(ticks)),
+        "real": lambda: datetime.now(UTC),
+    }
+    registry = ModelRegistry(open_object_store((tmp_path / "o").as_uri()), clock=clocks[clock])
+    saved = [registry.save(FittedModel(None, 0.5), _card_fields()).version for _ in range(60)]
+    assert len(set(saved)) == 60
+    assert registry.versions() == saved  # string order is creation order: the last saved is the latest
+    assert all(registry.card(version).version == version for version in saved[-2:])
