@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from tradeops.cli.lazy import CommandTable
 
 infra_app = typer.Typer(help="The Pulumi program, evaluated offline.", no_args_is_help=True)
 stderr = Console(stderr=True, soft_wrap=True)
@@ -66,16 +69,15 @@ def system_map(
         stderr.print(f"wrote {path}")
 
 
-def register(app: typer.Typer) -> None:
-    """Add the pipeline commands to the `tradeops` CLI (the `tradeops.commands` entry point)."""
-    from pipelines import config_cli
-    from pipelines.deploy.cli import deploy_command, releases_command, rollback_command
-    from pipelines.stages.cli import app as pipeline_app
-
-    app.add_typer(infra_app, name="infra")
-    app.command("system-map")(system_map)
-    app.command("deploy")(deploy_command)
-    app.command("rollback")(rollback_command)
-    app.command("releases")(releases_command)
-    app.add_typer(config_cli.app, name="config")
-    app.add_typer(pipeline_app, name="pipeline")
+def register(commands: CommandTable) -> None:
+    """Declare the pipeline commands in the `tradeops` CLI (the `tradeops.commands` entry point); each is
+    imported only when it runs."""
+    commands.add("infra", "pipelines.cli:infra_app", "The Pulumi program, evaluated offline.")
+    commands.add(
+        "system-map", "pipelines.cli:system_map", "(Re)generate or check system_map.yaml and docs/diagrams.md."
+    )
+    commands.add("deploy", "pipelines.deploy.cli:deploy_command", "Deploy the checkout to a stack, through every hook.")
+    commands.add("rollback", "pipelines.deploy.cli:rollback_command", "Deploy a previous good release again.")
+    commands.add("releases", "pipelines.deploy.cli:releases_command", "The stack's release history, newest first.")
+    commands.add("config", "pipelines.config_cli:app", "What a local run or a stack deploy needs; `.env.example`.")
+    commands.add("pipeline", "pipelines.stages.cli:app", "CI/CD stages, run the same locally and in CI.")

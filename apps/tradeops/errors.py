@@ -1,5 +1,12 @@
 """Errors the front door turns into clear messages and exit codes."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class TradeopsError(Exception):
     """Base class of every error tradeops reports to a user."""
@@ -11,3 +18,13 @@ class DataError(TradeopsError):
 
 class ConfigError(TradeopsError):
     """A strategy, candidate, threshold or settings value that is invalid."""
+
+
+def format_validation(error: ValidationError) -> str:
+    """Render pydantic errors as `field: reason` pairs, one per problem."""
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)

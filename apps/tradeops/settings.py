@@ -9,8 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tradeops.errors import ConfigError
-from tradeops.strategies.base import format_validation
+from tradeops.errors import ConfigError, format_validation
 
 PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "token", "xxx", "test"}
 

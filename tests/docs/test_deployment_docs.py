@@ -54,11 +54,9 @@ def test_dw_5_each_runbook_is_a_numbered_step_list(name):
 
 @pytest.mark.req("DW-5")
 def test_dw_5_every_command_the_deployment_docs_give_exists():
-    from typer.main import get_command
+    from tradeops.cli import command_tree
 
-    from tradeops.cli import app
-
-    root = get_command(app)
+    root = command_tree()
     pages = [DEPLOYMENT, *(ROOT / "docs" / "runbooks").glob("*.md")]
     checked = 0
     for page in pages:

@@ -21,14 +21,14 @@ def procedure_rows() -> list[list[str]]:
 
 def cli_commands() -> list[str]:
     """Every command path of the `tradeops` CLI, plugins included: `gate`, `backup create`, ..."""
-    from tradeops.cli import app
+    from tradeops.cli import command_tree
 
-    def name(command) -> str:
-        return command.name or command.callback.__name__.replace("_", "-")
-
-    paths = [name(c) for c in app.registered_commands]
-    for group in app.registered_groups:
-        paths += [f"{group.name} {name(c)}" for c in group.typer_instance.registered_commands]
+    paths = []
+    for name, command in command_tree().commands.items():
+        if hasattr(command, "commands"):
+            paths += [f"{name} {sub}" for sub in command.commands]
+        else:
+            paths.append(name)
     return paths
 
 

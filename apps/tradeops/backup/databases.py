@@ -15,14 +15,28 @@ import uuid
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
-
-from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.engine import URL, Connection, Engine
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tradeops.errors import TradeopsError
 
+if TYPE_CHECKING:
+    from sqlalchemy import TextClause
+    from sqlalchemy.engine import URL, Connection, Engine
+
 CHUNK = 1024 * 1024
+
+
+def make_url(url: str) -> URL:
+    """Parse a SQLAlchemy URL (SQLAlchemy is imported only by commands that touch a database)."""
+    from sqlalchemy import make_url as parse
+
+    return parse(url)
+
+
+def text(sql: str) -> TextClause:
+    from sqlalchemy import text as clause
+
+    return clause(sql)
 
 
 class BackupError(TradeopsError):
@@ -64,6 +78,8 @@ class PostgresDatabase:
     # -- connections -------------------------------------------------------------------------
 
     def _engine(self, url: URL | None = None, **options: Any) -> Engine:
+        from sqlalchemy import create_engine
+
         return create_engine(url or self.parsed, **options)
 
     def _libpq(self, url: URL) -> tuple[str, dict[str, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import threading
@@ -71,8 +72,13 @@ class BackupRepository:
     """Create, list, verify, restore and prune the backups of one database."""
 
     def __init__(self, database_url: str, objects: ObjectStore) -> None:
-        self.database: Database = open_database(database_url)
+        self.database_url = database_url
         self.objects = objects
+
+    @functools.cached_property
+    def database(self) -> Database:
+        """The database, opened on first use: listing and pruning never touch it (nor import SQLAlchemy)."""
+        return open_database(self.database_url)
 
     def _key(self, backup_id: str, name: str) -> str:
         return f"{PREFIX}/{backup_id}/{name}"

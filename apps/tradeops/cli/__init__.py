@@ -1,4 +1,10 @@
-"""The `tradeops` command line: the front door for people and pipelines."""
+"""The `tradeops` command line: the front door for people and pipelines.
+
+Every command is declared in `COMMANDS` below as name -> ("module:attr", help) and imported only when
+it runs, so `tradeops --help` or `tradeops backup list` never pays for the engine. To add a command,
+write `apps/tradeops/cli/<name>.py` (a `typer.Typer` named `app` for a group, or a function for one
+command; heavy imports inside the functions) and add ONE line to the table.
+"""
 
 from __future__ import annotations
 
@@ -6,51 +12,46 @@ import sys
 from importlib.metadata import entry_points
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from sqlalchemy.exc import SQLAlchemyError
 
 from tradeops import __version__
-from tradeops.cli import (
-    backtest,
-    backup,
-    cleanup,
-    gate,
-    local,
-    model,
-    monitor,
-    requirements,
-    service,
-    testreport,
-    trader,
-)
+from tradeops.cli.lazy import CommandTable, LazyGroup
 from tradeops.errors import TradeopsError
+
+COMMANDS = CommandTable()
+# name, "module:attr" (a typer.Typer for a group, a function for one command), one-line help (`--help`)
+COMMANDS.add("gate", "tradeops.cli.gate:gate", "Judge a candidate against its thresholds; every check is printed.")
+COMMANDS.add("serve", "tradeops.cli.service:serve", "Run a service (settings from TRADEOPS_* variables).")
+COMMANDS.add("monitor", "tradeops.cli.monitor:monitor", "Check the services, the backups, the gate and the CronJobs.")
+COMMANDS.add("cleanup", "tradeops.cli.cleanup:cleanup", "Remove old runs, orphaned artifacts and old finished Jobs.")
+COMMANDS.add("backtest", "tradeops.cli.backtest:app", "Backtest a strategy on one parameter point or a grid.")
+COMMANDS.add("requirements", "tradeops.cli.requirements:app", "Requirements traceability.")
+COMMANDS.add("tests", "tradeops.cli.testreport:app", "Reports of a test run.")
+COMMANDS.add("backup", "tradeops.cli.backup:app", "Backups with verified restores (database and object store).")
+COMMANDS.add("trader", "tradeops.cli.trader:app", "Paper-trade through the live loop, and the trader's kill switch.")
+COMMANDS.add("model", "tradeops.cli.model:app", "Train, list and show ml_classifier model versions.")
+COMMANDS.add("local", "tradeops.cli.local:app", "The whole stack on one machine (SQLite, a folder, the console).")
+COMMANDS.add("api", "tradeops.cli.service:api_app", "The HTTP API's published documents.")
+COMMANDS.add("db", "tradeops.cli.service:db_app", "The results database.")
+
+
+class TradeopsGroup(LazyGroup):
+    """The root group: the declared commands, plus every plugin's (`tradeops.commands` entry points)."""
+
+    table = COMMANDS
+
 
 app = typer.Typer(
     help="tradeops: backtest-gated, versioned trading on Kubernetes.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=TradeopsGroup,
 )
-app.add_typer(backtest.app, name="backtest")
-app.add_typer(requirements.app, name="requirements")
-app.add_typer(testreport.app, name="tests")
-app.add_typer(backup.app, name="backup")
-app.add_typer(trader.app, name="trader")
-app.add_typer(model.app, name="model")
-app.add_typer(local.app, name="local")
-app.add_typer(service.api_app, name="api")
-app.add_typer(service.db_app, name="db")
-app.command("gate")(gate.gate)
-app.command("serve")(service.serve)
-app.command("monitor")(monitor.monitor)
-app.command("cleanup")(cleanup.cleanup)
-backtest.app.command("watch")(service.watch)
 
 
 def _load_plugins() -> None:
-    """Let other packages add commands: each `tradeops.commands` entry point is `register(app)`."""
+    """Let other packages add commands: each `tradeops.commands` entry point is `register(COMMANDS)`."""
     for entry in entry_points(group="tradeops.commands"):
-        entry.load()(app)
+        entry.load()(COMMANDS)
 
 
 _load_plugins()
@@ -59,6 +60,8 @@ _load_plugins()
 @app.command("warmup")
 def warmup() -> None:
     """Compile and cache the engine (run at image build time so jobs start warm)."""
+    from rich.console import Console
+
     from tradeops.engine.warmup import warm
 
     seconds = warm()
@@ -71,16 +74,39 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def command_tree() -> typer.core.TyperGroup:
+    """The whole click tree with every command imported (for checks that walk it, e.g. the docs tests)."""
+    from tradeops.cli.lazy import load_tree
+
+    group = typer.main.get_command(app)
+    assert isinstance(group, TradeopsGroup)
+    load_tree(group)
+    return group
+
+
+def _error_line(label: str, text: str) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True, soft_wrap=True).print(f"[bold red]{label}:[/] {escape(text)}", highlight=False)
+
+
 def main() -> None:
     """Run the CLI; a TradeopsError becomes one line on stderr and exit code 2."""
     try:
         app()  # standalone mode: usage errors and typer.Exit end the process with their own codes
     except TradeopsError as error:
-        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+        _error_line("error", str(error))
         sys.exit(2)
-    except SQLAlchemyError as error:  # the database named by TRADEOPS_DATABASE_URL cannot be used
-        reason = getattr(error, "orig", None) or error
-        Console(stderr=True, soft_wrap=True).print(
-            f"[bold red]database error:[/] {escape(str(reason))} (check TRADEOPS_DATABASE_URL)", highlight=False
-        )
+    except Exception as error:
+        if not _is_database_error(error):
+            raise
+        reason = getattr(error, "orig", None) or error  # the database named by TRADEOPS_DATABASE_URL cannot be used
+        _error_line("database error", f"{reason} (check TRADEOPS_DATABASE_URL)")
         sys.exit(2)
+
+
+def _is_database_error(error: Exception) -> bool:
+    """Whether `error` is SQLAlchemy's (only a command that imported SQLAlchemy can raise one)."""
+    sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
+    return sqlalchemy_exc is not None and isinstance(error, sqlalchemy_exc.SQLAlchemyError)

@@ -29,6 +29,7 @@ from tradeops.cli.options import (
     parse_params,
     progress_bar,
 )
+from tradeops.cli.service import watch
 from tradeops.data import load_bars
 from tradeops.engine import run_backtest, run_grid
 from tradeops.engine.backtest import best_rows, json_number
@@ -41,6 +42,7 @@ from tradeops.strategies import get_strategy
 from tradeops.strategies.base import expand_grid, validate_params
 
 app = typer.Typer(help="Backtest a strategy on one parameter point or a grid.", no_args_is_help=True)
+app.command("watch")(watch)
 stderr = Console(stderr=True, soft_wrap=True)
 
 

@@ -91,7 +91,7 @@ def execution_settings(base: ExecutionSettings | None = None, **given: Any) -> E
     """Return settings with the options that were given (not None) laid over `base` or the defaults."""
     from pydantic import ValidationError
 
-    from tradeops.strategies.base import format_validation
+    from tradeops.errors import format_validation
 
     values = (base or ExecutionSettings()).model_dump() | {k: v for k, v in given.items() if v is not None}
     if values["sizing"] == Sizing.ALL_IN and given.get("fraction") is None:

@@ -1,6 +1,33 @@
-"""The backtest engine: vectorbt's compiled order core driven by one cached numba loop."""
+"""The backtest engine: vectorbt's compiled order core driven by one cached numba loop.
 
-from tradeops.engine.backtest import BacktestResult, run_backtest, run_grid
-from tradeops.engine.settings import Direction, ExecutionSettings, Sizing
+The names below are imported on first use, so `tradeops.engine.settings` (what the CLI's options need)
+does not pull in numba and vectorbt.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tradeops.engine.backtest import BacktestResult, run_backtest, run_grid
+    from tradeops.engine.settings import Direction, ExecutionSettings, Sizing
+
+_HOMES = {
+    "BacktestResult": "tradeops.engine.backtest",
+    "run_backtest": "tradeops.engine.backtest",
+    "run_grid": "tradeops.engine.backtest",
+    "Direction": "tradeops.engine.settings",
+    "ExecutionSettings": "tradeops.engine.settings",
+    "Sizing": "tradeops.engine.settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)
+
 
 __all__ = ["BacktestResult", "Direction", "ExecutionSettings", "Sizing", "run_backtest", "run_grid"]

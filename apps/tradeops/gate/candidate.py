@@ -18,10 +18,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tradeops.engine.settings import ExecutionSettings
-from tradeops.errors import ConfigError
+from tradeops.errors import ConfigError, format_validation
 from tradeops.gate.thresholds import Thresholds
 from tradeops.strategies import get_strategy
-from tradeops.strategies.base import StrategyParams, format_validation, validate_params
+from tradeops.strategies.base import StrategyParams, validate_params
 
 
 class Candidate(BaseModel):

@@ -6,8 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tradeops.errors import ConfigError
-from tradeops.strategies.base import format_validation
+from tradeops.errors import ConfigError, format_validation
 
 
 class Profitability(BaseModel):

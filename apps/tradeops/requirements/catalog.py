@@ -9,8 +9,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tradeops.errors import ConfigError
-from tradeops.strategies.base import format_validation
+from tradeops.errors import ConfigError, format_validation
 
 ID_PATTERN = r"^[A-Z]{2}-\d+$"
 

@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from tradeops.data.bars import Bars
-from tradeops.errors import ConfigError
+from tradeops.errors import ConfigError, format_validation
 
 ParamTable = dict[str, np.ndarray]
 
@@ -58,16 +58,6 @@ def validate_params(strategy: Strategy, raw: Mapping[str, Any]) -> StrategyParam
         return strategy.Params.model_validate(dict(raw))
     except ValidationError as error:
         raise ConfigError(f"invalid parameters for {strategy.name}: {format_validation(error)}") from error
-
-
-def format_validation(error: ValidationError) -> str:
-    """Render pydantic errors as `field: reason` pairs, one per problem."""
-    parts = []
-    for item in error.errors():
-        where = ".".join(str(p) for p in item["loc"])
-        message = item["msg"].removeprefix("Value error, ")
-        parts.append(f"{where}: {message}" if where else message)
-    return "; ".join(parts)
 
 
 def table_from_points(points: list[StrategyParams]) -> ParamTable:
