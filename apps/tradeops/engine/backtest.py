@@ -15,9 +15,13 @@ from tradeops.engine import kernel, metrics
 from tradeops.engine.settings import DIRECTION_CODES, ExecutionSettings
 from tradeops.errors import DataError
 from tradeops.strategies.base import ParamTable, Signals, Strategy, StrategyParams, table_from_points
+from tradeops.strategies.indicators import computed_once
 
-# Bound on bars x symbols x points simulated at once: keeps a grid's memory flat at any size.
-CHUNK_CELLS = 2_000_000
+# Memory for one chunk of a grid: its signal arrays and the indicator values gathered for them
+# (about BYTES_PER_CELL per bar x symbol x point); keeps a grid's memory flat at any size.
+CHUNK_BYTES = 256 * 2**20
+BYTES_PER_CELL = 40  # two float64 indicator columns + four bool signal arrays + crossing temporaries
+CHUNK_CELLS = CHUNK_BYTES // BYTES_PER_CELL  # bars x symbols x points simulated at once
 
 
 @dataclass(frozen=True)
@@ -64,8 +68,13 @@ def _simulate(
     return raw, n_recorded, equity, trades
 
 
-def metrics_for(raw: np.ndarray, bars: Bars, settings: ExecutionSettings) -> dict[str, np.ndarray]:
-    """Named metric arrays from the kernel's accumulators for `bars` under `settings`."""
+def metrics_for(
+    raw: np.ndarray, bars: Bars, settings: ExecutionSettings, benchmark: dict[str, float] | None = None
+) -> dict[str, np.ndarray]:
+    """Named metric arrays from the kernel's accumulators for `bars` under `settings`.
+
+    `benchmark` is `metrics.buy_and_hold` of the bars, computed here when not given (a grid passes it once).
+    """
     per_year = bars.bars_per_year()
     return metrics.from_raw(
         raw,
@@ -73,7 +82,7 @@ def metrics_for(raw: np.ndarray, bars: Bars, settings: ExecutionSettings) -> dic
         n_bars=bars.n_bars,
         years=bars.years(),
         bars_per_year=per_year,
-        benchmark=metrics.buy_and_hold(bars.close, per_year),
+        benchmark=benchmark if benchmark is not None else metrics.buy_and_hold(bars.close, per_year),
     )
 
 
@@ -116,6 +125,11 @@ def run_backtest(strategy: Strategy, params: StrategyParams, bars: Bars, setting
     )
 
 
+def chunk_points(bars: Bars) -> int:
+    """How many parameter points a grid simulates at once on `bars` (CHUNK_CELLS bar x symbol x points)."""
+    return max(1, CHUNK_CELLS // (bars.n_bars * bars.n_symbols))
+
+
 def run_grid(
     strategy: Strategy,
     points: Sequence[StrategyParams],
@@ -125,18 +139,21 @@ def run_grid(
 ) -> pd.DataFrame:
     """Backtest every point; return parameters and metrics per point, in the order given.
 
-    Points are simulated in chunks sized to keep memory flat; `progress(n)` is told after each.
+    Points are simulated in chunks of `chunk_points` (memory stays flat); each indicator window is
+    computed once for the whole run; `progress(n)` is told after each chunk.
     """
     _check_length(bars)
     table = table_from_points(list(points))
-    chunk = max(1, CHUNK_CELLS // (bars.n_bars * bars.n_symbols))
+    chunk = chunk_points(bars)
+    benchmark = metrics.buy_and_hold(bars.close, bars.bars_per_year())
     parts: list[dict[str, np.ndarray]] = []
-    for start in range(0, len(points), chunk):
-        part: ParamTable = {name: values[start : start + chunk] for name, values in table.items()}
-        raw, *_ = _simulate(strategy.signals(bars, part), bars, settings, record=False)
-        parts.append(metrics_for(raw, bars, settings))
-        if progress is not None:
-            progress(len(next(iter(part.values()))))
+    with computed_once():
+        for start in range(0, len(points), chunk):
+            part: ParamTable = {name: values[start : start + chunk] for name, values in table.items()}
+            raw, *_ = _simulate(strategy.signals(bars, part), bars, settings, record=False)
+            parts.append(metrics_for(raw, bars, settings, benchmark))
+            if progress is not None:
+                progress(len(next(iter(part.values()))))
     merged = {name: np.concatenate([p[name] for p in parts]) for name in metrics.METRIC_NAMES}
     return pd.DataFrame({**table, **merged})
 

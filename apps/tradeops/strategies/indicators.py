@@ -2,51 +2,111 @@
 
 Each function takes a (bars, symbols) array and an int array of windows (P,) and returns
 (bars, symbols, P), computing each distinct window once. Values before a window is full are NaN.
+Inside `computed_once()` (a grid's run) a window is computed once for all the chunks of the run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 
 import numpy as np
 import pandas as pd
+
+# (indicator, id(input), window) -> (input, values); holding the input keeps its id from being reused
+_RUN_CACHE: ContextVar[dict[tuple[str, int, int], tuple[np.ndarray, np.ndarray]] | None] = ContextVar(
+    "indicator_cache", default=None
+)
+
+
+@contextlib.contextmanager
+def computed_once() -> Iterator[None]:
+    """Within the block, each indicator of each window on the same input array is computed once.
+
+    The cache holds one (bars, symbols) float array per distinct window and indicator, and is dropped
+    when the block ends.
+    """
+    token = _RUN_CACHE.set({})
+    try:
+        yield
+    finally:
+        _RUN_CACHE.reset(token)
+
+
+def _per_window(
+    values: np.ndarray, windows: np.ndarray, one: Callable[[pd.DataFrame, int], pd.DataFrame]
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """One (bars, symbols) array per distinct window, and for each point the index of its window's array."""
+    unique, inverse = np.unique(np.asarray(windows, dtype=np.int64), return_inverse=True)
+    cache = _RUN_CACHE.get()
+    frame: pd.DataFrame | None = None
+    columns = []
+    for window in unique.tolist():
+        key = (one.__qualname__, id(values), window)
+        hit = cache.get(key) if cache is not None else None
+        if hit is not None and hit[0] is values:
+            columns.append(hit[1])
+            continue
+        frame = pd.DataFrame(values) if frame is None else frame
+        column = one(frame, window).to_numpy(dtype="float64")
+        if cache is not None:
+            cache[key] = (values, column)
+        columns.append(column)
+    return columns, inverse
 
 
 def _per_unique_window(
     values: np.ndarray, windows: np.ndarray, one: Callable[[pd.DataFrame, int], pd.DataFrame]
 ) -> np.ndarray:
-    unique, inverse = np.unique(np.asarray(windows, dtype=np.int64), return_inverse=True)
-    frame = pd.DataFrame(values)
-    stacked = np.stack([one(frame, int(w)).to_numpy(dtype="float64") for w in unique], axis=-1)
-    return stacked[:, :, inverse]
+    columns, inverse = _per_window(values, windows, one)
+    return np.stack([columns[i] for i in inverse], axis=-1)  # one copy, straight into the (bars, symbols, P) layout
+
+
+def _rolling_mean(frame: pd.DataFrame, window: int) -> pd.DataFrame:
+    return frame.rolling(window).mean()
+
+
+def _rolling_max(frame: pd.DataFrame, window: int) -> pd.DataFrame:
+    return frame.rolling(window).max()
+
+
+def _rolling_min(frame: pd.DataFrame, window: int) -> pd.DataFrame:
+    return frame.rolling(window).min()
+
+
+def _wilder_rsi(frame: pd.DataFrame, window: int) -> pd.DataFrame:
+    change = frame.diff()
+    gain = change.clip(lower=0).ewm(alpha=1 / window, adjust=False, min_periods=window).mean()
+    loss = (-change.clip(upper=0)).ewm(alpha=1 / window, adjust=False, min_periods=window).mean()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 100 - 100 / (1 + gain / loss)
 
 
 def sma(values: np.ndarray, windows: np.ndarray) -> np.ndarray:
     """Simple moving average of the last `window` values, the current bar included."""
-    return _per_unique_window(values, windows, lambda f, w: f.rolling(w).mean())
+    return _per_unique_window(values, windows, _rolling_mean)
+
+
+def sma_per_window(values: np.ndarray, windows: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """`sma` without the broadcast: one (bars, symbols) array per distinct window and each point's index into them."""
+    return _per_window(values, windows, _rolling_mean)
 
 
 def rolling_max(values: np.ndarray, windows: np.ndarray) -> np.ndarray:
     """Highest value of the last `window` values, the current bar included."""
-    return _per_unique_window(values, windows, lambda f, w: f.rolling(w).max())
+    return _per_unique_window(values, windows, _rolling_max)
 
 
 def rolling_min(values: np.ndarray, windows: np.ndarray) -> np.ndarray:
     """Lowest value of the last `window` values, the current bar included."""
-    return _per_unique_window(values, windows, lambda f, w: f.rolling(w).min())
+    return _per_unique_window(values, windows, _rolling_min)
 
 
 def rsi(values: np.ndarray, windows: np.ndarray) -> np.ndarray:
     """Wilder's relative strength index (0-100), smoothing gains and losses with alpha = 1/window."""
 
-    def one(frame: pd.DataFrame, window: int) -> pd.DataFrame:
-        change = frame.diff()
-        gain = change.clip(lower=0).ewm(alpha=1 / window, adjust=False, min_periods=window).mean()
-        loss = (-change.clip(upper=0)).ewm(alpha=1 / window, adjust=False, min_periods=window).mean()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return 100 - 100 / (1 + gain / loss)
-
-    return _per_unique_window(values, windows, one)
+    return _per_unique_window(values, windows, _wilder_rsi)
 
 
 def crossed_above(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -54,6 +114,25 @@ def crossed_above(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     previous = np.zeros_like(a, dtype=bool)
     previous[1:] = a[:-1] < b[:-1]
     return previous & (a > b)
+
+
+def crossings(
+    fast: list[np.ndarray], fast_of: np.ndarray, slow: list[np.ndarray], slow_of: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """`crossed_above(fast, slow)` and `crossed_above(slow, fast)` for point p = (fast[fast_of[p]], slow[slow_of[p]]).
+
+    Compares the per-window arrays directly into boolean (bars, symbols, P) arrays, so the float
+    values are never broadcast over the points.
+    """
+    shape = (*fast[0].shape, len(fast_of))
+    below, above = np.empty(shape, dtype=bool), np.empty(shape, dtype=bool)
+    for point, (i, j) in enumerate(zip(fast_of.tolist(), slow_of.tolist(), strict=True)):
+        np.less(fast[i], slow[j], out=below[:, :, point])
+        np.greater(fast[i], slow[j], out=above[:, :, point])
+    up, down = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
+    np.logical_and(below[:-1], above[1:], out=up[1:])
+    np.logical_and(above[:-1], below[1:], out=down[1:])
+    return up, down
 
 
 def shift_forward(values: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from tradeops.data.bars import Bars
 from tradeops.strategies.base import ParamTable, Signals, StrategyParams
-from tradeops.strategies.indicators import crossed_above, sma
+from tradeops.strategies.indicators import crossings, sma_per_window
 
 
 class SmaCrossParams(StrategyParams):
@@ -39,8 +39,7 @@ class SmaCross:
     Params: ClassVar[type[StrategyParams]] = SmaCrossParams
 
     def signals(self, bars: Bars, params: ParamTable) -> Signals:
-        fast = sma(bars.close, params["fast"])
-        slow = sma(bars.close, params["slow"])
-        up = crossed_above(fast, slow)
-        down = crossed_above(slow, fast)
+        fast, fast_of = sma_per_window(bars.close, params["fast"])
+        slow, slow_of = sma_per_window(bars.close, params["slow"])
+        up, down = crossings(fast, fast_of, slow, slow_of)
         return Signals(entries=up, exits=down, short_entries=down, short_exits=up)
