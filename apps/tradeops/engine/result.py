@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tradeops import __version__
@@ -12,25 +13,32 @@ from tradeops.engine.backtest import BacktestResult, json_number
 ENGINE_VERSION = f"tradeops {__version__}"  # what stored runs record as the engine that produced them
 
 
-def _time(value: Any) -> str | None:
-    return None if pd.isna(value) else pd.Timestamp(value).isoformat()
+def _times(column: pd.Series) -> list[str | None]:
+    return [None if value is pd.NaT else value.isoformat() for value in column]
+
+
+def _numbers(column: pd.Series) -> list[float | None]:
+    """The column as JSON-safe numbers (NaN and infinities become None), converted in one pass."""
+    values = column.to_numpy(dtype="float64")
+    numbers: list[float | None] = values.tolist()
+    for position in np.flatnonzero(~np.isfinite(values)).tolist():
+        numbers[position] = None
+    return numbers
+
+
+TRADE_KEYS = ("symbol", "entry_time", "entry_price", "exit_time", "exit_price", "size", "pnl", "return_pct", "fees")
 
 
 def _trades(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [
-        {
-            "symbol": row["symbol"],
-            "entry_time": _time(row["entry_time"]),
-            "entry_price": json_number(row["entry_price"]),
-            "exit_time": _time(row["exit_time"]),
-            "exit_price": json_number(row["exit_price"]),
-            "size": json_number(row["size"]),
-            "pnl": json_number(row["pnl"]),
-            "return_pct": json_number(row["return_pct"]),
-            "fees": json_number(row["fees"]),
-        }
-        for row in frame.to_dict("records")
+    """The trade frame as JSON records, column by column (a million-bar backtest has tens of thousands)."""
+    columns = [
+        frame["symbol"].tolist(),
+        _times(pd.Series(pd.to_datetime(frame["entry_time"]))),
+        _numbers(frame["entry_price"]),
+        _times(pd.Series(pd.to_datetime(frame["exit_time"]))),
+        *(_numbers(frame[name]) for name in TRADE_KEYS[4:]),
     ]
+    return [dict(zip(TRADE_KEYS, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def result_to_dict(result: BacktestResult) -> dict[str, Any]:
