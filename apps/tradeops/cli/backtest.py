@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -32,7 +33,7 @@ from tradeops.cli.options import (
 from tradeops.cli.service import watch
 from tradeops.data import load_bars
 from tradeops.engine import run_backtest, run_grid
-from tradeops.engine.backtest import best_rows, json_number
+from tradeops.engine.backtest import best_rows, grid_summary, json_number
 from tradeops.engine.metrics import METRIC_NAMES
 from tradeops.engine.result import result_to_dict
 from tradeops.engine.walkforward import fold_windows, walk_forward, walk_forward_to_dict
@@ -44,6 +45,7 @@ from tradeops.strategies.base import expand_grid, validate_params
 app = typer.Typer(help="Backtest a strategy on one parameter point or a grid.", no_args_is_help=True)
 app.command("watch")(watch)
 stderr = Console(stderr=True, soft_wrap=True)
+LARGE_GRID = 10_000  # combinations past which the sweep says it is validating them (that takes seconds)
 
 
 def metrics_table(title: str, metrics: dict[str, float | None]) -> Table:
@@ -115,10 +117,15 @@ def sweep(
     settings = execution_settings(
         cash=cash, commission=commission, slippage=slippage, sizing=sizing, fraction=fraction, direction=direction
     )
-    points, invalid = expand_grid(chosen, parse_params(param), parse_grid(grid))
+    axes = parse_grid(grid)
+    combinations = math.prod(len(values) for values in axes.values())
+    if combinations > LARGE_GRID:
+        stderr.print(f"grid: validating {combinations:,} combinations", highlight=False)
+    points, invalid = expand_grid(chosen, parse_params(param), axes)
     if not points:
         raise ConfigError(f"all {invalid} grid points are invalid for {strategy} (e.g. fast >= slow)")
     bars = load_bars(data, max_gap=max_gap)
+    stderr.print(grid_summary(len(points), bars), highlight=False)
     with progress_bar(transient=as_json) as progress:
         task = progress.add_task(f"{strategy} x {len(points)} points", total=len(points))
         table = run_grid(chosen, points, bars, settings, progress=lambda n: progress.advance(task, n))

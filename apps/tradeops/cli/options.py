@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
 from tradeops.engine.settings import Direction, ExecutionSettings, Sizing
 from tradeops.errors import ConfigError
@@ -121,6 +121,7 @@ def progress_bar(transient: bool) -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=Console(stderr=True, soft_wrap=True),
         transient=transient,
     )

@@ -1,0 +1,112 @@
+"""The grid's glue: each indicator window once per run, signals compared straight into place, trades to
+JSON column by column, and a sweep that says how big it is before it starts."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.apps.cli.test_cli import cli
+from tradeops.engine import ExecutionSettings, run_backtest, run_grid
+from tradeops.engine import backtest as backtest_module
+from tradeops.engine.backtest import chunk_points, grid_summary
+from tradeops.engine.result import _trades
+from tradeops.strategies import get_strategy, indicators
+from tradeops.strategies.base import expand_grid
+
+SMA = get_strategy("sma_cross")
+
+
+@pytest.mark.req("DC-18")
+def test_dc_18_each_moving_average_window_is_computed_once_per_run_across_chunks(goog, monkeypatch):
+    fast, slow = [5, 10, 20, 30], [20, 30, 60, 90]
+    points, _ = expand_grid(SMA, {}, {"fast": fast, "slow": slow})
+    whole = run_grid(SMA, points, goog, ExecutionSettings())
+    calls: list[int] = []
+    original = indicators._rolling_mean
+
+    @functools.wraps(original)
+    def counted(frame, window):
+        calls.append(window)
+        return original(frame, window)
+
+    monkeypatch.setattr(indicators, "_rolling_mean", counted)
+    monkeypatch.setattr(backtest_module, "CHUNK_CELLS", goog.n_bars * 3)  # three points per chunk
+    assert chunk_points(goog) == 3 and len(points) > 3 * 3
+    chunked = run_grid(SMA, points, goog, ExecutionSettings())
+    assert sorted(calls) == sorted(set(fast) | set(slow))  # every distinct window exactly once
+    assert chunked.equals(whole)
+    calls.clear()
+    run_grid(SMA, points, goog, ExecutionSettings())
+    assert sorted(calls) == sorted(set(fast) | set(slow))  # the cache lives for one run, not longer
+
+
+@pytest.mark.req("DC-18")
+def test_dc_18_crossings_equal_the_broadcast_comparison_with_ties_and_gaps():
+    rng = np.random.default_rng(7)
+    values = [np.round(rng.normal(size=(400, 3)), 1) for _ in range(4)]  # rounding makes ties
+    for column in values:
+        column[rng.random(column.shape) < 0.05] = np.nan
+    fast_of, slow_of = np.array([0, 1, 1, 3, 0]), np.array([2, 2, 3, 2, 0])
+    up, down = indicators.crossings(values, fast_of, values, slow_of)
+    fast = np.stack([values[i] for i in fast_of], axis=-1)
+    slow = np.stack([values[j] for j in slow_of], axis=-1)
+    assert np.array_equal(up, indicators.crossed_above(fast, slow))
+    assert np.array_equal(down, indicators.crossed_above(slow, fast))
+    assert up.any() and down.any() and not up[:, :, 4].any()  # a point crossing itself never crosses
+
+
+def _reference_trades(frame: pd.DataFrame) -> list[dict]:
+    def number(value):
+        return float(value) if math.isfinite(value) else None
+
+    def time(value):
+        return None if pd.isna(value) else pd.Timestamp(value).isoformat()
+
+    return [
+        {
+            "symbol": row["symbol"],
+            "entry_time": time(row["entry_time"]),
+            "entry_price": number(row["entry_price"]),
+            "exit_time": time(row["exit_time"]),
+            "exit_price": number(row["exit_price"]),
+            "size": number(row["size"]),
+            "pnl": number(row["pnl"]),
+            "return_pct": number(row["return_pct"]),
+            "fees": number(row["fees"]),
+        }
+        for row in frame.to_dict("records")
+    ]
+
+
+@pytest.mark.req("DC-18")
+def test_dc_18_trades_become_the_same_json_in_bulk_as_row_by_row(goog):
+    result = run_backtest(SMA, SMA.Params(fast=5, slow=20), goog, ExecutionSettings(direction="long_short"))
+    assert len(result.trades) > 50 and len(result.open_trades) == 1
+    for frame in (result.trades, result.open_trades):
+        assert json.dumps(_trades(frame)) == json.dumps(_reference_trades(frame))
+    odd = result.trades.head(3).copy()
+    odd.loc[0, "return_pct"], odd.loc[1, "pnl"], odd.loc[2, "exit_time"] = np.inf, np.nan, pd.NaT
+    assert _trades(odd) == _reference_trades(odd)
+    assert _trades(odd.head(0)) == []
+
+
+@pytest.mark.req("DC-18")
+def test_dc_18_a_sweep_says_its_size_and_an_estimate_before_it_starts(monkeypatch, capsys, goog):
+    points, _ = expand_grid(SMA, {}, {"fast": [5, 10], "slow": [20, 30, 40]})
+    line = grid_summary(len(points), goog)
+    assert line.startswith(f"grid: 6 points x 1 symbol(s) x {goog.n_bars:,} bars = {6 * goog.n_bars:,} bar-points")
+    assert "in 1 chunk(s); estimate ~" in line
+    from tradeops.cli import backtest as backtest_cli
+
+    monkeypatch.setattr(backtest_cli, "LARGE_GRID", 5)
+    args = ("backtest", "sweep", "-s", "sma_cross", "-d", "sample:GOOG", "-g", "fast=5,10", "-g", "slow=20,30,40")
+    code, out, err = cli(monkeypatch, capsys, *args, "--json")
+    assert code == 0 and json.loads(out)["points"] == 6
+    lines = " ".join(err.split())
+    assert "grid: validating 6 combinations" in lines and " ".join(line.split()) in lines
