@@ -36,6 +36,11 @@ class DonchianBreakout:
     description: ClassVar[str] = "channel breakout: trend following"
     Params: ClassVar[type[StrategyParams]] = DonchianBreakoutParams
 
+    def lookback(self, params: StrategyParams) -> int:
+        """The entry channel (the longer one) before the current bar, and the current bar."""
+        assert isinstance(params, DonchianBreakoutParams)
+        return params.entry_window + 1
+
     def signals(self, bars: Bars, params: ParamTable) -> Signals:
         close = bars.close[:, :, None]
         entry_high = shift_forward(rolling_max(bars.high, params["entry_window"]))

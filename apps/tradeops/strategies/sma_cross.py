@@ -38,6 +38,11 @@ class SmaCross:
     description: ClassVar[str] = "moving-average crossover: trend following"
     Params: ClassVar[type[StrategyParams]] = SmaCrossParams
 
+    def lookback(self, params: StrategyParams) -> int:
+        """The slow window and the bar before it (a cross compares two bars)."""
+        assert isinstance(params, SmaCrossParams)
+        return params.slow + 1
+
     def signals(self, bars: Bars, params: ParamTable) -> Signals:
         fast, fast_of = sma_per_window(bars.close, params["fast"])
         slow, slow_of = sma_per_window(bars.close, params["slow"])

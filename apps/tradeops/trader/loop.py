@@ -32,7 +32,7 @@ from tradeops.store.models import (
     TraderSessionRow,
     TraderTradeRow,
 )
-from tradeops.strategies.base import Strategy, StrategyParams, table_from_points
+from tradeops.strategies.base import Strategy, StrategyParams, lookback, table_from_points
 from tradeops.trader import risk
 from tradeops.trader.broker import CLOSE, OPEN_LONG, OPEN_SHORT, Account, Broker, Order, PaperBroker
 from tradeops.trader.control import RUNNING, lock_session
@@ -94,6 +94,7 @@ class Trader:
         self.notifier = notifier
         self.heartbeat = heartbeat or (lambda: None)
         self.table = table_from_points([config.params])
+        self.lookback = lookback(config.strategy, config.params)  # None: signals need the whole history
         self._checked: object = None  # the data (array) whose traded prefix was last checked against the ledger
         self.last_bar = self._open_session()
 
@@ -290,8 +291,9 @@ class Trader:
     def _decide(
         self, db: Session, row: TraderSessionRow, accounts: dict[str, TraderAccountRow], bars: Bars, t: int
     ) -> None:
-        signals = self.config.strategy.signals(bars.head(t + 1), self.table)
-        entries, exits, short_entries, short_exits = (a[t, :, 0] for a in signals.as_tuple())
+        start = 0 if self.lookback is None else max(0, t + 1 - self.lookback)
+        signals = self.config.strategy.signals(bars.slice(start, t + 1), self.table)  # the new bar's window only
+        entries, exits, short_entries, short_exits = (a[-1, :, 0] for a in signals.as_tuple())
         direction = DIRECTION_CODES[self.config.execution.direction]
         stamp = datetime.now(UTC)
         for s, symbol in enumerate(bars.symbols):

@@ -1,0 +1,227 @@
+"""Benchmark start-up and the loops' glue (issue 14), side by side in one run; print ratios and write JSON.
+
+    python -m pipelines.bench.startup [--out reports/startup_bench.json] [--bars 20000] [--big 1000000]
+
+Cases: (a) `tradeops --help` and `tradeops backup list` whole processes against `python -c "import typer"`;
+(b) `tradeops gate` on GOOG with every check, fresh process, against backtrader's and backtesting.py's
+whole processes running one backtest; (c) the 174-point sweep on `--bars` hourly synthetic bars, whole
+process, against backtesting.py's `optimize` of the same grid; (d) ns per bar-point of the kernel alone,
+of `run_grid` and of a plain numba loop written here (a moving-average cross with no order logic);
+(e) a `--big`-bar single backtest split into load, signals, kernel, trades and JSON. Times are wall
+clock medians; nothing here asserts a time. Other work on the machine slows every figure alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FAST, SLOW = list(range(5, 51, 5)), list(range(20, 201, 10))
+GATE = "gate --strategy sma_cross --param fast=10 --param slow=30 --data sample:GOOG --out {out}/v.json"
+PEER = (
+    "import warnings; warnings.simplefilter('ignore'); from backtesting.test import GOOG; "
+    "from pipelines.bench.peers import"
+)
+
+
+REPEAT = {"times": 3}  # fresh processes timed per figure (--repeat)
+
+
+def whole_process(argv: list[str], cwd: str | None = None, repeat: int | None = None) -> float:
+    """Median wall time of a fresh process (one untimed run first, so caches are warm for every side)."""
+    samples = []
+    for _ in range((REPEAT["times"] if repeat is None else repeat) + 1):
+        started = time.perf_counter()
+        subprocess.run(argv, check=True, capture_output=True, cwd=cwd, timeout=1800)  # noqa: S603 - fixed argv
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples[1:] or samples)
+
+
+def tradeops(args: str) -> list[str]:
+    return [sys.executable, "-m", "tradeops.cli", *args.split()]
+
+
+def python(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
+def case_start(folder: str) -> dict[str, Any]:
+    return {
+        "case": "a: whole process, start-up",
+        "seconds": {
+            "tradeops --help": whole_process(tradeops("--help"), cwd=folder),
+            "tradeops backup list": whole_process(tradeops("backup list"), cwd=folder),
+            'python -c "import typer"': whole_process(python("import typer")),
+        },
+    }
+
+
+def case_gate(folder: str) -> dict[str, Any]:
+    seconds = {
+        "tradeops gate (every check)": whole_process(tradeops(GATE.format(out=folder)), cwd=folder),
+        "backtesting.py (one backtest)": whole_process(
+            python(f"{PEER} backtesting_run; backtesting_run(GOOG, 10, 30)")
+        ),
+        "backtrader (one backtest)": whole_process(python(f"{PEER} backtrader_run; backtrader_run(GOOG, 10, 30)")),
+    }
+    return {"case": "b: whole process, gate cold start vs peers' one backtest on GOOG", "seconds": seconds}
+
+
+def case_sweep(folder: str, bars: int) -> dict[str, Any]:
+    data = f"sample:synthetic?symbols=1&bars={bars}"
+    sweep = f"backtest sweep -s sma_cross -d {data} -g fast=5:50:5 -g slow=20:200:10 --json"
+    peer = (
+        "import warnings; warnings.simplefilter('ignore'); from tradeops.data import load_bars; "
+        "from pipelines.bench.peers import backtesting_frame, backtesting_optimize; "
+        f"backtesting_optimize(backtesting_frame(load_bars('{data}')), {FAST}, {SLOW})"
+    )
+    seconds = {
+        "tradeops backtest sweep": whole_process(tradeops(sweep), cwd=folder, repeat=min(1, REPEAT["times"])),
+        "backtesting.py optimize": whole_process(python(peer), repeat=min(1, REPEAT["times"])),
+    }
+    return {"case": f"c: whole process, 174-point sweep on {bars:,} hourly bars", "seconds": seconds}
+
+
+def plain_cross_loop() -> Callable[..., float]:
+    """A moving-average cross with all-in fills and no costs: the floor a numba loop reaches per bar-point."""
+    from numba import njit, prange
+
+    @njit(cache=False, parallel=True)
+    def loop(close: np.ndarray, up: np.ndarray, down: np.ndarray) -> float:
+        n_bars, n_symbols, n_points = up.shape
+        total = 0.0
+        for p in prange(n_points):
+            for s in range(n_symbols):
+                cash, units = 1.0, 0.0
+                for t in range(1, n_bars):
+                    price = close[t, s]
+                    if units == 0.0 and up[t - 1, s, p]:
+                        units, cash = cash / price, 0.0
+                    elif units > 0.0 and down[t - 1, s, p]:
+                        cash, units = units * price, 0.0
+                total += cash + units * close[n_bars - 1, s]
+        return total
+
+    return loop
+
+
+def case_per_bar_point(symbols: int, bars_per_symbol: int) -> dict[str, Any]:
+    from tradeops.data import load_bars
+    from tradeops.engine import ExecutionSettings, run_grid
+    from tradeops.engine.backtest import _simulate, chunk_points
+    from tradeops.strategies import get_strategy
+    from tradeops.strategies.base import expand_grid, table_from_points
+
+    bars = load_bars(f"sample:synthetic?symbols={symbols}&bars={bars_per_symbol}")
+    strategy = get_strategy("sma_cross")
+    points, _ = expand_grid(strategy, {}, {"fast": FAST, "slow": SLOW})
+    settings = ExecutionSettings()
+    run_grid(strategy, points[:2], bars.head(300), settings)  # load the cached kernel
+    started = time.perf_counter()
+    run_grid(strategy, points, bars, settings)
+    grid = time.perf_counter() - started
+    chunk = {k: v[: chunk_points(bars)] for k, v in table_from_points(points).items()}
+    signals = strategy.signals(bars, chunk)
+    started = time.perf_counter()
+    _simulate(signals, bars, settings, record=False)
+    kernel = time.perf_counter() - started
+    loop = plain_cross_loop()
+    loop(bars.close[:50], signals.entries[:50], signals.exits[:50])  # compile
+    started = time.perf_counter()
+    loop(bars.close, signals.entries, signals.exits)
+    plain = time.perf_counter() - started
+    n_chunk = signals.entries.shape[2]
+    per = {
+        "kernel": kernel / (bars.n_bars * symbols * n_chunk),
+        "run_grid": grid / (bars.n_bars * symbols * len(points)),
+        "plain numba loop": plain / (bars.n_bars * symbols * n_chunk),
+    }
+    return {
+        "case": f"d: ns per bar-point, {len(points)} points x {symbols} symbols x {bars_per_symbol:,} bars",
+        "ns_per_bar_point": {name: value * 1e9 for name, value in per.items()},
+    }
+
+
+def case_big_single(n_bars: int) -> dict[str, Any]:
+    from tradeops.data import load_bars
+    from tradeops.engine import ExecutionSettings, run_backtest
+    from tradeops.engine.backtest import _simulate
+    from tradeops.engine.result import result_to_dict
+    from tradeops.strategies import get_strategy
+    from tradeops.strategies.base import table_from_points
+
+    strategy = get_strategy("sma_cross")
+    point, settings = strategy.Params(fast=5, slow=20), ExecutionSettings(direction="long_short")
+    split: dict[str, float] = {}
+    started = time.perf_counter()
+    bars = load_bars(f"sample:synthetic?symbols=1&bars={n_bars}")
+    split["load"] = time.perf_counter() - started
+    started = time.perf_counter()
+    signals = strategy.signals(bars, table_from_points([point]))
+    split["signals"] = time.perf_counter() - started
+    started = time.perf_counter()
+    _simulate(signals, bars, settings, record=True)
+    split["kernel"] = time.perf_counter() - started
+    started = time.perf_counter()
+    result = run_backtest(strategy, point, bars, settings)
+    split["trades (run_backtest minus signals and kernel)"] = (
+        time.perf_counter() - started - split["signals"] - split["kernel"]
+    )
+    started = time.perf_counter()
+    json.dumps(result_to_dict(result))
+    split["json"] = time.perf_counter() - started
+    return {"case": f"e: one backtest on {n_bars:,} bars ({len(result.trades):,} trades), split", "seconds": split}
+
+
+def summarise(results: list[dict[str, Any]]) -> str:
+    lines = []
+    for result in results:
+        lines.append(result["case"])
+        values = result.get("seconds") or result["ns_per_bar_point"]
+        unit = "s" if "seconds" in result else "ns"
+        first = next(iter(values.values()))
+        for name, value in values.items():
+            ratio = f"  {value / first:,.2f}x the first" if value is not first else ""
+            lines.append(f"  {name:48s} {value:12,.3f} {unit}{ratio}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("reports/startup_bench.json"))
+    parser.add_argument("--bars", type=int, default=20_000, help="hourly bars of the sweep (c)")
+    parser.add_argument("--grid-symbols", type=int, default=50)
+    parser.add_argument("--grid-bars", type=int, default=2_520)
+    parser.add_argument("--repeat", type=int, default=3, help="timed fresh processes per figure")
+    parser.add_argument("--big", type=int, default=1_000_000, help="bars of the single backtest (e)")
+    args = parser.parse_args(argv)
+    os.environ["TQDM_DISABLE"] = "1"  # the peers' progress bars
+    REPEAT["times"] = args.repeat
+    with tempfile.TemporaryDirectory() as folder:
+        os.environ["TRADEOPS_DATA_DIR"] = folder
+        results = [
+            case_start(folder),
+            case_gate(folder),
+            case_sweep(folder, args.bars),
+            case_per_bar_point(args.grid_symbols, args.grid_bars),
+            case_big_single(args.big),
+        ]
+    print(summarise(results))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

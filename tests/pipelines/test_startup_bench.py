@@ -1,0 +1,23 @@
+"""The start-up and glue benchmark runs end to end on small sizes (it measures; it asserts no time)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pipelines.bench import startup
+
+
+@pytest.mark.req("DC-18")
+def test_dc_18_the_startup_bench_writes_every_case_side_by_side(tmp_path, capsys):
+    out = tmp_path / "startup.json"
+    args = ["--bars", "600", "--grid-symbols", "2", "--grid-bars", "400", "--big", "3000", "--repeat", "0"]
+    startup.main([*args, "--out", str(out)])
+    results = json.loads(out.read_text())
+    assert [r["case"][0] for r in results] == ["a", "b", "c", "d", "e"]
+    assert set(results[0]["seconds"]) == {"tradeops --help", "tradeops backup list", 'python -c "import typer"'}
+    assert {"backtrader (one backtest)", "backtesting.py (one backtest)"} <= set(results[1]["seconds"])
+    assert set(results[3]["ns_per_bar_point"]) == {"kernel", "run_grid", "plain numba loop"}
+    assert {"load", "signals", "kernel", "json"} <= set(results[4]["seconds"])
+    assert all(value > 0 for r in results for value in (r.get("seconds") or r["ns_per_bar_point"]).values())
+    assert "x the first" in capsys.readouterr().out
