@@ -162,7 +162,8 @@ def case_big_single(n_bars: int) -> dict[str, Any]:
     from tradeops.strategies.base import table_from_points
 
     strategy = get_strategy("sma_cross")
-    point, settings = strategy.Params(fast=5, slow=20), ExecutionSettings(direction="long_short")
+    point = strategy.Params.model_validate({"fast": 5, "slow": 20})
+    settings = ExecutionSettings(direction="long_short")
     split: dict[str, float] = {}
     started = time.perf_counter()
     bars = load_bars(f"sample:synthetic?symbols=1&bars={n_bars}")

@@ -109,19 +109,13 @@ def rsi(values: np.ndarray, windows: np.ndarray) -> np.ndarray:
     return _per_unique_window(values, windows, _wilder_rsi)
 
 
-def crossed_above(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """True where `a` was strictly below `b` on the previous bar and is strictly above now."""
-    previous = np.zeros_like(a, dtype=bool)
-    previous[1:] = a[:-1] < b[:-1]
-    return previous & (a > b)
-
-
 def crossings(
     fast: list[np.ndarray], fast_of: np.ndarray, slow: list[np.ndarray], slow_of: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """`crossed_above(fast, slow)` and `crossed_above(slow, fast)` for point p = (fast[fast_of[p]], slow[slow_of[p]]).
+    """Where fast crosses above slow and below it, for point p = (fast[fast_of[p]], slow[slow_of[p]]).
 
-    Compares the per-window arrays directly into boolean (bars, symbols, P) arrays, so the float
+    A cross is strict on both bars (below, then above; as backtesting.py's `crossover`). The
+    per-window arrays are compared straight into boolean (bars, symbols, P) arrays, so the float
     values are never broadcast over the points.
     """
     shape = (*fast[0].shape, len(fast_of))

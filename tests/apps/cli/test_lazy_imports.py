@@ -68,7 +68,7 @@ def test_dc_18_a_command_imports_only_what_it_uses(tmp_path, args):
 
 
 @pytest.mark.req("DC-18")
-def test_dc_18_the_gate_imports_the_engine_it_uses(tmp_path):
+def test_dc_18_a_backtest_imports_the_engine_it_uses(tmp_path):
     code, modules = imported_by(tmp_path, "backtest", "run", "--strategy", "sma_cross", "--data", "sample:GOOG")
     assert code == 0 and {"numba", "vectorbt"} <= modules
 
