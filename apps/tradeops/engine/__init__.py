@@ -6,28 +6,24 @@ does not pull in numba and vectorbt.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tradeops.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from tradeops.engine.backtest import BacktestResult, run_backtest, run_grid
     from tradeops.engine.settings import Direction, ExecutionSettings, Sizing
 
-_HOMES = {
-    "BacktestResult": "tradeops.engine.backtest",
-    "run_backtest": "tradeops.engine.backtest",
-    "run_grid": "tradeops.engine.backtest",
-    "Direction": "tradeops.engine.settings",
-    "ExecutionSettings": "tradeops.engine.settings",
-    "Sizing": "tradeops.engine.settings",
-}
-
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(home), name)
-
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        "BacktestResult": "tradeops.engine.backtest",
+        "run_backtest": "tradeops.engine.backtest",
+        "run_grid": "tradeops.engine.backtest",
+        "Direction": "tradeops.engine.settings",
+        "ExecutionSettings": "tradeops.engine.settings",
+        "Sizing": "tradeops.engine.settings",
+    },
+)
 
 __all__ = ["BacktestResult", "Direction", "ExecutionSettings", "Sizing", "run_backtest", "run_grid"]

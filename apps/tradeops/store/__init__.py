@@ -6,26 +6,22 @@ import SQLAlchemy.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tradeops.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from tradeops.store.objects import ObjectStore, open_object_store
     from tradeops.store.runs import Run, RunStore
 
-_HOMES = {
-    "ObjectStore": "tradeops.store.objects",
-    "open_object_store": "tradeops.store.objects",
-    "Run": "tradeops.store.runs",
-    "RunStore": "tradeops.store.runs",
-}
-
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(home), name)
-
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        "ObjectStore": "tradeops.store.objects",
+        "open_object_store": "tradeops.store.objects",
+        "Run": "tradeops.store.runs",
+        "RunStore": "tradeops.store.runs",
+    },
+)
 
 __all__ = ["ObjectStore", "Run", "RunStore", "open_object_store"]
