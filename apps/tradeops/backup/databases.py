@@ -277,7 +277,7 @@ class SqliteDatabase:
             source.backup(copy)
         source.close()
         counts = _sqlite_counts(copy)
-        image = copy.serialize()
+        image = _rollback_journal(copy.serialize())
         copy.close()
 
         def stream() -> Iterator[bytes]:
@@ -330,6 +330,17 @@ class SqliteDatabase:
     def scratch(self) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="tradeops-scratch-") as folder:
             yield f"sqlite:///{Path(folder) / 'scratch.db'}"
+
+
+def _rollback_journal(image: bytes) -> bytes:
+    """The image marked as a rollback-journal database (header bytes 18-19 = 1, SQLite's file format).
+
+    A live database in WAL mode (the trader's ledger) copies its WAL marker (2) into the image, and a
+    WAL-marked image cannot be deserialized and written back; the marker only says which journal to use.
+    """
+    if len(image) < 20 or image[18:20] != b"\x02\x02":
+        return image
+    return image[:18] + b"\x01\x01" + image[20:]
 
 
 def _sqlite_tables(connection: sqlite3.Connection) -> list[str]:
