@@ -17,6 +17,7 @@ from tradeops.cli import (
     cleanup,
     gate,
     local,
+    mcpserver,
     model,
     monitor,
     requirements,
@@ -40,6 +41,7 @@ app.add_typer(model.app, name="model")
 app.add_typer(local.app, name="local")
 app.add_typer(service.api_app, name="api")
 app.add_typer(service.db_app, name="db")
+app.add_typer(mcpserver.app, name="mcp")
 app.command("gate")(gate.gate)
 app.command("serve")(service.serve)
 app.command("monitor")(monitor.monitor)
