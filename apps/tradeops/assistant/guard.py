@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -57,12 +57,3 @@ class Guarded:
         self.desk.limiter.check(principal)
         return principal
 
-
-async def report(ctx: Context, progress: float, total: float | None, message: str) -> None:
-    """A progress notification (sent only when the client asked for progress with a token)."""
-    await ctx.report_progress(progress, total, message)
-
-
-def plain(value: Any) -> Any:
-    """A dataclass-like value as a dict (for models built from our frozen dataclasses)."""
-    return value.as_dict() if hasattr(value, "as_dict") else value

@@ -78,9 +78,7 @@ def create_app(settings: AppSettings) -> FastAPI:
     health = Health(service=SERVICE, version=__version__, git_sha=settings.git_sha)
     health.checks = {"database": desk.store.ping, "object_store": desk.objects.ping}
     requests = Counter("tradeops_mcp_requests", "MCP HTTP requests by outcome", ["outcome"], registry=health.registry)
-    app = FastAPI(
-        title="tradeops mcp", version=__version__, lifespan=_lifespan(server, desk, health), docs_url=None
-    )
+    app = FastAPI(title="tradeops mcp", version=__version__, lifespan=_lifespan(server, desk, health), docs_url=None)
     install_health(app, health)
     app.mount("/", BearerPrincipal(mcp_app, desk.principals, requests))
     return app

@@ -69,7 +69,11 @@ def test_dc_23_bad_arguments_get_a_schema_error_and_the_server_keeps_answering(s
         ("run_backtest", {"strategy": 5}, "strategy"),  # wrong type
         ("run_backtest", {"strategy": "nosuch"}, "unknown strategy 'nosuch'"),
         ("run_backtest", {"strategy": "sma_cross", "params": {"fast": 50, "slow": 30}}, "fast (50) must be less"),
-        ("run_sweep", {"strategy": "sma_cross", "grid": {"fast": list(range(400)), "slow": list(range(400))}}, "at most"),
+        (
+            "run_sweep",
+            {"strategy": "sma_cross", "grid": {"fast": list(range(400)), "slow": list(range(400))}},
+            "at most",
+        ),
         ("run_sweep", {"strategy": "sma_cross", "grid": {"nope": [1]}}, "no parameter(s) nope"),
         ("gate", {"strategy": "sma_cross", "data": "../../etc/passwd"}, "inside the market data folder"),
         ("get_run", {"run_id": "../x"}, "run_id"),
@@ -127,7 +131,9 @@ def test_dc_23_a_cancelled_sweep_stops_on_the_backtester(serve_http, desk):
             async with anyio.create_task_group() as group:
 
                 async def call() -> None:
-                    await client.call_tool("run_sweep", {"strategy": "sma_cross", "grid": grid}, progress_callback=progress)
+                    await client.call_tool(
+                        "run_sweep", {"strategy": "sma_cross", "grid": grid}, progress_callback=progress
+                    )
 
                 group.start_soon(call)
                 with anyio.fail_after(120):

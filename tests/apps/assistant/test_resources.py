@@ -50,7 +50,10 @@ def test_dc_23_releases_and_backups_are_read_from_the_stores(serve_http, desk):
 
     with serve_http() as url:
         releases, empty, backups = anyio.run(reads, url)
-    assert [(r["version"], r["result"]) for r in releases["releases"]] == [("v1.1.0", "failed"), ("v1.0.0", "succeeded")]
+    assert [(r["version"], r["result"]) for r in releases["releases"]] == [
+        ("v1.1.0", "failed"),
+        ("v1.0.0", "succeeded"),
+    ]
     assert empty == {"stack": "dev", "releases": []}
     (backup,) = backups["backups"]
     assert backup["id"] == first.id and backup["verified"] is True and backups["rpo_seconds"] is not None
@@ -74,6 +77,7 @@ def test_dc_23_resources_show_listed_files_only_and_secrets_by_name(serve_http, 
 
     async def reads(url: str) -> dict:
         async with http_client(url, BOB) as client:
+
             async def text(uri: str) -> str:
                 return (await client.read_resource(uri)).contents[0].text
 

@@ -79,7 +79,9 @@ def test_dc_23_bt_5_a_local_assistant_runs_a_backtest_and_a_gate_and_gets_the_cl
     assert got["stored"].structured_content["result"] == expected
 
     verdict = got["gate"].structured_content["verdict"]
-    cli_verdict = cli_json("gate", "-s", "sma_cross", "-p", "fast=10", "-p", "slow=30", "-d", "sample:GOOG", "-t", "min_sharpe=0.3")
+    cli_verdict = cli_json(
+        "gate", "-s", "sma_cross", "-p", "fast=10", "-p", "slow=30", "-d", "sample:GOOG", "-t", "min_sharpe=0.3"
+    )
     assert verdict["checks"] == cli_verdict["checks"] and verdict["passed"] == cli_verdict["passed"]
     assert verdict["exit_code"] == cli_verdict["exit_code"] and len(verdict["checks"]) >= 4
 

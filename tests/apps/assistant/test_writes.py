@@ -38,7 +38,9 @@ def test_dc_23_oe_3_a_proposal_opens_a_pr_on_a_real_branch_and_readers_are_refus
 
     refused = got["bob"]
     assert refused.is_error
-    assert "bob may not propose: only the stack's MCP writers may (TRADEOPS_MCP_WRITERS: alice)" in refused.content[0].text
+    assert (
+        "bob may not propose: only the stack's MCP writers may (TRADEOPS_MCP_WRITERS: alice)" in refused.content[0].text
+    )
     assert "fast (50) must be less than slow (30)" in got["bad"].content[0].text
 
     result = got["alice"]
