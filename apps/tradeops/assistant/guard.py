@@ -56,4 +56,3 @@ class Guarded:
         principal = principal_of(ctx, self.stdio_principal)
         self.desk.limiter.check(principal)
         return principal
-

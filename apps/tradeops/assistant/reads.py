@@ -6,11 +6,12 @@ reads the same database and object store as the API and the Slack app.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import anyio
 from mcp.server.mcpserver import Context
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from tradeops.assistant.guard import Guarded, tool_errors
 from tradeops.assistant.results import (
@@ -20,7 +21,6 @@ from tradeops.assistant.results import (
     DatasetList,
     ReleaseList,
     StrategyList,
-    TraderState,
 )
 from tradeops.backup import BackupError, BackupRepository
 from tradeops.engine.metrics import METRIC_NAMES
@@ -37,6 +37,7 @@ from tradeops.service.backtester.schemas import (
 )
 from tradeops.strategies import STRATEGIES
 from tradeops.strategies.base import format_validation
+from tradeops.trader.control import TraderStatus
 from tradeops.vcs.stackfile import stack_file
 
 Strategy = Annotated[str, Field(description="strategy name (see list_strategies)", examples=["sma_cross"])]
@@ -59,6 +60,27 @@ def validated(model: Any, **fields: Any) -> Any:
         raise ConfigError(f"invalid arguments: {format_validation(error)}") from None
 
 
+def candidate_tool(name: str, kind: str, model: type[BaseModel], doc: str) -> Callable[..., Awaitable[RunView]]:
+    """A tool taking one candidate (strategy, params, data, execution, thresholds) to the backtester as `kind`."""
+
+    async def tool(
+        self: ReadTools,
+        strategy: Strategy,
+        ctx: Context,
+        params: Params | None = None,
+        data: Data = "sample:GOOG",
+        execution: ExecutionSettings | None = None,
+        thresholds: Thresholds | None = None,
+    ) -> RunView:
+        body = validated(model, strategy=strategy, params=params, data=data, execution=execution, thresholds=thresholds)
+        self.caller(ctx)
+        return await self._run(ctx, kind, body)
+
+    tool.__name__ = tool.__qualname__ = name
+    tool.__doc__ = doc
+    return tool_errors(tool)
+
+
 class ReadTools(Guarded):
     """Tools anyone with a token may call."""
 
@@ -78,23 +100,6 @@ class ReadTools(Guarded):
             await ctx.report_progress(done, total, message)
 
         return RunView.model_validate(await self.desk.backtester.run(kind, body, progress))
-
-    @tool_errors
-    async def run_backtest(
-        self,
-        strategy: Strategy,
-        ctx: Context,
-        params: Params | None = None,
-        data: Data = "sample:GOOG",
-        execution: ExecutionSettings | None = None,
-        thresholds: Thresholds | None = None,
-    ) -> RunView:
-        """Run one backtest on the backtester; `result` is the same object as `tradeops backtest run --json`."""
-        body = validated(
-            BacktestRequest, strategy=strategy, params=params, data=data, execution=execution, thresholds=thresholds
-        )
-        self.caller(ctx)
-        return await self._run(ctx, "backtest", body)
 
     @tool_errors
     async def run_sweep(
@@ -125,22 +130,18 @@ class ReadTools(Guarded):
         self.caller(ctx)
         return await self._run(ctx, "sweep", body)
 
-    @tool_errors
-    async def gate(
-        self,
-        strategy: Strategy,
-        ctx: Context,
-        params: Params | None = None,
-        data: Data = "sample:GOOG",
-        execution: ExecutionSettings | None = None,
-        thresholds: Thresholds | None = None,
-    ) -> RunView:
-        """Judge a candidate with the backtest gate; `verdict` holds passed, exit_code and every check."""
-        body = validated(
-            GateRequest, strategy=strategy, params=params, data=data, execution=execution, thresholds=thresholds
-        )
-        self.caller(ctx)
-        return await self._run(ctx, "gate", body)
+    run_backtest = candidate_tool(
+        "run_backtest",
+        "backtest",
+        BacktestRequest,
+        "Run one backtest on the backtester; `result` is the same object as `tradeops backtest run --json`.",
+    )
+    gate = candidate_tool(
+        "gate",
+        "gate",
+        GateRequest,
+        "Judge a candidate with the backtest gate; `verdict` holds passed, exit_code and every check.",
+    )
 
     @tool_errors
     async def get_run(self, run_id: RunId, ctx: Context) -> RunView:
@@ -193,11 +194,11 @@ class ReadTools(Guarded):
         self,
         ctx: Context,
         session: Annotated[str, Field(min_length=1, max_length=128)] | None = None,
-    ) -> TraderState:
+    ) -> TraderStatus:
         """The trading session's kill-switch state, equity, drawdown, positions and orders (default: the active one)."""
         self.caller(ctx)
         status = await anyio.to_thread.run_sync(self.desk.control.status, session)
-        return TraderState.model_validate(status.__dict__)
+        return status
 
     @tool_errors
     async def list_backups(self, ctx: Context, limit: Annotated[int, Field(ge=1, le=100)] = 10) -> BackupList:

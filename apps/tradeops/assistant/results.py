@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -31,24 +30,6 @@ class ReleaseList(BaseModel):
 
     stack: str
     releases: list[Release]
-
-
-class TraderState(BaseModel):
-    """A trading session: kill-switch state, equity, drawdown, positions, orders by status."""
-
-    session: str
-    strategy: str
-    params: dict[str, Any]
-    state: str
-    state_reason: str | None
-    status: str
-    last_bar: int
-    last_time: datetime | None
-    equity: float | None
-    exposure: float | None
-    drawdown_pct: float | None
-    positions: dict[str, float]
-    orders: dict[str, int]
 
 
 class BackupList(BaseModel):

@@ -15,9 +15,9 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from tradeops.assistant.guard import Guarded, tool_errors
-from tradeops.assistant.results import ProposalResult, PullRequestRef, TraderState
+from tradeops.assistant.results import ProposalResult, PullRequestRef
 from tradeops.errors import ConfigError
-from tradeops.trader.control import COMMANDS
+from tradeops.trader.control import COMMANDS, TraderStatus
 from tradeops.vcs.proposals import propose_audited
 from tradeops.vcs.stackfile import stack_file
 
@@ -73,7 +73,7 @@ class WriteTools(Guarded):
             else None,
         )
 
-    async def _switch(self, ctx: Context, verb: str, reason: str, session: str | None) -> TraderState:
+    async def _switch(self, ctx: Context, verb: str, reason: str, session: str | None) -> TraderStatus:
         principal = self.caller(ctx)
         actor, action = f"mcp:{principal}", f"mcp.{verb}"
         detail: dict[str, object] = {"reason": reason, "session": session}
@@ -92,19 +92,19 @@ class WriteTools(Guarded):
         self.desk.audit.record(
             actor=actor, action=action, target=status.session, outcome="applied", detail=detail | {"to": status.state}
         )
-        return TraderState.model_validate(status.__dict__)
+        return status
 
     @tool_errors
-    async def halt(self, reason: Reason, ctx: Context, session: Session | None = None) -> TraderState:
+    async def halt(self, reason: Reason, ctx: Context, session: Session | None = None) -> TraderStatus:
         """Stop trading: no new orders from the next bar on (the kill switch)."""
         return await self._switch(ctx, "halt", reason, session)
 
     @tool_errors
-    async def reduce_only(self, reason: Reason, ctx: Context, session: Session | None = None) -> TraderState:
+    async def reduce_only(self, reason: Reason, ctx: Context, session: Session | None = None) -> TraderStatus:
         """Only close positions, open none, from the next bar on."""
         return await self._switch(ctx, "reduce-only", reason, session)
 
     @tool_errors
-    async def resume(self, reason: Reason, ctx: Context, session: Session | None = None) -> TraderState:
+    async def resume(self, reason: Reason, ctx: Context, session: Session | None = None) -> TraderStatus:
         """Trade normally again (drawdown and daily loss count from the current equity)."""
         return await self._switch(ctx, "resume", reason, session)

@@ -113,29 +113,23 @@ def propose_audited(
 ) -> Proposal:
     """Propose and audit the outcome as `action` (`invalid`, `failed`, `gated` or `pr-opened`); errors re-raised."""
     base = {"params": overrides, "pr": open_pr} | (detail or {})
+
+    def note(outcome: str, extra: dict[str, Any]) -> None:
+        audit.record(actor=actor, action=action, target=stack, outcome=outcome, detail=base | extra)
+
     try:
         if proposer is None:
             raise ConfigError("no repository configured: set TRADEOPS_GIT_REMOTE (a git URL or a local path)")
         proposal = proposer.propose(stack, overrides, open_pr=open_pr, actor=actor)
     except Exception as error:  # audited either way: bad input is `invalid`, anything else `failed`
-        invalid = isinstance(error, ConfigError) and proposer is not None
-        audit.record(
-            actor=actor,
-            action=action,
-            target=stack,
-            outcome="invalid" if invalid else "failed",
-            detail=base
-            | {"error": str(error) if isinstance(error, ConfigError) else f"{type(error).__name__}: {error}"},
-        )
+        bad_input = isinstance(error, ConfigError)
+        reason = str(error) if bad_input else f"{type(error).__name__}: {error}"
+        note("invalid" if bad_input and proposer is not None else "failed", {"error": reason})
         raise
     pull = proposal.pull_request
-    audit.record(
-        actor=actor,
-        action=action,
-        target=stack,
-        outcome="pr-opened" if pull else "gated",
-        detail=base
-        | {
+    note(
+        "pr-opened" if pull else "gated",
+        {
             "passed": proposal.verdict.passed,
             "branch": proposal.branch,
             "commit": proposal.commit,
