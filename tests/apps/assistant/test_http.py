@@ -78,6 +78,9 @@ def test_dc_23_bad_arguments_get_a_schema_error_and_the_server_keeps_answering(s
         ("gate", {"strategy": "sma_cross", "data": "../../etc/passwd"}, "inside the market data folder"),
         ("get_run", {"run_id": "../x"}, "run_id"),
         ("compare_runs", {"run_ids": ["only-one"]}, "run_ids"),
+        ("get_run", {"run_id": "nosuch"}, "no run nosuch"),  # valid input, unknown id: said, not crashed
+        ("compare_runs", {"run_ids": ["nosuch", "other"]}, "no run nosuch"),
+        ("trader_status", {}, "no active trading session"),
         ("halt", {"reason": ""}, "reason"),
         ("propose_parameters", {"stack": "Prod!", "params": {"fast": 1}}, "stack"),
     ]
