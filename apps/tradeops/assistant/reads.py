@@ -76,7 +76,7 @@ def candidate_tool(name: str, kind: str, model: type[BaseModel], doc: str) -> Ca
         self.caller(ctx)
         return await self._run(ctx, kind, body)
 
-    tool.__name__ = tool.__qualname__ = name
+    tool.__name__ = name  # the MCP tool name
     tool.__doc__ = doc
     return tool_errors(tool)
 
