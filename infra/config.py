@@ -26,6 +26,7 @@ SECRET_KEYS = {
     "brokerApiKey": "broker-api-key",
     "brokerApiSecret": "broker-api-secret",
     "githubToken": "github-token",
+    "mcpTokens": "mcp-tokens",  # PRINCIPAL=TOKEN pairs of the MCP server
 }
 REQUIRED_SECRETS = ("apiToken", "databaseUrl")  # the stack cannot run without these
 CRON = re.compile(r"^(\S+\s+){4}\S+$")
@@ -57,11 +58,12 @@ class ServiceConfig(_Model):
 
 
 class Services(_Model):
-    """The three services of the stack."""
+    """The services of the stack."""
 
     backtester: ServiceConfig = ServiceConfig()
     trader: ServiceConfig = ServiceConfig()
     slackbot: ServiceConfig = ServiceConfig()
+    mcp: ServiceConfig = ServiceConfig()
 
     @field_validator("trader")
     @classmethod
@@ -129,7 +131,10 @@ class StackConfig(_Model):
     slack_writers: tuple[Annotated[str, Field(pattern=r"^[UWS][A-Z0-9]{2,20}$")], ...] = Field(
         (), description="Slack user (U..., W...) and user group (S...) ids allowed to run write commands"
     )
-    git_remote: str | None = Field(None, description="repository URL the slackbot proposes branches on")
+    mcp_writers: tuple[Annotated[str, Field(pattern=r"^[A-Za-z0-9._@-]{1,64}$")], ...] = Field(
+        (), description="MCP principals (names in the mcpTokens secret) allowed to propose, halt and resume"
+    )
+    git_remote: str | None = Field(None, description="repository URL the slackbot and the MCP server propose on")
     github_repo: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name")
 
 

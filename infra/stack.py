@@ -33,6 +33,7 @@ class Stack:
     backtester: TradingService
     trader: TradingService
     slackbot: TradingService
+    mcp: TradingService
     maintenance: Maintenance
 
 
@@ -100,6 +101,7 @@ def declare(config: StackConfig, version: str, secrets: dict[str, pulumi.Output[
         single_writer=True,
     )
     slackbot = service("slackbot")
+    mcp = service("mcp")  # AI assistants: the same reads, gate and propose-as-PR path as the slackbot
     maintenance = Maintenance(
         "maintenance",
         MaintenanceArgs(
@@ -112,7 +114,9 @@ def declare(config: StackConfig, version: str, secrets: dict[str, pulumi.Output[
     pulumi.export("image", image.reference)
     pulumi.export("gate_job", gate.job.metadata.name)
     pulumi.export("candidate_hash", gate.candidate_hash)
-    return Stack(config, namespace, image, settings, platform, network, gate, backtester, trader, slackbot, maintenance)
+    return Stack(
+        config, namespace, image, settings, platform, network, gate, backtester, trader, slackbot, mcp, maintenance
+    )
 
 
 def declare_from_pulumi_config() -> Stack:

@@ -104,7 +104,13 @@ def stack_needs(stack: str, path: Path | None = None) -> list[Need]:
         config = None
     for key in SECRET_KEYS:
         present = isinstance(values.get(f"tradeops:{key}"), dict) and "secure" in values[f"tradeops:{key}"]
-        required = key in REQUIRED_SECRETS or (key == "slackToken" and config is not None and config.slack_channel)
+        required = key in REQUIRED_SECRETS or (
+            config is not None
+            and (
+                (key == "slackToken" and bool(config.slack_channel))
+                or (key == "mcpTokens" and config.services.mcp.replicas > 0)  # the MCP server refuses to start
+            )
+        )
         state = "set" if present else ("missing" if required else "optional")
         note = f"pulumi config set --secret {key} ... --stack {stack}"
         needs.append(Need("secret", f"tradeops:{key}", state, note))

@@ -146,6 +146,11 @@ class ReleaseStore:
         self.objects.put(key, record.model_dump_json(indent=2).encode(), "application/json")
         return record
 
+    def latest_verdict(self, stack: str) -> VerdictRecord | None:
+        """The newest gate verdict recorded for the stack (ids sort by time)."""
+        keys = sorted(k for k in self.objects.keys(f"verdicts/{stack}/") if k.endswith(".json"))
+        return VerdictRecord.model_validate_json(self.objects.get(keys[-1])) if keys else None
+
     def verdict(self, stack: str, verdict_id: str) -> VerdictRecord:
         try:
             return VerdictRecord.model_validate_json(self.objects.get(f"verdicts/{stack}/{verdict_id}.json"))

@@ -41,6 +41,27 @@ class AppSettings(BaseSettings):
         description="comma-separated Slack user ids (U..., W...) and user group ids (S...) allowed to run "
         "write commands (propose, halt, reduce-only, resume); empty: nobody",
     )
+    mcp_tokens: SecretStr | None = Field(
+        None,
+        description="MCP server: comma-separated PRINCIPAL=TOKEN pairs; a request's bearer token names its principal "
+        "(unset: open to the principal mcp_principal, local only)",
+    )
+    mcp_writers: str = Field(
+        "",
+        pattern=r"^([A-Za-z0-9._@-]{1,64}(,[A-Za-z0-9._@-]{1,64})*)?$",
+        description="comma-separated MCP principals allowed to propose, halt, reduce-only and resume; empty: nobody",
+    )
+    mcp_principal: str = Field(
+        "local",
+        pattern=r"^[A-Za-z0-9._@-]{1,64}$",
+        description="the principal of `tradeops mcp stdio` (and of HTTP requests when mcp_tokens is unset)",
+    )
+    mcp_files_dir: Path = Field(
+        Path("."),
+        description="the checkout the MCP server's resources (map, diagrams, docs, stack configs) are read from "
+        "when no git remote is set; with TRADEOPS_GIT_REMOTE they come from the base branch",
+    )
+    mcp_calls_per_minute: int = Field(60, ge=1, le=10_000, description="MCP tool calls allowed per principal a minute")
     backtester_url: str = Field("http://127.0.0.1:8000", description="the backtester API the Slack bot calls")
     backtester_public_url: str | None = Field(
         None, description="base URL of the backtester as people reach it (report links); default backtester_url"

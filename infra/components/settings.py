@@ -29,6 +29,7 @@ def settings_values(config: StackConfig, version: str) -> dict[str, str]:
     optional = {
         "TRADEOPS_SLACK_CHANNEL": config.slack_channel,
         "TRADEOPS_SLACK_WRITERS": ",".join(config.slack_writers),
+        "TRADEOPS_MCP_WRITERS": ",".join(config.mcp_writers),
         "TRADEOPS_GIT_REMOTE": config.git_remote,
         "TRADEOPS_GITHUB_REPO": config.github_repo,
     }

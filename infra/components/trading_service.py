@@ -15,7 +15,7 @@ from infra.config import ServiceConfig
 class TradingServiceArgs:
     """What differs between services: the role, its config, and whether it needs the Kubernetes API."""
 
-    component: str  # backtester | trader | slackbot
+    component: str  # backtester | trader | slackbot | mcp
     namespace: pulumi.Input[str]
     image: pulumi.Input[str]
     version: str

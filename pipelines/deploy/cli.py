@@ -46,7 +46,7 @@ def default_services(settings: dict[str, Any]) -> dict[str, str]:
     config = StackConfig.model_validate(settings)
     return {
         name: f"http://tradeops-{name}.{config.namespace}.svc.cluster.local:{HTTP_PORT}"
-        for name in ("backtester", "trader", "slackbot")
+        for name in ("backtester", "trader", "slackbot", "mcp")
         if getattr(config.services, name).replicas > 0
     }
 

@@ -24,12 +24,12 @@ INTEGRATIONS = {
     },
     "github": {
         "what": "the GitHub repository and REST API",
-        "connection": "HTTPS 443 from the slackbot (push proposal branches, open pull requests)",
+        "connection": "HTTPS 443 from the slackbot and the mcp server (push proposal branches, open pull requests)",
     },
     "kubernetes-api": {"what": "the cluster API", "connection": "HTTPS 443 from cleanup (delete finished Jobs)"},
     "world": {
-        "what": "callers outside the cluster (Slack's servers)",
-        "connection": "via the cluster's ingress to the slackbot",
+        "what": "callers outside the cluster (Slack's servers, AI assistants over MCP)",
+        "connection": "via the cluster's ingress to the slackbot and the mcp server",
     },
 }
 DATA_STORES = {
@@ -66,7 +66,9 @@ def stack_map(evaluation: Evaluation) -> dict[str, Any]:
 
     items = manifests(evaluation)
     stack = evaluation.components
-    waits = {name: [dep for dep, _ in getattr(stack, name).waits_for] for name in ("backtester", "trader", "slackbot")}
+    waits = {
+        name: [dep for dep, _ in getattr(stack, name).waits_for] for name in ("backtester", "trader", "slackbot", "mcp")
+    }
     services = {}
     for deployment in _by_kind(items, "Deployment"):
         name = _component(deployment)

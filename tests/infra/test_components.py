@@ -76,7 +76,7 @@ def test_dc_1_a_new_candidate_or_version_changes_the_gate_template(stack):
 def test_dc_1_dw_2_every_workload_is_hardened_probed_and_limited(evaluations, stack):
     items = manifests(evaluations[stack])
     workloads = [m for m in items if m["kind"] in ("Deployment", "Job", "CronJob")]
-    assert len(workloads) == 6
+    assert len(workloads) == 7  # four services, the gate Job, two CronJobs
     for item in workloads:
         spec = item["spec"]
         pod = (spec["jobTemplate"]["spec"] if item["kind"] == "CronJob" else spec)["template"]["spec"]
@@ -143,7 +143,7 @@ def test_dc_1_deployments_are_reachable_only_through_declared_flows(evaluations,
     ingress = {p["metadata"]["name"] for p in policies if p["spec"]["policyTypes"] == ["Ingress"]}
     expected = {f"tradeops-{target}-from-{source}" for source, target, _ in FLOWS if target not in EXTERNAL}
     assert ingress == expected
-    for name in ("backtester", "trader", "slackbot"):
+    for name in ("backtester", "trader", "slackbot", "mcp"):
         sources = {s for s, t, _ in FLOWS if t == name}
         assert {p for p in ingress if p.startswith(f"tradeops-{name}-from-")} == {
             f"tradeops-{name}-from-{s}" for s in sources

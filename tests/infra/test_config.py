@@ -79,6 +79,7 @@ def test_dw_3_stacks_differ_only_where_they_must(evaluations):
         "platform",
         "slack_channel",
         "slack_writers",
+        "mcp_writers",
         "git_remote",
         "github_repo",
     }

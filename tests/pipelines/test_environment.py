@@ -52,6 +52,7 @@ def test_dw_3_config_check_of_a_stack_lists_missing_secrets_settings_and_tools(m
     assert code == 1 and rows["tradeops:settings"] == "set"
     assert rows["tradeops:apiToken"] == "missing" and rows["tradeops:databaseUrl"] == "missing"
     assert rows["tradeops:slackToken"] == "missing"  # prod names a Slack channel
+    assert rows["tradeops:mcpTokens"] == "missing"  # prod runs the MCP server, which needs its tokens
     assert rows["tradeops:brokerApiKey"] == "optional" and rows["TRADEOPS_OBJECT_STORE"] == "missing"
     assert "tradeops:apiToken" in err and "TRADEOPS_OBJECT_STORE" in err
 

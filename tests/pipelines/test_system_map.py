@@ -48,7 +48,7 @@ def test_sm_2_sm_4_map_lists_services_jobs_stores_integrations_and_edges():
     document = yaml.safe_load(text)
     assert set(document["stacks"]) == {"dev", "staging", "prod"}
     prod = document["stacks"]["prod"]
-    assert set(prod["services"]) == {"backtester", "trader", "slackbot"}
+    assert set(prod["services"]) == {"backtester", "trader", "slackbot", "mcp"}
     trader = prod["services"]["trader"]
     assert trader["depends_on"] == ["gate"] and trader["probes"] == {"liveness": "/healthz", "readiness": "/readyz"}
     assert trader["secrets"] == ["tradeops-secrets"] and trader["config"] == ["tradeops-settings"]

@@ -32,6 +32,7 @@ COMMANDS.add("model", "tradeops.cli.model:app", "Train, list and show ml_classif
 COMMANDS.add("local", "tradeops.cli.local:app", "The whole stack on one machine (SQLite, a folder, the console).")
 COMMANDS.add("api", "tradeops.cli.service:api_app", "The HTTP API's published documents.")
 COMMANDS.add("db", "tradeops.cli.service:db_app", "The results database.")
+COMMANDS.add("mcp", "tradeops.cli.mcpserver:app", "The Model Context Protocol server for AI assistants.")
 
 
 class TradeopsGroup(LazyGroup):

@@ -27,6 +27,7 @@ class Service(StrEnum):
     BACKTESTER = "backtester"
     TRADER = "trader"
     SLACKBOT = "slackbot"
+    MCP = "mcp"
 
 
 def serve(
@@ -42,6 +43,8 @@ def serve(
         from tradeops.trader.service import create_app
     elif service is Service.SLACKBOT:
         from tradeops.slackbot import create_app
+    elif service is Service.MCP:
+        from tradeops.assistant.http import create_app
     else:
         from tradeops.service.backtester import create_app
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)

@@ -34,14 +34,11 @@ from tradeops.slackbot.commands import parse
 from tradeops.slackbot.desk import Caller, Desk
 from tradeops.slackbot.handlers import Work, immediate
 from tradeops.slackbot.permissions import Permissions, slack_group_members
-from tradeops.slackbot.propose import Proposer
 from tradeops.slackbot.replies import Reply, ResponsePoster, error_reply
 from tradeops.slackbot.verify import RequestVerifier
 from tradeops.store import RunStore, open_object_store
 from tradeops.trader.control import TraderControl
-from tradeops.vcs.git import Clone
-from tradeops.vcs.github import GitHubClient, RepositoryPulls
-from tradeops.vcs.stacks import StackRepository
+from tradeops.vcs.proposals import Proposer, open_repository
 
 SERVICE = "slackbot"
 HEARTBEAT_SECONDS = 5.0
@@ -197,16 +194,7 @@ def open_desk(settings: AppSettings) -> Desk:
         base_url=settings.slack_base_url or WebClient.BASE_URL,
         timeout=2,  # a group lookup must fit in Slack's 3-second answer
     )
-    token = settings.github_token.get_secret_value() if settings.github_token else None
-    repository = None
-    if settings.git_remote:
-        clone = Clone(settings.resolved_repo_dir, settings.git_remote, token=token)
-        repository = StackRepository(clone, settings.git_base_branch)
-    pulls = (
-        RepositoryPulls(GitHubClient(token, base_url=settings.github_api_url), settings.github_repo)
-        if settings.github_repo
-        else None
-    )
+    repository, pulls = open_repository(settings)
     return Desk(
         settings=settings,
         store=store,

@@ -45,15 +45,20 @@ class BacktesterClient:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as error:
             raise TradeopsError(f"backtester unreachable: {type(error).__name__}") from None
-        if response.status_code == 422:
-            raise ConfigError("; ".join(_messages(response.json().get("detail"))))
-        if response.status_code >= 300:
-            raise TradeopsError(f"backtester answered {response.status_code}: {response.text[:200]}")
-        body: dict[str, Any] = response.json()
-        return body
+        return answer(response)
 
     def close(self) -> None:
         self._http.close()
+
+
+def answer(response: httpx.Response) -> dict[str, Any]:
+    """The API's JSON body; a ConfigError with the API's validation messages for a 422, a TradeopsError else."""
+    if response.status_code == 422:
+        raise ConfigError("; ".join(_messages(response.json().get("detail"))))
+    if response.status_code >= 300:
+        raise TradeopsError(f"backtester answered {response.status_code}: {response.text[:200]}")
+    body: dict[str, Any] = response.json()
+    return body
 
 
 def _messages(detail: Any) -> list[str]:

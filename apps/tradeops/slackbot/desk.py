@@ -9,9 +9,9 @@ from tradeops.releases import ReleaseStore
 from tradeops.settings import AppSettings
 from tradeops.slackbot.backtest import BacktesterClient
 from tradeops.slackbot.permissions import Permissions
-from tradeops.slackbot.propose import Proposer
 from tradeops.store import ObjectStore, RunStore
 from tradeops.trader.control import TraderControl
+from tradeops.vcs.proposals import Proposer
 from tradeops.vcs.stacks import StackRepository
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tradeops.errors import ConfigError
 from tradeops.slackbot import killswitch, reads
 from tradeops.slackbot.backtest import backtest_reply
 from tradeops.slackbot.commands import Invocation, UsageError, help_text
 from tradeops.slackbot.desk import Caller, Desk
-from tradeops.slackbot.propose import changes, verdict_lines
-from tradeops.slackbot.replies import Reply
+from tradeops.slackbot.replies import Reply, verdict_lines
+from tradeops.vcs.proposals import changes, propose_audited
 
 Work = Callable[[], Reply]  # slow work: runs after the acknowledgement, its reply goes to response_url
 
@@ -72,45 +71,17 @@ def backtest(desk: Desk, invocation: Invocation) -> Reply:
 def propose(desk: Desk, invocation: Invocation, caller: Caller) -> Reply:
     """Validate, gate, and with --pr open a pull request; every outcome is audited."""
     stack = str(invocation.arg(0))
-    audit = {"params": invocation.assignments, "pr": bool(invocation.options.get("pr")), "user_name": caller.user_name}
-    if desk.proposer is None:
-        message = "no repository configured: set TRADEOPS_GIT_REMOTE (a git URL or a local path)"
-        desk.audit.record(
-            actor=caller.actor,
-            action="slack.propose",
-            target=stack,
-            outcome="failed",
-            detail=audit | {"error": message},
-        )
-        raise ConfigError(message)
-    try:
-        proposal = desk.proposer.propose(
-            stack, invocation.assignments, open_pr=bool(invocation.options.get("pr")), actor=caller.actor
-        )
-    except Exception as error:  # audited either way: bad input is `invalid`, anything else `failed`
-        invalid = isinstance(error, ConfigError)
-        desk.audit.record(
-            actor=caller.actor,
-            action="slack.propose",
-            target=stack,
-            outcome="invalid" if invalid else "failed",
-            detail=audit | {"error": str(error) if invalid else f"{type(error).__name__}: {error}"},
-        )
-        raise
-    pull = proposal.pull_request
-    desk.audit.record(
-        actor=caller.actor,
+    proposal = propose_audited(
+        desk.proposer,
+        desk.audit,
         action="slack.propose",
-        target=stack,
-        outcome="pr-opened" if pull else "gated",
-        detail=audit
-        | {
-            "passed": proposal.verdict.passed,
-            "branch": proposal.branch,
-            "commit": proposal.commit,
-            "pull_request": pull.url if pull else None,
-        },
+        actor=caller.actor,
+        stack=stack,
+        overrides=invocation.assignments,
+        open_pr=bool(invocation.options.get("pr")),
+        detail={"user_name": caller.user_name},
     )
+    pull = proposal.pull_request
     lines = [f":memo: <@{caller.user_id}> proposes for `{stack}`: `{proposal.strategy}` {changes(proposal)}"]
     lines += verdict_lines(proposal.verdict)
     if pull:

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 import httpx
 
+from tradeops.gate import Verdict
+
 log = logging.getLogger(__name__)
 MAX_TEXT = 2900  # a section block holds 3000 characters
 
@@ -71,3 +73,10 @@ def checks_lines(checks: list[dict[str, Any]]) -> list[str]:
         f"{number(c.get('value'), 3)} (limit {number(c.get('limit'), 3)})"
         for c in checks
     ]
+
+
+def verdict_lines(verdict: Verdict) -> list[str]:
+    if verdict.error is not None:
+        return [f"gate could not decide (exit 2): {verdict.error}"]
+    head = "gate PASSED (exit 0)" if verdict.passed else "gate FAILED (exit 1)"
+    return [head, *checks_lines(verdict.to_dict()["checks"])]

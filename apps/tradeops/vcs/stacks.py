@@ -42,12 +42,25 @@ class StackRepository:
                 raise ConfigError(f"{path} not found on {self.base}") from None
         return StackFile(stack, text, read_settings(text, f"{path} on {self.base}"), commit)
 
-    def commit_params(self, read: StackFile, params: dict[str, Any], *, branch: str, message: str) -> str:
+    def list_files(self, *folders: str) -> list[str]:
+        """Fetch, then the paths under `folders` on the base branch."""
+        with self._lock:
+            self.clone.sync()
+            return self.clone.git("ls-tree", "-r", "--name-only", f"origin/{self.base}", "--", *folders).split()
+
+    def read_file(self, path: str) -> str:
+        """A file as the base branch held it at the last fetch."""
+        with self._lock:
+            return self.clone.read(self.base, path)
+
+    def commit_params(
+        self, read: StackFile, params: dict[str, Any], *, branch: str, message: str, author: tuple[str, str] = AUTHOR
+    ) -> str:
         """Commit the file with the candidate's params updated, on a new branch from the commit it was read at;
         push it; the new commit's sha."""
         path = stack_file(read.stack)
         changed = with_params(read.text, params, path)
         with self._lock:
             return self.clone.commit_branch(
-                start=read.commit, branch=branch, files={path: changed}, message=message, author=AUTHOR
+                start=read.commit, branch=branch, files={path: changed}, message=message, author=author
             )

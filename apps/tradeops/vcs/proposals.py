@@ -1,6 +1,7 @@
-"""`/trading propose`: new parameters for a stack, validated and gated, optionally as a pull request.
+"""Proposals: new parameters for a stack, validated and gated, optionally as a pull request.
 
-Nothing in a running system changes here: a change is a branch and a pull request editing
+Slack's `/trading propose` and the MCP server's `propose_parameters` both come here. Nothing in a
+running system changes: a change is a branch and a pull request editing
 `infra/stacks/Pulumi.<stack>.yaml`, which the normal PR flow (CI gate, review, deploy) carries.
 """
 
@@ -11,14 +12,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tradeops.audit import AuditLog
 from tradeops.errors import ConfigError
 from tradeops.gate import Verdict, run_gate, validate_candidate
-from tradeops.slackbot.replies import checks_lines
+from tradeops.settings import AppSettings
 from tradeops.strategies import get_strategy
 from tradeops.strategies.base import validate_params
-from tradeops.vcs.github import GitHubError, PullRequest, PullRequests
+from tradeops.vcs.git import Clone
+from tradeops.vcs.github import GitHubClient, GitHubError, PullRequest, PullRequests, RepositoryPulls
 from tradeops.vcs.stackfile import stack_file
-from tradeops.vcs.stacks import StackRepository
+from tradeops.vcs.stacks import AUTHOR, StackRepository
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,16 @@ class Proposal:
 class Proposer:
     """Validate against the strategy's schema, run the gate, and on request commit, push and open a PR."""
 
-    def __init__(self, repository: StackRepository, pulls: PullRequests | None) -> None:
+    def __init__(
+        self,
+        repository: StackRepository,
+        pulls: PullRequests | None,
+        *,
+        via: str = "Slack",
+        author: tuple[str, str] = AUTHOR,
+    ) -> None:
         self.repository, self.pulls = repository, pulls
+        self.via, self.author = via, author  # the channel and the committer named in git and in the PR
 
     def propose(self, stack: str, overrides: dict[str, Any], *, open_pr: bool, actor: str) -> Proposal:
         """Raise ConfigError for bad parameters (nothing is committed); else gate, and branch + PR when asked."""
@@ -58,15 +69,74 @@ class Proposer:
             return proposal
         if self.pulls is None:
             raise ConfigError("pull requests need TRADEOPS_GITHUB_REPO (and a token); the gate ran, nothing committed")
-        branch = f"slack/{stack}-{strategy.name}-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(2)}"
-        commit = self.repository.commit_params(read, typed, branch=branch, message=commit_message(proposal, actor))
+        branch = f"{self.via.lower()}/{stack}-{strategy.name}-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(2)}"
+        commit = self.repository.commit_params(
+            read, typed, branch=branch, message=commit_message(proposal, actor, self.via), author=self.author
+        )
         try:
             pull = self.pulls.open_pull_request(
-                title=title(proposal), head=branch, base=self.repository.base, body=pull_request_body(proposal, actor)
+                title=title(proposal),
+                head=branch,
+                base=self.repository.base,
+                body=pull_request_body(proposal, actor, self.via),
             )
         except GitHubError as error:
             raise GitHubError(f"{error}; branch `{branch}` is pushed, open its pull request by hand") from None
         return Proposal(stack, strategy.name, before, proposal.after, verdict, branch, commit, pull)
+
+
+def open_repository(settings: AppSettings) -> tuple[StackRepository | None, RepositoryPulls | None]:
+    """The stack repository (TRADEOPS_GIT_REMOTE) and the pull requests API (TRADEOPS_GITHUB_REPO), when set."""
+    token = settings.github_token.get_secret_value() if settings.github_token else None
+    repository = None
+    if settings.git_remote:
+        clone = Clone(settings.resolved_repo_dir, settings.git_remote, token=token)
+        repository = StackRepository(clone, settings.git_base_branch)
+    pulls = (
+        RepositoryPulls(GitHubClient(token, base_url=settings.github_api_url), settings.github_repo)
+        if settings.github_repo
+        else None
+    )
+    return repository, pulls
+
+
+def propose_audited(
+    proposer: Proposer | None,
+    audit: AuditLog,
+    *,
+    action: str,
+    actor: str,
+    stack: str,
+    overrides: dict[str, Any],
+    open_pr: bool,
+    detail: dict[str, Any] | None = None,
+) -> Proposal:
+    """Propose and audit the outcome as `action` (`invalid`, `failed`, `gated` or `pr-opened`); errors re-raised."""
+    base = {"params": overrides, "pr": open_pr} | (detail or {})
+
+    def note(outcome: str, extra: dict[str, Any]) -> None:
+        audit.record(actor=actor, action=action, target=stack, outcome=outcome, detail=base | extra)
+
+    try:
+        if proposer is None:
+            raise ConfigError("no repository configured: set TRADEOPS_GIT_REMOTE (a git URL or a local path)")
+        proposal = proposer.propose(stack, overrides, open_pr=open_pr, actor=actor)
+    except Exception as error:  # audited either way: bad input is `invalid`, anything else `failed`
+        bad_input = isinstance(error, ConfigError)
+        reason = str(error) if bad_input else f"{type(error).__name__}: {error}"
+        note("invalid" if bad_input and proposer is not None else "failed", {"error": reason})
+        raise
+    pull = proposal.pull_request
+    note(
+        "pr-opened" if pull else "gated",
+        {
+            "passed": proposal.verdict.passed,
+            "branch": proposal.branch,
+            "commit": proposal.commit,
+            "pull_request": pull.url if pull else None,
+        },
+    )
+    return proposal
 
 
 def format_params(params: dict[str, Any]) -> str:
@@ -89,23 +159,16 @@ def title(proposal: Proposal) -> str:
     return f"{proposal.stack}: {proposal.strategy} {changes(proposal)} ({word})"
 
 
-def commit_message(proposal: Proposal, actor: str) -> str:
-    return f"{proposal.stack}: {proposal.strategy} {changes(proposal)}\n\nProposed from Slack by {actor}."
+def commit_message(proposal: Proposal, actor: str, via: str) -> str:
+    return f"{proposal.stack}: {proposal.strategy} {changes(proposal)}\n\nProposed from {via} by {actor}."
 
 
-def verdict_lines(verdict: Verdict) -> list[str]:
-    if verdict.error is not None:
-        return [f"gate could not decide (exit 2): {verdict.error}"]
-    head = "gate PASSED (exit 0)" if verdict.passed else "gate FAILED (exit 1)"
-    return [head, *checks_lines(verdict.to_dict()["checks"])]
-
-
-def pull_request_body(proposal: Proposal, actor: str) -> str:
+def pull_request_body(proposal: Proposal, actor: str, via: str) -> str:
     """Markdown: the change, who asked, and the verdict as a table of checks."""
     verdict = proposal.verdict.to_dict()
     state = {0: "PASSED", 1: "FAILED", 2: "UNDECIDED"}[verdict["exit_code"]]
     lines = [
-        f"Parameter change for stack `{proposal.stack}` proposed from Slack by `{actor}`.",
+        f"Parameter change for stack `{proposal.stack}` proposed from {via} by `{actor}`.",
         "",
         f"- strategy: `{proposal.strategy}`",
         f"- change: {changes(proposal)}",
