@@ -87,6 +87,7 @@ class Verification(_Frozen):
     """A gate verdict on the bundle's candidate: the one it was made with, or a later re-verification."""
 
     bundle_id: str
+    stack: str = Field(description="the stack whose verdict store holds the verdict")
     verdict_id: str
     passed: bool
     reason: str = ""
@@ -111,6 +112,10 @@ class BundleState(_Frozen):
     @property
     def revoked(self) -> bool:
         return bool(self.verifications) and not self.verifications[-1].passed
+
+    @property
+    def last_passed(self) -> Verification | None:
+        return next((v for v in reversed(self.verifications) if v.passed), None)
 
     def approvals_for(self, stage: str) -> list[Approval]:
         """One approval per person for the stage, the first each gave."""
