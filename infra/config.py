@@ -165,7 +165,9 @@ class Promotion(_Model):
     windows: tuple[Window, ...] = Field((), description="when promotions may run; empty: any time outside freezes")
     freezes: tuple[Freeze, ...] = Field((), description="dates with no promotion")
     post_deploy_bars: int = Field(
-        20, ge=1, description="a risk halt within this many bars after a promotion rolls back to the last verified bundle"
+        20,
+        ge=1,
+        description="a risk halt within this many bars after a promotion rolls back to the last verified bundle",
     )
 
 

@@ -69,13 +69,16 @@ def system_map(
 def register(app: typer.Typer) -> None:
     """Add the pipeline commands to the `tradeops` CLI (the `tradeops.commands` entry point)."""
     from pipelines import config_cli
-    from pipelines.deploy.cli import deploy_command, releases_command, rollback_command
+    from pipelines.deploy.cli import deploy_command, rollback_command
+    from pipelines.deploy.promote_cli import bundles_app, promote_command, releases_app
     from pipelines.stages.cli import app as pipeline_app
 
     app.add_typer(infra_app, name="infra")
     app.command("system-map")(system_map)
     app.command("deploy")(deploy_command)
     app.command("rollback")(rollback_command)
-    app.command("releases")(releases_command)
+    app.add_typer(releases_app, name="releases")
+    app.command("promote")(promote_command)
+    app.add_typer(bundles_app, name="bundles")
     app.add_typer(config_cli.app, name="config")
     app.add_typer(pipeline_app, name="pipeline")

@@ -42,7 +42,5 @@ class AppImage(pulumi.ComponentResource):
             skip_push=not args.config.push,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.reference = self.image.repo_digest.apply(
-            lambda digest: digest or ""
-        )  # name@sha256:... once pushed
+        self.reference = self.image.repo_digest.apply(lambda digest: digest or "")  # name@sha256:... once pushed
         self.register_outputs({"image": self.image.image_name, "reference": self.reference})

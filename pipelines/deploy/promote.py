@@ -74,7 +74,9 @@ def soak_conditions(policy: Promotion, soak: SoakEvidence | SoakUnavailable) -> 
         return [Condition("soak", "inconclusive", f"cannot be measured: {soak}")]
     conditions = []
     if soak.state != "running":
-        conditions.append(Condition("soak", "failed", f"paper session {soak.session_id} is {soak.state}: {soak.state_reason}"))
+        conditions.append(
+            Condition("soak", "failed", f"paper session {soak.session_id} is {soak.state}: {soak.state_reason}")
+        )
     elif soak.hours < policy.min_soak_hours:
         conditions.append(
             Condition("soak", "inconclusive", f"soaked {soak.hours:g} h of {policy.min_soak_hours:g} h (incomplete)")
@@ -119,7 +121,9 @@ def calendar_problem(policy: Promotion, now: datetime) -> str | None:
     for window in policy.windows:
         local = now.astimezone(ZoneInfo(window.timezone))
         day, clock = DAYS[local.weekday()], local.time().replace(tzinfo=None)
-        inside = window.start <= clock < window.end if window.start <= window.end else not window.end <= clock < window.start
+        inside = (
+            window.start <= clock < window.end if window.start <= window.end else not window.end <= clock < window.start
+        )
         if day in window.days and inside:
             return None
     shown = "; ".join(f"{','.join(w.days)} {w.start:%H:%M}-{w.end:%H:%M} {w.timezone}" for w in policy.windows)
@@ -165,7 +169,9 @@ def running_bundle(request: Request, tools: Tools) -> tuple[Release, BundleState
     """The source stage's running release and its bundle; --bundle must name that one."""
     current = tools.releases.current(request.source)
     if current is None or current.bundle_id is None:
-        raise ConfigError(f"{request.source} runs no bundle yet: deploy it first (tradeops deploy --stack {request.source})")
+        raise ConfigError(
+            f"{request.source} runs no bundle yet: deploy it first (tradeops deploy --stack {request.source})"
+        )
     if request.bundle_id is not None and request.bundle_id != current.bundle_id:
         raise ConfigError(
             f"bundle {request.bundle_id} is not the one running in {request.source} ({current.bundle_id}); "

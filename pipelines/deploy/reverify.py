@@ -56,7 +56,11 @@ def reverify(stack: str, bundle: BundleState, tools: Tools, *, data: str | None 
         title, lines = f"{stack}: bundle {bundle.id} verified again", []
     else:
         return verification
-    fields = {"bundle": bundle.id, "verdict": record.id, "data": verification.dataset.ref if verification.dataset else "?"}
+    fields = {
+        "bundle": bundle.id,
+        "verdict": record.id,
+        "data": verification.dataset.ref if verification.dataset else "?",
+    }
     tools.notifier.send(
         Message(kind="bundle_verification", title=title, fields=fields, lines=lines, ok=verification.passed)
     )
@@ -86,7 +90,9 @@ def trading_problems(policy: PostDeployPolicy, soak: SoakEvidence | SoakUnavaila
             f"limit {policy.max_divergence_bps:g}"
         )
     if soak.state == "halted" and soak.bars_since <= policy.first_bars:
-        problems.append(f"risk halt after {soak.bars_since} bar(s), within the first {policy.first_bars}: {soak.state_reason}")
+        problems.append(
+            f"risk halt after {soak.bars_since} bar(s), within the first {policy.first_bars}: {soak.state_reason}"
+        )
     return problems
 
 

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from pipelines.deploy.cli import deploy_command, git, rollback_command
+from pipelines.deploy.promote_cli import check_command, promote_command, reverify_command
 
 if TYPE_CHECKING:
     from tradeops.releases import Release
@@ -213,3 +214,6 @@ def notify(
 
 app.command("deploy")(deploy_command)
 app.command("rollback")(rollback_command)
+app.command("promote")(promote_command)
+app.command("reverify")(reverify_command)
+app.command("post-deploy-check")(check_command)

@@ -36,7 +36,9 @@ class FakeEngine:
             f"urn:pulumi:{target.stack}::tradeops::{r.type}::{r.name}": json.dumps(r.inputs, sort_keys=True)
             for r in evaluation.resources
         }
-        self.builds[target.stack] = [r.inputs["imageName"] for r in evaluation.resources if r.type.startswith("docker:")]
+        self.builds[target.stack] = [
+            r.inputs["imageName"] for r in evaluation.resources if r.type.startswith("docker:")
+        ]
         gate_job = next(r for r in evaluation.resources if r.type == "kubernetes:batch/v1:Job" and r.name == "gate-job")
         pod = gate_job.inputs["spec"]["template"]
         outputs = {

@@ -74,7 +74,9 @@ def measure_soak(engine: Engine, session_id: str, candidate: Candidate, since: d
 
     session, curve = _read(engine, session_id)
     if session.strategy != candidate.strategy or session.params != candidate.strategy_params().model_dump():
-        raise SoakUnavailable(f"paper session {session_id!r} trades {session.strategy} {session.params}, not the bundle")
+        raise SoakUnavailable(
+            f"paper session {session_id!r} trades {session.strategy} {session.params}, not the bundle"
+        )
     try:
         bars = load_bars(candidate.data)
     except Exception as error:  # noqa: BLE001 - any unreadable data leaves the soak undecided, never passed

@@ -100,14 +100,22 @@ def test_dc_22_promotion_waits_for_its_approvals(desk, ledger, staged):
 
 def test_dc_22_promotion_refused_inside_a_freeze_or_outside_the_windows_unless_overridden(desk, ledger, staged):
     _approve(desk, staged.bundle_id)
-    frozen = POLICY.model_copy(update={"freezes": (Freeze(start=date(2026, 3, 3), end=date(2026, 3, 5), reason="quarter close"),)})
+    frozen = POLICY.model_copy(
+        update={"freezes": (Freeze(start=date(2026, 3, 3), end=date(2026, 3, 5), reason="quarter close"),)}
+    )
     verdict = _refused(desk, ledger, policy=frozen)
     assert verdict.status == "failed"
     assert verdict.reasons == [
         "calendar: inside freeze 'quarter close' (2026-03-03..2026-03-05); `--override REASON` for an emergency"
     ]
     evenings = POLICY.model_copy(
-        update={"windows": (Window(days=("mon", "tue", "wed", "thu", "fri"), start=time(21), end=time(2), timezone="America/New_York"),)}
+        update={
+            "windows": (
+                Window(
+                    days=("mon", "tue", "wed", "thu", "fri"), start=time(21), end=time(2), timezone="America/New_York"
+                ),
+            )
+        }
     )
     verdict = _refused(desk, ledger, policy=evenings)  # 12:00 UTC is 07:00 in New York
     assert verdict.reasons == [
@@ -213,7 +221,9 @@ def test_dc_22_a_risk_halt_in_the_first_bars_after_a_promotion_rolls_back(desk, 
     assert post_deploy_check("prod", desk.tools, policy, ledger.soak_source) == ([], None)  # healthy: nothing done
 
     since = promoted.finished_at - timedelta(minutes=5)
-    ledger.set(TraderSessionRow, TraderSessionRow.id == SESSION, state="halted", state_reason="max_daily_loss_pct 3.2 > 3")
+    ledger.set(
+        TraderSessionRow, TraderSessionRow.id == SESSION, state="halted", state_reason="max_daily_loss_pct 3.2 > 3"
+    )
     from tradeops.store.models import TraderEquityRow
 
     ledger.set(TraderEquityRow, TraderEquityRow.bar >= 250, time=since + timedelta(minutes=10))
