@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -150,7 +151,7 @@ class BundleStore:
     def record(self, event: Verification | Approval) -> None:
         """Append a verification or an approval to the bundle's events."""
         kind = "verification" if isinstance(event, Verification) else "approval"
-        key = f"bundles/{event.bundle_id}/events/{_stamp(event.at)}-{kind}.json"
+        key = f"bundles/{event.bundle_id}/events/{_stamp(event.at)}-{secrets.token_hex(3)}-{kind}.json"
         self.objects.put(key, json.dumps({"kind": kind, "event": event.model_dump(mode="json")}).encode())
 
     def approve(self, bundle: str, stage: str, who: str, source: Literal["slack", "pull-request", "cli"]) -> Approval:

@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 from rich.console import Console
 
-from pipelines.deploy.cli import Stack, Targets, VerifyTimeout, build_tools, default_services, releases_command, stderr
+from pipelines.deploy.cli import (
+    Stack,
+    Targets,
+    VerifyTimeout,
+    build_tools,
+    default_services,
+    finish,
+    releases_command,
+    stderr,
+)
 from tradeops.errors import ConfigError
 from tradeops.settings import AppSettings, load_settings
 from tradeops.store import open_object_store
@@ -182,16 +191,15 @@ def promote_command(
         _soak_source(source, settings.promotion_ledger_url or settings.resolved_database_url),
         datetime.now(UTC),
     )
-    tools.notifier.close()
     if as_json:
         typer.echo(json.dumps(verdict.to_dict() | {"release": release.id if release else None}))
     for condition in verdict.conditions:
         stderr.print(f"  {condition.name:<11} {condition.status:<12} {condition.detail}", highlight=False, markup=False)
     if release is None:
+        tools.notifier.close()
         stderr.print(f"promotion of {verdict.bundle_id} to {to}: {verdict.status.upper()}", highlight=False)
         raise typer.Exit(EXIT_REFUSED if verdict.status == "failed" else EXIT_UNDECIDED)
-    stderr.print(f"{to}: {release.kind} {release.version} {release.result} ({release.id}, {release.bundle_id})")
-    raise typer.Exit(0 if release.result == "succeeded" else 1)
+    finish(release, tools)
 
 
 @bundles_app.command("approve")

@@ -36,16 +36,17 @@ class Ledger:
     """Staging's paper trader ledger with one session that traded the candidate's first BARS bars."""
 
     engine: Engine
+    session: str = SESSION
 
     def soak_source(self, bundle: BundleState, since: datetime) -> SoakEvidence:
-        return measure_soak(self.engine, SESSION, Candidate.model_validate(bundle.content.candidate), since)
+        return measure_soak(self.engine, self.session, Candidate.model_validate(bundle.content.candidate), since)
 
     def soaked(self, since: datetime, hours: float) -> None:
         """The session went on trading `hours` after `since` (its last update)."""
         with Session(self.engine) as db:
             db.execute(
                 update(TraderSessionRow)
-                .where(TraderSessionRow.id == SESSION)
+                .where(TraderSessionRow.id == self.session)
                 .values(created_at=since - timedelta(hours=1), updated_at=since + timedelta(hours=hours))
             )
             db.commit()
@@ -58,20 +59,20 @@ class Ledger:
     def shift_equity(self, bar: int, factor: float) -> None:
         """The paper fill at `bar` came out differently from the backtest (a live-vs-backtest gap)."""
         with Session(self.engine) as db:
-            row = db.get(TraderEquityRow, (SESSION, bar))
+            row = db.get(TraderEquityRow, (self.session, bar))
             assert row is not None
             row.equity *= factor
             db.commit()
 
 
-def open_ledger(url: str) -> Ledger:
+def open_ledger(url: str, session: str = SESSION) -> Ledger:
     candidate = stack_config("staging")["tradeops:settings"]["candidate"]
     engine = open_engine(url)
     config = session_config(
-        SESSION, candidate["strategy"], candidate["params"], candidate["data"], **candidate["execution"]
+        session, candidate["strategy"], candidate["params"], candidate["data"], **candidate["execution"]
     )
     Trader(engine, config).run(ReplayFeed(load_bars(candidate["data"]).head(BARS)))
-    return Ledger(engine)
+    return Ledger(engine, session)
 
 
 def request(**changes: Any) -> Request:
