@@ -18,7 +18,6 @@ from pipelines.deploy.deployer import Tools, roll_back_automatically
 from pipelines.deploy.hooks import verdict_reason
 from pipelines.deploy.verify import VerificationError, wait_for_version
 from tradeops.bundles import BundleState, Verification, dataset_of
-from tradeops.errors import ConfigError
 from tradeops.gate import Verdict, run_gate
 from tradeops.gate.candidate import validate_candidate
 from tradeops.notify import Message
@@ -105,7 +104,7 @@ def post_deploy_check(
     """Check the running release; on a problem roll back to the last verified one. Returns (problems, release)."""
     current = tools.releases.current(stack)
     if current is None:
-        raise ConfigError(f"stack {stack!r} has no running release to check")
+        return [], None  # nothing deployed yet: nothing to check (the first promotion must not wait on this)
     problems = []
     try:
         wait_for_version(tools.services, current.version, timeout=tools.verify_timeout, interval=tools.verify_interval)

@@ -47,7 +47,12 @@ def request(desk: Desk, bundle: str, stage: str, caller: Caller) -> Reply:
                     "style": "primary",
                     "value": value,
                 },
-                {"type": "button", "action_id": CANCEL, "text": {"type": "plain_text", "text": "Cancel"}, "value": value},
+                {
+                    "type": "button",
+                    "action_id": CANCEL,
+                    "text": {"type": "plain_text", "text": "Cancel"},
+                    "value": value,
+                },
             ],
         },
     ]
@@ -64,14 +69,18 @@ def click(desk: Desk, action: dict[str, Any], caller: Caller) -> Reply:
     detail = {"stage": stage, "user_name": caller.user_name, "channel": caller.channel}
 
     def audit(outcome: str, **more: Any) -> None:
-        desk.audit.record(actor=caller.actor, action="slack.approve", target=bundle, outcome=outcome, detail=detail | more)
+        desk.audit.record(
+            actor=caller.actor, action="slack.approve", target=bundle, outcome=outcome, detail=detail | more
+        )
 
     if action.get("action_id") == CANCEL:
         audit("cancelled")
         return Reply(f"approval of `{bundle}`: cancelled by <@{caller.user_id}>", replace_original=True)
     if not desk.permissions.may_write(caller.user_id):
         audit("denied")
-        return Reply(f":no_entry: <@{caller.user_id}> may not approve: write permission required", replace_original=True)
+        return Reply(
+            f":no_entry: <@{caller.user_id}> may not approve: write permission required", replace_original=True
+        )
     try:
         approval = BundleStore(desk.objects).approve(bundle, stage, caller.actor, "slack")
     except Exception as error:  # noqa: BLE001 - e.g. the object store is down: audited, answered

@@ -53,7 +53,7 @@ def test_dc_22_promote_show_approve_reverify_and_check_from_the_command_line(mon
     code, _, err = cli(monkeypatch, capsys, "bundles", "approve", bundle)
     assert code == 0 and f"github:octocat approved {bundle} for prod" in err
     code, _, err = cli(monkeypatch, capsys, *promote)
-    assert code == 0 and f"prod: promote v1 succeeded" in err and bundle in err, err
+    assert code == 0 and "prod: promote v1 succeeded" in err and bundle in err, err
     (release,) = ReleaseStore(FolderObjectStore(data_dir / "objects")).history("prod")
     assert release.bundle_id == bundle and [a.who for a in release.approvals] == ["github:octocat"]
 
