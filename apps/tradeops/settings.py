@@ -46,7 +46,7 @@ class AppSettings(BaseSettings):
         "",
         pattern=r"^([UWS][A-Z0-9]{2,20}(,[UWS][A-Z0-9]{2,20})*)?$",
         description="comma-separated Slack user ids (U..., W...) and user group ids (S...) allowed to run "
-        "write commands (propose, halt, reduce-only, resume); empty: nobody",
+        "write commands (propose, halt, reduce-only, resume, approve); empty: nobody",
     )
     backtester_url: str = Field("http://127.0.0.1:8000", description="the backtester API the Slack bot calls")
     backtester_public_url: str | None = Field(
