@@ -107,10 +107,6 @@ class ReleaseStore:
         """The release running now: the newest one that succeeded."""
         return next((r for r in self.history(stack) if r.result == "succeeded"), None)
 
-    def previous_good(self, stack: str, *, other_than: str) -> Release | None:
-        """The newest succeeded release of a version other than `other_than`."""
-        return next((r for r in self.history(stack) if r.result == "succeeded" and r.version != other_than), None)
-
     def rollback_target(self, stack: str) -> Release:
         """What a rollback without a version deploys: the good release before the current one, or the current
         one again when the newest release failed at `up`/`verify` and left the stack between versions."""

@@ -73,12 +73,16 @@ def reused_gate(release: Release, releases: ReleaseStore) -> VerdictRecord:
     """A rollback may skip the gate only for a version whose recorded verdict passed."""
     if not release.gate_verdict_id:
         raise StepFailed("gate", f"release {release.id} has no gate verdict to reuse")
+    return _passed_verdict(releases, release.stack, release.gate_verdict_id, f"version {release.version}")
+
+
+def _passed_verdict(releases: ReleaseStore, stack: str, verdict_id: str, what: str) -> VerdictRecord:
     try:
-        record = releases.verdict(release.stack, release.gate_verdict_id)
+        record = releases.verdict(stack, verdict_id)
     except ConfigError as error:
         raise StepFailed("gate", str(error)) from None
     if not record.passed:
-        raise StepFailed("gate", f"verdict {record.id} of version {release.version} did not pass")
+        raise StepFailed("gate", f"verdict {record.id} of {what} did not pass")
     return record
 
 
@@ -90,13 +94,7 @@ def verified_bundle_gate(bundle: BundleState, releases: ReleaseStore) -> Verdict
     passed = bundle.last_passed
     if passed is None:
         raise StepFailed("gate", f"bundle {bundle.id} has never passed the gate")
-    try:
-        record = releases.verdict(passed.stack, passed.verdict_id)
-    except ConfigError as error:
-        raise StepFailed("gate", str(error)) from None
-    if not record.passed:
-        raise StepFailed("gate", f"verdict {record.id} of bundle {bundle.id} did not pass")
-    return record
+    return _passed_verdict(releases, passed.stack, passed.verdict_id, f"bundle {bundle.id}")
 
 
 def restore_point(backups: RestorePoints, stack: str, version: str) -> str:

@@ -42,6 +42,8 @@ def stack_update(release: Release, *, detail: list[str] | None = None) -> Messag
         fields["approved by"] = ", ".join(f"{a.who} ({a.source})" for a in release.approvals)
     if release.override:
         fields["override"] = release.override
+    if release.rollback_reason:
+        fields["rollback reason"] = release.rollback_reason
     if release.restore_point:
         fields["restore point"] = release.restore_point
     lines = [f"error: {release.error}"] if release.error else []

@@ -45,7 +45,10 @@ def bundles_section(running: dict[str, tuple[str, str | None]]) -> list[str]:
     lines += [f"| {stack} | {version} | `{bundle or 'none'}` |" for stack, (version, bundle) in sorted(running.items())]
     staging = running.get("staging", ("", None))[1]
     if staging and staging != running.get("prod", ("", None))[1]:
-        lines += ["", f"Promote staging's bundle to prod once it has soaked: approve with `/trading approve {staging}`."]
+        lines += [
+            "",
+            f"Staging's bundle goes to prod once soaked and approved: approve with `/trading approve {staging}`.",
+        ]
     return [*lines, ""]
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from tradeops.bundles import BundleStore
 from tradeops.slackbot.desk import Caller, Desk
-from tradeops.slackbot.replies import Reply
+from tradeops.slackbot.replies import Reply, confirmation_blocks
 
 CONFIRM, CANCEL = "approve.confirm", "approve.cancel"
 DEFAULT_STAGE = "prod"
@@ -34,28 +34,7 @@ def request(desk: Desk, bundle: str, stage: str, caller: Caller) -> Reply:
         f"`{content.candidate.get('strategy')}` {json.dumps(content.candidate.get('params', {}))} "
         f"on {content.dataset.ref}, commit `{content.git_sha[:12]}`, verdict `{content.verdict_id}`"
     )
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": summary}},
-        {
-            "type": "actions",
-            "block_id": "approve",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": CONFIRM,
-                    "text": {"type": "plain_text", "text": f"Approve for {stage}"},
-                    "style": "primary",
-                    "value": value,
-                },
-                {
-                    "type": "button",
-                    "action_id": CANCEL,
-                    "text": {"type": "plain_text", "text": "Cancel"},
-                    "value": value,
-                },
-            ],
-        },
-    ]
+    blocks = confirmation_blocks(summary, "approve", (CONFIRM, f"Approve for {stage}"), CANCEL, value)
     return Reply(summary.replace("*", ""), blocks)
 
 

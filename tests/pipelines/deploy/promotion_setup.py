@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from tests.apps.trader.conftest import session_config
-from tradeops.bundles import BundleState
+from tradeops.bundles import BundleState, BundleStore, Verification
 from tradeops.data import load_bars
 from tradeops.gate.candidate import Candidate
 from tradeops.store.database import open_engine
@@ -73,6 +73,16 @@ def open_ledger(url: str, session: str = SESSION) -> Ledger:
     )
     Trader(engine, config).run(ReplayFeed(load_bars(candidate["data"]).head(BARS)))
     return Ledger(engine, session)
+
+
+def revoke(bundles: BundleStore, bundle_id: str, reason: str) -> None:
+    """A later gate run failed the bundle (as `tradeops bundles reverify` records it)."""
+    at = datetime.now(UTC)
+    bundles.record(
+        Verification(
+            bundle_id=bundle_id, stack="staging", verdict_id="verdict-later", passed=False, reason=reason, at=at
+        )
+    )
 
 
 def request(**changes: Any) -> Request:

@@ -3,7 +3,7 @@ approved and inside the calendar; a failed re-verification revokes; rollbacks go
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from infra.config import Freeze, Window
@@ -12,8 +12,7 @@ from pipelines.deploy.promote import promote
 from pipelines.deploy.reverify import PostDeployPolicy, post_deploy_check, reverify
 
 from tests.pipelines.deploy.conftest import plan
-from tests.pipelines.deploy.promotion_setup import NOW, POLICY, SESSION, Ledger, open_ledger, request
-from tradeops.bundles import Verification
+from tests.pipelines.deploy.promotion_setup import NOW, POLICY, SESSION, Ledger, open_ledger, request, revoke
 from tradeops.errors import ConfigError
 from tradeops.store.models import TraderSessionRow
 
@@ -49,16 +48,7 @@ def _refused(desk, ledger, **changes):
 
 def test_dc_22_promotion_refused_without_a_gate_pass(desk, ledger, staged):
     _approve(desk, staged.bundle_id)
-    desk.tools.bundles.record(
-        Verification(
-            bundle_id=staged.bundle_id,
-            stack="staging",
-            verdict_id="verdict-later",
-            passed=False,
-            reason="thresholds not met (exit 1): sharpe value 0.1, limit 0.5",
-            at=datetime.now(UTC),
-        )
-    )
+    revoke(desk.tools.bundles, staged.bundle_id, "thresholds not met (exit 1): sharpe value 0.1, limit 0.5")
     verdict = _refused(desk, ledger)
     assert verdict.status == "failed"
     assert verdict.reasons == [
@@ -186,16 +176,7 @@ def test_dc_22_automatic_rollback_goes_to_the_last_verified_bundle_skipping_revo
     candidate = v1.config["candidate"]
     v2 = deploy(plan("v2", candidate=_params(12, 40, candidate)), desk.tools)
     assert v1.bundle_id != v2.bundle_id
-    desk.tools.bundles.record(
-        Verification(
-            bundle_id=v2.bundle_id,
-            stack="staging",
-            verdict_id="verdict-fresh",
-            passed=False,
-            reason="failed on fresher data",
-            at=datetime.now(UTC),
-        )
-    )
+    revoke(desk.tools.bundles, v2.bundle_id, "failed on fresher data")
     desk.cluster.stuck.add("trader")  # v3's trader never comes up
     desk.engine.on_up.insert(0, lambda target: desk.cluster.stuck.discard("trader") if target.version == "v1" else None)
     desk.flush()
