@@ -149,9 +149,9 @@ class BundleStore:
         return self.get(identity)
 
     def record(self, event: Verification | Approval) -> None:
-        """Append a verification or an approval to the bundle's events."""
+        """Append a verification or an approval to the bundle's events (in the order they are recorded)."""
         kind = "verification" if isinstance(event, Verification) else "approval"
-        key = f"bundles/{event.bundle_id}/events/{_stamp(event.at)}-{secrets.token_hex(3)}-{kind}.json"
+        key = f"bundles/{event.bundle_id}/events/{_stamp(datetime.now(UTC))}-{secrets.token_hex(3)}-{kind}.json"
         self.objects.put(key, json.dumps({"kind": kind, "event": event.model_dump(mode="json")}).encode())
 
     def approve(self, bundle: str, stage: str, who: str, source: Literal["slack", "pull-request", "cli"]) -> Approval:

@@ -61,7 +61,11 @@ def click(desk: Desk, action: dict[str, Any], caller: Caller) -> Reply:
             f":no_entry: <@{caller.user_id}> may not approve: write permission required", replace_original=True
         )
     try:
-        approval = BundleStore(desk.objects).approve(bundle, stage, caller.actor, "slack")
+        bundles = BundleStore(desk.objects)
+        if not bundles.get(bundle).verified:  # revoked since the question was asked
+            audit("refused", error="bundle not verified")
+            return Reply(f":no_entry: bundle `{bundle}` is no longer verified: not approved", replace_original=True)
+        approval = bundles.approve(bundle, stage, caller.actor, "slack")
     except Exception as error:  # noqa: BLE001 - e.g. the object store is down: audited, answered
         audit("failed", error=f"{type(error).__name__}: {error}")
         return Reply(f":warning: approval of `{bundle}` failed: {error}", replace_original=True)

@@ -56,7 +56,11 @@ def test_dc_22_a_writer_approves_a_bundle_with_a_button_readers_are_refused_at_t
     (approval,) = bundles.get(CONTENT.id).approvals
     assert (approval.who, approval.stage, approval.source) == (f"slack:{ADMIN}", "prod", "slack")
 
+    answer, _ = bot.command(f"approve {CONTENT.id}", WRITER)  # asked while verified ...
     bundles.record(verification.model_copy(update={"passed": False, "reason": "failed on fresher data"}))
+    _, response_url = bot.click(buttons(answer.json())["approve.confirm"], WRITER)  # ... clicked once revoked
+    assert "no longer verified: not approved" in bot.fake.replies(response_url)[0]["text"]
+    assert len(bundles.get(CONTENT.id).approvals) == 1
     answer, _ = bot.command(f"approve {CONTENT.id}", WRITER)
     assert "is not verified" in answer.json()["text"]
 
@@ -67,4 +71,6 @@ def test_dc_22_a_writer_approves_a_bundle_with_a_button_readers_are_refused_at_t
         (f"slack:{READER}", "slack.approve", CONTENT.id, "denied"),
         (f"slack:{WRITER}", "slack.approve", CONTENT.id, "cancelled"),
         (f"slack:{ADMIN}", "slack.approve", CONTENT.id, "approved"),
+        (f"slack:{WRITER}", "slack.approve", CONTENT.id, "confirmation-requested"),
+        (f"slack:{WRITER}", "slack.approve", CONTENT.id, "refused"),
     ]
