@@ -206,19 +206,45 @@ def promote_command(
 def approve(
     identity: Annotated[str, typer.Argument(metavar="BUNDLE", help="bundle id")],
     stage: Annotated[str, typer.Option("--stage", help="the stage the approval lets it into")] = "prod",
-    who: Annotated[str, typer.Option("--as", help="who approves, e.g. github:LOGIN [default: $GITHUB_ACTOR]")] = "",
+    who: Annotated[str, typer.Option("--as", help="who approves [default: github:$GITHUB_ACTOR, else cli:USER]")] = "",
+    pr: Annotated[
+        int | None, typer.Option("--pr", help="record every approving review of this pull request instead")
+    ] = None,
+    repo: Annotated[str, typer.Option("--repo", help="owner/name [default: $GITHUB_REPOSITORY]")] = "",
 ) -> None:
-    """Record an approval of a bundle for a stage (from CI on a PR review, or by hand)."""
+    """Record an approval of a bundle for a stage: by hand, or from a pull request's approving reviews."""
     import getpass
     import os
 
     from tradeops.bundles import BundleStore
 
+    settings = load_settings()
+    bundles = BundleStore(_objects(settings))
+    if pr is not None:
+        for login in _pull_request_approvers(settings, repo or os.environ.get("GITHUB_REPOSITORY", ""), pr):
+            approval = bundles.approve(identity, stage, f"github:{login}", "pull-request")
+            stderr.print(f"{approval.who} approved {identity} for {stage} (review of #{pr})", highlight=False)
+        return
     actor = os.environ.get("GITHUB_ACTOR")
     name = who or (f"github:{actor}" if actor else f"cli:{getpass.getuser()}")
     source: Literal["pull-request", "cli"] = "pull-request" if name.startswith("github:") else "cli"
-    approval = BundleStore(_objects(load_settings())).approve(identity, stage, name, source)
+    approval = bundles.approve(identity, stage, name, source)
     stderr.print(f"{approval.who} approved {identity} for {stage} at {approval.at:%Y-%m-%d %H:%M:%S} UTC")
+
+
+def _pull_request_approvers(settings: AppSettings, repo: str, pr: int) -> list[str]:
+    from tradeops.vcs import GitHubClient
+
+    if not repo or settings.github_token is None:
+        raise ConfigError("approve --pr needs --repo OWNER/NAME (or $GITHUB_REPOSITORY) and TRADEOPS_GITHUB_TOKEN")
+    client = GitHubClient(settings.github_token.get_secret_value(), base_url=settings.github_api_url, timeout=30)
+    try:
+        approvers = client.approving_reviewers(repo, pr)
+    finally:
+        client.close()
+    if not approvers:
+        raise ConfigError(f"{repo}#{pr} has no approving review")
+    return approvers
 
 
 @bundles_app.command("reverify")

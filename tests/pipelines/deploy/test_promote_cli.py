@@ -12,8 +12,12 @@ from pipelines.infra.evaluate import stack_config
 
 from pipelines.deploy import engine as engines
 from tests.apps.cli.test_cli import cli
+from tests.apps.slackbot.test_approve import CONTENT
+from tests.apps.vcs.conftest import GITHUB_REPO, GITHUB_TOKEN
+from tests.fakes.github_api import FakeGitHub
 from tests.pipelines.deploy.conftest import plan
 from tests.pipelines.deploy.promotion_setup import open_ledger
+from tradeops.bundles import BundleStore
 from tradeops.gate.candidate import Candidate
 from tradeops.releases import ReleaseStore
 from tradeops.store import RunStore
@@ -81,3 +85,32 @@ def test_dc_22_promote_show_approve_reverify_and_check_from_the_command_line(mon
     ):
         code, _, err = cli(monkeypatch, capsys, *args)
         assert code == 2 and message in err, (args, err)
+
+
+@pytest.mark.req("DC-22")
+def test_dc_22_approvals_are_recorded_from_a_pull_request_s_approving_reviews(monkeypatch, capsys, tmp_path):
+    github = FakeGitHub(GITHUB_TOKEN, {GITHUB_REPO})
+    monkeypatch.setenv("TRADEOPS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TRADEOPS_GITHUB_TOKEN", GITHUB_TOKEN)
+    monkeypatch.setenv("TRADEOPS_GITHUB_API_URL", github.url)
+    monkeypatch.setenv("GITHUB_REPOSITORY", GITHUB_REPO)
+    bundles = BundleStore(FolderObjectStore(tmp_path / "objects"))
+    bundle = bundles.save(CONTENT).id
+    github.add_review(GITHUB_REPO, 7, "alice", "APPROVED")
+    github.add_review(GITHUB_REPO, 7, "bob", "APPROVED")
+    github.add_review(GITHUB_REPO, 7, "bob", "CHANGES_REQUESTED")  # bob withdrew
+    github.add_review(GITHUB_REPO, 7, "carol", "COMMENTED")
+    github.add_review(GITHUB_REPO, 8, "dave", "COMMENTED")
+    try:
+        code, _, err = cli(monkeypatch, capsys, "bundles", "approve", bundle, "--pr", "7")
+        assert code == 0 and f"github:alice approved {bundle} for prod (review of #7)" in err
+        assert [(a.who, a.source) for a in bundles.get(bundle).approvals_for("prod")] == [
+            ("github:alice", "pull-request")
+        ]
+        code, _, err = cli(monkeypatch, capsys, "bundles", "approve", bundle, "--pr", "8")
+        assert code == 2 and f"{GITHUB_REPO}#8 has no approving review" in err
+        monkeypatch.setenv("TRADEOPS_GITHUB_TOKEN", "wrong-token")
+        code, _, err = cli(monkeypatch, capsys, "bundles", "approve", bundle, "--pr", "7")
+        assert code == 2 and "GitHub refused the reviews of acme/tradeops#7 (401): Bad credentials" in err
+    finally:
+        github.stop()
