@@ -10,7 +10,7 @@ emergencies, recorded in the release). Anything undecided blocks and says what i
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -220,7 +220,8 @@ def promote(
     if verdict.status != "passed":
         tools.notifier.send(refusal(request, verdict))
         return verdict, None
-    source_release, bundle = running_bundle(request, tools)
+    # read again, pinned to the judged bundle: staging moving on in between refuses instead of promoting another
+    source_release, bundle = running_bundle(replace(request, bundle_id=verdict.bundle_id), tools)
     content = bundle.content
     settings = request.target_settings | {"candidate": content.candidate, "risk": content.risk}
     plan = Plan(
