@@ -133,15 +133,17 @@ def _soak_source(source: str, ledger_url: str) -> SoakSource:
 
     from pipelines.infra.evaluate import stack_config
     from tradeops.gate.candidate import Candidate
-    from tradeops.store.database import open_engine
-    from tradeops.trader.soak import measure_soak
+    from tradeops.trader.soak import measure_soak, open_ledger
 
     namespace = stack_config(source)["tradeops:settings"]["namespace"]
-    engine = open_engine(ledger_url)
 
     def measure(bundle: BundleState, since: datetime) -> Any:
         candidate = Candidate.model_validate(bundle.content.candidate)
-        return measure_soak(engine, f"{namespace}-{candidate_hash(candidate)[:12]}", candidate, since)
+        engine = open_ledger(ledger_url)  # unreachable: the soak is undecided, the promotion waits
+        try:
+            return measure_soak(engine, f"{namespace}-{candidate_hash(candidate)[:12]}", candidate, since)
+        finally:
+            engine.dispose()
 
     return measure
 

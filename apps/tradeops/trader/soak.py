@@ -42,6 +42,21 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
+def _unreachable(error: SQLAlchemyError) -> SoakUnavailable:
+    reason = getattr(error, "orig", None) or error
+    return SoakUnavailable(f"the trader's ledger is unreachable: {str(reason).splitlines()[0]}")
+
+
+def open_ledger(url: str) -> Engine:
+    """The source stage's ledger; unreachable is SoakUnavailable (the promotion waits), not a crash."""
+    from tradeops.store.database import open_engine
+
+    try:
+        return open_engine(url)
+    except SQLAlchemyError as error:
+        raise _unreachable(error) from None
+
+
 def _read(engine: Engine, session_id: str) -> tuple[TraderSessionRow, list[TraderEquityRow]]:
     try:
         with Session(engine) as db:
@@ -56,8 +71,7 @@ def _read(engine: Engine, session_id: str) -> tuple[TraderSessionRow, list[Trade
             if session is not None:
                 db.expunge(session)
     except SQLAlchemyError as error:
-        reason = getattr(error, "orig", None) or error
-        raise SoakUnavailable(f"the trader's ledger is unreachable: {str(reason).splitlines()[0]}") from None
+        raise _unreachable(error) from None
     if session is None:
         raise SoakUnavailable(f"no paper session {session_id!r} in the trader's ledger")
     if not curve:
