@@ -8,10 +8,13 @@ secrets are separate keys set with `pulumi config set --secret` (see SECRET_KEYS
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from datetime import date, time
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tradeops.bundles import BundleContent, DatasetRef
 from tradeops.errors import ConfigError
 from tradeops.gate.candidate import Candidate
 from tradeops.strategies.base import format_validation
@@ -114,6 +117,74 @@ class Platform(_Model):
     bucket: str = Field("tradeops", pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Window(_Model):
+    """A weekly time window in which promotions may run (e.g. outside market hours)."""
+
+    days: tuple[Day, ...] = Field(DAYS, min_length=1, description="weekdays, e.g. [mon, tue, wed, thu, fri]")
+    start: time = Field(description="local start time, e.g. '17:00'")
+    end: time = Field(description="local end time, e.g. '23:00'; before start means the window spans midnight")
+    timezone: str = Field("UTC", description="IANA zone the times are in, e.g. America/New_York")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone like 'America/New_York'") from None
+        return value
+
+
+class Freeze(_Model):
+    """Named dates (UTC, inclusive) with no promotion at all."""
+
+    start: date
+    end: date
+    reason: str = Field(min_length=1, description="what the freeze is for, e.g. 'year-end close'")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Freeze:
+        if self.end < self.start:
+            raise ValueError(f"freeze {self.reason!r} ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+class Promotion(_Model):
+    """How a bundle gets into this stack: from which stage, after how much soak, with whose approval, when."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    from_stage: str = Field(alias="from", pattern=r"^(dev|staging|prod)$", description="the stage bundles come from")
+    min_soak_hours: float = Field(24, ge=0, description="hours the bundle must have paper-traded in that stage")
+    max_divergence_bps: float = Field(
+        50, gt=0, description="largest gap between the paper equity and a backtest of the same bars, in basis points"
+    )
+    approvals: int = Field(1, ge=0, le=10, description="distinct people who must approve the bundle for this stage")
+    windows: tuple[Window, ...] = Field((), description="when promotions may run; empty: any time outside freezes")
+    freezes: tuple[Freeze, ...] = Field((), description="dates with no promotion")
+    post_deploy_bars: int = Field(
+        20,
+        ge=1,
+        description="a risk halt within this many bars after a promotion rolls back to the last verified bundle",
+    )
+
+
+class BundleInputs(_Model):
+    """What the deploy tells the program about the bundle (`tradeops:bundle`): its id is computed from these,
+    the image digest and the stack's candidate and risk, and carried on the gate Job's pod template."""
+
+    git_sha: str = Field(min_length=7)
+    verdict_id: str = Field(min_length=1)
+    dataset: dict[str, Any]
+    image: str | None = Field(
+        None, pattern=r"^\S+@sha256:[0-9a-f]{64}$", description="a promotion's image by digest: deployed, never rebuilt"
+    )
+
+
 class StackConfig(_Model):
     """The whole stack."""
 
@@ -136,6 +207,29 @@ class StackConfig(_Model):
     )
     git_remote: str | None = Field(None, description="repository URL the slackbot and the MCP server propose on")
     github_repo: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name")
+    promotion: Promotion | None = Field(None, description="set on a stage bundles are promoted into (prod)")
+
+
+def bundle_content(config: StackConfig, image: str, inputs: BundleInputs) -> BundleContent:
+    """The bundle a stack config, an image digest and the deploy's inputs make (the program and the deploy agree)."""
+    return BundleContent(
+        image=inputs.image or image,
+        git_sha=inputs.git_sha,
+        candidate=config.candidate.model_dump(mode="json"),
+        risk=config.risk.model_dump(mode="json"),
+        dataset=DatasetRef.model_validate(inputs.dataset),
+        verdict_id=inputs.verdict_id,
+    )
+
+
+def parse_bundle_inputs(raw: Any) -> BundleInputs | None:
+    """Validate `tradeops:bundle` (absent on a plain `pulumi preview`: no bundle id then)."""
+    if raw is None:
+        return None
+    try:
+        return BundleInputs.model_validate(raw)
+    except ValidationError as error:
+        raise StackConfigError(f"tradeops:bundle is invalid: {format_validation(error)}") from None
 
 
 def parse_stack_config(raw: Any, version: str) -> StackConfig:

@@ -16,7 +16,14 @@ from infra.components.network import Network, NetworkArgs
 from infra.components.platform import PlatformArgs, PlatformReleases
 from infra.components.settings import StackSettings, StackSettingsArgs
 from infra.components.trading_service import TradingService, TradingServiceArgs
-from infra.config import REQUIRED_SECRETS, SECRET_KEYS, StackConfig, parse_stack_config
+from infra.config import (
+    REQUIRED_SECRETS,
+    SECRET_KEYS,
+    BundleInputs,
+    StackConfig,
+    parse_bundle_inputs,
+    parse_stack_config,
+)
 
 
 @dataclass
@@ -47,8 +54,12 @@ def trader_env(config: StackConfig, candidate_hash: str) -> tuple[tuple[str, str
     )
 
 
-def declare(config: StackConfig, version: str, secrets: dict[str, pulumi.Output[str]]) -> Stack:
-    """Declare every resource; the trader waits for the gate Job (a failed gate stops the update)."""
+def declare(
+    config: StackConfig, version: str, secrets: dict[str, pulumi.Output[str]], bundle: BundleInputs | None = None
+) -> Stack:
+    """Declare every resource; the trader waits for the gate Job (a failed gate stops the update).
+
+    With `bundle.image` set (a promotion) the image is that digest and nothing is built."""
     namespace = k8s.core.v1.Namespace(
         "namespace",
         metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -57,7 +68,7 @@ def declare(config: StackConfig, version: str, secrets: dict[str, pulumi.Output[
         ),
     )
     ns = namespace.metadata.name
-    image = AppImage("app", AppImageArgs(config=config.image, version=version))
+    image = AppImage("app", AppImageArgs(config=config.image, version=version, pinned=bundle.image if bundle else None))
     settings = StackSettings("stack", StackSettingsArgs(namespace=ns, version=version, config=config, secrets=secrets))
     platform = PlatformReleases("platform", PlatformArgs(namespace=ns, config=config.platform))
     network = Network("network", NetworkArgs(namespace=ns, version=version))
@@ -70,6 +81,8 @@ def declare(config: StackConfig, version: str, secrets: dict[str, pulumi.Output[
             version=version,
             candidate=config.candidate,
             timeout_seconds=config.gate_timeout_seconds,
+            stack=config,
+            bundle=bundle,
         ),
         opts=after_settings,
     )
@@ -128,4 +141,4 @@ def declare_from_pulumi_config() -> Stack:
     secrets |= {
         key: value for key in SECRET_KEYS if key not in secrets and (value := config.get_secret(key)) is not None
     }
-    return declare(stack_config, version, secrets)
+    return declare(stack_config, version, secrets, parse_bundle_inputs(config.get_object("bundle")))

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tradeops.bundles import Approval
 from tradeops.errors import ConfigError
 from tradeops.store.objects import ObjectStore
 
@@ -42,7 +43,7 @@ class Release(BaseModel):
 
     id: str
     stack: str
-    kind: Literal["deploy", "rollback"]
+    kind: Literal["deploy", "rollback", "promote"]
     version: str = Field(description="the release version (git sha or tag): the image tag and TRADEOPS_GIT_SHA")
     git_sha: str
     config: dict[str, Any] = Field(description="the stack's tradeops:settings as deployed")
@@ -57,6 +58,11 @@ class Release(BaseModel):
     failed_step: str | None = None
     error: str | None = None
     rolled_back_to: str | None = Field(None, description="the version an automatic rollback went back to")
+    bundle_id: str | None = Field(None, description="the content-hashed bundle this release runs (docs/deployment.md)")
+    promoted_from: str | None = Field(None, description="the stage a promotion took the bundle from")
+    approvals: list[Approval] = Field(default_factory=list, description="who approved the promoted bundle, when")
+    override: str | None = Field(None, description="the reason given to promote outside the policy (audited)")
+    rollback_reason: str | None = Field(None, description="the failed post-deploy check that rolled this back")
     started_at: datetime
     finished_at: datetime
     who: str
@@ -100,10 +106,6 @@ class ReleaseStore:
     def current(self, stack: str) -> Release | None:
         """The release running now: the newest one that succeeded."""
         return next((r for r in self.history(stack) if r.result == "succeeded"), None)
-
-    def previous_good(self, stack: str, *, other_than: str) -> Release | None:
-        """The newest succeeded release of a version other than `other_than`."""
-        return next((r for r in self.history(stack) if r.result == "succeeded" and r.version != other_than), None)
 
     def rollback_target(self, stack: str) -> Release:
         """What a rollback without a version deploys: the good release before the current one, or the current

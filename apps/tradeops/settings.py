@@ -29,6 +29,12 @@ class AppSettings(BaseSettings):
         description="SQLAlchemy URL; default a SQLite file in data_dir (may hold a password: never shown)",
     )
     object_store: str | None = Field(None, description="file:///path or s3://bucket/prefix; default data_dir/objects")
+    promotion_ledger_url: str | None = Field(
+        None,
+        repr=False,
+        description="SQLAlchemy URL of the source stage's trader ledger (staging's database) that `tradeops promote` "
+        "reads the paper soak from; default database_url (may hold a password: never shown)",
+    )
     s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint, e.g. http://minio:9000")
     api_token: SecretStr | None = Field(None, description="bearer token for mutating API calls")
     slack_token: SecretStr | None = Field(None, description="Slack bot token; console notifications when unset")
@@ -39,7 +45,7 @@ class AppSettings(BaseSettings):
         "",
         pattern=r"^([UWS][A-Z0-9]{2,20}(,[UWS][A-Z0-9]{2,20})*)?$",
         description="comma-separated Slack user ids (U..., W...) and user group ids (S...) allowed to run "
-        "write commands (propose, halt, reduce-only, resume); empty: nobody",
+        "write commands (propose, halt, reduce-only, resume, approve); empty: nobody",
     )
     mcp_tokens: SecretStr | None = Field(
         None,

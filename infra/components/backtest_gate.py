@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from infra.components import common
+from infra.config import BundleInputs, StackConfig, bundle_content
 from tradeops.gate.candidate import Candidate
 
 CANDIDATE_PATH = "/etc/tradeops/candidate"
@@ -35,6 +36,19 @@ class BacktestGateArgs:
     version: str
     candidate: Candidate
     timeout_seconds: int
+    stack: StackConfig | None = None
+    bundle: BundleInputs | None = None  # from the deploy: the pod template then carries the bundle id
+
+
+def _template_annotations(args: BacktestGateArgs, digest: str) -> pulumi.Output[dict[str, str]]:
+    """Version and candidate hash; with the deploy's bundle inputs, the bundle id (hash of image, commit, ...)."""
+    base = {"tradeops.io/version": args.version, "tradeops.io/candidate-hash": digest}
+    stack, inputs = args.stack, args.bundle
+    if stack is None or inputs is None:
+        return pulumi.Output.from_input(base)
+    return pulumi.Output.from_input(args.image).apply(
+        lambda image: base | {"tradeops.io/bundle-id": bundle_content(stack, image, inputs).id}
+    )
 
 
 class BacktestGate(pulumi.ComponentResource):
@@ -67,7 +81,7 @@ class BacktestGate(pulumi.ComponentResource):
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(
                         labels=labels,
-                        annotations={"tradeops.io/version": args.version, "tradeops.io/candidate-hash": digest},
+                        annotations=_template_annotations(args, digest),
                     ),
                     spec=k8s.core.v1.PodSpecArgs(
                         restart_policy="Never",

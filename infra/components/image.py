@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 class AppImageArgs:
     config: Image
     version: str
+    pinned: str | None = None  # name@sha256:... of a promoted bundle: used as is, never rebuilt
 
 
 class AppImage(pulumi.ComponentResource):
@@ -24,6 +25,11 @@ class AppImage(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AppImageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tradeops:build:AppImage", name, None, opts)
+        self.image: docker.Image | None = None
+        if args.pinned is not None:
+            self.reference: pulumi.Output[str] = pulumi.Output.from_input(args.pinned)
+            self.register_outputs({"image": args.pinned, "reference": self.reference})
+            return
         self.image = docker.Image(
             f"{name}-image",
             image_name=f"{args.config.registry}/{args.config.repository}:{args.version}",
@@ -36,7 +42,5 @@ class AppImage(pulumi.ComponentResource):
             skip_push=not args.config.push,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.reference: pulumi.Output[str] = self.image.repo_digest.apply(
-            lambda digest: digest or ""
-        )  # name@sha256:... once pushed
+        self.reference = self.image.repo_digest.apply(lambda digest: digest or "")  # name@sha256:... once pushed
         self.register_outputs({"image": self.image.image_name, "reference": self.reference})

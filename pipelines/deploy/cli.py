@@ -85,14 +85,15 @@ def build_tools(
     )
 
 
-def _finish(release: Release, tools: Tools) -> None:
+def finish(release: Release, tools: Tools) -> None:
     tools.notifier.close()
     word = {
         "succeeded": "[bold green]succeeded[/]",
         "failed": "[bold red]FAILED[/]",
         "rolled back": "[bold red]ROLLED BACK[/]",
     }
-    stderr.print(f"{release.stack}: {release.kind} {release.version} {word[release.result]} ({release.id})")
+    bundle = f", {release.bundle_id}" if release.bundle_id else ""
+    stderr.print(f"{release.stack}: {release.kind} {release.version} {word[release.result]} ({release.id}{bundle})")
     for step in release.steps:
         stderr.print(f"  {step.name:<14} {step.status:<8} {escape(step.detail)}", highlight=False)
     raise typer.Exit(0 if release.result == "succeeded" else 1)
@@ -125,7 +126,7 @@ def deploy_command(
     )
     sha = git("rev-parse", "HEAD")
     release = deploy(Plan(stack, version or sha[:12], sha, settings_of_stack), tools)
-    _finish(release, tools)
+    finish(release, tools)
 
 
 def rollback_command(
@@ -155,7 +156,7 @@ def rollback_command(
         restore_point=True,
         kubernetes_host=kubernetes_host,
     )
-    _finish(rollback(stack, tools, to=to), tools)
+    finish(rollback(stack, tools, to=to), tools)
 
 
 def releases_command(

@@ -10,13 +10,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from infra.config import BundleInputs, StackConfig, bundle_content
+
 from pipelines.deploy import hooks
 from pipelines.deploy.engine import Engine, EngineError, Target
 from pipelines.deploy.messages import stack_update
 from pipelines.deploy.verify import VerificationError, wait_for_version
+from tradeops.bundles import Approval, BundleState, BundleStore, Verification, dataset_of
 from tradeops.cleanup.jobs import JobsApi
+from tradeops.errors import ConfigError
 from tradeops.notify import Notifier
-from tradeops.releases import Release, ReleaseStore, Step, new_id
+from tradeops.releases import Release, ReleaseStore, Step, VerdictRecord, new_id
 
 
 @dataclass
@@ -33,6 +37,11 @@ class Tools:
     verify_interval: float = 2.0
     who: str = "unknown"
 
+    @property
+    def bundles(self) -> BundleStore:
+        """Bundles live beside the releases, in the same object store."""
+        return BundleStore(self.releases.objects)
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -42,8 +51,12 @@ class Plan:
     version: str
     git_sha: str
     settings: dict[str, Any]
-    kind: Literal["deploy", "rollback"] = "deploy"
+    kind: Literal["deploy", "rollback", "promote"] = "deploy"
     reuse_gate_of: Release | None = None  # a rollback's target release
+    bundle: BundleState | None = None  # deploy exactly this bundle (its image digest): a promotion or a rollback
+    promoted_from: str | None = None
+    approvals: tuple[Approval, ...] = ()
+    override: str | None = None
 
 
 STEPS = ("validate", "gate", "restore-point", "cleanup", "up", "verify")
@@ -66,10 +79,12 @@ class _Progress:
         return STEPS[min(len(self.steps), len(STEPS) - 1)]
 
 
-def _run_steps(plan: Plan, tools: Tools, progress: _Progress) -> None:
-    config = hooks.validate_settings(plan.settings, plan.version)
-    progress.ok("validate", f"tradeops:settings valid for {config.environment}")
-    if plan.reuse_gate_of is not None:
+def _gate_step(plan: Plan, config: StackConfig, tools: Tools, progress: _Progress) -> VerdictRecord:
+    if plan.bundle is not None:
+        record = hooks.verified_bundle_gate(plan.bundle, tools.releases)
+        progress.facts |= {"gate_verdict_id": record.id, "gate_passed": True, "gate_reused": True}
+        progress.skipped("gate", f"bundle {plan.bundle.id} is verified (verdict {record.id})")
+    elif plan.reuse_gate_of is not None:
         record = hooks.reused_gate(plan.reuse_gate_of, tools.releases)
         progress.facts |= {"gate_verdict_id": record.id, "gate_passed": True, "gate_reused": True}
         progress.skipped("gate", f"version {plan.version} passed verdict {record.id} before")
@@ -78,6 +93,50 @@ def _run_steps(plan: Plan, tools: Tools, progress: _Progress) -> None:
         progress.facts |= {"gate_verdict_id": record.id, "gate_passed": record.passed}
         hooks.require_pass(record)
         progress.ok("gate", f"verdict {record.id} passed")
+    return record
+
+
+def _bundle_inputs(plan: Plan, record: VerdictRecord) -> BundleInputs:
+    if plan.bundle is not None:  # the same content: the same id wherever it runs
+        content = plan.bundle.content
+        return BundleInputs(
+            git_sha=content.git_sha,
+            verdict_id=content.verdict_id,
+            dataset=content.dataset.model_dump(mode="json"),
+            image=content.image,
+        )
+    dataset = dataset_of(record.verdict, plan.settings.get("candidate", {}))
+    return BundleInputs(git_sha=plan.git_sha, verdict_id=record.id, dataset=dataset.model_dump(mode="json"))
+
+
+def _record_bundle(
+    plan: Plan, config: StackConfig, inputs: BundleInputs, record: VerdictRecord, outputs: dict[str, Any], tools: Tools
+) -> str:
+    """The bundle `up` deployed: computed here from the image digest, checked against the program's pod template."""
+    content = bundle_content(config, str(outputs.get("image") or ""), inputs)
+    declared = outputs.get("bundle_id")
+    if declared is not None and declared != content.id:
+        raise hooks.StepFailed("up", f"the program declared bundle {declared}, the deploy computed {content.id}")
+    if plan.bundle is not None and content.id != plan.bundle.id:
+        raise hooks.StepFailed("up", f"deployed bundle {content.id} is not the promoted {plan.bundle.id}")
+    verification = None
+    if plan.bundle is None and plan.reuse_gate_of is None:
+        verification = Verification(
+            bundle_id=content.id,
+            stack=plan.stack,
+            verdict_id=record.id,
+            passed=True,
+            dataset=content.dataset,
+            at=record.created_at,
+        )
+    tools.bundles.save(content, verification)
+    return content.id
+
+
+def _run_steps(plan: Plan, tools: Tools, progress: _Progress) -> None:
+    config = hooks.validate_settings(plan.settings, plan.version)
+    progress.ok("validate", f"tradeops:settings valid for {config.environment}")
+    record = _gate_step(plan, config, tools, progress)
     if tools.restore_points is None:
         progress.skipped("restore-point", "no database to back up (first deploy)")
     else:
@@ -89,12 +148,17 @@ def _run_steps(plan: Plan, tools: Tools, progress: _Progress) -> None:
         removed = hooks.remove_failed_gate_jobs(tools.jobs)
         progress.ok("cleanup", f"removed {len(removed)} failed gate Job(s): {', '.join(removed) or 'none'}")
     message = f"{plan.kind} {plan.version} ({plan.git_sha[:12]}) gate {record.id}"
+    if plan.bundle is not None:
+        message += f" bundle {plan.bundle.id}"
+    inputs = _bundle_inputs(plan, record)
+    target = Target(plan.stack, plan.version, plan.git_sha, plan.settings, message, inputs.model_dump(mode="json"))
     try:
-        outcome = tools.engine.up(Target(plan.stack, plan.version, plan.git_sha, plan.settings, message))
+        outcome = tools.engine.up(target)
     except EngineError as error:
         raise hooks.StepFailed("up", str(error)) from None
     progress.facts |= {"changes": outcome.changes, "image": outcome.outputs.get("image")}
-    progress.ok("up", message)
+    progress.facts["bundle_id"] = _record_bundle(plan, config, inputs, record, outcome.outputs, tools)
+    progress.ok("up", f"{message}; bundle {progress.facts['bundle_id']}")
     try:
         seen = wait_for_version(
             tools.services, plan.version, timeout=tools.verify_timeout, interval=tools.verify_interval
@@ -105,7 +169,7 @@ def _run_steps(plan: Plan, tools: Tools, progress: _Progress) -> None:
 
 
 def deploy(plan: Plan, tools: Tools, *, auto_rollback: bool = True) -> Release:
-    """Run the whole path; on a verification failure roll back to the previous good release."""
+    """Run the whole path; on a verification failure roll back to the last verified release."""
     started = datetime.now(UTC)
     progress = _Progress()
     failure: hooks.StepFailed | None = None
@@ -117,18 +181,6 @@ def deploy(plan: Plan, tools: Tools, *, auto_rollback: bool = True) -> Release:
         failure = hooks.StepFailed(progress.running, f"{type(error).__name__}: {error}")
     if failure is not None:
         progress.steps.append(Step(name=failure.step, status="failed", detail=failure.reason))
-    result: Literal["succeeded", "failed", "rolled back"] = "succeeded" if failure is None else "failed"
-    rolled_back_to, detail = None, []
-    if failure is not None and failure.step == "verify" and auto_rollback:
-        previous = tools.releases.previous_good(plan.stack, other_than=plan.version)
-        if previous is None:
-            detail.append("no earlier good release to roll back to")
-        else:
-            back = deploy(rollback_plan(previous), tools, auto_rollback=False)
-            if back.result == "succeeded":
-                result, rolled_back_to = "rolled back", previous.version
-            else:
-                detail.append(f"automatic rollback to {previous.version} FAILED at {back.failed_step}")
     release = Release(
         id=new_id(plan.kind, started),
         stack=plan.stack,
@@ -137,26 +189,92 @@ def deploy(plan: Plan, tools: Tools, *, auto_rollback: bool = True) -> Release:
         git_sha=plan.git_sha,
         config=plan.settings,
         steps=progress.steps,
-        result=result,
+        result="succeeded" if failure is None else "failed",
         failed_step=failure.step if failure else None,
         error=failure.reason if failure else None,
-        rolled_back_to=rolled_back_to,
+        promoted_from=plan.promoted_from,
+        approvals=list(plan.approvals),
+        override=plan.override,
         started_at=started,
         finished_at=datetime.now(UTC),
         who=tools.who,
         **progress.facts,
     )
+    if failure is not None and failure.step == "verify" and auto_rollback:
+        return roll_back_automatically(release, f"post-deploy check failed: {failure.reason}", tools)
+    tools.releases.save(release)
+    tools.notifier.send(stack_update(release))
+    return release
+
+
+def roll_back_automatically(failed: Release, reason: str, tools: Tools) -> Release:
+    """Deploy the last verified release (revoked bundles skipped) through the rollback path; record why on `failed`."""
+    previous = last_verified(tools, failed.stack, other_than=failed.version)
+    detail = [f"reason: {reason}"]
+    result, rolled_back_to = failed.result, None
+    if previous is None:
+        detail.append("no earlier good release to roll back to (verified bundles only)")
+    else:
+        back = deploy(rollback_plan(previous, tools), tools, auto_rollback=False)
+        if back.result == "succeeded":
+            result, rolled_back_to = "rolled back", previous.version
+        else:
+            detail.append(f"automatic rollback to {previous.version} FAILED at {back.failed_step}")
+    release = failed.model_copy(update={"result": result, "rolled_back_to": rolled_back_to, "rollback_reason": reason})
     tools.releases.save(release)
     tools.notifier.send(stack_update(release, detail=detail))
     return release
 
 
-def rollback_plan(target: Release) -> Plan:
-    """Deploy `target` again: its version, commit and settings, on its recorded verdict."""
-    return Plan(target.stack, target.version, target.git_sha, target.config, kind="rollback", reuse_gate_of=target)
+def _usable(release: Release, tools: Tools) -> bool:
+    """A release can be gone back to unless its bundle is revoked (or missing)."""
+    if release.bundle_id is None:
+        return True  # recorded before bundles existed: its gate verdict decides (hooks.reused_gate)
+    state = tools.bundles.find(release.bundle_id)
+    return state is not None and state.verified
+
+
+def last_verified(tools: Tools, stack: str, *, other_than: str) -> Release | None:
+    """The newest succeeded release of another version whose bundle is still verified."""
+    return next(
+        (
+            r
+            for r in tools.releases.history(stack)
+            if r.result == "succeeded" and r.version != other_than and _usable(r, tools)
+        ),
+        None,
+    )
+
+
+def rollback_plan(target: Release, tools: Tools) -> Plan:
+    """Deploy `target` again: its version, commit and settings, its bundle's image, on its recorded verdict."""
+    bundle = tools.bundles.find(target.bundle_id) if target.bundle_id else None
+    return Plan(
+        target.stack,
+        target.version,
+        target.git_sha,
+        target.config,
+        kind="rollback",
+        reuse_gate_of=target,
+        bundle=bundle,
+    )
 
 
 def rollback(stack: str, tools: Tools, *, to: str | None = None) -> Release:
-    """Roll back to the named version, or to the good release before the current one."""
-    target = tools.releases.find(stack, to) if to is not None else tools.releases.rollback_target(stack)
-    return deploy(rollback_plan(target), tools, auto_rollback=False)
+    """Roll back to the named version, or to the good release before the current one (never a revoked bundle)."""
+    if to is not None:
+        target = tools.releases.find(stack, to)
+        if not _usable(target, tools):
+            raise ConfigError(
+                f"version {to} runs bundle {target.bundle_id}, which is revoked: it cannot be a rollback target "
+                "until it passes the gate again (tradeops bundles reverify)"
+            )
+    else:
+        target = tools.releases.rollback_target(stack)
+        if not _usable(target, tools):
+            current = tools.releases.current(stack)
+            found = last_verified(tools, stack, other_than=current.version if current else target.version)
+            if found is None or found.version == target.version:
+                raise ConfigError(f"stack {stack!r} has no verified release to roll back to (bundles revoked)")
+            target = found
+    return deploy(rollback_plan(target, tools), tools, auto_rollback=False)

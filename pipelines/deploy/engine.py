@@ -33,6 +33,7 @@ class Target:
     git_sha: str
     settings: dict[str, Any]
     message: str
+    bundle: dict[str, Any] | None = None  # `tradeops:bundle`: commit, verdict, dataset (and a promotion's image)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,10 @@ class PulumiEngine:
                 stack = automation.select_stack(stack_name=target.stack, work_dir=str(work_dir))
                 stack.set_config("tradeops:version", automation.ConfigValue(target.version))
                 stack.set_config("tradeops:settings", automation.ConfigValue(json.dumps(target.settings)))
+                if target.bundle is not None:
+                    stack.set_config("tradeops:bundle", automation.ConfigValue(json.dumps(target.bundle)))
+                else:
+                    stack.remove_config("tradeops:bundle")
                 return run(stack, work_dir / "infra" / "policy")
             except FileNotFoundError:
                 raise EngineError(f"pulumi {command}: the pulumi CLI is not installed (docs/deployment.md)") from None

@@ -8,6 +8,7 @@ from infra.config import StackConfig, StackConfigError, parse_stack_config
 from sqlalchemy.exc import SQLAlchemyError
 
 from tradeops.backup import BackupError
+from tradeops.bundles import BundleState
 from tradeops.cleanup.jobs import JobsApi
 from tradeops.engine import BacktestResult
 from tradeops.errors import ConfigError
@@ -72,13 +73,28 @@ def reused_gate(release: Release, releases: ReleaseStore) -> VerdictRecord:
     """A rollback may skip the gate only for a version whose recorded verdict passed."""
     if not release.gate_verdict_id:
         raise StepFailed("gate", f"release {release.id} has no gate verdict to reuse")
+    return _passed_verdict(releases, release.stack, release.gate_verdict_id, f"version {release.version}")
+
+
+def _passed_verdict(releases: ReleaseStore, stack: str, verdict_id: str, what: str) -> VerdictRecord:
     try:
-        record = releases.verdict(release.stack, release.gate_verdict_id)
+        record = releases.verdict(stack, verdict_id)
     except ConfigError as error:
         raise StepFailed("gate", str(error)) from None
     if not record.passed:
-        raise StepFailed("gate", f"verdict {record.id} of version {release.version} did not pass")
+        raise StepFailed("gate", f"verdict {record.id} of {what} did not pass")
     return record
+
+
+def verified_bundle_gate(bundle: BundleState, releases: ReleaseStore) -> VerdictRecord:
+    """A bundle deploys without a new gate run only while verified, on the passed verdict it rests on."""
+    if bundle.revoked:
+        last = bundle.verifications[-1]
+        raise StepFailed("gate", f"bundle {bundle.id} is revoked since {last.at:%Y-%m-%d %H:%M} UTC: {last.reason}")
+    passed = bundle.last_passed
+    if passed is None:
+        raise StepFailed("gate", f"bundle {bundle.id} has never passed the gate")
+    return _passed_verdict(releases, passed.stack, passed.verdict_id, f"bundle {bundle.id}")
 
 
 def restore_point(backups: RestorePoints, stack: str, version: str) -> str:

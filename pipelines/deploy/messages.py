@@ -16,7 +16,9 @@ def _gate(release: Release) -> str:
 
 def stack_update(release: Release, *, detail: list[str] | None = None) -> Message:
     """One stack update (deploy or rollback) as it ended: version, changes, gate verdict, duration."""
-    action = "rollback to" if release.kind == "rollback" else "release"
+    action = {"rollback": "rollback to", "promote": f"promotion from {release.promoted_from} of"}.get(
+        release.kind, "release"
+    )
     if release.result == "succeeded":
         title = f"{release.stack}: {action} {release.version} succeeded"
     elif release.result == "rolled back":
@@ -34,6 +36,14 @@ def stack_update(release: Release, *, detail: list[str] | None = None) -> Messag
         "duration": f"{release.duration_seconds:.1f} s",
         "by": release.who,
     }
+    if release.bundle_id:
+        fields["bundle"] = release.bundle_id
+    if release.approvals:
+        fields["approved by"] = ", ".join(f"{a.who} ({a.source})" for a in release.approvals)
+    if release.override:
+        fields["override"] = release.override
+    if release.rollback_reason:
+        fields["rollback reason"] = release.rollback_reason
     if release.restore_point:
         fields["restore point"] = release.restore_point
     lines = [f"error: {release.error}"] if release.error else []

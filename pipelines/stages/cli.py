@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from pipelines.deploy.cli import deploy_command, git, rollback_command
+from pipelines.deploy.promote_cli import check_command, promote_command, reverify_command
 
 if TYPE_CHECKING:
     from tradeops.releases import Release
@@ -179,13 +180,29 @@ def comment(
         raise ConfigError("comment needs --repo OWNER/NAME, --pr NUMBER and TRADEOPS_GITHUB_TOKEN")
     if run_url is None and os.environ.get("GITHUB_RUN_ID"):
         run_url = f"{os.environ.get('GITHUB_SERVER_URL', 'https://github.com')}/{repo}/actions/runs/{os.environ['GITHUB_RUN_ID']}"
-    body = comment_body(out, run_url=run_url, sha=git("rev-parse", "HEAD"))
+    body = comment_body(out, run_url=run_url, sha=git("rev-parse", "HEAD"), running=_running_bundles())
     client = GitHubClient(settings.github_token.get_secret_value(), base_url=settings.github_api_url)
     try:
         posted = client.upsert_comment(repo, pr, MARKER, body)
     finally:
         client.close()
     stderr.print(f"{'posted' if posted.created else 'updated'} {posted.url}")
+
+
+def _running_bundles() -> dict[str, tuple[str, str | None]]:
+    """Each stack's running version and bundle, from the release store (empty when it cannot be read)."""
+    from tradeops.releases import ReleaseStore
+    from tradeops.settings import load_settings
+    from tradeops.store import open_object_store
+
+    settings = load_settings()
+    try:
+        releases = ReleaseStore(open_object_store(settings.resolved_object_store, settings.s3_endpoint_url))
+        current = {name: releases.current(name) for name in stack_names()}
+    except Exception as error:  # noqa: BLE001 - the comment goes out without the section, saying why
+        stderr.print(f"comment: release store unreadable ({type(error).__name__}); no bundle section")
+        return {}
+    return {name: (r.version, r.bundle_id) for name, r in current.items() if r is not None}
 
 
 @app.command("notify")
@@ -213,3 +230,6 @@ def notify(
 
 app.command("deploy")(deploy_command)
 app.command("rollback")(rollback_command)
+app.command("promote")(promote_command)
+app.command("reverify")(reverify_command)
+app.command("post-deploy-check")(check_command)

@@ -39,7 +39,27 @@ def _preview_section(previews: list[dict[str, Any]]) -> list[str]:
     return [*lines, "", *errors]
 
 
-def comment_body(folder: Path, *, run_url: str | None, sha: str, limit: int = MAX_COMMENT) -> str:
+def bundles_section(running: dict[str, tuple[str, str | None]]) -> list[str]:
+    """What each stack runs now, by bundle id, and how to approve staging's for prod."""
+    lines = ["#### Bundles running now", "", "| stack | version | bundle |", "|---|---|---|"]
+    lines += [f"| {stack} | {version} | `{bundle or 'none'}` |" for stack, (version, bundle) in sorted(running.items())]
+    staging = running.get("staging", ("", None))[1]
+    if staging and staging != running.get("prod", ("", None))[1]:
+        lines += [
+            "",
+            f"Staging's bundle goes to prod once soaked and approved: approve with `/trading approve {staging}`.",
+        ]
+    return [*lines, ""]
+
+
+def comment_body(
+    folder: Path,
+    *,
+    run_url: str | None,
+    sha: str,
+    limit: int = MAX_COMMENT,
+    running: dict[str, tuple[str, str | None]] | None = None,
+) -> str:
     """The comment from the stage outputs in `folder` (gate-*.json, preview-*.json and the report files)."""
     verdicts = [json.loads(p.read_text()) for p in sorted(folder.glob("gate-*.json"))]
     previews = [json.loads(p.read_text()) for p in sorted(folder.glob("preview-*.json"))]
@@ -51,6 +71,8 @@ def comment_body(folder: Path, *, run_url: str | None, sha: str, limit: int = MA
         lines += _gate_section(verdict)
     if not verdicts:
         lines += ["No stack config changed: no gate run.", ""]
+    if running:
+        lines += bundles_section(running)
     reports = sorted(p.name for p in folder.iterdir() if p.suffix in (".html", ".json", ".xml", ".md"))
     where = f"[the run's artifacts]({run_url})" if run_url else "the `reports/` folder"
     lines += ["#### Reports", "", f"In {where}: " + ", ".join(f"`{name}`" for name in reports)]

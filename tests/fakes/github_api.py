@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 COMMENTS = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/issues/(?P<number>\d+)/comments$")
 COMMENT = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/issues/comments/(?P<id>\d+)$")
 PULLS = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/pulls$")
+REVIEWS = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/pulls/(?P<number>\d+)/reviews$")
 LIMIT = 65_536
 DOCS = "https://docs.github.com/rest"
 
@@ -32,6 +33,7 @@ class FakeGitHub:
         self.token, self.repos, self.git_dir = token, repos, git_dir
         self.comments: dict[int, dict[str, Any]] = {}
         self.pulls: list[dict[str, Any]] = []
+        self.reviews: dict[tuple[str, int], list[dict[str, Any]]] = {}  # (repo, number) -> reviews, oldest first
         self.requests: list[dict[str, Any]] = []  # method, path, headers, json
         self._next_id = 1000
         fake = self
@@ -67,6 +69,19 @@ class FakeGitHub:
         self.comments[comment["id"]] = comment
         return comment
 
+    def add_review(self, repo: str, number: int, user: str, state: str) -> None:
+        """A review as GitHub lists it: APPROVED, CHANGES_REQUESTED, COMMENTED or DISMISSED."""
+        reviews = self.reviews.setdefault((repo, number), [])
+        reviews.append(
+            {
+                "id": 80 + len(reviews),
+                "user": {"login": user, "type": "User"},
+                "state": state,
+                "submitted_at": "2026-03-01T12:00:00Z",
+                "html_url": f"https://github.com/{repo}/pull/{number}#pullrequestreview-{80 + len(reviews)}",
+            }
+        )
+
     def thread(self, repo: str, number: int) -> list[dict[str, Any]]:
         return [c for c in self.comments.values() if c["repo"] == repo and c["number"] == number]
 
@@ -77,7 +92,8 @@ class FakeGitHub:
         self.requests.append({"method": method, "path": split.path, "headers": dict(handler.headers), "json": body})
         if handler.headers.get("Authorization") != f"Bearer {self.token}":
             return _reply(handler, 401, {"message": "Bad credentials", "documentation_url": DOCS})
-        for pattern, route in ((COMMENTS, self._comments), (COMMENT, self._comment), (PULLS, self._pulls)):
+        routes = ((COMMENTS, self._comments), (COMMENT, self._comment), (PULLS, self._pulls), (REVIEWS, self._reviews))
+        for pattern, route in routes:
             match = pattern.match(split.path)
             if match and match["repo"] in self.repos:
                 code, answer, headers = route(method, match, body, dict(parse_qsl(split.query)))
@@ -98,6 +114,18 @@ class FakeGitHub:
             link = f"{self.base_url}/repos/{repo}/issues/{number}/comments?per_page={per_page}&page={page + 1}"
             headers["Link"] = f'<{link}>; rel="next"'
         return 200, [_public(c) for c in chunk], headers
+
+    def _reviews(self, method: str, match: re.Match[str], _body: dict[str, Any], query: dict[str, str]) -> Any:
+        if method != "GET":
+            return 404, {"message": "Not Found"}, {}
+        repo, number = match["repo"], int(match["number"])
+        per_page, page = int(query.get("per_page", 30)), int(query.get("page", 1))
+        items = self.reviews.get((repo, number), [])
+        headers = {}
+        if page * per_page < len(items):
+            link = f"{self.base_url}/repos/{repo}/pulls/{number}/reviews?per_page={per_page}&page={page + 1}"
+            headers["Link"] = f'<{link}>; rel="next"'
+        return 200, items[(page - 1) * per_page : page * per_page], headers
 
     def _comment(self, method: str, match: re.Match[str], body: dict[str, Any], _query: dict[str, str]) -> Any:
         comment = self.comments.get(int(match["id"]))

@@ -24,17 +24,31 @@ class FakeEngine:
         self.calls: list[tuple[str, Target]] = []
         self.fail_up: list[str] = []  # reasons for the next `up` calls to fail with
         self.fail_preview: list[str] = []
+        self.builds: dict[str, list[str]] = {}  # stack -> images the last evaluation built (none when pinned)
         self.on_up: list[Any] = []  # callables run after a successful `up` (e.g. roll the services to the version)
 
     def _declare(self, target: Target) -> tuple[dict[str, str], dict[str, Any]]:
         config = {"tradeops:version": target.version, "tradeops:settings": target.settings}
+        if target.bundle is not None:
+            config["tradeops:bundle"] = target.bundle
         evaluation = evaluate(target.stack, config=config)
         resources = {
             f"urn:pulumi:{target.stack}::tradeops::{r.type}::{r.name}": json.dumps(r.inputs, sort_keys=True)
             for r in evaluation.resources
         }
-        image = next(r.outputs["repoDigest"] for r in evaluation.resources if r.type == "docker:index/image:Image")
-        return resources, {"version": target.version, "image": image, "namespace": target.settings["namespace"]}
+        self.builds[target.stack] = [
+            r.inputs["imageName"] for r in evaluation.resources if r.type.startswith("docker:")
+        ]
+        gate_job = next(r for r in evaluation.resources if r.type == "kubernetes:batch/v1:Job" and r.name == "gate-job")
+        pod = gate_job.inputs["spec"]["template"]
+        outputs = {
+            "version": target.version,
+            "image": pod["spec"]["containers"][0]["image"],  # what every workload runs: built here or pinned
+            "namespace": target.settings["namespace"],
+        }
+        if "tradeops.io/bundle-id" in pod["metadata"]["annotations"]:
+            outputs["bundle_id"] = pod["metadata"]["annotations"]["tradeops.io/bundle-id"]
+        return resources, outputs
 
     def _diff(self, stack: str, declared: dict[str, str]) -> dict[str, int]:
         current = self.state.get(stack, {})

@@ -82,6 +82,7 @@ def test_dw_3_stacks_differ_only_where_they_must(evaluations):
         "mcp_writers",
         "git_remote",
         "github_repo",
+        "promotion",
     }
     for raw in configs.values():
         assert set(raw) <= allowed
@@ -92,6 +93,33 @@ def test_dw_3_stacks_differ_only_where_they_must(evaluations):
     )
     assert parsed["prod"].services.backtester.replicas >= parsed["dev"].services.backtester.replicas
     assert {p.candidate.strategy for p in parsed.values()} == {"sma_cross"}
+    assert parsed["prod"].promotion is not None and parsed["prod"].promotion.from_stage == "staging"
+    assert parsed["dev"].promotion is None and parsed["staging"].promotion is None  # merges deploy those
+
+
+POLICY = {"from": "staging", "min_soak_hours": 24, "max_divergence_bps": 50, "approvals": 1}
+
+
+@pytest.mark.req("DC-22")
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"from": "qa"}, "promotion.from: String should match pattern"),
+        ({"min_soak_hours": -1}, "promotion.min_soak_hours: Input should be greater than or equal to 0"),
+        ({"windows": [{"start": "17:00", "end": "09:00", "timezone": "Mars/Olympus"}]}, "is not an IANA time zone"),
+        ({"windows": [{"days": ["funday"], "start": "17:00", "end": "09:00"}]}, "promotion.windows.0.days.0"),
+        (
+            {"freezes": [{"start": "2026-12-31", "end": "2026-12-24", "reason": "x"}]},
+            "ends (2026-12-24) before it starts",
+        ),
+        ({"freezes": [{"start": "2026-12-24", "end": "2026-12-31"}]}, "promotion.freezes.0.reason: Field required"),
+        ({"approvals": 1, "soak": 3}, "promotion.soak: Extra inputs are not permitted"),
+    ],
+)
+def test_dc_22_a_bad_promotion_policy_fails_with_key_path_and_reason(change, message):
+    with pytest.raises(StackConfigError) as error:
+        parse_stack_config(broken(["promotion"], POLICY | change), "v1")
+    assert message in str(error.value)
 
 
 @pytest.mark.req("DW-3", "DC-1")

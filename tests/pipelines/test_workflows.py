@@ -30,7 +30,7 @@ def check_schema(*paths: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.req("DC-3", "DW-5")
 def test_dc_3_dw_5_every_workflow_validates_against_the_github_workflow_schema(tmp_path):
-    assert {p.stem for p in WORKFLOWS} == {"pr", "main", "rollback", "drift"}
+    assert {p.stem for p in WORKFLOWS} == {"pr", "main", "rollback", "drift", "promote"}
     done = check_schema(*WORKFLOWS)
     assert done.returncode == 0, done.stdout + done.stderr
     broken = tmp_path / "broken.yml"
@@ -65,9 +65,8 @@ def test_dc_3_the_flows_pr_checks_staged_deploys_with_approval_rollback_on_deman
     assert set(pr["jobs"]["comment"]["needs"]) == {"checks", "gate-and-preview"}
     assert pr["jobs"]["comment"]["if"] == "always()"
     assert main["on"]["push"]["branches"] == ["main"]
-    assert main["jobs"]["deploy-prod"]["needs"] == "deploy-staging"
-    assert main["jobs"]["deploy-prod"]["environment"] == "production"  # required reviewers approve prod
-    assert "--stack prod" in main["jobs"]["deploy-prod"]["steps"][-2]["run"]
+    assert list(main["jobs"]) == ["deploy-staging"]  # a merge deploys staging only: prod runs promoted bundles
+    assert "--stack staging" in main["jobs"]["deploy-staging"]["steps"][-2]["run"]
     inputs = rollback["on"]["workflow_dispatch"]["inputs"]
     assert sorted(inputs["stack"]["options"]) == stack_names() and inputs["version"]["required"] is False
     assert (
@@ -75,3 +74,22 @@ def test_dc_3_the_flows_pr_checks_staged_deploys_with_approval_rollback_on_deman
         and sorted(drift["jobs"]["drift"]["strategy"]["matrix"]["stack"]) == stack_names()
     )
     assert drift["jobs"]["drift"]["steps"][-1]["run"].endswith("--drift")
+
+
+@pytest.mark.req("DC-22", "DC-3")
+def test_dc_22_dc_3_promotion_to_prod_is_its_own_scheduled_and_dispatchable_workflow():
+    promote = load(ROOT / ".github/workflows/promote.yml")
+    assert promote["on"]["schedule"][0]["cron"] and set(promote["on"]["workflow_dispatch"]["inputs"]) == {
+        "bundle",
+        "override",
+    }
+    jobs = promote["jobs"]
+    assert set(jobs["promote-prod"]["needs"]) == {"check-prod", "reverify-staging"}
+    assert jobs["promote-prod"]["environment"] == jobs["check-prod"]["environment"] == "production"
+    assert jobs["promote-prod"]["concurrency"]["group"] == jobs["check-prod"]["concurrency"]["group"] == "deploy-prod"
+    step = jobs["promote-prod"]["steps"][-2]
+    assert step["run"].startswith(".venv/bin/tradeops pipeline promote --from staging --to prod")
+    assert set(step["env"]) == {"BUNDLE", "OVERRIDE"} and "${{" not in step["run"].split("--target")[0]
+    assert "TRADEOPS_PROMOTION_LEDGER_URL" in jobs["promote-prod"]["env"]
+    assert jobs["reverify-staging"]["steps"][-2]["run"] == ".venv/bin/tradeops pipeline reverify --stack staging"
+    assert "post-deploy-check --stack prod" in jobs["check-prod"]["steps"][-2]["run"]

@@ -28,7 +28,7 @@ from tradeops.errors import ConfigError, TradeopsError
 from tradeops.releases import ReleaseStore
 from tradeops.service.health import Health, install_health
 from tradeops.settings import AppSettings
-from tradeops.slackbot import killswitch
+from tradeops.slackbot import approve, killswitch
 from tradeops.slackbot.backtest import BacktesterClient
 from tradeops.slackbot.commands import parse
 from tradeops.slackbot.desk import Caller, Desk
@@ -150,10 +150,14 @@ def _install_routes(app: FastAPI, settings: AppSettings, verifier: RequestVerifi
             action = payload["actions"][0]
         except (ValueError, KeyError, IndexError, TypeError):
             return JSONResponse({"error": "not a block_actions payload"}, status_code=400)
-        if not str(action.get("action_id", "")).startswith("killswitch."):
-            return Response(status_code=200)
+        action_id = str(action.get("action_id", ""))
         desk = app.state.desk
-        work: Work = lambda: killswitch.click(desk, action, caller)  # noqa: E731
+        if action_id.startswith("killswitch."):
+            work: Work = lambda: killswitch.click(desk, action, caller)  # noqa: E731
+        elif action_id.startswith("approve."):
+            work = lambda: approve.click(desk, action, caller)  # noqa: E731
+        else:
+            return Response(status_code=200)
         _deliver(app, str(payload.get("response_url", "")), work, "click", handled)
         return Response(status_code=200)
 

@@ -81,6 +81,14 @@ SPECS: dict[str, Spec] = {
     "resume": Spec(
         "resume [REASON]", "trade normally again (asks for confirmation)", "/trading resume", write=True, free_text=True
     ),
+    "approve": Spec(
+        "approve BUNDLE [STAGE]",
+        "approve a verified bundle's promotion into STAGE (default prod; asks for confirmation)",
+        "/trading approve bundle-5f1c0e9a2b7d4c3e8a6f1b2c prod",
+        2,
+        min_positional=1,
+        write=True,
+    ),
     "help": Spec("help [COMMAND]", "this list, or one command's help", "/trading help propose", 1),
 }
 

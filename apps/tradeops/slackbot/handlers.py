@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tradeops.slackbot import killswitch, reads
+from tradeops.slackbot import approve, killswitch, reads
 from tradeops.slackbot.backtest import backtest_reply
 from tradeops.slackbot.commands import Invocation, UsageError, help_text
 from tradeops.slackbot.desk import Caller, Desk
@@ -35,10 +35,14 @@ def immediate(desk: Desk, invocation: Invocation, caller: Caller) -> Reply | Wor
         return killswitch.request(
             desk, invocation.name, invocation.text or killswitch.default_reason(invocation.name, caller), caller
         )
+    if invocation.name == "approve":
+        return approve.request(desk, str(invocation.arg(0)), invocation.arg(1) or approve.DEFAULT_STAGE, caller)
     return lambda: background(desk, invocation, caller)
 
 
 def _target(desk: Desk, invocation: Invocation) -> str:
+    if invocation.name == "approve":
+        return str(invocation.arg(0))
     return "trader" if invocation.name in killswitch.WORDING else invocation.arg(0, desk.default_stack) or "?"
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from tradeops.errors import ConfigError
 from tradeops.slackbot.desk import Caller, Desk
-from tradeops.slackbot.replies import Reply, number
+from tradeops.slackbot.replies import Reply, confirmation_blocks, number
 from tradeops.trader.control import COMMANDS
 
 CONFIRM, CANCEL = "killswitch.confirm", "killswitch.cancel"
@@ -22,28 +22,8 @@ def confirmation(verb: str, reason: str) -> Reply:
     """The question with a Confirm and a Cancel button; the buttons carry the verb and the reason."""
     value = json.dumps({"verb": verb, "reason": reason})
     question = f"*{WORDING[verb]}?* Reason: {reason}"
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": question}},
-        {
-            "type": "actions",
-            "block_id": "killswitch",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": CONFIRM,
-                    "text": {"type": "plain_text", "text": f"Confirm {verb}"},
-                    "style": "primary" if verb == "resume" else "danger",
-                    "value": value,
-                },
-                {
-                    "type": "button",
-                    "action_id": CANCEL,
-                    "text": {"type": "plain_text", "text": "Cancel"},
-                    "value": value,
-                },
-            ],
-        },
-    ]
+    style = "primary" if verb == "resume" else "danger"
+    blocks = confirmation_blocks(question, "killswitch", (CONFIRM, f"Confirm {verb}"), CANCEL, value, style)
     return Reply(f"{WORDING[verb]}? Reason: {reason}", blocks)
 
 

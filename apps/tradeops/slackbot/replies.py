@@ -32,6 +32,35 @@ class Reply:
         return body
 
 
+def confirmation_blocks(
+    question: str, block_id: str, confirm: tuple[str, str], cancel_id: str, value: str, style: str = "primary"
+) -> list[dict[str, Any]]:
+    """A question with a confirm button (action id, label) and a Cancel button; both carry `value`."""
+    confirm_id, label = confirm
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": question}},
+        {
+            "type": "actions",
+            "block_id": block_id,
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": confirm_id,
+                    "text": {"type": "plain_text", "text": label},
+                    "style": style,
+                    "value": value,
+                },
+                {
+                    "type": "button",
+                    "action_id": cancel_id,
+                    "text": {"type": "plain_text", "text": "Cancel"},
+                    "value": value,
+                },
+            ],
+        },
+    ]
+
+
 def error_reply(message: str) -> Reply:
     return Reply(f":warning: {message}")
 

@@ -94,6 +94,18 @@ class GitHubClient:
             url = response.links.get("next", {}).get("url")
         return found
 
+    def approving_reviewers(self, repo: str, pr_number: int) -> list[str]:
+        """Logins whose newest review of the pull request approves it (a later "changes requested" withdraws)."""
+        newest: dict[str, str] = {}
+        url: str | None = f"/repos/{repo}/pulls/{pr_number}/reviews?per_page=100"
+        while url:
+            response = self._call(f"the reviews of {repo}#{pr_number}", "GET", url)
+            for review in response.json():  # oldest first, as GitHub lists them
+                if review.get("state") in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+                    newest[str(review["user"]["login"])] = str(review["state"])
+            url = response.links.get("next", {}).get("url")
+        return [login for login, state in newest.items() if state == "APPROVED"]
+
     def upsert_comment(self, repo: str, pr_number: int, marker: str, body: str) -> Posted:
         """Edit the comment holding `marker` in place, or create it; the body keeps the marker and the limit."""
         text = fit(f"{marker}\n{body}")

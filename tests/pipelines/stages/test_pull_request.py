@@ -103,3 +103,13 @@ def test_the_comment_stage_needs_a_repository_a_pull_request_and_a_token(monkeyp
     monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
     code, _, err = cli(monkeypatch, capsys, "pipeline", "comment", "--pr", "7")
     assert code == 2 and "TRADEOPS_GITHUB_TOKEN" in err
+
+
+@pytest.mark.req("DC-22")
+def test_dc_22_the_comment_names_the_bundle_each_stack_runs_and_how_to_approve_staging_s(tmp_path):
+    running = {"staging": ("v2", "bundle-" + "b" * 24), "prod": ("v1", "bundle-" + "a" * 24), "dev": ("v2", None)}
+    body = comment_body(tmp_path, run_url=None, sha="c" * 40, running=running)
+    assert "| staging | v2 | `bundle-bbbbbbbbbbbbbbbbbbbbbbbb` |" in body and "| dev | v2 | `none` |" in body
+    assert "approve with `/trading approve bundle-bbbbbbbbbbbbbbbbbbbbbbbb`" in body
+    same = running | {"prod": running["staging"]}
+    assert "/trading approve" not in comment_body(tmp_path, run_url=None, sha="c" * 40, running=same)
