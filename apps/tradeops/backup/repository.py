@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from tradeops.backup.retention import BackupInfo, RetentionPolicy, plan_prune
 from tradeops.store.objects import ObjectStore
 
 PREFIX = "backups"
+HELD_BYTES = 1024 * 1024  # the tail of a dump a restore sees only once its checksum matched
 
 
 class Manifest(BaseModel):
@@ -180,18 +180,20 @@ class BackupRepository:
         return time.perf_counter() - started
 
     def _verified_stream(self, manifest: Manifest) -> Iterator[bytes]:
-        """Read the dump (a missing or wrongly sized one fails here, before any tool starts), then yield it
-        while its checksum is computed alongside; the last chunk only once the checksum matched.
+        """Check the dump's size (a missing or wrongly sized one fails here, before any tool starts), then
+        stream it while hashing, holding back its last HELD_BYTES until the checksum matched.
 
         The restore starts at once instead of after a separate checksum pass, yet the target never
         sees a complete input from a corrupted backup (and PostgreSQL restores in one transaction).
+        Memory: at most 2 x HELD_BYTES plus one chunk of the store, whatever the dump's size.
         """
+        key = self._key(manifest.id, "dump")
         try:
-            chunks = list(self.objects.get_stream(self._key(manifest.id, "dump")))
+            size = self.objects.size(key)
+            chunks = self.objects.get_stream(key)
         except KeyError:
             raise BackupError(f"backup {manifest.id}: its dump object is missing") from None
-        size = sum(len(c) for c in chunks)
-        if size != manifest.size_bytes or not chunks:
+        if size != manifest.size_bytes or size == 0:
             raise BackupError(
                 f"backup {manifest.id} is truncated or padded: {size} bytes, the manifest says "
                 f"{manifest.size_bytes}; nothing was restored"
@@ -223,23 +225,28 @@ class BackupRepository:
         }
 
 
-def _released_after_checksum(chunks: list[bytes], manifest: Manifest) -> Iterator[bytes]:
-    digest = hashlib.sha256()
-
-    def hash_all() -> None:
-        for chunk in chunks:
-            digest.update(chunk)  # hashlib releases the GIL: this runs beside the restore
-
-    hashing = threading.Thread(target=hash_all)
-    hashing.start()
-    yield from chunks[:-1]
-    hashing.join()
+def _released_after_checksum(chunks: Iterable[bytes], manifest: Manifest) -> Iterator[bytes]:
+    digest, size, held = hashlib.sha256(), 0, bytearray()
+    for chunk in chunks:
+        digest.update(chunk)
+        size += len(chunk)
+        if size > manifest.size_bytes:
+            break
+        held += chunk
+        if len(held) >= 2 * HELD_BYTES:
+            yield bytes(held[:-HELD_BYTES])
+            del held[:-HELD_BYTES]
+    if size != manifest.size_bytes:
+        raise BackupError(
+            f"backup {manifest.id} is truncated or padded: it changed while being read ({size} bytes so far, "
+            f"the manifest says {manifest.size_bytes}); nothing was restored"
+        )
     if digest.hexdigest() != manifest.sha256:
         raise BackupError(
             f"backup {manifest.id} is corrupted: SHA-256 {digest.hexdigest()[:16]}... does not match "
             f"the manifest's {manifest.sha256[:16]}...; nothing was restored"
         )
-    yield chunks[-1]
+    yield bytes(held)
 
 
 def summary(views: list[BackupView]) -> str:

@@ -28,6 +28,7 @@ class ObjectStore(Protocol):
 
 
 CHUNK = 1024 * 1024
+UPLOAD_PART = 8 * 1024 * 1024  # S3 multipart part size: up to 80 GB in 10,000 parts
 
 
 class _ChunkReader:
@@ -35,7 +36,7 @@ class _ChunkReader:
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks = iter(chunks)
-        self._buffer = b""
+        self._buffer = bytearray()
         self.size = 0
 
     def read(self, size: int = -1) -> bytes:
@@ -47,7 +48,8 @@ class _ChunkReader:
             self.size += len(chunk)
         if size < 0:
             size = len(self._buffer)
-        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
         return data
 
 
@@ -133,10 +135,16 @@ class S3ObjectStore:
 
     def __init__(self, bucket: str, prefix: str, endpoint_url: str | None = None) -> None:
         import boto3
+        from boto3.s3.transfer import TransferConfig
+        from botocore.config import Config
 
         self.bucket, self.prefix = bucket, prefix.strip("/")
         self.url = f"s3://{bucket}/{self.prefix}"
-        self.client = boto3.client("s3", endpoint_url=endpoint_url)
+        deadlines = Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"})
+        self.client = boto3.client("s3", endpoint_url=endpoint_url, config=deadlines)
+        # Uploads hold at most (in-memory parts + concurrent parts) x part size: 4 x 8 MiB = 32 MiB.
+        self.transfer = TransferConfig(multipart_chunksize=UPLOAD_PART, max_concurrency=2, use_threads=True)
+        self.transfer.max_in_memory_upload_chunks = 2
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{_check_key(key)}" if self.prefix else _check_key(key)
@@ -147,7 +155,7 @@ class S3ObjectStore:
     def put_stream(self, key: str, chunks: Iterable[bytes]) -> int:
         """Multipart upload straight from the chunks; an interrupted upload is aborted and leaves no object."""
         reader = _ChunkReader(chunks)
-        self.client.upload_fileobj(reader, self.bucket, self._key(key))
+        self.client.upload_fileobj(reader, self.bucket, self._key(key), Config=self.transfer)
         return reader.size
 
     def get(self, key: str) -> bytes:
