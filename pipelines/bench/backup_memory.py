@@ -3,7 +3,8 @@
     python -m pipelines.bench.backup_memory --op create --database URL --store URL [--endpoint URL]
 
 The child opens the repository (imports, connections, S3 client) first, takes its RSS as the
-baseline and resets the kernel's high-water mark (VmHWM) to it; then it runs the operation and prints `{"baseline_kib", "peak_kib", "growth_kib", "result"}`.
+baseline and resets the kernel's high-water mark (VmHWM) to it; then it runs the operation and
+prints `{"baseline_kib", "peak_kib", "growth_kib", "result"}`.
 Growth (peak minus baseline, from the kernel's high-water mark) is what the operation itself held;
 it must not grow with the database (the bound is stated in docs/operations.md).
 """

@@ -244,7 +244,7 @@ def _run_feeding(command: list[str], env: dict[str, str], chunks: Iterable[bytes
 
 
 class SqliteDatabase:
-    """SQLite's online backup API into a scratch file, streamed gzip-compressed; restores replace the file atomically."""
+    """SQLite's backup API into a scratch file, streamed gzip-compressed; restores replace the file atomically."""
 
     kind = "sqlite"
 
