@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -9,7 +10,11 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlparse
 
-from tradeops.errors import ConfigError
+from tradeops.errors import ConfigError, TradeopsError
+
+
+class ObjectStoreError(TradeopsError):
+    """The object store cannot be reached or refused an operation (not a missing key: that is KeyError)."""
 
 
 class ObjectStore(Protocol):
@@ -72,9 +77,15 @@ class FolderObjectStore:
         path = self.root / _check_key(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, partial = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(partial, path)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+            os.replace(partial, path)
+        except OSError as error:
+            Path(partial).unlink(missing_ok=True)
+            raise ObjectStoreError(
+                f"object store {self.url}: writing {key} failed: {error.strerror or error}"
+            ) from None
 
     def put_stream(self, key: str, chunks: Iterable[bytes]) -> int:
         """Write chunks to a hidden partial file, then rename: an interrupted write leaves no object."""
@@ -88,6 +99,11 @@ class FolderObjectStore:
                     stream.write(chunk)
                     size += len(chunk)
             os.replace(partial, path)
+        except OSError as error:
+            Path(partial).unlink(missing_ok=True)
+            raise ObjectStoreError(
+                f"object store {self.url}: writing {key} failed: {error.strerror or error}"
+            ) from None
         except BaseException:
             Path(partial).unlink(missing_ok=True)
             raise
@@ -149,47 +165,66 @@ class S3ObjectStore:
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{_check_key(key)}" if self.prefix else _check_key(key)
 
+    @contextlib.contextmanager
+    def _calling(self, action: str, key: str = "") -> Iterator[None]:
+        """A missing key becomes KeyError; any other S3 or network failure an ObjectStoreError naming the store."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            yield
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                raise KeyError(key) from None
+            raise ObjectStoreError(f"object store {self.url}: {action} {key} failed: {error}") from None
+        except BotoCoreError as error:
+            raise ObjectStoreError(f"object store {self.url}: {action} {key} failed: {error}") from None
+
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
-        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type)
+        with self._calling("put", key):
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type)
 
     def put_stream(self, key: str, chunks: Iterable[bytes]) -> int:
         """Multipart upload straight from the chunks; an interrupted upload is aborted and leaves no object."""
         reader = _ChunkReader(chunks)
-        self.client.upload_fileobj(reader, self.bucket, self._key(key), Config=self.transfer)
+        with self._calling("upload", key):
+            self.client.upload_fileobj(reader, self.bucket, self._key(key), Config=self.transfer)
         return reader.size
 
     def get(self, key: str) -> bytes:
-        try:
-            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
-        except self.client.exceptions.NoSuchKey:
-            raise KeyError(key) from None
+        with self._calling("get", key):
+            return bytes(self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read())
 
     def get_stream(self, key: str) -> Iterator[bytes]:
         """Request now (a missing key raises KeyError here), then yield chunks."""
-        try:
+        with self._calling("get", key):
             body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
-        except self.client.exceptions.NoSuchKey:
-            raise KeyError(key) from None
-        return iter(body.iter_chunks(CHUNK))
+
+        def chunks() -> Iterator[bytes]:
+            with self._calling("read", key):
+                yield from body.iter_chunks(CHUNK)
+
+        return chunks()
 
     def size(self, key: str) -> int:
-        try:
+        with self._calling("head", key):
             return int(self.client.head_object(Bucket=self.bucket, Key=self._key(key))["ContentLength"])
-        except self.client.exceptions.ClientError:
-            raise KeyError(key) from None
 
     def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        with self._calling("delete", key):
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
     def keys(self, prefix: str = "") -> list[str]:
         start = f"{self.prefix}/" if self.prefix else ""
         found: list[str] = []
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=start + prefix):
-            found += [item["Key"][len(start) :] for item in page.get("Contents", [])]
+        with self._calling("list", prefix):
+            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=start + prefix)
+            for page in pages:
+                found += [item["Key"][len(start) :] for item in page.get("Contents", [])]
         return sorted(found)
 
     def ping(self) -> None:
-        self.client.head_bucket(Bucket=self.bucket)
+        with self._calling("head bucket"):
+            self.client.head_bucket(Bucket=self.bucket)
 
 
 def open_object_store(url: str, endpoint_url: str | None = None) -> ObjectStore:
