@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 infra_app = typer.Typer(help="The Pulumi program, evaluated offline.", no_args_is_help=True)
-stderr = Console(stderr=True, soft_wrap=True)
+stderr = Console(emoji=False, stderr=True, soft_wrap=True)
 
 
 @infra_app.command("render")

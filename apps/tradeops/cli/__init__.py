@@ -7,7 +7,6 @@ from importlib.metadata import entry_points
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from sqlalchemy.exc import SQLAlchemyError
 
 from tradeops import __version__
@@ -71,16 +70,24 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def _fail(message: str) -> None:
+    """One line on stderr, user text printed literally (no markup, no emoji), then exit code 2."""
+    console = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
+    console.print("error:", style="bold red", end=" ")
+    console.print(message, markup=False)
+    sys.exit(2)
+
+
 def main() -> None:
-    """Run the CLI; a TradeopsError becomes one line on stderr and exit code 2."""
+    """Run the CLI; any failure that is not a verdict is one line on stderr and exit 2 (docs/README.md: exit codes)."""
     try:
         app()  # standalone mode: usage errors and typer.Exit end the process with their own codes
     except TradeopsError as error:
-        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
-        sys.exit(2)
+        _fail(str(error))
     except SQLAlchemyError as error:  # the database named by TRADEOPS_DATABASE_URL cannot be used
-        reason = getattr(error, "orig", None) or error
-        Console(stderr=True, soft_wrap=True).print(
-            f"[bold red]database error:[/] {escape(str(reason))} (check TRADEOPS_DATABASE_URL)", highlight=False
-        )
-        sys.exit(2)
+        _fail(f"database: {getattr(error, 'orig', None) or error} (check TRADEOPS_DATABASE_URL)")
+    except OSError as error:  # a file or folder named on the command line (or in settings) cannot be used
+        where = f"{error.filename}: " if error.filename else ""
+        _fail(f"{where}{error.strerror or error}")
+    except Exception as error:  # noqa: BLE001 - never a traceback: name the failure, exit 2
+        _fail(f"{type(error).__name__}: {error}")

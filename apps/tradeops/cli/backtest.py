@@ -41,7 +41,7 @@ from tradeops.strategies import get_strategy
 from tradeops.strategies.base import expand_grid, validate_params
 
 app = typer.Typer(help="Backtest a strategy on one parameter point or a grid.", no_args_is_help=True)
-stderr = Console(stderr=True, soft_wrap=True)
+stderr = Console(emoji=False, stderr=True, soft_wrap=True)
 
 
 def metrics_table(title: str, metrics: dict[str, float | None]) -> Table:
@@ -83,7 +83,7 @@ def run(
     if as_json:
         emit_json(payload)
         return
-    Console().print(metrics_table(f"{strategy} {params.model_dump()} on {data}", payload["metrics"]))
+    Console(emoji=False).print(metrics_table(f"{strategy} {params.model_dump()} on {data}", payload["metrics"]))
 
 
 @app.command("sweep")
@@ -146,7 +146,7 @@ def sweep(
         view.add_column(column, justify="right")
     for row in records:
         view.add_row(*("n/a" if row[c] is None else f"{row[c]:,.4g}" for c in columns))
-    Console().print(view)
+    Console(emoji=False).print(view)
 
 
 @app.command("walkforward")
@@ -213,7 +213,7 @@ def walkforward(
             _number(oos["total_return_pct"]),
             _number(oos["trades"]),
         )
-    console = Console()
+    console = Console(emoji=False)
     console.print(view)
     aggregate = payload["oos"]
     console.print(

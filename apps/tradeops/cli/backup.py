@@ -19,7 +19,7 @@ app = typer.Typer(
     help="Backups with verified restores (database from TRADEOPS_DATABASE_URL, store from TRADEOPS_OBJECT_STORE).",
     no_args_is_help=True,
 )
-stderr = Console(stderr=True, soft_wrap=True)
+stderr = Console(emoji=False, stderr=True, soft_wrap=True)
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 

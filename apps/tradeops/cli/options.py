@@ -121,6 +121,6 @@ def progress_bar(transient: bool) -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True, soft_wrap=True),
+        console=Console(emoji=False, stderr=True, soft_wrap=True),
         transient=transient,
     )
