@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tradeops.engine.limits import Limits
 from tradeops.errors import ConfigError
 from tradeops.secrecy import PLACEHOLDERS, weak_database_url, weak_secret
 from tradeops.strategies.base import format_validation
@@ -62,6 +63,11 @@ class AppSettings(BaseSettings):
     )
     github_api_url: str = Field("https://api.github.com", description="GitHub REST API base URL")
     workers: int = Field(2, ge=1, le=32, description="backtest worker processes")
+    memory_limit_mib: int = Field(
+        4096,
+        ge=256,
+        description="memory this process and its workers may use (the pod's limit, MiB); caps bars and grid points",
+    )
     queue_limit: int = Field(64, ge=1, le=10_000, description="queued jobs before the API answers 429")
     job_timeout_seconds: float = Field(600, gt=0, description="a job running longer is killed and failed")
     git_sha: str = Field("unknown", description="the commit this build came from (the release version)")
@@ -116,6 +122,11 @@ class AppSettings(BaseSettings):
         if not self.object_store:
             problems.append("TRADEOPS_OBJECT_STORE: must be set (no local folder fallback outside dev)")
         return problems
+
+    @property
+    def limits(self) -> Limits:
+        """The largest backtest and sweep a worker may take, from memory_limit_mib and workers."""
+        return Limits.from_memory(self.memory_limit_mib, self.workers)
 
     @property
     def resolved_database_url(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -32,11 +33,13 @@ from tradeops.cli.options import (
 from tradeops.data import load_bars
 from tradeops.engine import run_backtest, run_grid
 from tradeops.engine.backtest import best_rows, json_number
+from tradeops.engine.limits import check_grid_points
 from tradeops.engine.metrics import METRIC_NAMES
 from tradeops.engine.result import result_to_dict
 from tradeops.engine.walkforward import fold_windows, walk_forward, walk_forward_to_dict
 from tradeops.errors import ConfigError
 from tradeops.reports import write_report
+from tradeops.settings import load_settings
 from tradeops.strategies import get_strategy
 from tradeops.strategies.base import expand_grid, validate_params
 
@@ -75,7 +78,8 @@ def run(
     settings = execution_settings(
         cash=cash, commission=commission, slippage=slippage, sizing=sizing, fraction=fraction, direction=direction
     )
-    result = run_backtest(chosen, params, load_bars(data, max_gap=max_gap), settings)
+    bars = load_bars(data, max_gap=max_gap, max_bars=load_settings().limits.max_bars)
+    result = run_backtest(chosen, params, bars, settings)
     payload = result_to_dict(result)
     if report is not None:
         write_report(report, result)
@@ -113,10 +117,15 @@ def sweep(
     settings = execution_settings(
         cash=cash, commission=commission, slippage=slippage, sizing=sizing, fraction=fraction, direction=direction
     )
-    points, invalid = expand_grid(chosen, parse_params(param), parse_grid(grid))
+    values = parse_grid(grid)
+    size = math.prod(len(v) for v in values.values())
+    stderr.print(f"grid: {size:,} points", highlight=False)
+    limits = load_settings().limits
+    check_grid_points(size, limits)
+    points, invalid = expand_grid(chosen, parse_params(param), values)
     if not points:
         raise ConfigError(f"all {invalid} grid points are invalid for {strategy} (e.g. fast >= slow)")
-    bars = load_bars(data, max_gap=max_gap)
+    bars = load_bars(data, max_gap=max_gap, max_bars=limits.max_bars)
     with progress_bar(transient=as_json) as progress:
         task = progress.add_task(f"{strategy} x {len(points)} points", total=len(points))
         table = run_grid(chosen, points, bars, settings, progress=lambda n: progress.advance(task, n))
