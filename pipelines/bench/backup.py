@@ -110,20 +110,11 @@ def run(rows: int) -> dict[str, Any]:
 
 def memory(size_mib: int) -> dict[str, Any]:
     """Peak memory of create, verify and restore on a SQLite database of `size_mib` MiB of random rows."""
-    import sqlite3
-
-    from pipelines.bench.backup_memory import measure
+    from pipelines.bench.backup_memory import fill_sqlite, measure
 
     with tempfile.TemporaryDirectory() as folder:
         database = Path(folder) / "big.db"
-        with sqlite3.connect(database) as connection:
-            connection.execute("CREATE TABLE filler (id INTEGER PRIMARY KEY, payload BLOB)")
-            connection.execute(
-                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
-                "INSERT INTO filler SELECT i, randomblob(4096) FROM n",
-                (size_mib * 256,),
-            )
-        url, store = f"sqlite:///{database}", (Path(folder) / "objects").as_uri()
+        url, store = fill_sqlite(database, size_mib), (Path(folder) / "objects").as_uri()
         figures = {"create": measure("create", url, store, timeout=3600)}
         backup_id = figures["create"]["result"]
         figures["verify"] = measure("verify", url, store, backup_id=backup_id, timeout=3600)

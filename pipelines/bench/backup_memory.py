@@ -16,7 +16,23 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
+
+
+def fill_sqlite(path: Path, mib: int) -> str:
+    """A SQLite database of about `mib` MiB of random (incompressible) 4 KiB rows; returns its URL."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(path)) as connection, connection:
+        connection.execute("CREATE TABLE filler (id INTEGER PRIMARY KEY, payload BLOB)")
+        connection.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+            "INSERT INTO filler SELECT i, randomblob(4096) FROM n",
+            (mib * 256,),
+        )
+    return f"sqlite:///{path}"
 
 
 def _status_kib(field: str) -> int:

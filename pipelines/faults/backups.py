@@ -19,20 +19,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from pipelines.bench.backup_memory import fill_sqlite
+
 DATABASE_MIB = 24  # big enough that a dump or restore is still running when the kill lands
 DEADLINE_SECONDS = 60.0
 
 
 def _database(folder: Path, mib: int = DATABASE_MIB) -> str:
-    path = folder / "tradeops.db"
-    with contextlib.closing(sqlite3.connect(path)) as connection, connection:
-        connection.execute("CREATE TABLE filler (id INTEGER PRIMARY KEY, payload BLOB)")
-        connection.execute(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
-            "INSERT INTO filler SELECT i, randomblob(4096) FROM n",
-            (mib * 256,),
-        )
-    return f"sqlite:///{path}"
+    return fill_sqlite(folder / "tradeops.db", mib)
 
 
 def _fingerprint(url: str) -> tuple[int, str]:

@@ -74,25 +74,19 @@ class FolderObjectStore:
         root.mkdir(parents=True, exist_ok=True)
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
-        path = self.root / _check_key(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, partial = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            os.replace(partial, path)
-        except OSError as error:
-            Path(partial).unlink(missing_ok=True)
-            raise ObjectStoreError(
-                f"object store {self.url}: writing {key} failed: {error.strerror or error}"
-            ) from None
+        self.put_stream(key, [data])
 
     def put_stream(self, key: str, chunks: Iterable[bytes]) -> int:
         """Write chunks to a hidden partial file, then rename: an interrupted write leaves no object."""
         path = self.root / _check_key(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, partial = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
         size = 0
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, partial = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
+        except OSError as error:
+            raise ObjectStoreError(
+                f"object store {self.url}: writing {key} failed: {error.strerror or error}"
+            ) from None
         try:
             with os.fdopen(handle, "wb") as stream:
                 for chunk in chunks:

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from pipelines.bench.backup_memory import measure
+from pipelines.bench.backup_memory import fill_sqlite, measure
 
 pytestmark = pytest.mark.req("DC-17")
 
 DATABASE_MIB = 64
 BOUND_MIB = 48  # under the database: what create, verify and restore may hold (docs/operations.md)
 ROWS = DATABASE_MIB * 256  # 4 KiB of random (incompressible) bytes each
-
-
-def fill_sqlite(path: Path) -> str:
-    with sqlite3.connect(path) as connection:
-        connection.execute("CREATE TABLE filler (id INTEGER PRIMARY KEY, payload BLOB)")
-        connection.execute(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
-            "INSERT INTO filler SELECT i, randomblob(4096) FROM n",
-            (ROWS,),
-        )
-    return f"sqlite:///{path}"
 
 
 def fill_postgres(url: str) -> str:
@@ -44,7 +32,7 @@ def fill_postgres(url: str) -> str:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def big_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        return fill_sqlite(tmp_path / "big.db")
+        return fill_sqlite(tmp_path / "big.db", DATABASE_MIB)
     request.getfixturevalue("pg_tools")
     return fill_postgres(request.getfixturevalue("postgres_url"))
 
