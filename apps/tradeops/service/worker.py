@@ -85,7 +85,8 @@ def _sweep(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _gate(request: dict[str, Any]) -> dict[str, Any]:
-    verdict, result = run_gate(validate_candidate(request))
+    candidate = {k: v for k, v in request.items() if k != "max_bars"}  # the cap is the server's, not the candidate's
+    verdict, result = run_gate(validate_candidate(candidate), max_bars=request.get("max_bars"))
     payload = verdict.to_dict()
     return {
         "result": payload,
