@@ -69,7 +69,7 @@ def create(
     )
     typer.echo(json.dumps({"id": manifest.id, **json.loads(manifest.model_dump_json())}) if as_json else manifest.id)
     if verify_after:
-        _verify(repository, open_notifier(settings), manifest.id)
+        _verify(repository, open_notifier(settings), manifest.id, to_stderr=as_json)  # stdout stays one JSON object
 
 
 @app.command("list")
@@ -99,7 +99,7 @@ def verify(backup_id: Annotated[str, typer.Argument(help="backup id")]) -> None:
     _verify(repository, notifier, backup_id)
 
 
-def _verify(repository: BackupRepository, notifier: Notifier, backup_id: str) -> None:
+def _verify(repository: BackupRepository, notifier: Notifier, backup_id: str, *, to_stderr: bool = False) -> None:
     """Test-restore one backup; a failure is recorded on the backup, announced, and exits 2."""
     try:
         checked = repository.verify(backup_id)
@@ -115,7 +115,8 @@ def _verify(repository: BackupRepository, notifier: Notifier, backup_id: str) ->
         )
         raise
     notifier.close()
-    typer.echo(f"{backup_id}: verified ({checked.tables_checked} tables, restore took {checked.restore_seconds:.2f} s)")
+    line = f"{backup_id}: verified ({checked.tables_checked} tables, restore took {checked.restore_seconds:.2f} s)"
+    typer.echo(line, err=to_stderr)
 
 
 @app.command("restore")

@@ -110,3 +110,5 @@ def test_dc_17_the_scheduled_backup_verifies_what_it_made(local, monkeypatch, ca
     assert view.id == backup_id and view.verified and view.restore_seconds is not None
     kinds = [json.loads(line)["kind"] for line in (local / "notifications.log").read_text().splitlines()]
     assert kinds == ["backup_created"]
+    code, out, err = cli(monkeypatch, capsys, "backup", "create", "--verify", "--json")
+    assert code == 0 and json.loads(out)["id"] in err and ": verified (" in err  # stdout stays one JSON object
