@@ -77,31 +77,38 @@ class FolderObjectStore:
         self.put_stream(key, [data])
 
     def put_stream(self, key: str, chunks: Iterable[bytes]) -> int:
-        """Write chunks to a hidden partial file, then rename: an interrupted write leaves no object."""
+        """Write chunks to a hidden partial file, then rename: an interrupted write leaves no object.
+
+        A failing disk (full, read-only) is an ObjectStoreError; a failing source raises its own error.
+        """
         path = self.root / _check_key(key)
-        size = 0
-        try:
+        with self._writing(key):
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, partial = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
-        except OSError as error:
-            raise ObjectStoreError(
-                f"object store {self.url}: writing {key} failed: {error.strerror or error}"
-            ) from None
+        size = 0
         try:
             with os.fdopen(handle, "wb") as stream:
                 for chunk in chunks:
-                    stream.write(chunk)
+                    with self._writing(key):
+                        stream.write(chunk)
                     size += len(chunk)
-            os.replace(partial, path)
-        except OSError as error:
-            Path(partial).unlink(missing_ok=True)
-            raise ObjectStoreError(
-                f"object store {self.url}: writing {key} failed: {error.strerror or error}"
-            ) from None
+                with self._writing(key):
+                    stream.flush()
+            with self._writing(key):
+                os.replace(partial, path)
         except BaseException:
             Path(partial).unlink(missing_ok=True)
             raise
         return size
+
+    @contextlib.contextmanager
+    def _writing(self, key: str) -> Iterator[None]:
+        try:
+            yield
+        except OSError as error:
+            raise ObjectStoreError(
+                f"object store {self.url}: writing {key} failed: {error.strerror or error}"
+            ) from None
 
     def get(self, key: str) -> bytes:
         try:
@@ -167,7 +174,7 @@ class S3ObjectStore:
         try:
             yield
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+            if key and error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
                 raise KeyError(key) from None
             raise ObjectStoreError(f"object store {self.url}: {action} {key} failed: {error}") from None
         except BotoCoreError as error:
