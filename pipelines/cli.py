@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from tradeops.cli.lazy import CommandTable
 
 infra_app = typer.Typer(help="The Pulumi program, evaluated offline.", no_args_is_help=True)
-stderr = Console(stderr=True, soft_wrap=True)
+stderr = Console(emoji=False, stderr=True, soft_wrap=True)
 
 
 @infra_app.command("render")

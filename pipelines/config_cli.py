@@ -32,10 +32,12 @@ def check(
         for need in needs:
             state = f"[{colour.get(need.state, 'dim')}]{need.state}[/]"
             table.add_row(need.where, escape(need.name), state, escape(need.note))
-        Console().print(table)
+        Console(emoji=False).print(table)
     blocking = [n.name for n in needs if n.blocking]
     if blocking:
-        Console(stderr=True, soft_wrap=True).print(f"missing or invalid: {', '.join(blocking)}", highlight=False)
+        Console(emoji=False, stderr=True, soft_wrap=True).print(
+            f"missing or invalid: {', '.join(blocking)}", highlight=False
+        )
     raise typer.Exit(1 if blocking else 0)
 
 
@@ -46,7 +48,7 @@ def env_example(
     """Write (or check) `.env.example`: every TRADEOPS_* variable from the settings model, with its default."""
     from pipelines.environment import ENV_EXAMPLE, env_example_stale, write_env_example
 
-    err = Console(stderr=True, soft_wrap=True)
+    err = Console(emoji=False, stderr=True, soft_wrap=True)
     if check:
         if env_example_stale():
             err.print("stale: .env.example; run `tradeops config env-example` and commit the result")

@@ -10,7 +10,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tradeops.backup import BackupError, BackupRepository
+from tradeops.backup import BackupRepository
+from tradeops.errors import TradeopsError
 from tradeops.kube import batch_api
 from tradeops.store import RunStore
 from tradeops.store.objects import ObjectStore
@@ -56,15 +57,20 @@ def check_backups(database_url: str, objects: ObjectStore, *, max_age_hours: flo
     """A verified backup younger than the limit (the RPO)."""
     try:
         repository = BackupRepository(database_url, objects)
-        views = repository.list_backups()
-    except (BackupError, OSError) as error:
+        views, corrupt = repository.inventory()
+    except (TradeopsError, OSError) as error:
         return Finding("backups", False, f"cannot be listed: {error}")
     verified = [v for v in views if v.verified]
+    newest_good = verified[0].created_at if verified else None
+    failed = [v.id for v in views if v.status == "failed" and (newest_good is None or v.created_at > newest_good)]
+    problems = [f"corrupt: {', '.join(c.id for c in corrupt)}"] if corrupt else []
+    problems += [f"failed verification: {', '.join(failed)}"] if failed else []
     if not verified:
-        return Finding("backups", False, f"no verified backup ({len(views)} unverified)")
+        return Finding("backups", False, "; ".join([f"no verified backup ({len(views)} unverified)", *problems]))
     age = (datetime.now(UTC) - verified[0].created_at).total_seconds() / 3600
-    healthy = age <= max_age_hours
-    return Finding("backups", healthy, f"newest verified {verified[0].id}, {age:.1f} h old (limit {max_age_hours:g} h)")
+    healthy = age <= max_age_hours and not problems
+    detail = f"newest verified {verified[0].id}, {age:.1f} h old (limit {max_age_hours:g} h)"
+    return Finding("backups", healthy, "; ".join([detail, *problems]))
 
 
 def check_gate(store: RunStore) -> Finding:

@@ -9,9 +9,11 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tradeops.engine.limits import Limits
 from tradeops.errors import ConfigError, format_validation
+from tradeops.secrecy import PLACEHOLDERS, weak_database_url, weak_secret
 
-PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "token", "xxx", "test"}
+STRICT_ENVIRONMENTS = ("staging", "prod")  # weak secrets and missing URLs refused; local and dev keep defaults
 
 
 class AppSettings(BaseSettings):
@@ -87,6 +89,11 @@ class AppSettings(BaseSettings):
     )
     github_api_url: str = Field("https://api.github.com", description="GitHub REST API base URL")
     workers: int = Field(2, ge=1, le=32, description="backtest worker processes")
+    memory_limit_mib: int = Field(
+        4096,
+        ge=256,
+        description="memory this process and its workers may use (the pod's limit, MiB); caps bars and grid points",
+    )
     queue_limit: int = Field(64, ge=1, le=10_000, description="queued jobs before the API answers 429")
     job_timeout_seconds: float = Field(600, gt=0, description="a job running longer is killed and failed")
     git_sha: str = Field("unknown", description="the commit this build came from (the release version)")
@@ -115,7 +122,37 @@ class AppSettings(BaseSettings):
                 raise ValueError("api_token must be a real secret of 16+ characters outside local")
         if bool(self.slack_token) != bool(self.slack_channel):
             raise ValueError("set slack_token and slack_channel together")
+        if self.environment in STRICT_ENVIRONMENTS:
+            problems = self._strict_problems()
+            if problems:
+                raise ValueError(f"refused in {self.environment}: " + "; ".join(problems))
         return self
+
+    def _strict_problems(self) -> list[str]:
+        """Every reason this configuration must not run in staging or prod (values are never quoted)."""
+        problems = []
+        secrets = {
+            "TRADEOPS_API_TOKEN": self.api_token,
+            "TRADEOPS_SLACK_TOKEN": self.slack_token,
+            "TRADEOPS_SLACK_SIGNING_SECRET": self.slack_signing_secret,
+            "TRADEOPS_GITHUB_TOKEN": self.github_token,
+        }
+        for name, secret in secrets.items():
+            reason = weak_secret(secret.get_secret_value()) if secret is not None else None
+            if reason or (secret is None and name == "TRADEOPS_API_TOKEN"):
+                problems.append(f"{name}: {reason or 'must be set'}")
+        if not self.database_url:
+            problems.append("TRADEOPS_DATABASE_URL: must be set (no SQLite fallback outside dev)")
+        elif reason := weak_database_url(self.database_url):
+            problems.append(f"TRADEOPS_DATABASE_URL: {reason}")
+        if not self.object_store:
+            problems.append("TRADEOPS_OBJECT_STORE: must be set (no local folder fallback outside dev)")
+        return problems
+
+    @property
+    def limits(self) -> Limits:
+        """The largest backtest and sweep a worker may take, from memory_limit_mib and workers."""
+        return Limits.from_memory(self.memory_limit_mib, self.workers)
 
     @property
     def resolved_database_url(self) -> str:

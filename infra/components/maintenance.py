@@ -21,7 +21,7 @@ class MaintenanceArgs:
 
 
 class Maintenance(pulumi.ComponentResource):
-    """`tradeops backup create` and `tradeops cleanup` on schedules, never overlapping."""
+    """`tradeops backup create --verify` (a test restore of what it made) and `tradeops cleanup`, never overlapping."""
 
     def __init__(self, name: str, args: MaintenanceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tradeops:ops:Maintenance", name, None, opts)
@@ -57,7 +57,12 @@ class Maintenance(pulumi.ComponentResource):
             opts=child,
         )
         self.backup = self._cron(
-            name, "backup", ["backup", "create", "--kind", "scheduled"], args.backup, args, service_account=None
+            name,
+            "backup",
+            ["backup", "create", "--kind", "scheduled", "--verify"],
+            args.backup,
+            args,
+            service_account=None,
         )
         self.cleanup = self._cron(
             name, "cleanup", ["cleanup"], args.cleanup, args, service_account=self.cleanup_account.metadata.name

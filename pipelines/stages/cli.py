@@ -22,7 +22,7 @@ Stacks = Annotated[list[str] | None, typer.Option("--stack", help="stack name; r
 Base = Annotated[str, typer.Option("--base", help="the branch the change goes into (changed files are against it)")]
 Out = Annotated[Path, typer.Option("--out", help="folder for the stage's reports")]
 OUT = Path("reports/pipeline")
-stderr = Console(stderr=True, soft_wrap=True, highlight=False)
+stderr = Console(emoji=False, stderr=True, soft_wrap=True, highlight=False)
 
 
 def stack_names() -> list[str]:

@@ -130,7 +130,7 @@ def test_dc_4_maintenance_cronjobs_never_overlap_and_cleanup_has_only_what_it_ne
         assert cron["spec"]["successfulJobsHistoryLimit"] == 3
     backup_pod = crons["tradeops-backup"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     assert backup_pod["automountServiceAccountToken"] is False
-    assert backup_pod["containers"][0]["args"] == ["backup", "create", "--kind", "scheduled"]
+    assert backup_pod["containers"][0]["args"] == ["backup", "create", "--kind", "scheduled", "--verify"]
     (role,) = [m for m in manifests(evaluations[stack]) if m["kind"] == "Role"]
     assert role["rules"] == [{"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["list", "delete"]}]
 
@@ -165,3 +165,10 @@ def test_dc_1_component_outputs_resolve_under_mocks(stack):
     return pulumi.Output.all(
         components.trader.deployment.metadata.name, components.namespace.metadata.name, components.image.reference
     ).apply(check)
+
+
+@pytest.mark.req("DC-17")
+def test_dc_17_the_backup_cronjob_test_restores_what_it_makes(evaluations, stack):
+    (cron,) = [m for m in manifests(evaluations[stack]) if m["metadata"]["name"] == "tradeops-backup"]
+    (container,) = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert container["args"][:2] == ["backup", "create"] and "--verify" in container["args"]

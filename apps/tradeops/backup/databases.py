@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gzip
 import os
 import re
 import shutil
@@ -15,7 +14,7 @@ import uuid
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from tradeops.errors import TradeopsError
 
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
 
 CHUNK = 1024 * 1024
+BACKUP_PAGES = 4096  # pages SQLite's backup API copies per step (16 MiB at the default 4 KiB page)
 
 
 def make_url(url: str) -> URL:
@@ -260,7 +260,7 @@ def _run_feeding(command: list[str], env: dict[str, str], chunks: Iterable[bytes
 
 
 class SqliteDatabase:
-    """SQLite's online backup API into memory, gzip-compressed; restores replace the file atomically."""
+    """SQLite's backup API into a scratch file, streamed gzip-compressed; restores replace the file atomically."""
 
     kind = "sqlite"
 
@@ -269,40 +269,46 @@ class SqliteDatabase:
         self.path = Path(str(make_url(url).database))
 
     def dump(self) -> tuple[dict[str, int], Iterator[bytes]]:
+        """Copy through the backup API into a scratch file (pages, not the whole image, in memory), then stream it."""
         if not self.path.exists():
             raise BackupError(f"{self.path}: no such database file")
-        source = sqlite3.connect(self.path)
-        copy = sqlite3.connect(":memory:")
-        with source:
-            source.backup(copy)
-        source.close()
-        counts = _sqlite_counts(copy)
-        image = _rollback_journal(copy.serialize())
-        copy.close()
+        folder = tempfile.TemporaryDirectory(prefix="tradeops-dump-")  # removed when done, or when collected
+        copy_path = Path(folder.name) / "copy.db"
+        with (
+            contextlib.closing(sqlite3.connect(self.path)) as source,
+            contextlib.closing(sqlite3.connect(copy_path)) as copy,
+        ):
+            with source:
+                source.backup(copy, pages=BACKUP_PAGES)
+            copy.execute("PRAGMA journal_mode=DELETE")  # a restored file never looks for a -wal of its own
+            counts = _sqlite_counts(copy)
 
         def stream() -> Iterator[bytes]:
-            compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip framing
-            for start in range(0, len(image), CHUNK):
-                yield compressor.compress(image[start : start + CHUNK])
-            yield compressor.flush()
+            try:
+                compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip framing
+                with copy_path.open("rb") as image:
+                    for block in iter(lambda: image.read(CHUNK), b""):
+                        yield compressor.compress(block)
+                yield compressor.flush()
+            finally:
+                folder.cleanup()
 
         return counts, stream()
 
     def restore(self, chunks: Iterable[bytes], target_url: str) -> None:
+        """Decompress into a hidden file beside the target, check it, then rename it over the target."""
         target = Path(str(make_url(target_url).database))
-        try:
-            image = gzip.decompress(b"".join(chunks))
-        except (OSError, EOFError, zlib.error) as error:
-            raise BackupError(f"the SQLite backup cannot be decompressed: {error}") from None
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, partial = tempfile.mkstemp(dir=target.parent, prefix=".restore-")
-        os.close(handle)
         try:
-            restored = sqlite3.connect(partial)
-            restored.deserialize(image)
-            with sqlite3.connect(partial) as disk:
-                restored.backup(disk)
-            restored.close()
+            with os.fdopen(handle, "wb") as image:
+                _gunzip_into(chunks, image)
+                image.flush()
+                os.fsync(image.fileno())
+            with contextlib.closing(sqlite3.connect(partial)) as restored:
+                check = str(restored.execute("PRAGMA quick_check").fetchone()[0])
+            if check != "ok":
+                raise BackupError(f"the SQLite backup is not a consistent database: {check}")
             os.replace(partial, target)
         except sqlite3.DatabaseError as error:
             raise BackupError(f"the SQLite backup is not a valid database: {error}") from None
@@ -332,15 +338,20 @@ class SqliteDatabase:
             yield f"sqlite:///{Path(folder) / 'scratch.db'}"
 
 
-def _rollback_journal(image: bytes) -> bytes:
-    """The image marked as a rollback-journal database (header bytes 18-19 = 1, SQLite's file format).
-
-    A live database in WAL mode (the trader's ledger) copies its WAL marker (2) into the image, and a
-    WAL-marked image cannot be deserialized and written back; the marker only says which journal to use.
-    """
-    if len(image) < 20 or image[18:20] != b"\x02\x02":
-        return image
-    return image[:18] + b"\x01\x01" + image[20:]
+def _gunzip_into(chunks: Iterable[bytes], image: BinaryIO) -> None:
+    """Inflate gzip chunks into a file, at most CHUNK bytes of output at a time (a zip bomb stays small)."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        for chunk in chunks:
+            data = chunk
+            while data and not inflater.eof:
+                image.write(inflater.decompress(data, CHUNK))
+                data = inflater.unconsumed_tail
+        image.write(inflater.flush())
+    except zlib.error as error:
+        raise BackupError(f"the SQLite backup cannot be decompressed: {error}") from None
+    if not inflater.eof:
+        raise BackupError("the SQLite backup cannot be decompressed: the gzip stream ends early")
 
 
 def _sqlite_tables(connection: sqlite3.Connection) -> list[str]:

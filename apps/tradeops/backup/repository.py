@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from tradeops.backup.retention import BackupInfo, RetentionPolicy, plan_prune
 from tradeops.store.objects import ObjectStore
 
 PREFIX = "backups"
+HELD_BYTES = 1024 * 1024  # the tail of a dump a restore sees only once its checksum matched
 
 
 class Manifest(BaseModel):
@@ -48,10 +48,28 @@ class Verification(BaseModel):
     tables_checked: int
 
 
+class VerifyFailure(BaseModel):
+    """The last test restore of a backup failed: it no longer counts as restorable until one passes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    failed_at: datetime
+    error: str
+
+
+class CorruptBackup(BaseModel):
+    """A backup whose manifest cannot be read: listed and alerted on, never restored, never pruned."""
+
+    id: str
+    status: Literal["corrupt"] = "corrupt"
+    error: str
+
+
 class BackupView(BaseModel):
     """A backup as `tradeops backup list --json` shows it."""
 
     id: str
+    status: Literal["verified", "unverified", "failed"]
     kind: str
     label: str | None
     created_at: datetime
@@ -60,6 +78,8 @@ class BackupView(BaseModel):
     verified: bool
     verified_at: datetime | None
     restore_seconds: float | None
+    failed_at: datetime | None = None
+    error: str | None = None
 
 
 def _hashing(chunks: Iterable[bytes], digest: hashlib._Hash) -> Iterator[bytes]:
@@ -116,42 +136,88 @@ class BackupRepository:
         return manifest
 
     def manifest(self, backup_id: str) -> Manifest:
+        """The manifest of a complete backup; a missing or unreadable one is a BackupError naming the id."""
+        if "/" in backup_id or backup_id in ("", ".", ".."):
+            raise BackupError(f"backup id {backup_id!r}: not an id (see `tradeops backup list`)")
         try:
             return Manifest.model_validate_json(self.objects.get(self._key(backup_id, "manifest.json")))
         except KeyError:
             raise BackupError(f"no backup {backup_id!r} (or it never completed)") from None
+        except ValueError as error:  # pydantic's ValidationError: truncated or edited JSON
+            raise BackupError(f"backup {backup_id}: its manifest is corrupt ({_first_line(error)})") from None
 
-    def verification(self, backup_id: str) -> Verification | None:
+    def _record(self, backup_id: str, name: str, model: type[BaseModel]) -> BaseModel | None:
         try:
-            return Verification.model_validate_json(self.objects.get(self._key(backup_id, "verified.json")))
+            return model.model_validate_json(self.objects.get(self._key(backup_id, name)))
         except KeyError:
             return None
+        except ValueError:
+            return None  # an unreadable record proves nothing: treated as absent
+
+    def verification(self, backup_id: str) -> Verification | None:
+        found = self._record(backup_id, "verified.json", Verification)
+        return found if isinstance(found, Verification) else None
+
+    def verify_failure(self, backup_id: str) -> VerifyFailure | None:
+        found = self._record(backup_id, "verify-failed.json", VerifyFailure)
+        return found if isinstance(found, VerifyFailure) else None
+
+    def inventory(self) -> tuple[list[BackupView], list[CorruptBackup]]:
+        """Every complete backup, newest first, and the backups whose manifest cannot be read."""
+        ids = {k.split("/")[1] for k in self.objects.keys(f"{PREFIX}/") if k.endswith("/manifest.json")}
+        manifests, corrupt = [], []
+        for backup_id in sorted(ids):
+            try:
+                manifests.append(self.manifest(backup_id))
+            except BackupError as error:
+                corrupt.append(CorruptBackup(id=backup_id, error=str(error)))
+        manifests.sort(key=lambda m: (m.created_at, m.id), reverse=True)
+        return [self._view(m) for m in manifests], corrupt
 
     def list_backups(self) -> list[BackupView]:
-        """Every complete backup, newest first."""
-        ids = {k.split("/")[1] for k in self.objects.keys(f"{PREFIX}/") if k.endswith("/manifest.json")}
-        manifests = sorted((self.manifest(i) for i in ids), key=lambda m: (m.created_at, m.id), reverse=True)
-        views = []
-        for manifest in manifests:
-            checked = self.verification(manifest.id)
-            views.append(
-                BackupView(
-                    id=manifest.id,
-                    kind=manifest.kind,
-                    label=manifest.label,
-                    created_at=manifest.created_at,
-                    size_bytes=manifest.size_bytes,
-                    sha256=manifest.sha256,
-                    verified=checked is not None,
-                    verified_at=checked.verified_at if checked else None,
-                    restore_seconds=checked.restore_seconds if checked else None,
-                )
-            )
-        return views
+        """Every complete backup with a readable manifest, newest first."""
+        return self.inventory()[0]
+
+    def _view(self, manifest: Manifest) -> BackupView:
+        failed = self.verify_failure(manifest.id)
+        checked = None if failed else self.verification(manifest.id)
+        return BackupView(
+            id=manifest.id,
+            status="failed" if failed else "verified" if checked else "unverified",
+            kind=manifest.kind,
+            label=manifest.label,
+            created_at=manifest.created_at,
+            size_bytes=manifest.size_bytes,
+            sha256=manifest.sha256,
+            verified=checked is not None,
+            verified_at=checked.verified_at if checked else None,
+            restore_seconds=checked.restore_seconds if checked else None,
+            failed_at=failed.failed_at if failed else None,
+            error=failed.error if failed else None,
+        )
 
     def verify(self, backup_id: str) -> Verification:
         """Check the checksum, restore into a scratch database, compare every table's row count."""
         manifest = self.manifest(backup_id)
+        try:
+            seconds, counts = self._test_restore(manifest)
+        except BackupError as error:  # recorded first, then the old pass removed: never both trusted
+            failure = VerifyFailure(failed_at=datetime.now(UTC), error=str(error))
+            self.objects.put(
+                self._key(backup_id, "verify-failed.json"), failure.model_dump_json().encode(), "application/json"
+            )
+            self.objects.delete(self._key(backup_id, "verified.json"))
+            raise
+        verification = Verification(
+            verified_at=datetime.now(UTC), restore_seconds=round(seconds, 4), tables_checked=len(counts)
+        )
+        self.objects.put(
+            self._key(backup_id, "verified.json"), verification.model_dump_json().encode(), "application/json"
+        )
+        self.objects.delete(self._key(backup_id, "verify-failed.json"))
+        return verification
+
+    def _test_restore(self, manifest: Manifest) -> tuple[float, dict[str, int]]:
         chunks = self._verified_stream(manifest)
         with self.database.scratch() as scratch_url:
             started = time.perf_counter()
@@ -164,14 +230,8 @@ class BackupRepository:
                 for t in set(counts) | set(manifest.tables)
                 if counts.get(t) != manifest.tables.get(t)
             }
-            raise BackupError(f"backup {backup_id}: restored row counts differ from the manifest: {wrong}")
-        verification = Verification(
-            verified_at=datetime.now(UTC), restore_seconds=round(seconds, 4), tables_checked=len(counts)
-        )
-        self.objects.put(
-            self._key(backup_id, "verified.json"), verification.model_dump_json().encode(), "application/json"
-        )
-        return verification
+            raise BackupError(f"backup {manifest.id}: restored row counts differ from the manifest: {wrong}")
+        return seconds, counts
 
     def restore(self, backup_id: str, *, target_url: str | None = None, confirmed: bool = False) -> float:
         """Restore into the target (default: the database itself); refuse without confirmation."""
@@ -186,18 +246,20 @@ class BackupRepository:
         return time.perf_counter() - started
 
     def _verified_stream(self, manifest: Manifest) -> Iterator[bytes]:
-        """Read the dump (a missing or wrongly sized one fails here, before any tool starts), then yield it
-        while its checksum is computed alongside; the last chunk only once the checksum matched.
+        """Check the dump's size (a missing or wrongly sized one fails here, before any tool starts), then
+        stream it while hashing, holding back its last HELD_BYTES until the checksum matched.
 
         The restore starts at once instead of after a separate checksum pass, yet the target never
         sees a complete input from a corrupted backup (and PostgreSQL restores in one transaction).
+        Memory: at most 2 x HELD_BYTES plus one chunk of the store, whatever the dump's size.
         """
+        key = self._key(manifest.id, "dump")
         try:
-            chunks = list(self.objects.get_stream(self._key(manifest.id, "dump")))
+            size = self.objects.size(key)
+            chunks = self.objects.get_stream(key)
         except KeyError:
             raise BackupError(f"backup {manifest.id}: its dump object is missing") from None
-        size = sum(len(c) for c in chunks)
-        if size != manifest.size_bytes or not chunks:
+        if size != manifest.size_bytes or size == 0:
             raise BackupError(
                 f"backup {manifest.id} is truncated or padded: {size} bytes, the manifest says "
                 f"{manifest.size_bytes}; nothing was restored"
@@ -213,13 +275,13 @@ class BackupRepository:
         keep, delete = plan_prune(infos, now or datetime.now(UTC), policy)
         if not dry_run:
             for backup_id in delete:
-                for name in ("manifest.json", "verified.json", "dump"):
+                for name in ("manifest.json", "verified.json", "verify-failed.json", "dump"):
                     self.objects.delete(self._key(backup_id, name))
         return keep, delete
 
-    def recovery(self, now: datetime | None = None) -> dict[str, float | None]:
+    def recovery(self, views: list[BackupView] | None = None, now: datetime | None = None) -> dict[str, float | None]:
         """RPO: age of the newest verified backup; RTO: how long its test restore took (seconds)."""
-        verified = [v for v in self.list_backups() if v.verified]
+        verified = [v for v in (self.list_backups() if views is None else views) if v.verified]
         if not verified:
             return {"rpo_seconds": None, "rto_seconds": None}
         newest = verified[0]
@@ -229,32 +291,40 @@ class BackupRepository:
         }
 
 
-def _released_after_checksum(chunks: list[bytes], manifest: Manifest) -> Iterator[bytes]:
-    digest = hashlib.sha256()
-
-    def hash_all() -> None:
-        for chunk in chunks:
-            digest.update(chunk)  # hashlib releases the GIL: this runs beside the restore
-
-    hashing = threading.Thread(target=hash_all)
-    hashing.start()
-    yield from chunks[:-1]
-    hashing.join()
+def _released_after_checksum(chunks: Iterable[bytes], manifest: Manifest) -> Iterator[bytes]:
+    digest, size, held = hashlib.sha256(), 0, bytearray()
+    for chunk in chunks:
+        digest.update(chunk)
+        size += len(chunk)
+        if size > manifest.size_bytes:
+            break
+        held += chunk
+        if len(held) >= 2 * HELD_BYTES:
+            yield bytes(held[:-HELD_BYTES])
+            del held[:-HELD_BYTES]
+    if size != manifest.size_bytes:
+        raise BackupError(
+            f"backup {manifest.id} is truncated or padded: it changed while being read ({size} bytes so far, "
+            f"the manifest says {manifest.size_bytes}); nothing was restored"
+        )
     if digest.hexdigest() != manifest.sha256:
         raise BackupError(
             f"backup {manifest.id} is corrupted: SHA-256 {digest.hexdigest()[:16]}... does not match "
             f"the manifest's {manifest.sha256[:16]}...; nothing was restored"
         )
-    yield chunks[-1]
+    yield bytes(held)
 
 
-def summary(views: list[BackupView]) -> str:
-    """One line per backup for humans."""
-    return (
-        "\n".join(
-            f"{v.id}  {v.kind:13s} {v.size_bytes:>12,d} B  {'verified' if v.verified else 'unverified'}"
-            f"{'  ' + v.label if v.label else ''}"
-            for v in views
-        )
-        or "no backups"
-    )
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+
+
+def summary(views: list[BackupView], corrupt: list[CorruptBackup] | None = None) -> str:
+    """One line per backup for humans; corrupt ones last."""
+    lines = [
+        f"{v.id}  {v.kind:13s} {v.size_bytes:>12,d} B  {v.status}{'  ' + v.label if v.label else ''}"
+        f"{'  (' + v.error + ')' if v.error else ''}"
+        for v in views
+    ]
+    lines += [f"{c.id}  CORRUPT: {c.error}" for c in corrupt or []]
+    return "\n".join(lines) or "no backups"

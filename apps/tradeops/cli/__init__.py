@@ -85,26 +85,29 @@ def command_tree() -> typer.core.TyperGroup:
     return group
 
 
-def _error_line(label: str, text: str) -> None:
+def _fail(message: str) -> None:
+    """One line on stderr, user text printed literally (no markup, no emoji), then exit code 2."""
     from rich.console import Console
-    from rich.markup import escape
 
-    Console(stderr=True, soft_wrap=True).print(f"[bold red]{label}:[/] {escape(text)}", highlight=False)
+    console = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
+    console.print("error:", style="bold red", end=" ")
+    console.print(message, markup=False)
+    sys.exit(2)
 
 
 def main() -> None:
-    """Run the CLI; a TradeopsError becomes one line on stderr and exit code 2."""
+    """Run the CLI; any failure that is not a verdict is one line on stderr and exit 2 (docs/README.md: exit codes)."""
     try:
         app()  # standalone mode: usage errors and typer.Exit end the process with their own codes
     except TradeopsError as error:
-        _error_line("error", str(error))
-        sys.exit(2)
-    except Exception as error:
-        if not _is_database_error(error):
-            raise
-        reason = getattr(error, "orig", None) or error  # the database named by TRADEOPS_DATABASE_URL cannot be used
-        _error_line("database error", f"{reason} (check TRADEOPS_DATABASE_URL)")
-        sys.exit(2)
+        _fail(str(error))
+    except OSError as error:  # a file or folder named on the command line (or in settings) cannot be used
+        where = f"{error.filename}: " if error.filename else ""
+        _fail(f"{where}{error.strerror or error}")
+    except Exception as error:  # noqa: BLE001 - never a traceback: name the failure, exit 2
+        if _is_database_error(error):  # the database named by TRADEOPS_DATABASE_URL cannot be used
+            _fail(f"database: {getattr(error, 'orig', None) or error} (check TRADEOPS_DATABASE_URL)")
+        _fail(f"{type(error).__name__}: {error}")
 
 
 def _is_database_error(error: Exception) -> bool:

@@ -34,18 +34,19 @@ from tradeops.cli.service import watch
 from tradeops.data import load_bars
 from tradeops.engine import run_backtest, run_grid
 from tradeops.engine.backtest import best_rows, grid_summary, json_number
+from tradeops.engine.limits import check_grid_points
 from tradeops.engine.metrics import METRIC_NAMES
 from tradeops.engine.result import result_to_dict
 from tradeops.engine.walkforward import fold_windows, walk_forward, walk_forward_to_dict
 from tradeops.errors import ConfigError
 from tradeops.reports import write_report
+from tradeops.settings import load_settings
 from tradeops.strategies import get_strategy
 from tradeops.strategies.base import expand_grid, validate_params
 
 app = typer.Typer(help="Backtest a strategy on one parameter point or a grid.", no_args_is_help=True)
 app.command("watch")(watch)
-stderr = Console(stderr=True, soft_wrap=True)
-LARGE_GRID = 10_000  # combinations past which the sweep says it is validating them (that takes seconds)
+stderr = Console(emoji=False, stderr=True, soft_wrap=True)
 
 
 def metrics_table(title: str, metrics: dict[str, float | None]) -> Table:
@@ -79,7 +80,8 @@ def run(
     settings = execution_settings(
         cash=cash, commission=commission, slippage=slippage, sizing=sizing, fraction=fraction, direction=direction
     )
-    result = run_backtest(chosen, params, load_bars(data, max_gap=max_gap), settings)
+    bars = load_bars(data, max_gap=max_gap, max_bars=load_settings().limits.max_bars)
+    result = run_backtest(chosen, params, bars, settings)
     payload = result_to_dict(result)
     if report is not None:
         write_report(report, result)
@@ -87,7 +89,7 @@ def run(
     if as_json:
         emit_json(payload)
         return
-    Console().print(metrics_table(f"{strategy} {params.model_dump()} on {data}", payload["metrics"]))
+    Console(emoji=False).print(metrics_table(f"{strategy} {params.model_dump()} on {data}", payload["metrics"]))
 
 
 @app.command("sweep")
@@ -119,12 +121,13 @@ def sweep(
     )
     axes = parse_grid(grid)
     combinations = math.prod(len(values) for values in axes.values())
-    if combinations > LARGE_GRID:
-        stderr.print(f"grid: validating {combinations:,} combinations", highlight=False)
+    stderr.print(f"grid: {combinations:,} points", highlight=False)  # before any work: a huge grid never hangs
+    limits = load_settings().limits
+    check_grid_points(combinations, limits)
     points, invalid = expand_grid(chosen, parse_params(param), axes)
     if not points:
         raise ConfigError(f"all {invalid} grid points are invalid for {strategy} (e.g. fast >= slow)")
-    bars = load_bars(data, max_gap=max_gap)
+    bars = load_bars(data, max_gap=max_gap, max_bars=limits.max_bars)
     stderr.print(grid_summary(len(points), bars), highlight=False)
     with progress_bar(transient=as_json) as progress:
         task = progress.add_task(f"{strategy} x {len(points)} points", total=len(points))
@@ -155,7 +158,7 @@ def sweep(
         view.add_column(column, justify="right")
     for row in records:
         view.add_row(*("n/a" if row[c] is None else f"{row[c]:,.4g}" for c in columns))
-    Console().print(view)
+    Console(emoji=False).print(view)
 
 
 @app.command("walkforward")
@@ -222,7 +225,7 @@ def walkforward(
             _number(oos["total_return_pct"]),
             _number(oos["trades"]),
         )
-    console = Console()
+    console = Console(emoji=False)
     console.print(view)
     aggregate = payload["oos"]
     console.print(

@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from tradeops.backup import BackupError, BackupRepository, RetentionPolicy
+from tradeops.backup import BackupRepository, RetentionPolicy
 from tradeops.backup.repository import summary
+from tradeops.errors import TradeopsError
 from tradeops.notify import Message, Notifier, open_notifier
 from tradeops.settings import AppSettings, load_settings
 from tradeops.store import open_object_store
@@ -18,7 +19,7 @@ app = typer.Typer(
     help="Backups with verified restores (database from TRADEOPS_DATABASE_URL, store from TRADEOPS_OBJECT_STORE).",
     no_args_is_help=True,
 )
-stderr = Console(stderr=True, soft_wrap=True)
+stderr = Console(emoji=False, stderr=True, soft_wrap=True)
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 
@@ -40,13 +41,16 @@ def create(
     label: Annotated[
         str | None, typer.Option("--label", help="e.g. the release version a deploy is about to replace")
     ] = None,
+    verify_after: Annotated[
+        bool, typer.Option("--verify", help="then test-restore it into a scratch database (what the CronJob runs)")
+    ] = False,
     as_json: AsJson = False,
 ) -> None:
     """Dump the database to the object store; print the new backup's id."""
-    _, repository, notifier = _open()
+    settings, repository, notifier = _open()
     try:
         manifest = repository.create(kind=kind, label=label)
-    except BackupError as error:
+    except TradeopsError as error:
         _notify(notifier, Message(kind="backup_failed", title="backup FAILED", lines=[str(error)], ok=False))
         raise
     rows = sum(manifest.tables.values())
@@ -64,18 +68,23 @@ def create(
         ),
     )
     typer.echo(json.dumps({"id": manifest.id, **json.loads(manifest.model_dump_json())}) if as_json else manifest.id)
+    if verify_after:
+        _verify(repository, open_notifier(settings), manifest.id, to_stderr=as_json)  # stdout stays one JSON object
 
 
 @app.command("list")
 def list_backups(as_json: AsJson = False) -> None:
     """Every complete backup, newest first, with RPO and RTO."""
     _, repository, _ = _open()
-    views = repository.list_backups()
-    recovery = repository.recovery()
+    views, corrupt = repository.inventory()
+    recovery = repository.recovery(views)
     if as_json:
-        typer.echo(json.dumps([json.loads(v.model_dump_json()) for v in views], indent=2))
+        listed = [json.loads(v.model_dump_json()) for v in [*views, *corrupt]]
+        typer.echo(json.dumps(listed, indent=2))
         return
-    typer.echo(summary(views))
+    typer.echo(summary(views, corrupt))
+    if corrupt:
+        stderr.print(f"{len(corrupt)} corrupt backup(s) skipped: their manifests cannot be read", highlight=False)
     rpo, rto = recovery["rpo_seconds"], recovery["rto_seconds"]
     stderr.print(
         f"RPO (age of the newest verified backup): {'none verified' if rpo is None else f'{rpo:,.0f} s'}; "
@@ -87,9 +96,14 @@ def list_backups(as_json: AsJson = False) -> None:
 def verify(backup_id: Annotated[str, typer.Argument(help="backup id")]) -> None:
     """Check the checksum and test-restore into a scratch database; compare row counts."""
     _, repository, notifier = _open()
+    _verify(repository, notifier, backup_id)
+
+
+def _verify(repository: BackupRepository, notifier: Notifier, backup_id: str, *, to_stderr: bool = False) -> None:
+    """Test-restore one backup; a failure is recorded on the backup, announced, and exits 2."""
     try:
         checked = repository.verify(backup_id)
-    except BackupError as error:
+    except TradeopsError as error:
         _notify(
             notifier,
             Message(
@@ -101,7 +115,8 @@ def verify(backup_id: Annotated[str, typer.Argument(help="backup id")]) -> None:
         )
         raise
     notifier.close()
-    typer.echo(f"{backup_id}: verified ({checked.tables_checked} tables, restore took {checked.restore_seconds:.2f} s)")
+    line = f"{backup_id}: verified ({checked.tables_checked} tables, restore took {checked.restore_seconds:.2f} s)"
+    typer.echo(line, err=to_stderr)
 
 
 @app.command("restore")

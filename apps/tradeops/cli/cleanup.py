@@ -57,4 +57,4 @@ def cleanup(
     )
     notifier.close()
     typer.echo(render_markdown(report))
-    Console(stderr=True).print(f"report stored as {key}")
+    Console(emoji=False, stderr=True).print(f"report stored as {key}")

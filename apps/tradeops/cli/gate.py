@@ -84,7 +84,7 @@ def _candidate(
 
 
 def _print(verdict: Verdict) -> None:
-    console = Console()
+    console = Console(emoji=False)
     if verdict.error is not None:
         console.print(f"[bold red]UNDECIDED[/] (exit 2): {escape(verdict.error)}", highlight=False)
         return
@@ -149,7 +149,7 @@ def gate(
         emit_json(verdict.to_dict(), out)
     if report is not None and result is not None:
         write_report(report, result, verdict)
-        Console(stderr=True, soft_wrap=True).print(f"report written to {report}")
+        Console(emoji=False, stderr=True, soft_wrap=True).print(f"report written to {report}")
     if as_json:
         emit_json(verdict.to_dict())
     else:

@@ -14,7 +14,7 @@ from rich.console import Console
 from tradeops.settings import load_settings
 
 app = typer.Typer(help="The whole stack on one machine (SQLite, a local folder, console notifications).")
-stderr = Console(stderr=True, soft_wrap=True)
+stderr = Console(emoji=False, stderr=True, soft_wrap=True)
 
 DEFAULT_CANDIDATE = {"strategy": "sma_cross", "params": {"fast": 10, "slow": 30}, "data": "sample:GOOG"}
 

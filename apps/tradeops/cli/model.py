@@ -32,7 +32,7 @@ from tradeops.gate.thresholds import Thresholds
 from tradeops.models import ModelCard, default_registry
 
 app = typer.Typer(help="Train, list and show ml_classifier model versions.", no_args_is_help=True)
-stderr = Console(stderr=True, soft_wrap=True)
+stderr = Console(emoji=False, stderr=True, soft_wrap=True)
 
 
 def _until(bars: Bars, until: str | None) -> Bars:
@@ -106,7 +106,7 @@ def list_versions(as_json: AsJson = False) -> None:
             _rate(card.validation["accuracy"]),
             _gate_word(card),
         )
-    Console().print(table)
+    Console(emoji=False).print(table)
 
 
 @app.command("show")
@@ -132,7 +132,7 @@ def _gate_word(card: ModelCard) -> str:
 
 
 def _show(card: ModelCard) -> None:
-    console = Console()
+    console = Console(emoji=False)
     window = card.training
     console.print(f"[bold]model {card.version}[/] ({card.strategy}), sha256 {card.sha256[:16]}...", highlight=False)
     console.print(

@@ -61,7 +61,7 @@ def _show(findings: list[Finding], as_json: bool) -> None:
     for finding in findings:
         state = "[green]ok[/]" if finding.healthy else "[bold red]UNHEALTHY[/]"
         table.add_row(escape(finding.name), state, escape(finding.detail))
-    Console().print(table)
+    Console(emoji=False).print(table)
 
 
 def _stores(settings: AppSettings, backup_max_age_hours: float) -> list[Finding]:

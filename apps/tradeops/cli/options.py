@@ -122,6 +122,6 @@ def progress_bar(transient: bool) -> Progress:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        console=Console(stderr=True, soft_wrap=True),
+        console=Console(emoji=False, stderr=True, soft_wrap=True),
         transient=transient,
     )

@@ -26,7 +26,7 @@ def report(
     markdown, page = write_matrix(rows, out)
     bad = [r.requirement.id for r in rows if r.verdict in ("FAILING", "UNTESTED")]
     proven = sum(r.verdict == "proven" for r in rows)
-    Console(stderr=True, soft_wrap=True).print(
+    Console(emoji=False, stderr=True, soft_wrap=True).print(
         f"{proven} proven, {sum(r.verdict == 'planned' for r in rows)} planned, "
         f"{len(bad)} unproven{': ' + ', '.join(bad) if bad else ''}; wrote {markdown} and {page}"
     )
@@ -48,7 +48,9 @@ def scaffold(
         typer.echo(skeleton(requirement), nl=False)
         return
     write_skeleton(requirement, out)
-    Console(stderr=True, soft_wrap=True).print(f"wrote {out}: {function_name(requirement)} fails until it proves it")
+    Console(emoji=False, stderr=True, soft_wrap=True).print(
+        f"wrote {out}: {function_name(requirement)} fails until it proves it"
+    )
 
 
 @app.command("sync")
@@ -60,7 +62,7 @@ def sync(
     """Rewrite every requirement's tests: list from the `req` markers (collects the tests, runs none)."""
     cited = collect_citations(root)
     differences = drift(catalog, cited)
-    stderr = Console(stderr=True, soft_wrap=True)
+    stderr = Console(emoji=False, stderr=True, soft_wrap=True)
     if check:
         for line in differences:
             typer.echo(line)

@@ -18,7 +18,7 @@ from tradeops.settings import load_settings
 OPENAPI = Path("docs/api/openapi.json")
 api_app = typer.Typer(help="The HTTP API's published documents.", no_args_is_help=True)
 db_app = typer.Typer(help="The results database.", no_args_is_help=True)
-stderr = Console(stderr=True, soft_wrap=True)
+stderr = Console(emoji=False, stderr=True, soft_wrap=True)
 
 
 class Service(StrEnum):

@@ -35,6 +35,6 @@ def report(
         *write_coverage_summary(read_coverage(coverage, root), requirements, out),
     ]
     failed = sum(c.outcome in ("failed", "error") for c in cases)
-    Console(stderr=True, soft_wrap=True).print(
+    Console(emoji=False, stderr=True, soft_wrap=True).print(
         f"{len(cases)} tests, {failed} failed; wrote {', '.join(str(p) for p in written)}"
     )

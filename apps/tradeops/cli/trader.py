@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 app = typer.Typer(help="Paper-trade through the live loop, and the trader's kill switch.", no_args_is_help=True)
-stderr = Console(stderr=True, soft_wrap=True)
+stderr = Console(emoji=False, stderr=True, soft_wrap=True)
 
 SessionOpt = Annotated[
     str | None, typer.Option("--session", help="trading session [default: the most recently active one]")
@@ -123,7 +123,7 @@ def replay(
     if as_json:
         emit_json(payload)
         return
-    Console().print(metrics_table(f"paper session {session_id}: {strategy} on {data}", payload["metrics"]))
+    Console(emoji=False).print(metrics_table(f"paper session {session_id}: {strategy} on {data}", payload["metrics"]))
     if final.state != "running":
         stderr.print(f"session ended {final.state.upper()}: {final.state_reason}")
 

@@ -17,21 +17,28 @@ TIMESTAMP_NAMES = ("timestamp", "datetime", "date", "time")
 SAMPLE_PREFIX = "sample:"
 
 
-def load_bars(reference: str, *, max_gap: str | None = None) -> Bars:
+def load_bars(reference: str, *, max_gap: str | None = None, max_bars: int | None = None) -> Bars:
     """Load and validate bars from a path (.csv, .csv.gz, .parquet) or a `sample:NAME[?k=v&...]`.
 
     `max_gap` (e.g. "7D") rejects holes in the timeline wider than that; by default gaps such as
-    weekends and holidays are accepted, since they are normal in market data.
+    weekends and holidays are accepted, since they are normal in market data. `max_bars` (bars x
+    symbols) refuses data too large for the memory a worker has; a synthetic sample before it is made.
     """
     gap = _parse_gap(max_gap)
     if reference.startswith(SAMPLE_PREFIX):
         name, _, query = reference[len(SAMPLE_PREFIX) :].partition("?")
-        frame = samples.load_sample(name, dict(parse_qsl(query)))
+        frame = samples.load_sample(name, dict(parse_qsl(query)), max_cells=max_bars)
         return frame_to_bars(frame, source=reference, max_gap=gap, default_symbol=name)
     path = Path(reference)
     if not path.exists():
         raise DataError(f"{reference}: no such file (and not a sample; samples: {samples.names()})")
-    return frame_to_bars(_read_file(path), source=reference, max_gap=gap, default_symbol=path.stem)
+    bars = frame_to_bars(_read_file(path), source=reference, max_gap=gap, default_symbol=path.stem)
+    if max_bars is not None and bars.n_bars * bars.n_symbols > max_bars:
+        raise DataError(
+            f"{reference}: {bars.n_bars:,} bars x {bars.n_symbols} symbols is more than the {max_bars:,} "
+            "a worker has memory for (TRADEOPS_MEMORY_LIMIT_MIB, docs/backtester.md)"
+        )
+    return bars
 
 
 def _parse_gap(max_gap: str | None) -> pd.Timedelta | None:

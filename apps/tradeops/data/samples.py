@@ -21,14 +21,14 @@ def names() -> list[str]:
     return [*REAL_SAMPLES, SYNTHETIC]
 
 
-def load_sample(name: str, options: dict[str, str]) -> pd.DataFrame:
+def load_sample(name: str, options: dict[str, str], *, max_cells: int | None = None) -> pd.DataFrame:
     """Return the raw frame of a sample; loaders validate it like any file."""
     if name in REAL_SAMPLES:
         if options:
             raise DataError(f"sample:{name} takes no options (got {', '.join(options)})")
         return pd.read_csv(_backtesting_data_dir() / REAL_SAMPLES[name])
     if name == SYNTHETIC:
-        settings = _synthetic_options(options)
+        settings = _synthetic_options(options, min(max_cells or MAX_SYNTHETIC_CELLS, MAX_SYNTHETIC_CELLS))
         return synthetic(
             symbols=int(settings["symbols"]),
             bars=int(settings["bars"]),
@@ -45,7 +45,7 @@ def _backtesting_data_dir() -> Path:
     return Path(spec.origin).parent / "test"
 
 
-def _synthetic_options(options: dict[str, str]) -> dict[str, int | str]:
+def _synthetic_options(options: dict[str, str], max_cells: int = MAX_SYNTHETIC_CELLS) -> dict[str, int | str]:
     unknown = set(options) - set(SYNTHETIC_DEFAULTS)
     if unknown:
         raise DataError(
@@ -69,10 +69,10 @@ def _synthetic_options(options: dict[str, str]) -> dict[str, int | str]:
         if number < (0 if key == "seed" else 1):
             raise DataError(f"sample:synthetic: option {key}={raw!r} is out of range")
     cells = int(merged["symbols"]) * int(merged["bars"])
-    if cells > MAX_SYNTHETIC_CELLS:
+    if cells > max_cells:
         raise DataError(
             f"sample:synthetic: {merged['symbols']} symbols x {merged['bars']} bars is {cells:,} values "
-            f"per field; at most {MAX_SYNTHETIC_CELLS:,}"
+            f"per field; at most {max_cells:,} (the memory cap: TRADEOPS_MEMORY_LIMIT_MIB, docs/backtester.md)"
         )
     return merged
 

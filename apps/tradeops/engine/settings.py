@@ -25,12 +25,20 @@ class Sizing(StrEnum):
 DIRECTION_CODES = {Direction.LONG_ONLY: 0, Direction.LONG_SHORT: 1, Direction.SHORT_ONLY: 2}
 
 
+MAX_CASH = 1e12  # beyond this, equity times price overflows float precision and metrics turn null
+
+
 class ExecutionSettings(BaseModel):
     """How orders are filled. Signals on the close of bar t fill at the open of bar t + 1."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    cash: float = Field(10_000.0, gt=0, description="initial cash, split equally between symbols (e.g. 10000)")
+    cash: float = Field(
+        10_000.0,
+        gt=0,
+        le=MAX_CASH,
+        description="initial cash, split equally between symbols (e.g. 10000; at most 1e12: metrics stay finite)",
+    )
     commission: float = Field(0.0, ge=0, lt=0.1, description="fee per fill as a fraction of notional (0.001 = 0.1%)")
     slippage: float = Field(0.0, ge=0, lt=0.1, description="adverse price move per fill as a fraction (0.0005 = 5 bps)")
     sizing: Sizing = Field(Sizing.ALL_IN, description="all_in or fixed_fraction")

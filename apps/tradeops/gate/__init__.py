@@ -13,14 +13,16 @@ from tradeops.gate.verdict import EXIT_FAIL, EXIT_PASS, EXIT_UNDECIDED, Check, V
 from tradeops.strategies import get_strategy
 
 
-def run_gate(candidate: Candidate, *, max_gap: str | None = None) -> tuple[Verdict, BacktestResult | None]:
+def run_gate(
+    candidate: Candidate, *, max_gap: str | None = None, max_bars: int | None = None
+) -> tuple[Verdict, BacktestResult | None]:
     """Judge a candidate; never raises for bad data or config, which yield an undecided verdict.
 
     Returns the verdict and the candidate's BacktestResult (None when undecided).
     """
     summary = candidate.model_dump(mode="json")
     try:
-        bars = load_bars(candidate.data, max_gap=max_gap)
+        bars = load_bars(candidate.data, max_gap=max_gap, max_bars=max_bars)
         strategy = get_strategy(candidate.strategy)
         result, checks = evaluate(
             strategy, candidate.strategy_params(), bars, candidate.execution, candidate.thresholds

@@ -30,7 +30,7 @@ def _backtest(request: dict[str, Any]) -> dict[str, Any]:
     strategy = get_strategy(request["strategy"])
     params = validate_params(strategy, request.get("params", {}))
     settings = ExecutionSettings.model_validate(request.get("execution", {}))
-    bars = load_bars(request["data"])
+    bars = load_bars(request["data"], max_bars=request.get("max_bars"))
     verdict = None
     if request.get("thresholds") is not None:
         result, checks = evaluate(strategy, params, bars, settings, validate_thresholds(request["thresholds"]))
@@ -61,7 +61,7 @@ def _sweep(request: dict[str, Any]) -> dict[str, Any]:
     points, invalid = expand_grid(strategy, request.get("params", {}), request["grid"])
     if not points:
         raise TradeopsError(f"all {invalid} grid points are invalid for {strategy.name}")
-    bars = load_bars(request["data"])
+    bars = load_bars(request["data"], max_bars=request.get("max_bars"))
     table = run_grid(strategy, points, bars, ExecutionSettings.model_validate(request.get("execution", {})))
     sort_by = request.get("sort_by", "sharpe")
     best = [
@@ -85,7 +85,8 @@ def _sweep(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _gate(request: dict[str, Any]) -> dict[str, Any]:
-    verdict, result = run_gate(validate_candidate(request))
+    candidate = {k: v for k, v in request.items() if k != "max_bars"}  # the cap is the server's, not the candidate's
+    verdict, result = run_gate(validate_candidate(candidate), max_bars=request.get("max_bars"))
     payload = verdict.to_dict()
     return {
         "result": payload,

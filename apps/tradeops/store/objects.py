@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -9,7 +10,11 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlparse
 
-from tradeops.errors import ConfigError
+from tradeops.errors import ConfigError, TradeopsError
+
+
+class ObjectStoreError(TradeopsError):
+    """The object store cannot be reached or refused an operation (not a missing key: that is KeyError)."""
 
 
 class ObjectStore(Protocol):
@@ -28,6 +33,7 @@ class ObjectStore(Protocol):
 
 
 CHUNK = 1024 * 1024
+UPLOAD_PART = 8 * 1024 * 1024  # S3 multipart part size: up to 80 GB in 10,000 parts
 
 
 class _ChunkReader:
@@ -35,7 +41,7 @@ class _ChunkReader:
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks = iter(chunks)
-        self._buffer = b""
+        self._buffer = bytearray()
         self.size = 0
 
     def read(self, size: int = -1) -> bytes:
@@ -47,7 +53,8 @@ class _ChunkReader:
             self.size += len(chunk)
         if size < 0:
             size = len(self._buffer)
-        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
         return data
 
 
@@ -67,29 +74,41 @@ class FolderObjectStore:
         root.mkdir(parents=True, exist_ok=True)
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
-        path = self.root / _check_key(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, partial = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(partial, path)
+        self.put_stream(key, [data])
 
     def put_stream(self, key: str, chunks: Iterable[bytes]) -> int:
-        """Write chunks to a hidden partial file, then rename: an interrupted write leaves no object."""
+        """Write chunks to a hidden partial file, then rename: an interrupted write leaves no object.
+
+        A failing disk (full, read-only) is an ObjectStoreError; a failing source raises its own error.
+        """
         path = self.root / _check_key(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, partial = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
+        with self._writing(key):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, partial = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
         size = 0
         try:
             with os.fdopen(handle, "wb") as stream:
                 for chunk in chunks:
-                    stream.write(chunk)
+                    with self._writing(key):
+                        stream.write(chunk)
                     size += len(chunk)
-            os.replace(partial, path)
+                with self._writing(key):
+                    stream.flush()
+            with self._writing(key):
+                os.replace(partial, path)
         except BaseException:
             Path(partial).unlink(missing_ok=True)
             raise
         return size
+
+    @contextlib.contextmanager
+    def _writing(self, key: str) -> Iterator[None]:
+        try:
+            yield
+        except OSError as error:
+            raise ObjectStoreError(
+                f"object store {self.url}: writing {key} failed: {error.strerror or error}"
+            ) from None
 
     def get(self, key: str) -> bytes:
         try:
@@ -133,55 +152,80 @@ class S3ObjectStore:
 
     def __init__(self, bucket: str, prefix: str, endpoint_url: str | None = None) -> None:
         import boto3
+        from boto3.s3.transfer import TransferConfig
+        from botocore.config import Config
 
         self.bucket, self.prefix = bucket, prefix.strip("/")
         self.url = f"s3://{bucket}/{self.prefix}"
-        self.client = boto3.client("s3", endpoint_url=endpoint_url)
+        deadlines = Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"})
+        self.client = boto3.client("s3", endpoint_url=endpoint_url, config=deadlines)
+        # Uploads hold at most (in-memory parts + concurrent parts) x part size: 4 x 8 MiB = 32 MiB.
+        self.transfer = TransferConfig(multipart_chunksize=UPLOAD_PART, max_concurrency=2, use_threads=True)
+        self.transfer.max_in_memory_upload_chunks = 2
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{_check_key(key)}" if self.prefix else _check_key(key)
 
+    @contextlib.contextmanager
+    def _calling(self, action: str, key: str = "") -> Iterator[None]:
+        """A missing key becomes KeyError; any other S3 or network failure an ObjectStoreError naming the store."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            yield
+        except ClientError as error:
+            if key and error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                raise KeyError(key) from None
+            raise ObjectStoreError(f"object store {self.url}: {action} {key} failed: {error}") from None
+        except BotoCoreError as error:
+            raise ObjectStoreError(f"object store {self.url}: {action} {key} failed: {error}") from None
+
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
-        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type)
+        with self._calling("put", key):
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type)
 
     def put_stream(self, key: str, chunks: Iterable[bytes]) -> int:
         """Multipart upload straight from the chunks; an interrupted upload is aborted and leaves no object."""
         reader = _ChunkReader(chunks)
-        self.client.upload_fileobj(reader, self.bucket, self._key(key))
+        with self._calling("upload", key):
+            self.client.upload_fileobj(reader, self.bucket, self._key(key), Config=self.transfer)
         return reader.size
 
     def get(self, key: str) -> bytes:
-        try:
-            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
-        except self.client.exceptions.NoSuchKey:
-            raise KeyError(key) from None
+        with self._calling("get", key):
+            return bytes(self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read())
 
     def get_stream(self, key: str) -> Iterator[bytes]:
         """Request now (a missing key raises KeyError here), then yield chunks."""
-        try:
+        with self._calling("get", key):
             body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
-        except self.client.exceptions.NoSuchKey:
-            raise KeyError(key) from None
-        return iter(body.iter_chunks(CHUNK))
+
+        def chunks() -> Iterator[bytes]:
+            with self._calling("read", key):
+                yield from body.iter_chunks(CHUNK)
+
+        return chunks()
 
     def size(self, key: str) -> int:
-        try:
+        with self._calling("head", key):
             return int(self.client.head_object(Bucket=self.bucket, Key=self._key(key))["ContentLength"])
-        except self.client.exceptions.ClientError:
-            raise KeyError(key) from None
 
     def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        with self._calling("delete", key):
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
     def keys(self, prefix: str = "") -> list[str]:
         start = f"{self.prefix}/" if self.prefix else ""
         found: list[str] = []
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=start + prefix):
-            found += [item["Key"][len(start) :] for item in page.get("Contents", [])]
+        with self._calling("list", prefix):
+            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=start + prefix)
+            for page in pages:
+                found += [item["Key"][len(start) :] for item in page.get("Contents", [])]
         return sorted(found)
 
     def ping(self) -> None:
-        self.client.head_bucket(Bucket=self.bucket)
+        with self._calling("head bucket"):
+            self.client.head_bucket(Bucket=self.bucket)
 
 
 def open_object_store(url: str, endpoint_url: str | None = None) -> ObjectStore:

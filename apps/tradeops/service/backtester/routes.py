@@ -45,6 +45,7 @@ def _fields(run: Run, base: str) -> dict[str, Any]:
 
 def build_router(settings: AppSettings) -> APIRouter:  # noqa: C901 - one closure per route
     router = APIRouter(prefix="/v1")
+    limits = settings.limits
 
     def store(request: Request) -> RunStore:
         return request.app.state.store
@@ -76,7 +77,7 @@ def build_router(settings: AppSettings) -> APIRouter:  # noqa: C901 - one closur
         return str(target)
 
     def enqueue(request: Request, kind: str, path: str, body: Any) -> Accepted:
-        payload = body.model_dump(mode="json") | {"data": resolve_data(body.data)}
+        payload = body.model_dump(mode="json") | {"data": resolve_data(body.data), "max_bars": limits.max_bars}
         run = store(request).create(
             kind=kind,
             strategy=body.strategy,

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tradeops.engine.limits import MAX_GRID_POINTS
 from tradeops.engine.metrics import METRIC_NAMES
 from tradeops.engine.settings import ExecutionSettings
 from tradeops.errors import ConfigError
@@ -74,8 +75,8 @@ class SweepRequest(_Request):
             if not values:
                 raise ValueError(f"grid.{name} has no values")
             size *= len(values)
-        if size > 100_000:
-            raise ValueError(f"grid has {size} points; at most 100000")
+        if size > MAX_GRID_POINTS:
+            raise ValueError(f"grid has {size} points; at most {MAX_GRID_POINTS}")
         return self
 
 
