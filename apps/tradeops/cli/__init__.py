@@ -21,6 +21,7 @@ from tradeops.cli import (
     monitor,
     requirements,
     service,
+    shards,
     testreport,
     trader,
 )
@@ -32,6 +33,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(backtest.app, name="backtest")
+backtest.app.command("merge")(shards.merge)
 app.add_typer(requirements.app, name="requirements")
 app.add_typer(testreport.app, name="tests")
 app.add_typer(backup.app, name="backup")
