@@ -22,6 +22,7 @@ from tradeops.cli import (
     requirements,
     service,
     shards,
+    sweep,
     testreport,
     trader,
 )
@@ -33,6 +34,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(backtest.app, name="backtest")
+app.add_typer(sweep.app, name="sweep")
 backtest.app.command("merge")(shards.merge)
 app.add_typer(requirements.app, name="requirements")
 app.add_typer(testreport.app, name="tests")

@@ -32,7 +32,6 @@ from tradeops.cli.options import (
 from tradeops.cli.shards import ShardOpt, Workers, write_shard
 from tradeops.data import load_bars
 from tradeops.engine import run_backtest, run_grid
-from tradeops.engine.backtest import best_rows, json_number
 from tradeops.engine.metrics import METRIC_NAMES
 from tradeops.engine.result import result_to_dict
 from tradeops.engine.walkforward import fold_windows, walk_forward, walk_forward_to_dict
@@ -41,6 +40,7 @@ from tradeops.reports import write_report
 from tradeops.strategies import get_strategy
 from tradeops.strategies.base import expand_grid, validate_params
 from tradeops.sweeps.local import TABLE_SUFFIXES, run_sharded, walkforward_payload, write_table
+from tradeops.sweeps.results import best_records
 from tradeops.sweeps.spec import SweepSpec
 
 app = typer.Typer(help="Backtest a strategy on one parameter point or a grid.", no_args_is_help=True)
@@ -144,10 +144,7 @@ def sweep(
             table = run_grid(chosen, points, bars, settings, progress=lambda n: progress.advance(task, n))
     if out is not None:
         write_table(table, out)
-    best = best_rows(table, sort_by, top)
-    records = [
-        {k: json_number(v) if isinstance(v, float) else v for k, v in row.items()} for row in best.to_dict("records")
-    ]
+    records = best_records(table, sort_by, top)
     if as_json:
         emit_json(
             {
@@ -161,7 +158,7 @@ def sweep(
             }
         )
         return
-    view = Table(title=f"best {len(best)} of {len(points)} points by {sort_by} ({invalid} invalid skipped)")
+    view = Table(title=f"best {len(records)} of {len(points)} points by {sort_by} ({invalid} invalid skipped)")
     columns = [*points[0].model_dump(), "sharpe", "total_return_pct", "max_drawdown_pct", "trades"]
     for column in columns:
         view.add_column(column, justify="right")
