@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tradeops.errors import ConfigError
 from tradeops.strategies.base import format_validation
+from tradeops.sweeps.config import SweepJobConfig
 
 PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "token", "xxx", "test"}
 
@@ -65,6 +66,12 @@ class AppSettings(BaseSettings):
     job_timeout_seconds: float = Field(600, gt=0, description="a job running longer is killed and failed")
     git_sha: str = Field("unknown", description="the commit this build came from (the release version)")
     namespace: str | None = Field(None, description="the Kubernetes namespace (cleanup deletes finished Jobs there)")
+    kubernetes_host: str | None = Field(
+        None, description="Kubernetes API server URL for sweep Jobs; default in-cluster credentials"
+    )
+    sweep_job: SweepJobConfig = Field(
+        SweepJobConfig(), description="shard pods of sharded sweeps (JSON), set from the stack's `sweeps` settings"
+    )
     trader_session: str = Field("local", description="the trading session the trader runs and the kill switch acts on")
     trader_candidate: Path | None = Field(
         None, description="candidate YAML the trader trades (strategy, params, data, execution); the gate judged it"

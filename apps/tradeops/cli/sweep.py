@@ -26,7 +26,7 @@ from tradeops.cli.options import (
     parse_grid,
     parse_params,
 )
-from tradeops.errors import ConfigError
+from tradeops.errors import ConfigError, TradeopsError
 
 app = typer.Typer(help="Sharded sweeps on the cluster: one Indexed Job pod per shard.", no_args_is_help=True)
 KubeHost = Annotated[
@@ -112,8 +112,8 @@ def submit(
         store.mark_running(run.id)
         try:
             document = submit_job(objects, batch_api(kubernetes_host), run.id, spec, shards, target)
-        except Exception as error:
-            store.fail(run.id, f"the Job could not be created: {error}")
+        except TradeopsError as error:
+            store.fail(run.id, str(error))
             raise
     finally:
         store.close()

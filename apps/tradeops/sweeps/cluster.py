@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from tradeops.errors import ConfigError
+from tradeops.errors import ConfigError, TradeopsError
 from tradeops.store.objects import ObjectStore
 from tradeops.sweeps.config import SERVICE_ACCOUNT, SweepJobConfig
 from tradeops.sweeps.spec import SweepSpec
@@ -23,6 +23,10 @@ from tradeops.sweeps.spec import SweepSpec
 UID = 10001  # the image's user; the namespace enforces the restricted pod security standard
 SWEEP_LABEL = "tradeops.io/sweep"
 KUBE_TIMEOUT_SECONDS = 15
+
+
+class KubernetesError(TradeopsError):
+    """The API server refused a request or could not be reached."""
 
 
 class SweepDocument(BaseModel):
@@ -144,10 +148,18 @@ def submit(
         image=target.image,
         version=target.version,
     )
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
     objects.put(sweep_key(run_id), document.model_dump_json(indent=2).encode(), "application/json")
-    batch.create_namespaced_job(
-        target.namespace, job_manifest(document, target.config), _request_timeout=KUBE_TIMEOUT_SECONDS
-    )
+    try:
+        batch.create_namespaced_job(
+            target.namespace, job_manifest(document, target.config), _request_timeout=KUBE_TIMEOUT_SECONDS
+        )
+    except ApiException as error:
+        raise KubernetesError(f"the Kubernetes API refused Job {document.job}: {error.status} {error.reason}") from None
+    except (HTTPError, OSError) as error:
+        raise KubernetesError(f"the Kubernetes API cannot be reached: {type(error).__name__}") from None
     return document
 
 
@@ -172,6 +184,7 @@ def parse_indexes(text: str | None) -> set[int]:
 def shard_status(objects: ObjectStore, batch: Any, run_id: str) -> dict[str, Any]:
     """Shards done, failed and running: the Job's completed/failed indexes, and which parts are stored."""
     from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
 
     document = load_document(objects, run_id)
     stored = {int(k.rsplit("-", 1)[1].split(".")[0]) for k in objects.keys(f"runs/{run_id}/parts/")}
@@ -184,8 +197,10 @@ def shard_status(objects: ObjectStore, batch: Any, run_id: str) -> dict[str, Any
         job_state = "complete" if "Complete" in conditions else "failed" if "Failed" in conditions else "running"
     except ApiException as error:
         if error.status != 404:
-            raise
+            raise KubernetesError(f"reading Job {document.job}: {error.status} {error.reason}") from None
         done, failed, job_state = stored, set(), "gone"  # removed by its TTL or cleanup: the parts tell
+    except (HTTPError, OSError) as error:
+        raise KubernetesError(f"the Kubernetes API cannot be reached: {type(error).__name__}") from None
     pending = set(range(document.shards)) - done - failed
     return {
         "id": run_id,
