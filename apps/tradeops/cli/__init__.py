@@ -19,6 +19,7 @@ from tradeops.cli import (
     local,
     model,
     monitor,
+    optimize,
     requirements,
     service,
     shards,
@@ -36,6 +37,7 @@ app = typer.Typer(
 app.add_typer(backtest.app, name="backtest")
 app.add_typer(sweep.app, name="sweep")
 backtest.app.command("merge")(shards.merge)
+backtest.app.command("optimize")(optimize.optimize)
 app.add_typer(requirements.app, name="requirements")
 app.add_typer(testreport.app, name="tests")
 app.add_typer(backup.app, name="backup")
