@@ -15,7 +15,7 @@ def best_records(table: pd.DataFrame, sort_by: str, top: int) -> list[dict[str, 
     from tradeops.engine.backtest import best_rows, json_number
 
     return [
-        {k: json_number(v) if isinstance(v, float) else v for k, v in row.items()}
+        {str(k): json_number(v) if isinstance(v, float) else v for k, v in row.items()}
         for row in best_rows(table, sort_by, top).to_dict("records")
     ]
 

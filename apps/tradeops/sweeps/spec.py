@@ -7,13 +7,13 @@ import hashlib
 import itertools
 import json
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from tradeops.errors import ConfigError
 
-PART_FORMAT = "tradeops.sweep-part/1"
+PART_FORMAT: Final = "tradeops.sweep-part/1"
 
 
 class SweepSpec(BaseModel):
