@@ -46,4 +46,4 @@ class SweepJobs(pulumi.ComponentResource):
             subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=SERVICE_ACCOUNT, namespace=args.namespace)],
             opts=child,
         )
-        self.register_outputs({"role": self.role.metadata.name})
+        self.register_outputs({"role": self.role.metadata.name, "binding": self.binding.metadata.name})

@@ -2,8 +2,11 @@
 
     python -m pipelines.bench.sweeps [--symbols 50] [--bars 2520] [--out reports/sweep_bench.json]
 
-`--workers 1` is the unsharded in-process sweep; `--workers 2` runs two shards in two fresh processes
-and merges their parts (the path `backtest sweep --workers` and the cluster's pods take). Then each
+`workers_1`/`workers_2` are the wall times of the whole `tradeops backtest sweep --workers 1|2`
+command (start, imports, data load, compute, table written); `--workers 2` runs two shards in two
+fresh processes and merges their parts (the path the cluster's pods take); `compute_in_process` is
+the grid alone, data loaded and engine warm. The load average is recorded: on a shared machine it
+says how many cores the workers really had. Then each
 of `--shards` shards runs alone in a fresh interpreter, as a pod would, timing its phases: interpreter
 start to our code, imports, data load, the compute itself. Start + imports + load is the per-pod
 overhead of the cluster cost model (an image pull and pod scheduling come on top there).
@@ -16,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -39,6 +43,9 @@ def child(spec_json: str, shard: int, shards: int, launched: float) -> dict[str,
     """Inside a fresh interpreter: time imports, data load and compute of one shard."""
     entered = time.time()
     started = time.perf_counter()
+    import tradeops.data
+    import tradeops.engine
+    import tradeops.strategies  # noqa: F401 - what a shard needs, imported before the clock moves to loading
     from tradeops.sweeps.parts import part_to_bytes, prepare, run_part
     from tradeops.sweeps.spec import SweepSpec
 
@@ -66,6 +73,18 @@ def _shard_in_fresh_process(spec_json: str, shard: int, shards: int) -> dict[str
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def _command_seconds(spec: Any, workers: int) -> float:
+    """Wall time of the whole `tradeops backtest sweep ... --workers N` command, start to table written."""
+    grid = [f"--grid={name}={','.join(map(str, values))}" for name, values in spec.grid.items()]
+    with tempfile.TemporaryDirectory() as folder:
+        command = [sys.executable, "-m", "tradeops.cli", "backtest", "sweep", "-s", spec.strategy, "-d", spec.data]
+        command += [*grid, "--workers", str(workers), "--out", str(Path(folder) / "table.csv"), "--json"]
+        seconds, _ = _timed(
+            lambda: subprocess.run(command, capture_output=True, timeout=1800, check=True)  # noqa: S603 - ours
+        )
+    return seconds
+
+
 def run(symbols: int, bars: int, shards: int) -> dict[str, Any]:
     import pandas as pd
 
@@ -76,9 +95,10 @@ def run(symbols: int, bars: int, shards: int) -> dict[str, Any]:
     spec = _spec(symbols, bars)
     ready = prepare(spec)
     run_grid(ready.strategy, ready.points[:1], ready.bars, ready.settings)  # compiled and cached before timing
-    one, whole = _timed(lambda: run_grid(ready.strategy, ready.points, ready.bars, ready.settings))
-    two, merged = _timed(lambda: run_sharded(spec, 2))
+    compute, whole = _timed(lambda: run_grid(ready.strategy, ready.points, ready.bars, ready.settings))
+    _, merged = _timed(lambda: run_sharded(spec, 2))
     pd.testing.assert_frame_equal(merged.table, whole, check_exact=True)
+    one, two = (_command_seconds(spec, workers) for workers in (1, 2))
     per_shard = [_shard_in_fresh_process(spec.model_dump_json(), i, shards) for i in range(shards)]
     overhead = [s["start_seconds"] + s["import_seconds"] + s["load_seconds"] for s in per_shard]
     return {
@@ -87,7 +107,8 @@ def run(symbols: int, bars: int, shards: int) -> dict[str, Any]:
         "points": len(ready.points),
         "bar_points": len(ready.points) * bars * symbols,
         "cpus": os.cpu_count(),
-        "seconds": {"workers_1": round(one, 3), "workers_2": round(two, 3)},
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "seconds": {"workers_1": round(one, 3), "workers_2": round(two, 3), "compute_in_process": round(compute, 3)},
         "speedup_workers_2": round(one / two, 3),
         "merged_equals_unsharded": True,
         "shards": per_shard,

@@ -212,6 +212,7 @@ def merge_report(parts: Sequence[tuple[str, Part]], merged: Part) -> dict[str, A
     """What was merged: the sweep, its data and engine, and every part with its shard and rows."""
     manifest = merged.manifest
     return {
+        "format": manifest.format,
         "sweep": manifest.sweep,
         "kind": manifest.spec.kind,
         "strategy": manifest.spec.strategy,
