@@ -15,6 +15,7 @@ overhead of the cluster cost model (an image pull and pod scheduling come on top
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import subprocess
@@ -43,9 +44,8 @@ def child(spec_json: str, shard: int, shards: int, launched: float) -> dict[str,
     """Inside a fresh interpreter: time imports, data load and compute of one shard."""
     entered = time.time()
     started = time.perf_counter()
-    import tradeops.data
-    import tradeops.engine
-    import tradeops.strategies  # noqa: F401 - what a shard needs, imported before the clock moves to loading
+    for module in ("tradeops.data", "tradeops.engine", "tradeops.strategies"):  # what a shard needs, before loading
+        importlib.import_module(module)
     from tradeops.sweeps.parts import part_to_bytes, prepare, run_part
     from tradeops.sweeps.spec import SweepSpec
 
@@ -70,7 +70,7 @@ def _shard_in_fresh_process(spec_json: str, shard: int, shards: int) -> dict[str
     done = subprocess.run(  # noqa: S603 - our own interpreter and module
         [*command, str(time.time())], capture_output=True, text=True, timeout=1800, env=os.environ.copy(), check=True
     )
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _command_seconds(spec: Any, workers: int) -> float:
