@@ -46,6 +46,7 @@ bench: setup
 	$(BIN)/python -m pipelines.bench.backup --out reports/backup_bench.json
 	$(BIN)/python -m pipelines.bench.trader --out reports/trader_bench.json
 	$(BIN)/python -m pipelines.bench.startup --out reports/startup_bench.json
+	$(BIN)/python -m pipelines.bench.sweeps --out reports/sweep_bench.json
 
 clean:
 	rm -rf $(VENV) .venv-checkov reports .coverage

@@ -18,6 +18,7 @@ from tradeops.bundles import BundleContent, DatasetRef
 from tradeops.errors import ConfigError
 from tradeops.gate.candidate import Candidate
 from tradeops.strategies.base import format_validation
+from tradeops.sweeps.config import SweepJobConfig
 from tradeops.trader.risk import RiskLimits
 
 # Pulumi config key (camelCase, as `pulumi config set --secret <key>`) -> Kubernetes Secret key.
@@ -198,6 +199,7 @@ class StackConfig(_Model):
     backup: Schedule = Schedule(schedule="15 2 * * *")
     cleanup: Schedule = Schedule(schedule="45 3 * * *")
     platform: Platform = Platform()
+    sweeps: SweepJobConfig = Field(SweepJobConfig(), description="shard pods of sharded sweeps (Indexed Jobs)")
     slack_channel: str | None = Field(None, pattern=r"^#[a-z0-9_-]+$")
     slack_writers: tuple[Annotated[str, Field(pattern=r"^[UWS][A-Z0-9]{2,20}$")], ...] = Field(
         (), description="Slack user (U..., W...) and user group (S...) ids allowed to run write commands"

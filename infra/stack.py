@@ -15,6 +15,7 @@ from infra.components.maintenance import Maintenance, MaintenanceArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.platform import PlatformArgs, PlatformReleases
 from infra.components.settings import StackSettings, StackSettingsArgs
+from infra.components.sweeps import SweepJobs, SweepJobsArgs
 from infra.components.trading_service import TradingService, TradingServiceArgs
 from infra.config import (
     REQUIRED_SECRETS,
@@ -42,6 +43,7 @@ class Stack:
     slackbot: TradingService
     mcp: TradingService
     maintenance: Maintenance
+    sweeps: SweepJobs
 
 
 def trader_env(config: StackConfig, candidate_hash: str) -> tuple[tuple[str, str], ...]:
@@ -104,7 +106,13 @@ def declare(
             opts=after_settings,
         )
 
-    backtester = service("backtester")
+    backtester = service(
+        "backtester",
+        mount_service_account_token=True,
+        api_reason="the backtester creates and reads sweep Indexed Jobs; its Role (tradeops-sweeps) allows only "
+        "create/get/list of jobs in this namespace",
+    )
+    sweeps = SweepJobs("sweeps", SweepJobsArgs(namespace=ns, version=version), opts=after_settings)
     trader = service(  # a failing gate fails the update before the trader changes
         "trader",
         waits_for=(("gate", gate.job),),
@@ -128,7 +136,19 @@ def declare(
     pulumi.export("gate_job", gate.job.metadata.name)
     pulumi.export("candidate_hash", gate.candidate_hash)
     return Stack(
-        config, namespace, image, settings, platform, network, gate, backtester, trader, slackbot, mcp, maintenance
+        config,
+        namespace,
+        image,
+        settings,
+        platform,
+        network,
+        gate,
+        backtester,
+        trader,
+        slackbot,
+        mcp,
+        maintenance,
+        sweeps,
     )
 
 

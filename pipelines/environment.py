@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from pipelines.infra.evaluate import ROOT, stack_config
 from tradeops.errors import ConfigError
@@ -59,8 +59,9 @@ def env_example() -> str:
         secret = field.annotation is not None and SecretStr in getattr(
             field.annotation, "__args__", (field.annotation,)
         )
-        value = "" if default is None or secret else str(default)
-        lines.append(f"\n# {field.description}" + ("" if default is None else f" (default: {default})") + "\n")
+        shown = default.model_dump_json() if isinstance(default, BaseModel) else default  # nested: read as JSON
+        value = "" if default is None or secret else str(shown)
+        lines.append(f"\n# {field.description}" + ("" if default is None else f" (default: {shown})") + "\n")
         lines.append(f"# {env_name(name)}={value}\n")
     return "".join(lines)
 

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from tradeops.engine.limits import Limits
 from tradeops.errors import ConfigError, format_validation
 from tradeops.secrecy import PLACEHOLDERS, weak_database_url, weak_secret
+from tradeops.sweeps.config import SweepJobConfig
 
 STRICT_ENVIRONMENTS = ("staging", "prod")  # weak secrets and missing URLs refused; local and dev keep defaults
 
@@ -98,6 +99,12 @@ class AppSettings(BaseSettings):
     job_timeout_seconds: float = Field(600, gt=0, description="a job running longer is killed and failed")
     git_sha: str = Field("unknown", description="the commit this build came from (the release version)")
     namespace: str | None = Field(None, description="the Kubernetes namespace (cleanup deletes finished Jobs there)")
+    kubernetes_host: str | None = Field(
+        None, description="Kubernetes API server URL for sweep Jobs; default in-cluster credentials"
+    )
+    sweep_job: SweepJobConfig = Field(
+        SweepJobConfig(), description="shard pods of sharded sweeps (JSON), set from the stack's `sweeps` settings"
+    )
     trader_session: str = Field("local", description="the trading session the trader runs and the kill switch acts on")
     trader_candidate: Path | None = Field(
         None, description="candidate YAML the trader trades (strategy, params, data, execution); the gate judged it"

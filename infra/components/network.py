@@ -40,6 +40,8 @@ FLOWS: tuple[tuple[str, str, int], ...] = (
     ("backup", "slack", 443),
     ("cleanup", "slack", 443),
     ("cleanup", "kubernetes-api", 443),
+    ("backtester", "kubernetes-api", 443),
+    ("sweep", "minio", 9000),
 )
 EXTERNAL = {"world", "broker", "slack", "github", "kubernetes-api"}
 PLATFORM = {"postgresql": "postgresql", "minio": "minio"}  # component -> app.kubernetes.io/name of the chart's pods

@@ -21,6 +21,7 @@ class TradingServiceArgs:
     version: str
     config: ServiceConfig
     mount_service_account_token: bool = False
+    api_reason: str = ""  # why this service talks to the Kubernetes API (a checkov suppression names it)
     waits_for: tuple[tuple[str, pulumi.Resource], ...] = ()  # (name, resource): not touched until these succeed
     env: tuple[tuple[str, pulumi.Input[str]], ...] = ()  # extra TRADEOPS_* settings of this service
     files: tuple[tuple[str, pulumi.Input[str], str], ...] = ()  # (volume, ConfigMap name, mount path), read-only
@@ -75,9 +76,12 @@ class TradingService(pulumi.ComponentResource):
                 ),
             ],
         )
+        skip = {"checkov.io/skip1": f"CKV_K8S_38={args.api_reason}"} if args.mount_service_account_token else {}
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata=metadata,
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=f"tradeops-{args.component}", namespace=args.namespace, labels=labels, annotations=skip
+            ),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=args.config.replicas,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=common.selector(args.component)),

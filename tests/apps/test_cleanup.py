@@ -127,3 +127,36 @@ def test_oe_2_ws_4_cleanup_command_reports_and_notifies(monkeypatch, capsys, tmp
     notes = [json.loads(line) for line in (tmp_path / "data" / "notifications.log").read_text().splitlines()]
     assert [n["kind"] for n in notes] == ["cleanup_report", "cleanup_report"]
     assert notes[1]["fields"]["report"].startswith("cleanup/") and notes[1]["fields"]["report"].endswith("report.md")
+
+
+@pytest.mark.req("DC-21", "OE-2")
+def test_dc_21_oe_2_finished_sweep_jobs_go_by_retention_and_uncollected_parts_with_them(kube, tmp_path):
+    store = RunStore(f"sqlite:///{tmp_path / 'runs.db'}")
+    objects = open_object_store((tmp_path / "objects").as_uri())
+    old = (NOW - timedelta(hours=50)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ids = {}
+    for name in ("collected", "forgotten"):
+        run = store.create(kind="sweep", strategy="sma_cross", params={}, request={}, data_ref="sample:GOOG")
+        store.mark_running(run.id)
+        objects.put(f"runs/{run.id}/parts/part-00000.parquet", b"x" * 100)
+        kube.add(job(f"tradeops-sweep-{name}", "tradeops-dev", finished=old, labels={"tradeops.io/sweep": run.id}))
+        ids[name] = run.id
+    store.finish(
+        ids["collected"],
+        result={},
+        metrics=None,
+        verdict=None,
+        data_fingerprint=None,
+        engine_version="t",
+        report_key=None,
+    )
+    report = run_cleanup(store, objects, CleanupPolicy(), jobs=KubernetesJobs("tradeops-dev", host=kube.url), now=NOW)
+    assert kube.jobs["tradeops-dev"] == {}
+    assert objects.keys(f"runs/{ids['forgotten']}/") == []
+    assert objects.keys(f"runs/{ids['collected']}/") == [f"runs/{ids['collected']}/parts/part-00000.parquet"]
+    forgotten = store.get(ids["forgotten"])
+    assert forgotten is not None and forgotten.status == "failed" and "not collected" in (forgotten.error or "")
+    assert {"what": f"sweep {ids['forgotten']}", "why": "its Job finished and was removed uncollected (1 objects)"} in (
+        report.removed
+    )
+    store.close()

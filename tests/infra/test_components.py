@@ -93,7 +93,8 @@ def test_dc_1_dw_2_every_workload_is_hardened_probed_and_limited(evaluations, st
             assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
             assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
             assert item["spec"]["template"]["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
-            assert pod["automountServiceAccountToken"] is False
+            # only the backtester talks to the Kubernetes API (it creates sweep Jobs; see the DC-21 test)
+            assert pod["automountServiceAccountToken"] is (item["metadata"]["name"] == "tradeops-backtester")
         labels = item["metadata"]["labels"]
         assert {
             "app.kubernetes.io/name",
@@ -131,7 +132,9 @@ def test_dc_4_maintenance_cronjobs_never_overlap_and_cleanup_has_only_what_it_ne
     backup_pod = crons["tradeops-backup"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     assert backup_pod["automountServiceAccountToken"] is False
     assert backup_pod["containers"][0]["args"] == ["backup", "create", "--kind", "scheduled", "--verify"]
-    (role,) = [m for m in manifests(evaluations[stack]) if m["kind"] == "Role"]
+    (role,) = [
+        m for m in manifests(evaluations[stack]) if m["kind"] == "Role" and m["metadata"]["name"] == "tradeops-cleanup"
+    ]
     assert role["rules"] == [{"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["list", "delete"]}]
 
 
@@ -172,3 +175,24 @@ def test_dc_17_the_backup_cronjob_test_restores_what_it_makes(evaluations, stack
     (cron,) = [m for m in manifests(evaluations[stack]) if m["metadata"]["name"] == "tradeops-backup"]
     (container,) = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     assert container["args"][:2] == ["backup", "create"] and "--verify" in container["args"]
+@pytest.mark.req("DC-21")
+def test_dc_21_only_the_backtester_may_create_jobs_and_only_in_its_namespace(evaluations, stack):
+    items = manifests(evaluations[stack])
+    (namespace,) = [m["metadata"]["name"] for m in items if m["kind"] == "Namespace"]
+    roles = {m["metadata"]["name"]: m for m in items if m["kind"] == "Role"}
+    assert not [m for m in items if m["kind"] in ("ClusterRole", "ClusterRoleBinding")]
+    creators = [name for name, role in roles.items() if any("create" in r["verbs"] for r in role["rules"])]
+    assert creators == ["tradeops-sweeps"]
+    assert roles["tradeops-sweeps"]["rules"] == [
+        {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get", "list"]},
+        {"apiGroups": ["batch"], "resources": ["jobs/status"], "verbs": ["get"]},
+    ]
+    (binding,) = [m for m in items if m["kind"] == "RoleBinding" and m["roleRef"]["name"] == "tradeops-sweeps"]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "tradeops-backtester", "namespace": binding["metadata"]["namespace"]}
+    ]
+    assert roles["tradeops-sweeps"]["metadata"]["namespace"] == binding["metadata"]["namespace"]
+    assert binding["metadata"]["namespace"] == namespace
+    (config_map,) = [m for m in items if m["kind"] == "ConfigMap" and m["metadata"]["name"] == "tradeops-settings"]
+    assert json.loads(config_map["data"]["TRADEOPS_SWEEP_JOB"])["retries_per_shard"] >= 0
+    assert ("backtester", "kubernetes-api", 443) in FLOWS and ("sweep", "minio", 9000) in FLOWS

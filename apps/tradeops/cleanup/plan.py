@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tradeops.cleanup.jobs import JobsApi
+from tradeops.cleanup.jobs import FinishedJob, JobsApi
 from tradeops.store import ObjectStore, Run, RunStore
+from tradeops.sweeps.cluster import SWEEP_LABEL
 
 
 class CleanupPolicy(BaseModel):
@@ -95,8 +96,28 @@ def run_cleanup(
             if not dry_run:
                 objects.delete(key)
     if jobs is not None:
-        _jobs(jobs, now, policy, protected, current_version, dry_run, report)
+        for job in _jobs(jobs, now, policy, protected, current_version, dry_run, report):
+            if SWEEP_LABEL in job.labels:
+                _uncollected_sweep(store, objects, job.labels[SWEEP_LABEL], dry_run, report)
     return report
+
+
+def _uncollected_sweep(
+    store: RunStore, objects: ObjectStore, sweep_id: str, dry_run: bool, report: CleanupReport
+) -> None:
+    """A sweep whose Job outlived its retention without being collected: its parts go and the run fails."""
+    run = store.get(sweep_id)
+    if run is None or run.status != "running":
+        return  # collected (its parts go with the run by run retention) or already gone
+    keys = objects.keys(f"runs/{sweep_id}/")
+    report.removed.append(
+        {"what": f"sweep {sweep_id}", "why": f"its Job finished and was removed uncollected ({len(keys)} objects)"}
+    )
+    report.bytes_freed += sum(objects.size(k) for k in keys)
+    if not dry_run:
+        for key in keys:
+            objects.delete(key)
+        store.fail(sweep_id, "not collected before cleanup removed its Job; parts removed")
 
 
 def _jobs(
@@ -107,7 +128,8 @@ def _jobs(
     current_version: str | None,
     dry_run: bool,
     report: CleanupReport,
-) -> None:
+) -> list[FinishedJob]:
+    removed = []
     for job in jobs.finished():
         age = now - job.finished_at
         if job.annotations.get("tradeops.io/candidate-hash") in protected or (
@@ -121,5 +143,7 @@ def _jobs(
             report.removed.append(
                 {"what": f"job {job.name}", "why": f"{outcome} {age.total_seconds() / 3600:.0f} h ago"}
             )
+            removed.append(job)
             if not dry_run:
                 jobs.delete(job.name)
+    return removed

@@ -33,6 +33,7 @@ COMMANDS.add("local", "tradeops.cli.local:app", "The whole stack on one machine 
 COMMANDS.add("api", "tradeops.cli.service:api_app", "The HTTP API's published documents.")
 COMMANDS.add("db", "tradeops.cli.service:db_app", "The results database.")
 COMMANDS.add("mcp", "tradeops.cli.mcpserver:app", "The Model Context Protocol server for AI assistants.")
+COMMANDS.add("sweep", "tradeops.cli.sweep:app", "Sharded sweeps as Kubernetes Indexed Jobs: submit, status, collect.")
 
 
 class TradeopsGroup(LazyGroup):

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from tradeops.cli.optimize import optimize
 from tradeops.cli.options import (
     AsJson,
     Cash,
@@ -31,9 +32,10 @@ from tradeops.cli.options import (
     progress_bar,
 )
 from tradeops.cli.service import watch
+from tradeops.cli.shards import ShardOpt, Workers, merge, write_shard
 from tradeops.data import load_bars
 from tradeops.engine import run_backtest, run_grid
-from tradeops.engine.backtest import best_rows, grid_summary, json_number
+from tradeops.engine.backtest import grid_summary
 from tradeops.engine.limits import check_grid_points
 from tradeops.engine.metrics import METRIC_NAMES
 from tradeops.engine.result import result_to_dict
@@ -43,6 +45,9 @@ from tradeops.reports import write_report
 from tradeops.settings import load_settings
 from tradeops.strategies import get_strategy
 from tradeops.strategies.base import expand_grid, validate_params
+from tradeops.sweeps.local import TABLE_SUFFIXES, run_sharded, walkforward_payload, write_table
+from tradeops.sweeps.results import best_records
+from tradeops.sweeps.spec import SweepSpec
 
 app = typer.Typer(help="Backtest a strategy on one parameter point or a grid.", no_args_is_help=True)
 app.command("watch")(watch)
@@ -99,9 +104,14 @@ def sweep(
     grid: Annotated[list[str], typer.Option("--grid", "-g", help="NAME=START:STOP:STEP (stop included) or NAME=V1,V2")],
     param: Params = None,
     as_json: AsJson = False,
-    out: Annotated[Path | None, typer.Option("--out", help="write the full table here (.csv or .json)")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="write the full table here (.csv/.json/.parquet; the part with --shard)"),
+    ] = None,
     sort_by: Annotated[str, typer.Option("--sort-by", help="metric that ranks the points")] = "sharpe",
     top: Annotated[int, typer.Option("--top", min=1, help="how many best points to show")] = 5,
+    shard: ShardOpt = None,
+    workers: Workers = 1,
     cash: Cash = None,
     commission: Commission = None,
     slippage: Slippage = None,
@@ -113,8 +123,8 @@ def sweep(
     """Backtest every point of a parameter grid; show the best points and write the full table."""
     if sort_by not in METRIC_NAMES:
         raise ConfigError(f"--sort-by {sort_by!r} is not a metric; metrics: {', '.join(METRIC_NAMES)}")
-    if out is not None and out.suffix not in (".csv", ".json"):
-        raise ConfigError(f"--out {out}: use a .csv or .json file")
+    if out is not None and shard is None and out.suffix not in TABLE_SUFFIXES:
+        raise ConfigError(f"--out {out}: use a .csv, .json or .parquet file")
     chosen = get_strategy(strategy)
     settings = execution_settings(
         cash=cash, commission=commission, slippage=slippage, sizing=sizing, fraction=fraction, direction=direction
@@ -127,18 +137,28 @@ def sweep(
     points, invalid = expand_grid(chosen, parse_params(param), axes)
     if not points:
         raise ConfigError(f"all {invalid} grid points are invalid for {strategy} (e.g. fast >= slow)")
-    bars = load_bars(data, max_gap=max_gap, max_bars=limits.max_bars)
-    stderr.print(grid_summary(len(points), bars), highlight=False)
-    with progress_bar(transient=as_json) as progress:
-        task = progress.add_task(f"{strategy} x {len(points)} points", total=len(points))
-        table = run_grid(chosen, points, bars, settings, progress=lambda n: progress.advance(task, n))
+    spec = SweepSpec(
+        strategy=strategy,
+        data=data,
+        max_gap=max_gap,
+        params=parse_params(param),
+        grid=parse_grid(grid),
+        settings=settings.model_dump(mode="json"),
+        sort_by=sort_by,
+    )
+    if shard is not None:
+        return write_shard(spec, shard, out, as_json)
+    if workers > 1:
+        table = run_sharded(spec, workers, shards=min(workers, len(points))).table
+    else:
+        bars = load_bars(data, max_gap=max_gap, max_bars=limits.max_bars)
+        stderr.print(grid_summary(len(points), bars), highlight=False)
+        with progress_bar(transient=as_json) as progress:
+            task = progress.add_task(f"{strategy} x {len(points)} points", total=len(points))
+            table = run_grid(chosen, points, bars, settings, progress=lambda n: progress.advance(task, n))
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out, index=False) if out.suffix == ".csv" else table.to_json(out, orient="records", indent=2)
-    best = best_rows(table, sort_by, top)
-    records = [
-        {k: json_number(v) if isinstance(v, float) else v for k, v in row.items()} for row in best.to_dict("records")
-    ]
+        write_table(table, out)
+    records = best_records(table, sort_by, top)
     if as_json:
         emit_json(
             {
@@ -152,7 +172,7 @@ def sweep(
             }
         )
         return
-    view = Table(title=f"best {len(best)} of {len(points)} points by {sort_by} ({invalid} invalid skipped)")
+    view = Table(title=f"best {len(records)} of {len(points)} points by {sort_by} ({invalid} invalid skipped)")
     columns = [*points[0].model_dump(), "sharpe", "total_return_pct", "max_drawdown_pct", "trades"]
     for column in columns:
         view.add_column(column, justify="right")
@@ -172,6 +192,9 @@ def walkforward(
     param: Params = None,
     as_json: AsJson = False,
     sort_by: Annotated[str, typer.Option("--sort-by", help="metric that chooses the point per fold")] = "sharpe",
+    shard: ShardOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="with --shard: the part file (.parquet)")] = None,
+    workers: Workers = 1,
     cash: Cash = None,
     commission: Commission = None,
     slippage: Slippage = None,
@@ -191,22 +214,41 @@ def walkforward(
     points, invalid = expand_grid(chosen, parse_params(param), varied)
     if not points:
         raise ConfigError(f"all {invalid} grid points are invalid for {strategy} (e.g. fast >= slow)")
+    spec = SweepSpec(
+        kind="walkforward",
+        strategy=strategy,
+        data=data,
+        max_gap=max_gap,
+        params=parse_params(param),
+        grid=varied,
+        settings=settings.model_dump(mode="json"),
+        train_bars=train_bars,
+        test_bars=test_bars,
+        anchored=anchored,
+        sort_by=sort_by,
+    )
+    if shard is not None:
+        return write_shard(spec, shard, out, as_json)
     bars = load_bars(data, max_gap=max_gap)
     folds = len(fold_windows(bars, train_bars, test_bars, anchored))
-    with progress_bar(transient=as_json) as progress:
-        task = progress.add_task(f"{strategy}: {folds} folds x {len(points)} points", total=folds * (len(points) + 1))
-        result = walk_forward(
-            chosen,
-            points,
-            bars,
-            settings,
-            train_bars=train_bars,
-            test_bars=test_bars,
-            anchored=anchored,
-            sort_by=sort_by,
-            progress=lambda n: progress.advance(task, n),
-        )
-    payload = walk_forward_to_dict(result)
+    if workers > 1:
+        payload = walkforward_payload(run_sharded(spec, workers, shards=min(workers, folds)))
+    else:
+        with progress_bar(transient=as_json) as progress:
+            total = folds * (len(points) + 1)
+            task = progress.add_task(f"{strategy}: {folds} folds x {len(points)} points", total=total)
+            result = walk_forward(
+                chosen,
+                points,
+                bars,
+                settings,
+                train_bars=train_bars,
+                test_bars=test_bars,
+                anchored=anchored,
+                sort_by=sort_by,
+                progress=lambda n: progress.advance(task, n),
+            )
+        payload = walk_forward_to_dict(result)
     if as_json:
         emit_json(payload)
         return
@@ -235,3 +277,7 @@ def walkforward(
 
 def _number(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.4g}"
+
+
+app.command("merge")(merge)
+app.command("optimize")(optimize)

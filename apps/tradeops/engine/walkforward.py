@@ -122,6 +122,35 @@ def _stitched_metrics(
         }
 
 
+@dataclass(frozen=True)
+class FoldChoice:
+    """What a fold's train window chose: the point's index in the grid and its train metrics."""
+
+    window: tuple[int, int, int]  # train start, test start, test stop
+    point: int
+    train_metrics: dict[str, float]
+
+
+def choose_on_train(
+    strategy: Strategy,
+    points: Sequence[StrategyParams],
+    bars: Bars,
+    settings: ExecutionSettings,
+    window: tuple[int, int, int],
+    sort_by: str,
+    progress: Callable[[int], None] | None = None,
+) -> FoldChoice:
+    """Run the grid on one fold's train window; return the best point by `sort_by`."""
+    train_start, test_start, _ = window
+    table = run_grid(
+        with_history(strategy, bars, train_start), points, bars.slice(train_start, test_start), settings, progress
+    )
+    best = best_rows(table, sort_by, 1)
+    point = int(best.index[0])
+    names = set(points[point].model_dump())
+    return FoldChoice(window, point, {str(k): float(v) for k, v in best.iloc[0].items() if k not in names})
+
+
 def walk_forward(
     strategy: Strategy,
     points: Sequence[StrategyParams],
@@ -137,16 +166,43 @@ def walk_forward(
     """Run every fold; `progress(n)` is told after each batch of simulated points (folds x (points + 1))."""
     if not points:
         raise ConfigError("no valid parameter points")
+    choices = [
+        choose_on_train(strategy, points, bars, settings, window, sort_by, progress)
+        for window in fold_windows(bars, train_bars, test_bars, anchored)
+    ]
+    return stitch_folds(
+        strategy,
+        points,
+        bars,
+        settings,
+        choices,
+        train_bars=train_bars,
+        test_bars=test_bars,
+        anchored=anchored,
+        sort_by=sort_by,
+        progress=progress,
+    )
+
+
+def stitch_folds(
+    strategy: Strategy,
+    points: Sequence[StrategyParams],
+    bars: Bars,
+    settings: ExecutionSettings,
+    choices: Sequence[FoldChoice],
+    *,
+    train_bars: int,
+    test_bars: int,
+    anchored: bool,
+    sort_by: str,
+    progress: Callable[[int], None] | None = None,
+) -> WalkForwardResult:
+    """Test each fold's choice on its test window, each starting with the equity the previous one ended with."""
     folds: list[Fold] = []
     equity = settings.cash
-    for number, (train_start, test_start, test_stop) in enumerate(
-        fold_windows(bars, train_bars, test_bars, anchored), start=1
-    ):
-        table = run_grid(
-            with_history(strategy, bars, train_start), points, bars.slice(train_start, test_start), settings, progress
-        )
-        best = best_rows(table, sort_by, 1)
-        chosen = points[int(best.index[0])]
+    for number, choice in enumerate(choices, start=1):
+        train_start, test_start, test_stop = choice.window
+        chosen = points[choice.point]
         result = run_backtest(
             with_history(strategy, bars, test_start),
             chosen,
@@ -156,8 +212,9 @@ def walk_forward(
         if progress is not None:
             progress(1)
         equity = float(result.equity.iloc[-1])
-        train_metrics = {str(k): float(v) for k, v in best.iloc[0].items() if k not in chosen.model_dump()}
-        folds.append(Fold(number, (train_start, test_start), (test_start, test_stop), chosen, train_metrics, result))
+        folds.append(
+            Fold(number, (train_start, test_start), (test_start, test_stop), chosen, choice.train_metrics, result)
+        )
     oos = bars.slice(folds[0].test[0], folds[-1].test[1])
     stitched = pd.concat([f.result.equity for f in folds])
     trades = pd.concat([frame for f in folds for frame in (f.result.trades, f.result.open_trades)], ignore_index=True)

@@ -13,7 +13,6 @@ from typing import Any
 
 from tradeops.data import load_bars
 from tradeops.engine import ExecutionSettings, run_backtest, run_grid
-from tradeops.engine.backtest import best_rows, json_number
 from tradeops.engine.result import result_to_dict
 from tradeops.errors import TradeopsError
 from tradeops.gate import Verdict, run_gate, validate_candidate
@@ -22,6 +21,7 @@ from tradeops.gate.thresholds import validate_thresholds
 from tradeops.reports.html import render
 from tradeops.strategies import get_strategy
 from tradeops.strategies.base import expand_grid, validate_params
+from tradeops.sweeps.results import best_records
 
 WORKER_NICENESS = 10
 
@@ -64,10 +64,7 @@ def _sweep(request: dict[str, Any]) -> dict[str, Any]:
     bars = load_bars(request["data"], max_bars=request.get("max_bars"))
     table = run_grid(strategy, points, bars, ExecutionSettings.model_validate(request.get("execution", {})))
     sort_by = request.get("sort_by", "sharpe")
-    best = [
-        {k: json_number(v) if isinstance(v, float) else v for k, v in row.items()}
-        for row in best_rows(table, sort_by, request.get("top", 5)).to_dict("records")
-    ]
+    best = best_records(table, sort_by, request.get("top", 5))
     result = {
         "points": len(points),
         "invalid_points": invalid,

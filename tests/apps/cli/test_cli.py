@@ -152,7 +152,7 @@ def test_dc_11_sweep_shows_best_points_and_writes_the_full_table(monkeypatch, ca
         (["--grid", "fast=a:b:c"], "START:STOP:STEP with numbers"),
         (["--grid", "fast=30,40", "--grid", "slow=10,20"], "all 4 grid points are invalid"),
         (["--grid", "fast=5,10", "--sort-by", "luck"], "--sort-by 'luck' is not a metric"),
-        (["--grid", "fast=5,10", "--out", "x.txt"], "use a .csv or .json file"),
+        (["--grid", "fast=5,10", "--out", "x.txt"], "use a .csv, .json or .parquet file"),
     ],
 )
 def test_dc_11_bad_grids_are_refused_before_any_work(monkeypatch, capsys, args, message):

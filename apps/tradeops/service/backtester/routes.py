@@ -20,6 +20,7 @@ from tradeops.service.backtester.schemas import (
     StrategyInfo,
     SweepRequest,
 )
+from tradeops.service.backtester.sharded import submit_sharded
 from tradeops.service.runner import JobRunner, QueueFull
 from tradeops.settings import AppSettings
 from tradeops.store import ObjectStore, Run, RunStore
@@ -112,7 +113,9 @@ def build_router(settings: AppSettings) -> APIRouter:  # noqa: C901 - one closur
 
     @router.post("/sweeps", status_code=202, dependencies=mutating, responses=responses, tags=["sweeps"])
     def create_sweep(request: Request, body: SweepRequest) -> Accepted:
-        """Queue a parameter grid."""
+        """Queue a parameter grid; with `shards`, submit it as the cluster's Indexed Job of that many pods."""
+        if body.shards is not None:
+            return submit_sharded(request, body, resolve_data(body.data), settings)
         return enqueue(request, "sweep", "sweeps", body)
 
     @router.post("/gate", status_code=202, dependencies=mutating, responses=responses, tags=["gate"])

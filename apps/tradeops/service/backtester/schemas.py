@@ -63,6 +63,9 @@ class SweepRequest(_Request):
     )
     sort_by: Literal[METRIC_NAMES] = "sharpe"  # type: ignore[valid-type]
     top: int = Field(5, ge=1, le=100)
+    shards: int | None = Field(
+        None, ge=1, le=10_000, description="run as a Kubernetes Indexed Job of this many shard pods (in the cluster)"
+    )
 
     @model_validator(mode="after")
     def _grid_size(self) -> SweepRequest:
