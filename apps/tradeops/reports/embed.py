@@ -1,0 +1,26 @@
+"""Put plotly figures into HTML: figure JSON in inert script tags, drawn by one loader script."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+PLOT_CONFIG = {"displaylogo": False, "responsive": True}  # no link out to plotly.com in the mode bar
+
+
+@cache
+def plotly_js() -> str:
+    """The plotly.js bundle shipped in the plotly package (inlined once per report: no CDN)."""
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+def figure_json(figure: Any) -> str:
+    """The figure as JSON safe inside a <script> element."""
+    return str(figure.to_json()).replace("</", "<\\/")
+
+
+def charts(figures: dict[str, Any]) -> list[dict[str, str]]:
+    """Template rows: a DOM id and the figure's JSON for each named figure."""
+    return [{"id": f"chart-{name}", "json": figure_json(figure)} for name, figure in figures.items()]
