@@ -20,7 +20,9 @@ from tradeops.cli import (
     model,
     monitor,
     requirements,
+    runs,
     service,
+    strategies,
     testreport,
     trader,
 )
@@ -38,6 +40,8 @@ app.add_typer(backup.app, name="backup")
 app.add_typer(trader.app, name="trader")
 app.add_typer(model.app, name="model")
 app.add_typer(local.app, name="local")
+app.add_typer(runs.app, name="runs")
+app.command("strategies")(strategies.strategies)
 app.add_typer(service.api_app, name="api")
 app.add_typer(service.db_app, name="db")
 app.command("gate")(gate.gate)

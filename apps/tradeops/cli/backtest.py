@@ -61,6 +61,7 @@ def run(
     param: Params = None,
     as_json: AsJson = False,
     report: Report = None,
+    no_store: Annotated[bool, typer.Option("--no-store", help="do not record the run in the results store")] = False,
     cash: Cash = None,
     commission: Commission = None,
     slippage: Slippage = None,
@@ -69,7 +70,7 @@ def run(
     direction: DirectionOpt = None,
     max_gap: MaxGap = None,
 ) -> None:
-    """Backtest one parameter point; print metrics (one JSON object with --json)."""
+    """Backtest one parameter point; print metrics (one JSON object with --json); record it for `tradeops runs`."""
     chosen = get_strategy(strategy)
     params = validate_params(chosen, parse_params(param))
     settings = execution_settings(
@@ -80,6 +81,10 @@ def run(
     if report is not None:
         write_report(report, result)
         stderr.print(f"report written to {report}")
+    if not no_store:
+        from tradeops.cli.runs import store_cli_run
+
+        stderr.print(f"stored as run {store_cli_run(result, payload, data)} (`tradeops runs show ID`)")
     if as_json:
         emit_json(payload)
         return
@@ -96,6 +101,9 @@ def sweep(
     out: Annotated[Path | None, typer.Option("--out", help="write the full table here (.csv or .json)")] = None,
     sort_by: Annotated[str, typer.Option("--sort-by", help="metric that ranks the points")] = "sharpe",
     top: Annotated[int, typer.Option("--top", min=1, help="how many best points to show")] = 5,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="write an HTML heatmap of --sort-by over the first two --grid names")
+    ] = None,
     cash: Cash = None,
     commission: Commission = None,
     slippage: Slippage = None,
@@ -113,13 +121,24 @@ def sweep(
     settings = execution_settings(
         cash=cash, commission=commission, slippage=slippage, sizing=sizing, fraction=fraction, direction=direction
     )
-    points, invalid = expand_grid(chosen, parse_params(param), parse_grid(grid))
+    varied = parse_grid(grid)
+    if report is not None and len(varied) < 2:
+        raise ConfigError(f"--report needs two --grid parameters for its heatmap (given: {', '.join(varied)})")
+    points, invalid = expand_grid(chosen, parse_params(param), varied)
     if not points:
         raise ConfigError(f"all {invalid} grid points are invalid for {strategy} (e.g. fast >= slow)")
     bars = load_bars(data, max_gap=max_gap)
     with progress_bar(transient=as_json) as progress:
         task = progress.add_task(f"{strategy} x {len(points)} points", total=len(points))
         table = run_grid(chosen, points, bars, settings, progress=lambda n: progress.advance(task, n))
+    if report is not None:
+        from tradeops.reports.html import write_html
+        from tradeops.reports.pages import sweep_page
+
+        title = f"{strategy} sweep on {data}: {len(points)} points"
+        subtitle = f"data {bars.name} version {bars.fingerprint()}, {bars.index[0]} to {bars.index[-1]}"
+        write_html(report, sweep_page(table, list(varied), title=title, subtitle=subtitle, metric=sort_by))
+        stderr.print(f"report written to {report}")
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(out, index=False) if out.suffix == ".csv" else table.to_json(out, orient="records", indent=2)
@@ -160,6 +179,7 @@ def walkforward(
     param: Params = None,
     as_json: AsJson = False,
     sort_by: Annotated[str, typer.Option("--sort-by", help="metric that chooses the point per fold")] = "sharpe",
+    report: Annotated[Path | None, typer.Option("--report", help="write an HTML report: folds on the equity")] = None,
     cash: Cash = None,
     commission: Commission = None,
     slippage: Slippage = None,
@@ -195,6 +215,14 @@ def walkforward(
             progress=lambda n: progress.advance(task, n),
         )
     payload = walk_forward_to_dict(result)
+    if report is not None:
+        from tradeops.reports.html import write_html
+        from tradeops.reports.pages import walkforward_page
+
+        title = f"{strategy} walk-forward on {data}: {folds} folds"
+        subtitle = f"data {bars.name} version {bars.fingerprint()}; train {train_bars} bars, test {test_bars} bars"
+        write_html(report, walkforward_page(result, title=title, subtitle=subtitle))
+        stderr.print(f"report written to {report}")
     if as_json:
         emit_json(payload)
         return

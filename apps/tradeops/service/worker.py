@@ -14,7 +14,7 @@ from typing import Any
 from tradeops.data import load_bars
 from tradeops.engine import ExecutionSettings, run_backtest, run_grid
 from tradeops.engine.backtest import best_rows, json_number
-from tradeops.engine.result import result_to_dict
+from tradeops.engine.result import equity_points, result_to_dict
 from tradeops.errors import TradeopsError
 from tradeops.gate import Verdict, run_gate, validate_candidate
 from tradeops.gate.checks import evaluate
@@ -39,12 +39,17 @@ def _backtest(request: dict[str, Any]) -> dict[str, Any]:
         result = run_backtest(strategy, params, bars, settings)
     payload = result_to_dict(result)
     return {
-        "result": payload,
+        "result": payload | {"equity": equity_points(result.equity)},
         "metrics": payload["metrics"],
         "fingerprint": payload["data"]["fingerprint"],
         "verdict": _verdict_summary(verdict),
-        "report_html": render(result, verdict),
+        "report_html": render(result, verdict, oos_train_fraction=_oos_train_fraction(request)),
     }
+
+
+def _oos_train_fraction(request: dict[str, Any]) -> float | None:
+    safety = (request.get("thresholds") or {}).get("safety") or {}
+    return safety.get("oos_train_fraction") if safety.get("min_oos_sharpe_ratio") is not None else None
 
 
 def _verdict_summary(verdict: Verdict | None) -> dict[str, Any] | None:
