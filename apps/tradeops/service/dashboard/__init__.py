@@ -1,0 +1,16 @@
+"""The web dashboard at /ui/, served by the backtester: runs, forms, verdicts, releases, trader, operations."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from tradeops.settings import AppSettings
+
+
+def install_dashboard(app: FastAPI, settings: AppSettings) -> None:
+    """Mount the dashboard's routes on the backtester app (they use its stores from app.state)."""
+    from tradeops.service.dashboard import desk, pages, runs
+
+    app.include_router(pages.build_router(settings))
+    app.include_router(runs.build_router(settings))
+    app.include_router(desk.build_router(settings))
