@@ -6,7 +6,7 @@ import socket
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import ValidationError
 
@@ -51,7 +51,7 @@ def run_figures(run: Run) -> dict[str, Any]:
     return {"equity": charts.equity_figure(curve, None), "underwater": charts.underwater_figure(curve)}
 
 
-def build_router(settings: AppSettings) -> APIRouter:  # noqa: C901 - one closure per route
+def build_router(settings: AppSettings) -> APIRouter:
     router = APIRouter(prefix="/ui", include_in_schema=False)
     sessions = Sessions(settings)
 
