@@ -80,11 +80,17 @@ def store_cli_run(result: BacktestResult, payload: dict[str, Any], data: str) ->
         store.close()
 
 
-def _get(store: RunStore, run_id: str) -> Run:
-    run = store.get(run_id)
-    if run is None:
-        raise ConfigError(f"no stored run {run_id!r}; `tradeops runs list` shows the ids")
-    return run
+def fetch_runs(run_ids: list[str]) -> list[Run]:
+    """The stored runs, in the order named; a ConfigError names the first unknown id."""
+    store = open_store()
+    try:
+        runs = [store.get(run_id) for run_id in run_ids]
+    finally:
+        store.close()
+    for run_id, run in zip(run_ids, runs, strict=True):
+        if run is None:
+            raise ConfigError(f"no stored run {run_id!r}; `tradeops runs list` shows the ids")
+    return [run for run in runs if run is not None]
 
 
 def _cell(value: Any) -> str:
@@ -106,7 +112,7 @@ def list_runs(
         runs, total = store.list_runs(kind=kind, strategy=strategy, limit=limit)
     finally:
         store.close()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": r.id,
             "kind": r.kind,
@@ -143,11 +149,7 @@ def list_runs(
 @app.command("show")
 def show(run_id: Annotated[str, typer.Argument(help="run id")], as_json: AsJson = False) -> None:
     """One run: what ran, on what data, its status and metrics."""
-    store = open_store()
-    try:
-        run = _get(store, run_id)
-    finally:
-        store.close()
+    run = fetch_runs([run_id])[0]
     if as_json:
         fields = {k: v for k, v in run.__dict__.items() if k not in ("result",)}
         emit_json(fields)
@@ -185,11 +187,7 @@ def compare(
     """Metrics side by side; with --report, the equity curves overlaid too."""
     if len(run_ids) < 2:
         raise ConfigError("compare needs two or more run ids")
-    store = open_store()
-    try:
-        runs = [_get(store, run_id) for run_id in run_ids]
-    finally:
-        store.close()
+    runs = fetch_runs(run_ids)
     if report is not None:
         from tradeops.reports.html import write_html
         from tradeops.reports.pages import compare_page
@@ -223,11 +221,7 @@ def export(
     """Write a run's trades or equity curve as CSV."""
     if trades == equity:
         raise ConfigError("say what to export: --trades or --equity (one of them)")
-    store = open_store()
-    try:
-        run = _get(store, run_id)
-    finally:
-        store.close()
+    run = fetch_runs([run_id])[0]
     if trades:
         rows = (run.result or {}).get("trades")
         if rows is None:

@@ -16,9 +16,11 @@ def plotly_js() -> str:
     return get_plotlyjs()
 
 
-def figure_json(figure: Any) -> str:
-    """The figure as JSON safe inside a <script> element."""
-    return str(figure.to_json()).replace("</", "<\\/")
+def figure_json(figure: dict[str, Any]) -> str:
+    """The figure (a plotly JSON dict holding numpy arrays and timestamps) as JSON safe inside <script>."""
+    from plotly.io.json import to_json_plotly
+
+    return str(to_json_plotly(figure)).replace("</", "<\\/")
 
 
 def charts(figures: dict[str, Any]) -> list[dict[str, str]]:

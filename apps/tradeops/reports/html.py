@@ -41,7 +41,7 @@ def _oos_fraction(verdict: Verdict | None) -> float | None:
     return safety.get("oos_train_fraction") if safety.get("min_oos_sharpe_ratio") is not None else None
 
 
-def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def _rows(frame: pd.DataFrame) -> list[dict[Any, Any]]:
     return frame.assign(
         entry_time=frame["entry_time"].map(lambda t: pd.Timestamp(t).isoformat()),
         exit_time=frame["exit_time"].map(lambda t: "" if pd.isna(t) else pd.Timestamp(t).isoformat()),

@@ -74,8 +74,8 @@ def _return_stats(returns: np.ndarray, bars_per_year: float) -> dict[str, float]
         "tail_ratio": _ratio(abs(float(high)), abs(float(low))),
         "var_95_pct": float(-low * 100),
         "cvar_95_pct": float(-returns[returns <= low].mean() * 100),
-        "skew": float(series.skew()),
-        "kurtosis": float(series.kurt()),
+        "skew": float(series.skew()),  # type: ignore[arg-type]  # a scalar for a Series
+        "kurtosis": float(series.kurt()),  # type: ignore[arg-type]
     }
 
 
@@ -123,7 +123,7 @@ def extra_metrics(equity: pd.Series, trades: pd.DataFrame, bars_per_year: float)
 def worst_drawdowns(equity: pd.Series, top: int = 5) -> list[dict[str, Any]]:
     """The `top` deepest drawdown periods: peak, trough, recovery (None while under water), depth, length."""
     under = drawdown_pct(equity).to_numpy()
-    index = equity.index
+    index = pd.DatetimeIndex(equity.index)
     periods: list[dict[str, Any]] = []
     start = None
     for t, depth in enumerate(under):
@@ -156,7 +156,8 @@ def monthly_returns(equity: pd.Series) -> pd.DataFrame:
     previous = month_end.shift(1)
     previous.iloc[0] = equity.iloc[0]
     returns = (month_end / previous - 1) * 100
-    frame = pd.DataFrame({"year": returns.index.year, "month": returns.index.month, "value": returns.to_numpy()})
+    months = pd.DatetimeIndex(returns.index)
+    frame = pd.DataFrame({"year": months.year, "month": months.month, "value": returns.to_numpy()})
     return frame.pivot(index="year", columns="month", values="value").reindex(columns=range(1, 13))
 
 
