@@ -26,3 +26,20 @@ def figure_json(figure: dict[str, Any]) -> str:
 def charts(figures: dict[str, Any]) -> list[dict[str, str]]:
     """Template rows: a DOM id and the figure's JSON for each named figure."""
     return [{"id": f"chart-{name}", "json": figure_json(figure)} for name, figure in figures.items()]
+
+
+def preload() -> None:
+    """Import and cache what every report needs (plotly.js, the template, the JSON encoder) in this process:
+    the worker's forkserver calls it once, so each forked job renders its report warm."""
+    from plotly.io.json import to_json_plotly
+
+    from tradeops.reports import charts
+
+    plotly_js()
+    to_json_plotly(charts.underwater_figure(_sample_curve()))
+
+
+def _sample_curve() -> Any:
+    import pandas as pd
+
+    return pd.Series([1.0, 2.0, 1.5], index=pd.date_range("2024-01-01", periods=3))

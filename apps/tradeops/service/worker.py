@@ -19,11 +19,13 @@ from tradeops.errors import TradeopsError
 from tradeops.gate import Verdict, run_gate, validate_candidate
 from tradeops.gate.checks import evaluate
 from tradeops.gate.thresholds import validate_thresholds
+from tradeops.reports.embed import preload as preload_reports
 from tradeops.reports.html import render
 from tradeops.strategies import get_strategy
 from tradeops.strategies.base import expand_grid, validate_params
 
 WORKER_NICENESS = 10
+preload_reports()  # the forkserver imports this module once: every job forks with plotly warm
 
 
 def _backtest(request: dict[str, Any]) -> dict[str, Any]:
