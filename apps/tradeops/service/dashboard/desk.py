@@ -112,9 +112,8 @@ def operations_view(settings: AppSettings, objects: Any) -> dict[str, Any]:
     }
 
 
-def build_router(settings: AppSettings) -> APIRouter:
+def build_router(settings: AppSettings, sessions: Sessions) -> APIRouter:
     router = APIRouter(prefix="/ui", include_in_schema=False)
-    sessions = Sessions(settings)
 
     @router.get("/gate")
     def gate_page(request: Request) -> HTMLResponse:

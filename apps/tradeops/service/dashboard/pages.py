@@ -9,12 +9,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from tradeops.service.dashboard.common import render
 from tradeops.service.dashboard.session import COOKIE, LIFETIME_SECONDS, NAME, Sessions, require_csrf
-from tradeops.settings import AppSettings
 
 
-def build_router(settings: AppSettings) -> APIRouter:
+def build_router(sessions: Sessions) -> APIRouter:
     router = APIRouter(prefix="/ui", include_in_schema=False)
-    sessions = Sessions(settings)
 
     @router.get("/login")
     def login_page(request: Request) -> HTMLResponse:

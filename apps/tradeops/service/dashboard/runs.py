@@ -51,9 +51,8 @@ def run_figures(run: Run) -> dict[str, Any]:
     return {"equity": charts.equity_figure(curve, None), "underwater": charts.underwater_figure(curve)}
 
 
-def build_router(settings: AppSettings) -> APIRouter:
+def build_router(settings: AppSettings, sessions: Sessions) -> APIRouter:
     router = APIRouter(prefix="/ui", include_in_schema=False)
-    sessions = Sessions(settings)
 
     @router.get("/")
     def runs_page(
