@@ -131,7 +131,8 @@ def list_runs(
         emit_json({"total": total, "items": rows})
         return
     table = Table(title=f"{len(rows)} of {total} runs")
-    for column in ("id", "kind", "status", "source", "strategy", "params", "data", "created", "sharpe", "return %"):
+    table.add_column("id", no_wrap=True, min_width=32)  # whole: `runs show` takes it
+    for column in ("kind", "status", "source", "strategy", "params", "data", "created", "sharpe", "return %"):
         table.add_column(column)
     for row in rows:
         params = " ".join(f"{k}={v}" for k, v in row["params"].items())

@@ -33,8 +33,15 @@ def test_dc_20_cli_backtests_are_stored_listed_shown_compared_and_exported(monke
     }
     code, out, _ = cli(monkeypatch, capsys, "runs", "list", "--strategy", "rsi_reversion", "--json")
     assert json.loads(out)["total"] == 0
+    code, out, _ = cli(monkeypatch, capsys, "runs", "list")
+    assert code == 0 and first in out and second in out and "2 of 2 runs" in out
     code, out, _ = cli(monkeypatch, capsys, "runs", "show", first)
     assert code == 0 and "sma_cross" in out and "sample:GOOG" in out and "max_drawdown_pct" in out
+    code, out, _ = cli(monkeypatch, capsys, "runs", "show", first, "--json")
+    shown = json.loads(out)
+    assert shown["id"] == first and shown["source"] == "cli" and "result" not in shown
+    code, out, _ = cli(monkeypatch, capsys, "runs", "compare", first, second)
+    assert code == 0 and f"{first[:8]} sma_cross" in out and "excess_return_pct" in out
     report = tmp_path / "compare.html"
     code, out, _ = cli(monkeypatch, capsys, "runs", "compare", first, second, "--report", str(report), "--json")
     metrics = json.loads(out)
@@ -66,6 +73,8 @@ def test_dc_20_dc_8_runs_commands_explain_bad_input_in_one_line(monkeypatch, cap
     assert code == 2 and "two or more" in err
     code, _, err = cli(monkeypatch, capsys, "runs", "export", "nope", str(tmp_path / "x.csv"))
     assert code == 2 and "--trades or --equity" in err
+    code, _, err = cli(monkeypatch, capsys, "runs", "export", "nope", str(tmp_path / "x.csv"), "--trades")
+    assert code == 2 and "no stored run 'nope'" in err
 
 
 @pytest.mark.req("DC-20")
