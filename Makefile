@@ -4,10 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 CHECKOV := .venv-checkov/bin/checkov  # a tool environment of its own: its pins fight vectorbt's and pulumi's
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test bench lint clean
+.PHONY: setup chromium run test bench lint clean
 
-setup: $(STAMP)
+setup: $(STAMP) chromium
+
+chromium:  # the dashboard's browser tests drive Debian's chromium (Playwright's own download does not work offline)
+	command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -34,6 +34,8 @@ COMMANDS.add("api", "tradeops.cli.service:api_app", "The HTTP API's published do
 COMMANDS.add("db", "tradeops.cli.service:db_app", "The results database.")
 COMMANDS.add("mcp", "tradeops.cli.mcpserver:app", "The Model Context Protocol server for AI assistants.")
 COMMANDS.add("sweep", "tradeops.cli.sweep:app", "Sharded sweeps as Kubernetes Indexed Jobs: submit, status, collect.")
+COMMANDS.add("runs", "tradeops.cli.runs:app", "Stored runs: list, show, compare, export.")
+COMMANDS.add("strategies", "tradeops.cli.strategies:strategies", "Every strategy with its parameters.")
 
 
 class TradeopsGroup(LazyGroup):

@@ -71,6 +71,7 @@ def run(
     param: Params = None,
     as_json: AsJson = False,
     report: Report = None,
+    no_store: Annotated[bool, typer.Option("--no-store", help="do not record the run in the results store")] = False,
     cash: Cash = None,
     commission: Commission = None,
     slippage: Slippage = None,
@@ -79,7 +80,7 @@ def run(
     direction: DirectionOpt = None,
     max_gap: MaxGap = None,
 ) -> None:
-    """Backtest one parameter point; print metrics (one JSON object with --json)."""
+    """Backtest one parameter point; print metrics (one JSON object with --json); record it for `tradeops runs`."""
     chosen = get_strategy(strategy)
     params = validate_params(chosen, parse_params(param))
     settings = execution_settings(
@@ -91,6 +92,10 @@ def run(
     if report is not None:
         write_report(report, result)
         stderr.print(f"report written to {report}")
+    if not no_store:
+        from tradeops.cli.runs import store_cli_run
+
+        stderr.print(f"stored as run {store_cli_run(result, payload, data)} (`tradeops runs show ID`)")
     if as_json:
         emit_json(payload)
         return
@@ -112,6 +117,9 @@ def sweep(
     top: Annotated[int, typer.Option("--top", min=1, help="how many best points to show")] = 5,
     shard: ShardOpt = None,
     workers: Workers = 1,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="write an HTML heatmap of --sort-by over the first two --grid names")
+    ] = None,
     cash: Cash = None,
     commission: Commission = None,
     slippage: Slippage = None,
@@ -130,6 +138,8 @@ def sweep(
         cash=cash, commission=commission, slippage=slippage, sizing=sizing, fraction=fraction, direction=direction
     )
     axes = parse_grid(grid)
+    if report is not None and len(axes) < 2:
+        raise ConfigError(f"--report needs two --grid parameters for its heatmap (given: {', '.join(axes)})")
     combinations = math.prod(len(values) for values in axes.values())
     stderr.print(f"grid: {combinations:,} points", highlight=False)  # before any work: a huge grid never hangs
     limits = load_settings().limits
@@ -142,20 +152,29 @@ def sweep(
         data=data,
         max_gap=max_gap,
         params=parse_params(param),
-        grid=parse_grid(grid),
+        grid=axes,
         settings=settings.model_dump(mode="json"),
         sort_by=sort_by,
     )
     if shard is not None:
         return write_shard(spec, shard, out, as_json)
+    subtitle = f"data {data}"
     if workers > 1:
         table = run_sharded(spec, workers, shards=min(workers, len(points))).table
     else:
         bars = load_bars(data, max_gap=max_gap, max_bars=limits.max_bars)
         stderr.print(grid_summary(len(points), bars), highlight=False)
+        subtitle = f"data {bars.name} version {bars.fingerprint()}, {bars.index[0]} to {bars.index[-1]}"
         with progress_bar(transient=as_json) as progress:
             task = progress.add_task(f"{strategy} x {len(points)} points", total=len(points))
             table = run_grid(chosen, points, bars, settings, progress=lambda n: progress.advance(task, n))
+    if report is not None:
+        from tradeops.reports.html import write_html
+        from tradeops.reports.pages import sweep_page
+
+        title = f"{strategy} sweep on {data}: {len(points)} points"
+        write_html(report, sweep_page(table, list(axes), title=title, subtitle=subtitle, metric=sort_by))
+        stderr.print(f"report written to {report}")
     if out is not None:
         write_table(table, out)
     records = best_records(table, sort_by, top)
@@ -195,6 +214,7 @@ def walkforward(
     shard: ShardOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="with --shard: the part file (.parquet)")] = None,
     workers: Workers = 1,
+    report: Annotated[Path | None, typer.Option("--report", help="write an HTML report: folds on the equity")] = None,
     cash: Cash = None,
     commission: Commission = None,
     slippage: Slippage = None,
@@ -232,6 +252,8 @@ def walkforward(
     bars = load_bars(data, max_gap=max_gap)
     folds = len(fold_windows(bars, train_bars, test_bars, anchored))
     if workers > 1:
+        if report is not None:
+            raise ConfigError("--report draws one walk-forward run: use it without --workers")
         payload = walkforward_payload(run_sharded(spec, workers, shards=min(workers, folds)))
     else:
         with progress_bar(transient=as_json) as progress:
@@ -249,6 +271,14 @@ def walkforward(
                 progress=lambda n: progress.advance(task, n),
             )
         payload = walk_forward_to_dict(result)
+        if report is not None:
+            from tradeops.reports.html import write_html
+            from tradeops.reports.pages import walkforward_page
+
+            title = f"{strategy} walk-forward on {data}: {folds} folds"
+            subtitle = f"data {bars.name} version {bars.fingerprint()}; train {train_bars} bars, test {test_bars} bars"
+            write_html(report, walkforward_page(result, title=title, subtitle=subtitle))
+            stderr.print(f"report written to {report}")
     if as_json:
         emit_json(payload)
         return

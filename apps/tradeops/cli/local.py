@@ -55,6 +55,7 @@ def up(
         thread.start()
     for name, (_, bound) in apps.items():
         stderr.print(f"{name}: http://{host}:{bound}  (/healthz /readyz /status /metrics)")
+    stderr.print(f"dashboard: http://{host}:{port}/ui/  (log in with TRADEOPS_API_TOKEN, any token when unset)")
     stderr.print(f"data: {settings.data_dir.resolve()}  candidate: {candidate}  - Ctrl-C stops everything")
     try:
         while not stop.wait(0.5) and all(thread.is_alive() for thread in threads):

@@ -63,3 +63,8 @@ def result_to_dict(result: BacktestResult) -> dict[str, Any]:
         "open_trades": _trades(result.open_trades),
         "engine": {"name": "tradeops", "version": __version__, "core": "vectorbt buy_nb/sell_nb"},
     }
+
+
+def equity_points(equity: pd.Series) -> dict[str, list[Any]]:
+    """The equity curve at every bar as stored with a run: ISO times and values."""
+    return {"time": [t.isoformat() for t in equity.index], "value": [float(v) for v in equity.to_numpy()]}

@@ -13,17 +13,19 @@ from typing import Any
 
 from tradeops.data import load_bars
 from tradeops.engine import ExecutionSettings, run_backtest, run_grid
-from tradeops.engine.result import result_to_dict
+from tradeops.engine.result import equity_points, result_to_dict
 from tradeops.errors import TradeopsError
 from tradeops.gate import Verdict, run_gate, validate_candidate
 from tradeops.gate.checks import evaluate
 from tradeops.gate.thresholds import validate_thresholds
+from tradeops.reports.embed import preload as preload_reports
 from tradeops.reports.html import render
 from tradeops.strategies import get_strategy
 from tradeops.strategies.base import expand_grid, validate_params
 from tradeops.sweeps.results import best_records
 
 WORKER_NICENESS = 10
+preload_reports()  # the forkserver imports this module once: every job forks with plotly warm
 
 
 def _backtest(request: dict[str, Any]) -> dict[str, Any]:
@@ -39,12 +41,17 @@ def _backtest(request: dict[str, Any]) -> dict[str, Any]:
         result = run_backtest(strategy, params, bars, settings)
     payload = result_to_dict(result)
     return {
-        "result": payload,
+        "result": payload | {"equity": equity_points(result.equity)},
         "metrics": payload["metrics"],
         "fingerprint": payload["data"]["fingerprint"],
         "verdict": _verdict_summary(verdict),
-        "report_html": render(result, verdict),
+        "report_html": render(result, verdict, oos_train_fraction=_oos_train_fraction(request)),
     }
+
+
+def _oos_train_fraction(request: dict[str, Any]) -> float | None:
+    safety = (request.get("thresholds") or {}).get("safety") or {}
+    return safety.get("oos_train_fraction") if safety.get("min_oos_sharpe_ratio") is not None else None
 
 
 def _verdict_summary(verdict: Verdict | None) -> dict[str, Any] | None:

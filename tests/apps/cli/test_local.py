@@ -16,8 +16,8 @@ import pytest
 from tests.fakes.servers import free_port
 
 
-@pytest.mark.req("DC-9", "DC-12")
-def test_dc_9_dc_12_local_up_runs_the_stack_on_embedded_defaults_and_stops_cleanly(tmp_path):
+@pytest.mark.req("DC-9", "DC-12", "DC-19")
+def test_dc_9_dc_12_dc_19_local_up_runs_the_stack_and_the_dashboard_on_embedded_defaults_and_stops_cleanly(tmp_path):
     port = free_port()
     tradeops = shutil.which("tradeops", path=str(Path(sys.executable).parent)) or "tradeops"
     process = subprocess.Popen(
@@ -40,8 +40,13 @@ def test_dc_9_dc_12_local_up_runs_the_stack_on_embedded_defaults_and_stops_clean
             assert http.get(f"http://127.0.0.1:{port}/status").json()["service"] == "backtester"
             trader = http.get(f"http://127.0.0.1:{port + 1}/v1/trader/status").json()
             assert trader["session"] == "local" and trader["strategy"] == "sma_cross"
+            ui = f"http://127.0.0.1:{port}/ui"
+            logged_in = http.post(f"{ui}/login", data={"name": "newcomer", "token": "any"})  # local mode: no token
+            assert logged_in.status_code == 303 and "tradeops_session" in logged_in.cookies
+            page = http.get(f"{ui}/trader")  # the client keeps the session cookie
+            assert page.status_code == 200 and "<option selected>local</option>" in page.text
     finally:
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)
-    assert process.returncode == 0 and "stopped" in err
+    assert process.returncode == 0 and "stopped" in err and f"dashboard: http://127.0.0.1:{port}/ui/" in err
     assert (tmp_path / "data" / "tradeops.db").exists() and (tmp_path / "data" / "candidate.yaml").exists()

@@ -12,6 +12,7 @@ from tradeops import __version__
 from tradeops.notify import open_notifier
 from tradeops.service.backtester.metrics import GateCollector
 from tradeops.service.backtester.routes import build_router
+from tradeops.service.dashboard import install_dashboard
 from tradeops.service.health import Health, install_health
 from tradeops.service.runner import JobRunner
 from tradeops.settings import AppSettings
@@ -65,6 +66,7 @@ def create_app(settings: AppSettings) -> FastAPI:
     )
     install_health(app, health)
     app.include_router(build_router(settings))
+    install_dashboard(app, settings)
     return app
 
 

@@ -1,0 +1,252 @@
+"""`tradeops runs list|show|compare|export`: the stored runs (API, watcher and CLI alike)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from tradeops.cli.options import AsJson, emit_json
+from tradeops.errors import ConfigError
+from tradeops.settings import load_settings
+
+if TYPE_CHECKING:
+    from tradeops.engine.backtest import BacktestResult
+    from tradeops.store import Run, RunStore
+
+app = typer.Typer(help="List, show, compare and export stored runs.", no_args_is_help=True)
+COMPARED = (
+    "total_return_pct",
+    "cagr_pct",
+    "sharpe",
+    "sortino",
+    "calmar",
+    "max_drawdown_pct",
+    "profit_factor",
+    "win_rate_pct",
+    "exposure_pct",
+    "trades",
+    "excess_return_pct",
+)
+
+
+def open_store() -> RunStore:
+    from tradeops.store import RunStore
+
+    settings = load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return RunStore(settings.resolved_database_url)
+
+
+def store_cli_run(result: BacktestResult, payload: dict[str, Any], data: str) -> str:
+    """Record a finished CLI backtest (source `cli`) with its equity curve; return its id."""
+    import socket
+
+    from tradeops.engine.result import ENGINE_VERSION, equity_points
+
+    store = open_store()
+    try:
+        run = store.create(
+            kind="backtest",
+            strategy=result.strategy,
+            params=result.params,
+            request={
+                "strategy": result.strategy,
+                "params": result.params,
+                "data": data,
+                "execution": payload["execution"],
+            },
+            data_ref=data,
+            source="cli",
+            owner=socket.gethostname(),
+        )
+        store.mark_running(run.id)
+        store.finish(
+            run.id,
+            result=payload | {"equity": equity_points(result.equity)},
+            metrics=payload["metrics"],
+            verdict=None,
+            data_fingerprint=payload["data"]["fingerprint"],
+            engine_version=ENGINE_VERSION,
+            report_key=None,
+        )
+        return run.id
+    finally:
+        store.close()
+
+
+def fetch_runs(run_ids: list[str]) -> list[Run]:
+    """The stored runs, in the order named; a ConfigError names the first unknown id."""
+    store = open_store()
+    try:
+        runs = [store.get(run_id) for run_id in run_ids]
+    finally:
+        store.close()
+    for run_id, run in zip(run_ids, runs, strict=True):
+        if run is None:
+            raise ConfigError(f"no stored run {run_id!r}; `tradeops runs list` shows the ids")
+    return [run for run in runs if run is not None]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.4g}" if isinstance(value, float) else str(value)
+
+
+@app.command("list")
+def list_runs(
+    strategy: Annotated[str | None, typer.Option("--strategy", "-s", help="only this strategy's runs")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="backtest, sweep or gate")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=500, help="newest this many")] = 20,
+    as_json: AsJson = False,
+) -> None:
+    """Stored runs, newest first."""
+    store = open_store()
+    try:
+        runs, total = store.list_runs(kind=kind, strategy=strategy, limit=limit)
+    finally:
+        store.close()
+    rows: list[dict[str, Any]] = [
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "status": r.status,
+            "source": r.source,
+            "strategy": r.strategy,
+            "params": r.params,
+            "data": r.data_ref,
+            "created_at": r.created_at.isoformat(),
+            "sharpe": (r.metrics or {}).get("sharpe"),
+            "total_return_pct": (r.metrics or {}).get("total_return_pct"),
+        }
+        for r in runs
+    ]
+    if as_json:
+        emit_json({"total": total, "items": rows})
+        return
+    table = Table(title=f"{len(rows)} of {total} runs")
+    table.add_column("id", no_wrap=True, min_width=32)  # whole: `runs show` takes it
+    for column in ("kind", "status", "source", "strategy", "params", "data", "created", "sharpe", "return %"):
+        table.add_column(column)
+    for row in rows:
+        params = " ".join(f"{k}={v}" for k, v in row["params"].items())
+        table.add_row(
+            *(escape(str(row[k])) for k in ("id", "kind", "status", "source", "strategy")),
+            escape(params),
+            escape(row["data"]),
+            row["created_at"][:19],
+            _cell(row["sharpe"]),
+            _cell(row["total_return_pct"]),
+        )
+    Console().print(table)
+
+
+@app.command("show")
+def show(run_id: Annotated[str, typer.Argument(help="run id")], as_json: AsJson = False) -> None:
+    """One run: what ran, on what data, its status and metrics."""
+    run = fetch_runs([run_id])[0]
+    if as_json:
+        fields = {k: v for k, v in run.__dict__.items() if k not in ("result",)}
+        emit_json(fields)
+        return
+    console = Console(highlight=False)
+    console.print(f"run {run.id}: {run.kind} {run.status} ({run.source})", markup=False)
+    console.print(f"{run.strategy} {run.params} on {run.data_ref} ({run.data_fingerprint})", markup=False)
+    console.print(f"created {run.created_at:%Y-%m-%d %H:%M:%S}  engine {run.engine_version}", markup=False)
+    if run.error:
+        console.print(f"error: {run.error}", markup=False)
+    table = Table(title="metrics")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in (run.metrics or {}).items():
+        table.add_row(escape(str(name)), _cell(value))
+    console.print(table)
+
+
+def equity_of(run: Run) -> Any:
+    """The run's stored equity curve as a pandas Series, or None (sweeps, runs stored before curves were)."""
+    import pandas as pd
+
+    points = (run.result or {}).get("equity")
+    if not points:
+        return None
+    return pd.Series(points["value"], index=pd.to_datetime(points["time"]), name=run.id)
+
+
+@app.command("compare")
+def compare(
+    run_ids: Annotated[list[str], typer.Argument(help="two or more run ids")],
+    report: Annotated[Path | None, typer.Option("--report", help="write metrics and overlaid equity as HTML")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Metrics side by side; with --report, the equity curves overlaid too."""
+    if len(run_ids) < 2:
+        raise ConfigError("compare needs two or more run ids")
+    runs = fetch_runs(run_ids)
+    if report is not None:
+        from tradeops.reports.html import write_html
+        from tradeops.reports.pages import compare_page
+
+        described = [
+            {"label": r.id[:8], "strategy": r.strategy, "params": r.params, "data": r.data_ref, "metrics": r.metrics}
+            for r in runs
+        ]
+        curves = {r.id[:8]: curve for r in runs if (curve := equity_of(r)) is not None}
+        write_html(report, compare_page(described, curves, list(COMPARED)))
+        Console(stderr=True).print(f"report written to {report}", markup=False)
+    if as_json:
+        emit_json({r.id: r.metrics for r in runs})
+        return
+    table = Table(title="compared runs")
+    table.add_column("metric")
+    for r in runs:
+        table.add_column(escape(f"{r.id[:8]} {r.strategy}"), justify="right")
+    for name in COMPARED:
+        table.add_row(name, *(_cell((r.metrics or {}).get(name)) for r in runs))
+    Console().print(table)
+
+
+@app.command("export")
+def export(
+    run_id: Annotated[str, typer.Argument(help="run id")],
+    out: Annotated[Path, typer.Argument(help="CSV file to write")],
+    trades: Annotated[bool, typer.Option("--trades", help="export the closed trades")] = False,
+    equity: Annotated[bool, typer.Option("--equity", help="export the equity curve")] = False,
+) -> None:
+    """Write a run's trades or equity curve as CSV."""
+    if trades == equity:
+        raise ConfigError("say what to export: --trades or --equity (one of them)")
+    run = fetch_runs([run_id])[0]
+    if trades:
+        rows = (run.result or {}).get("trades")
+        if rows is None:
+            raise ConfigError(f"run {run_id} has no trades ({run.kind}, {run.status})")
+        columns = [
+            "symbol",
+            "entry_time",
+            "entry_price",
+            "exit_time",
+            "exit_price",
+            "size",
+            "pnl",
+            "return_pct",
+            "fees",
+        ]
+    else:
+        points = (run.result or {}).get("equity")
+        if points is None:
+            raise ConfigError(f"run {run_id} has no stored equity curve ({run.kind}, {run.status})")
+        rows = [{"time": t, "equity": v} for t, v in zip(points["time"], points["value"], strict=True)]
+        columns = ["time", "equity"]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    Console(stderr=True).print(f"{len(rows)} rows written to {out}", markup=False)

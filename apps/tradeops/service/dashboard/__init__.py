@@ -1,0 +1,18 @@
+"""The web dashboard at /ui/, served by the backtester: runs, forms, verdicts, releases, trader, operations."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from tradeops.settings import AppSettings
+
+
+def install_dashboard(app: FastAPI, settings: AppSettings) -> None:
+    """Mount the dashboard's routes on the backtester app (they use its stores from app.state)."""
+    from tradeops.service.dashboard import desk, pages, runs
+    from tradeops.service.dashboard.session import Sessions
+
+    sessions = Sessions(settings)  # one signing key for every page (random per process in local mode)
+    app.include_router(pages.build_router(sessions))
+    app.include_router(runs.build_router(settings, sessions))
+    app.include_router(desk.build_router(settings, sessions))

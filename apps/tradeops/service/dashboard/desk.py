@@ -1,0 +1,170 @@
+"""The desk: gate verdicts and releases per stack, the trader with its kill switch, and operations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tradeops.errors import ConfigError
+from tradeops.service.dashboard.common import login_of, render
+from tradeops.service.dashboard.session import Sessions, require_csrf
+from tradeops.settings import AppSettings
+
+RECENT = 20
+
+
+def stacks(objects: Any) -> list[str]:
+    """Every stack with a stored release or verdict."""
+    names = {key.split("/")[1] for prefix in ("releases/", "verdicts/") for key in objects.keys(prefix)}
+    return sorted(name for name in names if name)
+
+
+def desk_view(objects: Any) -> list[dict[str, Any]]:
+    """Per stack: its releases (newest first), its gate verdicts, and the rollback command."""
+    from tradeops.releases import ReleaseStore, VerdictRecord
+
+    releases = ReleaseStore(objects)
+    view = []
+    for stack in stacks(objects):
+        keys = sorted(objects.keys(f"verdicts/{stack}/"), reverse=True)[:RECENT]
+        verdicts = [VerdictRecord.model_validate_json(objects.get(k)) for k in keys if k.endswith(".json")]
+        try:
+            target = releases.rollback_target(stack).version
+        except ConfigError as reason:
+            target, why = None, str(reason)
+        else:
+            why = ""
+        view.append(
+            {
+                "stack": stack,
+                "releases": releases.history(stack)[:RECENT],
+                "verdicts": verdicts,
+                "rollback_command": f"tradeops rollback --stack {stack} --to {target}" if target else None,
+                "rollback_target": target,
+                "rollback_reason": why,
+            }
+        )
+    return view
+
+
+def trader_view(engine: Any, session_id: str | None) -> dict[str, Any] | None:
+    """The chosen (or newest) session: status, equity curve, recent orders and its audit entries."""
+    from tradeops.audit import AuditLog
+    from tradeops.store.models import TraderEquityRow, TraderOrderRow, TraderSessionRow
+    from tradeops.trader.control import TraderControl
+
+    with Session(engine) as db:
+        sessions = db.scalars(select(TraderSessionRow).order_by(TraderSessionRow.updated_at.desc()).limit(50)).all()
+        if not sessions:
+            return None
+        chosen = session_id or next((s.id for s in sessions if s.status == "active"), sessions[0].id)
+        curve = db.execute(
+            select(TraderEquityRow.time, TraderEquityRow.equity)
+            .where(TraderEquityRow.session_id == chosen)
+            .order_by(TraderEquityRow.bar.desc())
+            .limit(2000)
+        ).all()
+        orders = db.scalars(
+            select(TraderOrderRow)
+            .where(TraderOrderRow.session_id == chosen)
+            .order_by(TraderOrderRow.created_at.desc(), TraderOrderRow.decided_bar.desc())
+            .limit(RECENT)
+        ).all()
+        order_rows = [
+            {k: getattr(o, k) for k in ("symbol", "intent", "decided_bar", "status", "reason", "price", "size")}
+            for o in orders
+        ]
+        names = [s.id for s in sessions]
+    status = TraderControl(engine).status(chosen).as_dict()
+    audit = [e.as_dict() for e in AuditLog(engine).entries(limit=200, action_prefix="trader.") if e.target == chosen]
+    return {
+        "sessions": names,
+        "status": status,
+        "equity": {"time": [str(t) for t, _ in reversed(curve)], "value": [v for _, v in reversed(curve)]},
+        "orders": order_rows,
+        "audit": audit[:RECENT],
+    }
+
+
+def operations_view(settings: AppSettings, objects: Any) -> dict[str, Any]:
+    """Backups with RPO/RTO and verification, and the last cleanup report."""
+    from tradeops.backup import BackupError, BackupRepository
+
+    try:
+        repository = BackupRepository(settings.resolved_database_url, objects)
+        backups, recovery, backup_error = repository.list_backups()[:RECENT], repository.recovery(), None
+    except BackupError as error:
+        backups, recovery, backup_error = [], {"rpo_seconds": None, "rto_seconds": None}, str(error)
+    reports = sorted(k for k in objects.keys("cleanup/") if k.endswith("/report.md"))
+    cleanup = objects.get(reports[-1]).decode() if reports else None
+    datasets = sorted({k.split("/")[1] for k in objects.keys("datasets/") if k.count("/") >= 2})
+    return {
+        "backups": backups,
+        "recovery": recovery,
+        "backup_error": backup_error,
+        "cleanup": cleanup,
+        "cleanup_key": reports[-1] if reports else None,
+        "datasets": datasets,
+    }
+
+
+def build_router(settings: AppSettings, sessions: Sessions) -> APIRouter:
+    router = APIRouter(prefix="/ui", include_in_schema=False)
+
+    @router.get("/gate")
+    def gate_page(request: Request) -> HTMLResponse:
+        login = login_of(request, sessions)
+        gate_runs, _ = request.app.state.store.list_runs(kind="gate", limit=RECENT)
+        return render("gate.html.j2", login, stacks=desk_view(request.app.state.objects), gate_runs=gate_runs)
+
+    @router.get("/trader")
+    def trader_page(request: Request, session: str | None = None) -> HTMLResponse:
+        login = login_of(request, sessions)
+        view = _trader(request, session)
+        return render("trader.html.j2", login, trader=view)
+
+    @router.get("/trader/state.json")
+    def trader_state(request: Request, session: str | None = None) -> JSONResponse:
+        login_of(request, sessions)
+        return JSONResponse(_trader(request, session), headers={"Cache-Control": "no-store"})
+
+    @router.post("/trader/kill-switch")
+    def kill_switch(
+        request: Request,
+        session: Annotated[str, Form()],
+        command: Annotated[str, Form(pattern="^(halt|reduce-only|resume)$")],
+        reason: Annotated[str, Form(max_length=500)] = "",
+        confirm: Annotated[str, Form()] = "",
+        csrf: Annotated[str, Form()] = "",
+    ) -> Response:
+        from tradeops.trader.control import COMMANDS, TraderControl
+
+        login = login_of(request, sessions)
+        require_csrf(login, csrf)
+        if confirm != command:
+            raise HTTPException(422, f"confirm: type {command!r} to confirm")
+        try:
+            TraderControl(request.app.state.store.engine).set_state(
+                COMMANDS[command], actor=login.principal, reason=reason, session_id=session
+            )
+        except ConfigError as error:
+            raise HTTPException(422, str(error)) from None
+        return RedirectResponse(f"/ui/trader?session={session}", status_code=303)
+
+    @router.get("/operations")
+    def operations_page(request: Request) -> HTMLResponse:
+        login = login_of(request, sessions)
+        return render("operations.html.j2", login, ops=operations_view(settings, request.app.state.objects))
+
+    return router
+
+
+def _trader(request: Request, session: str | None) -> dict[str, Any] | None:
+    try:
+        return trader_view(request.app.state.store.engine, session)
+    except ConfigError as error:
+        raise HTTPException(404, str(error)) from None
