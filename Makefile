@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 CHECKOV := .venv-checkov/bin/checkov  # a tool environment of its own: its pins fight vectorbt's and pulumi's
 
-.PHONY: setup run test bench lint clean
+.PHONY: setup run test bench faults lint clean
 
 setup: $(STAMP)
 
@@ -45,6 +45,11 @@ bench: setup
 	$(BIN)/python -m pipelines.bench.api_load --out reports/api_load.json
 	$(BIN)/python -m pipelines.bench.backup --out reports/backup_bench.json
 	$(BIN)/python -m pipelines.bench.trader --out reports/trader_bench.json
+
+# Fault injection against real running services (locked/stopped database, oversize bodies, ...): slow, apart
+# from `make test`; every scenario module in pipelines/faults/ runs and one table of figures is printed.
+faults: setup
+	$(BIN)/python -m pipelines.faults --out reports/faults.json
 
 clean:
 	rm -rf $(VENV) .venv-checkov reports .coverage
