@@ -11,3 +11,13 @@ class DataError(TradeopsError):
 
 class ConfigError(TradeopsError):
     """A strategy, candidate, threshold or settings value that is invalid."""
+
+
+def without_paths(message: str, roots: dict[str, str]) -> str:
+    """`message` as a client may see it: each root folder (absolute path -> public name, e.g. the market folder
+    -> "") cut to its public name, any other absolute path to its last component."""
+    import re
+
+    for root, public in sorted(roots.items(), key=lambda item: -len(item[0])):
+        message = message.replace(root.rstrip("/") + "/", public)
+    return re.sub(r"(?<![\w.:/])/(?:[^\s/'\"]+/)+([^\s/'\"]+)", r"\1", message)
