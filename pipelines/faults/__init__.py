@@ -8,7 +8,8 @@ and each scenario, called with no arguments, injects one fault into real running
 stopped PostgreSQL, an oversize request body, an unreachable S3 endpoint, ...), watches what they do, cleans
 up after itself and returns one dict: at least `name` (str) and `passed` (bool), plus the figures it measured
 (requests tried, errors, memory peak, time to 503, ...) under names that say their unit (`..._ms`, `..._mb`).
-A scenario that raises, or returns something else, counts as failed with the reason recorded.
+A scenario that raises, or returns something else, counts as failed with the reason recorded. Modules whose
+name starts with `_` are helpers shared by the scenarios (and the tests that prove the same faults), not groups.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ SKIPPED_MODULES = {"__main__"}
 
 def discover() -> list[str]:
     """The scenario modules of this package, by name, in name order."""
-    return sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in SKIPPED_MODULES)
+    return sorted(
+        m.name for m in pkgutil.iter_modules(__path__) if m.name not in SKIPPED_MODULES and not m.name.startswith("_")
+    )
 
 
 def collect(modules: Iterable[str]) -> list[tuple[str, Scenario]]:

@@ -47,7 +47,7 @@ def test_dc_12_oe_5_the_trader_service_trades_reports_health_metrics_and_obeys_t
         status = until(lambda: (s := http.get("/status").json())["last_heartbeat"] and s)
         assert status["service"] == "trader" and status["session"] == "svc" and status["feed"] == "replay"
         assert http.get("/readyz").status_code == 200
-        change = {"action": "halt", "reason": "manual check", "actor": "carol"}
+        change = {"action": "halt", "reason": "manual check"}
         assert http.post("/v1/trader/state", json=change).status_code == 401
         halted = http.post("/v1/trader/state", json=change, headers=AUTH)
         assert halted.status_code == 200 and halted.json()["state"] == "halted"
@@ -57,8 +57,8 @@ def test_dc_12_oe_5_the_trader_service_trades_reports_health_metrics_and_obeys_t
         for name in ("equity", "pnl", "exposure", "drawdown_pct", "orders_total", "rejections_total"):
             assert f"tradeops_trader_{name}" in metrics
         assert 'tradeops_trader_state{session="svc",state="halted"} 1.0' in metrics
-        audit = http.get("/v1/trader/audit").json()
-        assert audit[0]["actor"] == "carol" and audit[0]["action"] == "trader.halted"
+        audit = http.get("/v1/trader/audit", headers=AUTH).json()
+        assert audit[0]["actor"] == "token:api-client" and audit[0]["action"] == "trader.halted"
 
 
 @pytest.mark.req("DC-12", "OE-5")
