@@ -74,3 +74,38 @@ def timed(method: str, url: str, *, timeout: float = 30, **options: Any) -> tupl
     except httpx.HTTPError as error:
         outcome = type(error).__name__
     return round(time.perf_counter() - started, 3), outcome
+
+
+def post_oversize(
+    base: str, path: str, size: int, *, chunked: bool = False, headers: dict[str, str] | None = None
+) -> tuple[int | None, int]:
+    """POST `size` bytes of JSON-looking filler over a raw socket, as far as the server lets us; the status it
+    answered (None when it answered nothing) and how many body bytes it took before answering or closing."""
+    import select
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(base)
+    head = [f"POST {path} HTTP/1.1", f"Host: {where.netloc}", "Content-Type: application/json"]
+    head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    head.append("Transfer-Encoding: chunked" if chunked else f"Content-Length: {size}")
+    chunk, sent = b"[" + b"1," * 32_767 + b"1", 0
+    with socket.create_connection((where.hostname, where.port), timeout=10) as connection:
+        connection.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        try:
+            while sent < size:
+                readable, _, _ = select.select([connection], [], [], 0)
+                if readable:
+                    break  # the server answered before taking the whole body: stop sending
+                piece = chunk[: size - sent]
+                connection.sendall(f"{len(piece):x}\r\n".encode() + piece + b"\r\n" if chunked else piece)
+                sent += len(piece)
+            if chunked and sent >= size:
+                connection.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # the server answered and closed: what we want to see
+        try:
+            first = connection.recv(65_536).split(b"\r\n", 1)[0].split()
+        except OSError:
+            return None, sent
+    return (int(first[1]) if len(first) > 1 and first[1].isdigit() else None), sent

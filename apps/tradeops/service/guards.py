@@ -142,18 +142,20 @@ def _too_large(limit: int) -> JSONResponse:
     return JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=413)
 
 
-def excerpt(value: Any) -> str:
-    """At most EXCERPT_CHARS characters of `value`, saying how long it was when it was cut."""
+def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
+    """At most `limit` characters of `value`, saying how long it was when it was cut."""
     text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= EXCERPT_CHARS else f"{text[:EXCERPT_CHARS]}... ({len(text)} characters)"
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
     details = []
     for item in error.errors():
-        item = dict(item)
+        item = dict(item)  # every part that can quote the input is cut: input, msg (a validator's), ctx, loc
         if "input" in item:
             item["input"] = excerpt(item["input"])
+        item["msg"] = excerpt(str(item.get("msg", "")), 2 * EXCERPT_CHARS)
+        item["loc"] = [part if isinstance(part, int) else excerpt(str(part)) for part in item.get("loc", ())]
         if isinstance(item.get("ctx"), dict):
             item["ctx"] = {k: excerpt(str(v)) for k, v in item["ctx"].items()}
         details.append(item)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from pipelines.faults._inject import frozen_postgres, locked_table, timed
+
 from tests.apps.service.conftest import AUTH, TOKEN
 from tests.fakes.servers import fresh_database, postgres, uvicorn_server
 from tradeops.service.backtester import create_app
