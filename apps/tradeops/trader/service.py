@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -166,7 +166,9 @@ def _router(settings: AppSettings, session_id: str) -> APIRouter:
 
     @router.post("/state", summary="Kill switch: halt, reduce-only or resume (audited as the token's principal)")
     def change(
-        body: StateChange, request: Request, principal: Annotated[Principal, Depends(authorised)]
+        body: StateChange,
+        request: Request,
+        principal: Principal = Depends(authorised),  # noqa: B008 - a local dependency: an annotation cannot name it
     ) -> dict[str, Any]:
         ctl: TraderControl = request.app.state.control
         try:
