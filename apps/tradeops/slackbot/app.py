@@ -208,7 +208,9 @@ async def _heartbeat(health: Health) -> None:
 
 def open_desk(settings: AppSettings) -> Desk:
     """Open the stores and the clients the settings name."""
-    store = RunStore(settings.resolved_database_url, timeouts=DatabaseTimeouts.of(settings))
+    store = RunStore(
+        settings.resolved_database_url, timeouts=DatabaseTimeouts.of(settings), application="tradeops-slackbot"
+    )
     objects = open_object_store(settings.resolved_object_store, settings.s3_endpoint_url)
     slack = WebClient(
         token=settings.slack_token.get_secret_value() if settings.slack_token else None,

@@ -33,8 +33,17 @@ class DatabaseTimeouts:
         return cls(settings.database_connect_timeout_seconds, settings.database_statement_timeout_seconds)
 
 
-def open_engine(database_url: str, *, migrate: bool = True, timeouts: DatabaseTimeouts | None = None) -> Engine:
-    """Return an engine for `database_url`, its schema brought to the newest revision unless told not to."""
+def open_engine(
+    database_url: str,
+    *,
+    migrate: bool = True,
+    timeouts: DatabaseTimeouts | None = None,
+    application: str | None = None,
+) -> Engine:
+    """Return an engine for `database_url`, its schema brought to the newest revision unless told not to.
+
+    A service names itself (`application`, e.g. tradeops-backtester): PostgreSQL shows it in
+    pg_stat_activity, and a restore refuses while such sessions are connected."""
     timeouts = timeouts or DatabaseTimeouts()
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
@@ -51,6 +60,7 @@ def open_engine(database_url: str, *, migrate: bool = True, timeouts: DatabaseTi
             connect_args={
                 "connect_timeout": max(2, math.ceil(timeouts.connect_seconds)),  # libpq's minimum is 2 s
                 "options": f"-c statement_timeout={milliseconds} -c lock_timeout={milliseconds}",
+                **({"application_name": application} if application else {}),
             },
         )
     if migrate:

@@ -59,9 +59,16 @@ class Run:
 class RunStore:
     """Create, update and query runs. Every write is one short transaction."""
 
-    def __init__(self, database_url: str, *, migrate: bool = True, timeouts: DatabaseTimeouts | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        migrate: bool = True,
+        timeouts: DatabaseTimeouts | None = None,
+        application: str | None = None,
+    ) -> None:
         self.url = database_url
-        self.engine = open_engine(database_url, migrate=migrate, timeouts=timeouts)
+        self.engine = open_engine(database_url, migrate=migrate, timeouts=timeouts, application=application)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     def close(self) -> None:

@@ -114,7 +114,9 @@ def create_app(settings: AppSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = open_engine(settings.resolved_database_url, timeouts=DatabaseTimeouts.of(settings))
+        engine = open_engine(
+            settings.resolved_database_url, timeouts=DatabaseTimeouts.of(settings), application="tradeops-trader"
+        )
         notifier = open_notifier(settings)
         stop = threading.Event()
         feed: Feed

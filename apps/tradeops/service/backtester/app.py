@@ -35,7 +35,9 @@ def create_app(settings: AppSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        store = RunStore(settings.resolved_database_url, timeouts=DatabaseTimeouts.of(settings))
+        store = RunStore(
+            settings.resolved_database_url, timeouts=DatabaseTimeouts.of(settings), application="tradeops-backtester"
+        )
         objects = open_object_store(settings.resolved_object_store, settings.s3_endpoint_url)
         notifier = open_notifier(settings)
         runner = JobRunner(
