@@ -34,7 +34,7 @@ class RestorePlan:
         if self.writers:
             raise BackupError(
                 f"refusing to restore {backup_id}: the database is in use by {'; '.join(self.writers)}. "
-                "Stop the services first (maintenance mode: docs/backups.md), then restore; nothing was changed"
+                "Stop the services first (maintenance mode: docs/operations.md, "Restore"), then restore; nothing was changed"
             )
 
 
