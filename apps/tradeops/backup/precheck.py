@@ -32,9 +32,11 @@ class RestorePlan:
 
     def refuse_if_in_use(self, backup_id: str) -> None:
         if self.writers:
+            users = "; ".join(self.writers)
             raise BackupError(
-                f"refusing to restore {backup_id}: the database is in use by {'; '.join(self.writers)}. "
-                "Stop the services first (maintenance mode: docs/operations.md, "Restore"), then restore; nothing was changed"
+                f"refusing to restore {backup_id}: the database is in use by {users}. "
+                "Stop the services first (maintenance mode: docs/operations.md, Restore), then restore; "
+                "nothing was changed"
             )
 
 
