@@ -112,7 +112,7 @@ def post_oversize(
 
 
 @contextmanager
-def service(args: list[str], env: dict[str, str], timeout: float = 90) -> Iterator[tuple[str, int]]:
+def service(args: list[str], env: dict[str, str], timeout: float = 180) -> Iterator[tuple[str, int]]:
     """Run `tradeops <args>` on a free loopback port until /healthz answers; yield (base URL, pid); SIGTERM it."""
     import socket
     import subprocess
