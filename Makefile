@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 CHECKOV := .venv-checkov/bin/checkov  # a tool environment of its own: its pins fight vectorbt's and pulumi's
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup chromium run test bench lint clean
+.PHONY: setup chromium run test bench faults lint clean
 
 setup: $(STAMP) chromium
 
@@ -51,6 +51,11 @@ bench: setup
 	$(BIN)/python -m pipelines.bench.trader --out reports/trader_bench.json
 	$(BIN)/python -m pipelines.bench.startup --out reports/startup_bench.json
 	$(BIN)/python -m pipelines.bench.sweeps --out reports/sweep_bench.json
+
+# Fault injection against real running services (locked/stopped database, oversize bodies, ...): slow, apart
+# from `make test`; every scenario module in pipelines/faults/ runs and one table of figures is printed.
+faults: setup
+	$(BIN)/python -m pipelines.faults --out reports/faults.json
 
 clean:
 	rm -rf $(VENV) .venv-checkov reports .coverage

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_serializer, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tradeops.engine.limits import Limits
@@ -40,6 +41,11 @@ class AppSettings(BaseSettings):
     )
     s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint, e.g. http://minio:9000")
     api_token: SecretStr | None = Field(None, description="bearer token for mutating API calls")
+    api_token_name: str = Field(
+        "api-client",
+        pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$",
+        description="who holds the API token: the audit log records its calls as token:<name>",
+    )
     slack_token: SecretStr | None = Field(None, description="Slack bot token; console notifications when unset")
     slack_channel: str | None = Field(None, description="Slack channel for notifications, e.g. #trading")
     slack_base_url: str | None = Field(None, description="Slack Web API base URL (only to point at a fake)")
@@ -120,6 +126,21 @@ class AppSettings(BaseSettings):
     candidate_hash: str | None = Field(
         None, description="hash of the deployed candidate: cleanup never removes its runs"
     )
+    database_connect_timeout_seconds: float = Field(
+        5.0, ge=1, le=120, description="a database connection not made within this fails (libpq connect_timeout)"
+    )
+    database_statement_timeout_seconds: float = Field(
+        15.0, gt=0, le=3600, description="a database statement (lock waits included) running longer is cancelled"
+    )
+    dependency_timeout_seconds: float = Field(
+        2.0, gt=0, le=60, description="deadline of each readiness check (/readyz answers 503 with the reason then)"
+    )
+    request_timeout_seconds: float = Field(
+        30.0, gt=0, le=3600, description="an API request not answered within this gets 503 (the service never hangs)"
+    )
+    max_body_bytes: int = Field(
+        1_000_000, ge=1024, le=1_000_000_000, description="larger request bodies get 413 before any parsing or auth"
+    )
 
     @model_validator(mode="after")
     def _secrets_outside_local(self) -> AppSettings:
@@ -160,6 +181,10 @@ class AppSettings(BaseSettings):
     def limits(self) -> Limits:
         """The largest backtest and sweep a worker may take, from memory_limit_mib and workers."""
         return Limits.from_memory(self.memory_limit_mib, self.workers)
+    @field_serializer("database_url")
+    def _database_url_without_password(self, url: str | None) -> str | None:
+        """A dump (logs, `config show`, model_dump) never carries the database password."""
+        return mask_password(url)
 
     @property
     def resolved_database_url(self) -> str:
@@ -177,6 +202,19 @@ class AppSettings(BaseSettings):
     def market_dir(self) -> Path:
         """The only folder whose files the API may read as market data."""
         return (self.data_dir / "market").resolve()
+
+
+def mask_password(url: str | None) -> str | None:
+    """`url` with the password of its user part, and any `password=` query parameter, replaced by `***`."""
+    if not url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        user, _, host = authority.rpartition("@")
+        authority = (user.split(":", 1)[0] + ":***" if ":" in user else user) + "@" + host
+    path = re.sub(r"(?i)((?:^|[?&])password=)[^&]*", r"\1***", path)
+    return f"{scheme}://{authority}{slash}{path}"
 
 
 def load_settings(**overrides: object) -> AppSettings:

@@ -8,7 +8,7 @@ import secrets
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -16,6 +16,9 @@ from tradeops import __version__
 from tradeops.backup.databases import BackupError, Database, open_database
 from tradeops.backup.retention import BackupInfo, RetentionPolicy, plan_prune
 from tradeops.store.objects import ObjectStore
+
+if TYPE_CHECKING:
+    from tradeops.backup.precheck import RestorePlan
 
 PREFIX = "backups"
 HELD_BYTES = 1024 * 1024  # the tail of a dump a restore sees only once its checksum matched
@@ -236,14 +239,26 @@ class BackupRepository:
     def restore(self, backup_id: str, *, target_url: str | None = None, confirmed: bool = False) -> float:
         """Restore into the target (default: the database itself); refuse without confirmation."""
         target = target_url or self.database.url
+        losses: list[str] = []
+        if target == self.database.url:  # over the live database: nobody may be using it (see precheck)
+            plan = self.restore_plan(backup_id)
+            plan.refuse_if_in_use(backup_id)
+            losses = plan.losses
         if not confirmed:
             raise BackupError(
-                f"restoring {backup_id} replaces the contents of the target database; "
-                "add --yes to confirm (or --target-url for a scratch database)"
+                f"restoring {backup_id} replaces the contents of the target database"
+                + "".join(f"; {line}" for line in losses)
+                + "; add --yes to confirm (or --target-url for a scratch database)"
             )
         started = time.perf_counter()
         self.database.restore(self._verified_stream(self.manifest(backup_id)), target)
         return time.perf_counter() - started
+
+    def restore_plan(self, backup_id: str) -> RestorePlan:
+        """Who has the database open, and what restoring `backup_id` over it would drop."""
+        from tradeops.backup.precheck import plan_restore
+
+        return plan_restore(self.database, self.manifest(backup_id))
 
     def _verified_stream(self, manifest: Manifest) -> Iterator[bytes]:
         """Check the dump's size (a missing or wrongly sized one fails here, before any tool starts), then

@@ -127,8 +127,12 @@ def restore(
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="confirm: the target's contents are replaced")] = False,
 ) -> None:
-    """Restore a backup into the database (or --target-url); refuses without --yes."""
+    """Restore a backup into the database (or --target-url); refuses without --yes, or while services have the
+    database open (stop them first), and says what the restore drops."""
     _, repository, notifier = _open()
+    if yes and target_url is None:  # say what goes before it goes
+        for line in repository.restore_plan(backup_id).losses:
+            stderr.print(line, markup=False, emoji=False)
     seconds = repository.restore(backup_id, target_url=target_url, confirmed=yes)
     _notify(
         notifier,

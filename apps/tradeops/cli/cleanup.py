@@ -13,6 +13,7 @@ from tradeops.cleanup.report import render_markdown, save
 from tradeops.notify import Message, open_notifier
 from tradeops.settings import load_settings
 from tradeops.store import RunStore, open_object_store
+from tradeops.store.database import DatabaseTimeouts
 
 
 def cleanup(
@@ -28,7 +29,7 @@ def cleanup(
     """Remove old runs and their reports, orphaned artifacts and old finished Jobs; write a cleanup report."""
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = RunStore(settings.resolved_database_url)
+    store = RunStore(settings.resolved_database_url, timeouts=DatabaseTimeouts.of(settings))
     objects = open_object_store(settings.resolved_object_store, settings.s3_endpoint_url)
     jobs = KubernetesJobs(settings.namespace, kubernetes_host) if settings.namespace else None
     protected = {settings.candidate_hash} if settings.candidate_hash else set()

@@ -79,11 +79,11 @@ def openapi(
 @db_app.command("upgrade")
 def upgrade() -> None:
     """Apply database migrations up to the newest revision."""
-    from tradeops.store.database import open_engine
+    from tradeops.store.database import DatabaseTimeouts, open_engine
 
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    open_engine(settings.resolved_database_url).dispose()  # opening migrates
+    open_engine(settings.resolved_database_url, timeouts=DatabaseTimeouts.of(settings)).dispose()  # opening migrates
     stderr.print("database is at the newest revision")
 
 
@@ -95,13 +95,14 @@ def watch(
     """Gate the candidate every time the file changes; store, compare and notify without any API call."""
     from tradeops.notify import open_notifier
     from tradeops.store import RunStore, open_object_store
+    from tradeops.store.database import DatabaseTimeouts
     from tradeops.watch import ConfigWatcher
 
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if not config.exists():
         raise TradeopsError(f"{config}: no such file")
-    store = RunStore(settings.resolved_database_url)
+    store = RunStore(settings.resolved_database_url, timeouts=DatabaseTimeouts.of(settings))
     notifier = open_notifier(settings)
     watcher = ConfigWatcher(
         config, store, open_object_store(settings.resolved_object_store, settings.s3_endpoint_url), notifier

@@ -48,11 +48,11 @@ DrawdownOpt = Annotated[float | None, typer.Option("--max-drawdown-pct", help="r
 
 
 def _engine() -> Engine:
-    from tradeops.store.database import open_engine
+    from tradeops.store.database import DatabaseTimeouts, open_engine
 
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return open_engine(settings.resolved_database_url)
+    return open_engine(settings.resolved_database_url, timeouts=DatabaseTimeouts.of(settings))
 
 
 @app.command("replay")
@@ -142,9 +142,10 @@ def status(session: SessionOpt = None, as_json: AsJson = False) -> None:
 
 
 def _switch(action: str, reason: str, session: str | None, actor: str | None) -> None:
+    from tradeops.audit import claimable
     from tradeops.trader.control import COMMANDS, TraderControl
 
-    who = actor or f"{getpass.getuser()}@{socket.gethostname()}"
+    who = claimable(actor) if actor is not None else f"{getpass.getuser()}@{socket.gethostname()}"
     current = TraderControl(_engine()).set_state(COMMANDS[action], actor=who, reason=reason, session_id=session)
     stderr.print(f"session {current.session} is {current.state.upper()} ({who}: {reason})")
 

@@ -2,6 +2,10 @@
 
 GET /healthz  alive (no dependency calls)      GET /readyz  dependencies reachable, else 503 with reasons
 GET /status   service, version, uptime, checks  GET /metrics Prometheus text format
+
+Whatever a dependency does, these answer: /healthz touches nothing and runs on the event loop; every check
+and every collector that reads a dependency runs off the loop on a pool of its own with a deadline
+(`dependency_timeout_seconds`), so a locked table or a stopped database gives 503 with the reason in time.
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from tradeops.service.deadlines import BoundedCollector, DependencyCalls, outcome
 
 Check = Callable[[], None]  # raises when the dependency is not usable
 
@@ -34,24 +39,50 @@ class Health:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     last_heartbeat: datetime | None = None
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    deadline_seconds: float = 2.0
 
     def __post_init__(self) -> None:
         self.latency = Histogram(
             "tradeops_http_request_seconds", "HTTP request latency", ["route", "method", "code"], registry=self.registry
         )
+        self.calls = DependencyCalls(self.deadline_seconds, self.registry)
         self.registry.register(_HealthCollector(self))
+
+    def bounded(self, collector: Collector, name: str) -> Collector:
+        """`collector` (which reads a dependency) with this service's deadline."""
+        return BoundedCollector(collector, self.calls, f"collect:{name}")
 
     def heartbeat(self) -> None:
         """Record that the service's main loop is alive."""
         self.last_heartbeat = datetime.now(UTC)
 
     def run_checks(self) -> dict[str, dict[str, Any]]:
+        """Every check's outcome, all of them within the deadline (from any thread but the event loop)."""
+        started = time.perf_counter()
+        return self._results(self.calls.wait(self._check_calls()), started)
+
+    async def check_all(self) -> dict[str, dict[str, Any]]:
+        """`run_checks` for the event loop."""
+        started = time.perf_counter()
+        return self._results(await self.calls.await_all(self._check_calls()), started)
+
+    async def details_now(self) -> dict[str, Any]:
+        """`details`, off the loop and within the deadline; the reason instead when they are late or fail."""
+        future = (await self.calls.await_all({"details": self.details}))["details"]
+        try:
+            return outcome(future, self.deadline_seconds)
+        except Exception as error:  # noqa: BLE001 - reported, like a failing check
+            return {"details_error": f"{type(error).__name__}: {error}"[:300]}
+
+    def _check_calls(self) -> dict[str, Any]:
+        return {f"check:{name}": _timed(check) for name, check in self.checks.items()}
+
+    def _results(self, futures: dict[str, Any], started: float) -> dict[str, dict[str, Any]]:
         results: dict[str, dict[str, Any]] = {}
-        for name, check in self.checks.items():
-            started = time.perf_counter()
+        for key, future in futures.items():
+            name = key.removeprefix("check:")
             try:
-                check()
-                results[name] = {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+                results[name] = {"ok": True, "latency_ms": outcome(future, self.deadline_seconds)}
             except Exception as error:  # noqa: BLE001 - a failing dependency is a reported state, not a crash
                 results[name] = {
                     "ok": False,
@@ -59,6 +90,15 @@ class Health:
                     "latency_ms": round((time.perf_counter() - started) * 1000, 2),
                 }
         return results
+
+
+def _timed(check: Check) -> Callable[[], float]:
+    def run() -> float:
+        started = time.perf_counter()
+        check()
+        return round((time.perf_counter() - started) * 1000, 2)
+
+    return run
 
 
 class _HealthCollector(Collector):
@@ -92,7 +132,7 @@ def install_health(app: FastAPI, health: Health) -> None:
         return response
 
     @app.get("/healthz", tags=["health"], summary="The process is alive")
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:  # on the loop, no dependency: answers whatever they do
         return {"status": "ok"}
 
     @app.get(
@@ -102,7 +142,7 @@ def install_health(app: FastAPI, health: Health) -> None:
         responses={503: {"description": "a dependency failed"}},
     )
     async def readyz() -> JSONResponse:
-        checks = await run_in_threadpool(health.run_checks)
+        checks = await health.check_all()
         failed = {name: result["error"] for name, result in checks.items() if not result["ok"]}
         if failed:
             return JSONResponse({"status": "unavailable", "failed": failed}, status_code=503)
@@ -118,10 +158,15 @@ def install_health(app: FastAPI, health: Health) -> None:
             "started_at": health.started_at.isoformat(),
             "uptime_seconds": round((now - health.started_at).total_seconds(), 3),
             "last_heartbeat": health.last_heartbeat.isoformat() if health.last_heartbeat else None,
-            "checks": await run_in_threadpool(health.run_checks),
-            **health.details(),
+            "checks": await health.check_all(),
+            **await health.details_now(),
         }
 
     @app.get("/metrics", tags=["health"], summary="Prometheus metrics", response_class=Response)
-    def metrics() -> Response:
-        return Response(generate_latest(health.registry), media_type=CONTENT_TYPE_LATEST)
+    async def metrics() -> Response:
+        # each collector that reads a dependency is bounded; this bounds the whole scrape on top
+        future = (await health.calls.await_all({"metrics": lambda: generate_latest(health.registry)}, 10))["metrics"]
+        try:
+            return Response(outcome(future, 10), media_type=CONTENT_TYPE_LATEST)
+        except TimeoutError as error:
+            return Response(f"metrics not collected: {error}\n", status_code=503, media_type="text/plain")

@@ -7,7 +7,8 @@ import multiprocessing
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -16,6 +17,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from tradeops.engine.result import ENGINE_VERSION
+from tradeops.errors import without_paths
 from tradeops.notify import Notifier
 from tradeops.notify.messages import gate_verdict, run_finished
 from tradeops.service.worker import child_main
@@ -50,10 +52,13 @@ class JobRunner:
         timeout_seconds: float,
         registry: CollectorRegistry | None = None,
         heartbeat: Callable[[], None] = lambda: None,
+        path_roots: dict[str, str] | None = None,
     ) -> None:
         self.store, self.objects, self.notifier = store, objects, notifier
         self.workers, self.queue_limit, self.timeout = workers, queue_limit, timeout_seconds
         self._queue: deque[str] = deque()
+        self._reserved = 0
+        self.path_roots = path_roots or {}  # server folders a failed run's error must not show (see without_paths)
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -91,10 +96,24 @@ class JobRunner:
             job.process.kill()
             job.process.join(1)
 
+    @contextmanager
+    def reserved(self) -> Iterator[Callable[[str], None]]:
+        """Hold a place in the queue, or raise QueueFull before anything is written; yield the function that
+        queues the run created meanwhile (a place not used is given back)."""
+        with self._lock:
+            if len(self._queue) + self._reserved >= self.queue_limit:
+                raise QueueFull(f"{len(self._queue)} jobs queued")
+            self._reserved += 1
+        try:
+            yield lambda run_id: self.submit(run_id, force=True)
+        finally:
+            with self._lock:
+                self._reserved -= 1
+
     def submit(self, run_id: str, *, force: bool = False) -> None:
         """Queue a run; raise QueueFull when `queue_limit` are already waiting (unless `force`)."""
         with self._lock:
-            if not force and len(self._queue) >= self.queue_limit:
+            if not force and len(self._queue) + self._reserved >= self.queue_limit:
                 raise QueueFull(f"{len(self._queue)} jobs queued")
             self._queue.append(run_id)
         self._wake.set()
@@ -153,7 +172,7 @@ class JobRunner:
                 process.start()
                 sender.close()
             except Exception as error:  # noqa: BLE001 - this run fails, the runner goes on
-                self.store.fail(run_id, f"could not start a worker: {type(error).__name__}: {error}")
+                self.store.fail(run_id, self._public(f"could not start a worker: {type(error).__name__}: {error}"))
                 continue
             with self._lock:
                 self._running[run_id] = _Running(run_id, process, receiver, time.monotonic() + self.timeout)
@@ -208,7 +227,7 @@ class JobRunner:
                 report_key=report_key,
             )
         else:
-            self.store.fail(run_id, payload)
+            self.store.fail(run_id, self._public(str(payload)))
         finished = self.store.get(run_id)
         assert finished is not None
         self.jobs.labels(run.kind, finished.status).inc()
@@ -217,6 +236,9 @@ class JobRunner:
         self.notifier.send(run_finished(finished))
         if finished.verdict is not None:
             self.notifier.send(gate_verdict(finished))
+
+    def _public(self, error: str) -> str:
+        return without_paths(error, self.path_roots)
 
     def _save_artifacts(self, run_id: str, payload: dict[str, Any]) -> str | None:
         if payload.get("table_csv"):

@@ -26,6 +26,7 @@ from tradeops import __version__
 from tradeops.audit import AuditLog
 from tradeops.errors import ConfigError, TradeopsError
 from tradeops.releases import ReleaseStore
+from tradeops.service.guards import install_guards
 from tradeops.service.health import Health, install_health
 from tradeops.settings import AppSettings
 from tradeops.slackbot import approve, killswitch
@@ -37,6 +38,7 @@ from tradeops.slackbot.permissions import Permissions, slack_group_members
 from tradeops.slackbot.replies import Reply, ResponsePoster, error_reply
 from tradeops.slackbot.verify import RequestVerifier
 from tradeops.store import RunStore, open_object_store
+from tradeops.store.database import DatabaseTimeouts
 from tradeops.trader.control import TraderControl
 from tradeops.vcs.proposals import Proposer, open_repository
 
@@ -50,8 +52,19 @@ def create_app(settings: AppSettings) -> FastAPI:
     if settings.slack_signing_secret is None:
         raise ConfigError("the Slack bot needs TRADEOPS_SLACK_SIGNING_SECRET (Slack app > Basic Information)")
     verifier = RequestVerifier(settings.slack_signing_secret.get_secret_value())
-    health = Health(service=SERVICE, version=__version__, git_sha=settings.git_sha)
-    app = FastAPI(title="tradeops slackbot", version=__version__, lifespan=_lifespan(settings, health), docs_url=None)
+    health = Health(
+        service=SERVICE,
+        version=__version__,
+        git_sha=settings.git_sha,
+        deadline_seconds=settings.dependency_timeout_seconds,
+    )
+    app = FastAPI(
+        title="tradeops slackbot",
+        version=__version__,
+        lifespan=_lifespan(settings, health),
+        docs_url=None,
+        max_body_size=settings.max_body_bytes,  # the size is checked before the signature: never read a huge body
+    )
     install_health(app, health)
     _install_routes(
         app,
@@ -64,6 +77,7 @@ def create_app(settings: AppSettings) -> FastAPI:
             registry=health.registry,
         ),
     )
+    install_guards(app, settings)
     return app
 
 
@@ -74,7 +88,10 @@ def _lifespan(settings: AppSettings, health: Health) -> Any:
         desk = open_desk(settings)
         poster = ResponsePoster()
         pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="slack-work")
-        health.checks = {"database": desk.store.ping, "object_store": desk.objects.ping}
+        health.checks = {
+            "database": lambda: desk.store.check_writable(settings.dependency_timeout_seconds),
+            "object_store": desk.objects.ping,
+        }
         app.state.desk, app.state.poster, app.state.pool = desk, poster, pool
         beating = asyncio.create_task(_heartbeat(health))
         try:
@@ -87,6 +104,7 @@ def _lifespan(settings: AppSettings, health: Health) -> Any:
             poster.close()
             desk.backtester.close()
             desk.store.close()
+            health.calls.close()
 
     return lifespan
 
@@ -191,7 +209,9 @@ async def _heartbeat(health: Health) -> None:
 
 def open_desk(settings: AppSettings) -> Desk:
     """Open the stores and the clients the settings name."""
-    store = RunStore(settings.resolved_database_url)
+    store = RunStore(
+        settings.resolved_database_url, timeouts=DatabaseTimeouts.of(settings), application="tradeops-slackbot"
+    )
     objects = open_object_store(settings.resolved_object_store, settings.s3_endpoint_url)
     slack = WebClient(
         token=settings.slack_token.get_secret_value() if settings.slack_token else None,

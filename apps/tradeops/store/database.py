@@ -1,29 +1,90 @@
-"""One way to open the database every store shares: SQLite locally, PostgreSQL in the cluster."""
+"""One way to open the database every store shares: SQLite locally, PostgreSQL in the cluster.
+
+Every connection has deadlines: connecting (libpq `connect_timeout`, the pool's wait for a free connection)
+and every statement, lock waits included (PostgreSQL `statement_timeout` and `lock_timeout`; SQLite's busy
+timeout), so a locked table or a database that stopped answering fails a call instead of hanging it.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 
 from tradeops.store.migrate import upgrade
 
+if TYPE_CHECKING:
+    from tradeops.settings import AppSettings
 
-def open_engine(database_url: str, *, migrate: bool = True) -> Engine:
-    """Return an engine for `database_url`, its schema brought to the newest revision unless told not to."""
+
+@dataclass(frozen=True)
+class DatabaseTimeouts:
+    """How long connecting, and one statement, may take (seconds)."""
+
+    connect_seconds: float = 5.0
+    statement_seconds: float = 15.0
+
+    @classmethod
+    def of(cls, settings: AppSettings) -> DatabaseTimeouts:
+        return cls(settings.database_connect_timeout_seconds, settings.database_statement_timeout_seconds)
+
+
+def open_engine(
+    database_url: str,
+    *,
+    migrate: bool = True,
+    timeouts: DatabaseTimeouts | None = None,
+    application: str | None = None,
+) -> Engine:
+    """Return an engine for `database_url`, its schema brought to the newest revision unless told not to.
+
+    A service names itself (`application`, e.g. tradeops-backtester): PostgreSQL shows it in
+    pg_stat_activity, and a restore refuses while such sessions are connected."""
+    timeouts = timeouts or DatabaseTimeouts()
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
     if database_url.startswith("sqlite"):
-        engine = create_engine(database_url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            database_url, connect_args={"check_same_thread": False, "timeout": timeouts.statement_seconds}
+        )
         if database_url.split("///", 1)[-1] not in ("", ":memory:"):
             event.listen(engine, "connect", _sqlite_wal)
     else:
-        engine = create_engine(database_url, pool_pre_ping=True)
+        milliseconds = round(timeouts.statement_seconds * 1000)
+        engine = create_engine(
+            database_url,
+            pool_pre_ping=True,
+            pool_timeout=timeouts.connect_seconds,
+            connect_args={
+                "connect_timeout": max(2, math.ceil(timeouts.connect_seconds)),  # libpq's minimum is 2 s
+                "options": f"-c statement_timeout={milliseconds} -c lock_timeout={milliseconds}",
+                **({"application_name": application} if application else {}),
+            },
+        )
     if migrate:
         upgrade(engine)
     return engine
+
+
+def check_writable(engine: Engine, table: str, *, within_seconds: float = 2.0) -> None:
+    """Raise unless the database takes a write now: one that changes nothing, rolled back.
+
+    Catches what a `SELECT 1` misses: a SQLite file replaced or made read-only under the process ("attempt
+    to write a readonly database"; SQLite needs a real page write to notice, so the header's user_version is
+    rewritten with its own value), a PostgreSQL `table` locked by another session, a read-only replica.
+    """
+    with engine.connect() as connection, connection.begin() as transaction:
+        if engine.dialect.name == "sqlite":
+            version = int(connection.execute(text("PRAGMA user_version")).scalar_one())
+            connection.execute(text(f"PRAGMA user_version = {version}"))
+        else:
+            connection.execute(text(f"SET LOCAL lock_timeout = {max(1, round(within_seconds * 1000))}"))
+            connection.execute(text(f"UPDATE {table} SET id = id WHERE false"))  # noqa: S608 - a constant name
+        transaction.rollback()
 
 
 def aware(stamp: datetime) -> datetime:

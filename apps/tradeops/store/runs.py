@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from tradeops.store.database import aware, open_engine
+from tradeops.store.database import DatabaseTimeouts, aware, check_writable, open_engine
 from tradeops.store.models import RunRow
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
@@ -59,9 +59,16 @@ class Run:
 class RunStore:
     """Create, update and query runs. Every write is one short transaction."""
 
-    def __init__(self, database_url: str, *, migrate: bool = True) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        migrate: bool = True,
+        timeouts: DatabaseTimeouts | None = None,
+        application: str | None = None,
+    ) -> None:
         self.url = database_url
-        self.engine = open_engine(database_url, migrate=migrate)
+        self.engine = open_engine(database_url, migrate=migrate, timeouts=timeouts, application=application)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     def close(self) -> None:
@@ -71,6 +78,10 @@ class RunStore:
         """Raise if the database cannot answer."""
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+
+    def check_writable(self, within_seconds: float = 2.0) -> None:
+        """Raise unless a run could be written now (a readiness check; see `check_writable`)."""
+        check_writable(self.engine, "runs", within_seconds=within_seconds)
 
     def create(
         self,

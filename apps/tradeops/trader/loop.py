@@ -39,7 +39,7 @@ from tradeops.trader.control import RUNNING, lock_session
 from tradeops.trader.feed import Feed
 from tradeops.trader.risk import RiskLimits
 
-RISK_ENGINE = "risk-engine"  # the actor of automatic state changes in the audit log
+RISK_ENGINE = audit.RISK_ENGINE  # the actor of automatic state changes in the audit log
 NOTIONAL_HEADROOM = 0.9  # entries use at most 90% of max_position_notional, so ordinary moves do not trip it
 
 

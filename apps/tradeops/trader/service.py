@@ -17,10 +17,11 @@ from tradeops.data.load import load_bars
 from tradeops.errors import ConfigError
 from tradeops.gate.candidate import Candidate, load_candidate
 from tradeops.notify import open_notifier
-from tradeops.service.auth import token_guard
+from tradeops.service.auth import Principal, token_guard
+from tradeops.service.guards import install_guards, mutating_under
 from tradeops.service.health import Health, install_health
 from tradeops.settings import AppSettings
-from tradeops.store.database import open_engine
+from tradeops.store.database import DatabaseTimeouts, check_writable, open_engine
 from tradeops.strategies import get_strategy
 from tradeops.trader.control import COMMANDS, TraderControl
 from tradeops.trader.feed import Feed, FileBarSource, PollingFeed, ReplayFeed
@@ -34,13 +35,12 @@ LOG = logging.getLogger("tradeops.trader")
 
 
 class StateChange(BaseModel):
-    """A kill-switch command: who asks, what, and why."""
+    """A kill-switch command: what, and why. Who asks is the authenticated principal, never the body."""
 
     model_config = ConfigDict(extra="forbid")
 
     action: Literal["halt", "reduce-only", "resume"]
     reason: str = Field(min_length=3, max_length=500, description="why; goes to the audit log")
-    actor: str = Field(min_length=1, max_length=128, description="who asks, e.g. a user name")
 
 
 def risk_limits(settings: AppSettings) -> RiskLimits:
@@ -104,12 +104,19 @@ class LoopThread:
 def create_app(settings: AppSettings) -> FastAPI:
     """Return the trader's ASGI app; the loop starts with the app (start and recovery are one path)."""
     config, candidate = session_config(settings)
-    health = Health(service=SERVICE, version=__version__, git_sha=settings.git_sha)
+    health = Health(
+        service=SERVICE,
+        version=__version__,
+        git_sha=settings.git_sha,
+        deadline_seconds=settings.dependency_timeout_seconds,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = open_engine(settings.resolved_database_url)
+        engine = open_engine(
+            settings.resolved_database_url, timeouts=DatabaseTimeouts.of(settings), application="tradeops-trader"
+        )
         notifier = open_notifier(settings)
         stop = threading.Event()
         feed: Feed
@@ -124,6 +131,7 @@ def create_app(settings: AppSettings) -> FastAPI:
 
         def database() -> None:
             control.status(config.session_id)
+            check_writable(engine, "trader_sessions", within_seconds=settings.dependency_timeout_seconds)
 
         health.checks = {"database": database, "loop": loop.check}
         health.details = lambda: {"session": config.session_id, "feed": feed.name}
@@ -136,16 +144,20 @@ def create_app(settings: AppSettings) -> FastAPI:
             loop.thread.join(timeout=30)
             notifier.close()
             engine.dispose()
+            health.calls.close()
 
-    app = FastAPI(title="tradeops trader", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="tradeops trader", version=__version__, lifespan=lifespan, max_body_size=settings.max_body_bytes
+    )
     install_health(app, health)
     app.include_router(_router(settings, config.session_id))
+    install_guards(app, settings, mutating_under("/v1/trader/", "/v1/trader/audit"))
     return app
 
 
 def _router(settings: AppSettings, session_id: str) -> APIRouter:
     router = APIRouter(prefix="/v1/trader", tags=["trader"])
-    guard = [Depends(token_guard(settings))]
+    authorised = token_guard(settings)
 
     @router.get("/status", summary="State, equity, drawdown, positions and order counts")
     def status(request: Request) -> dict[str, Any]:
@@ -154,17 +166,21 @@ def _router(settings: AppSettings, session_id: str) -> APIRouter:
         except ConfigError as error:
             raise HTTPException(404, str(error)) from error
 
-    @router.post("/state", dependencies=guard, summary="Kill switch: halt, reduce-only or resume (audited)")
-    def change(body: StateChange, request: Request) -> dict[str, Any]:
+    @router.post("/state", summary="Kill switch: halt, reduce-only or resume (audited as the token's principal)")
+    def change(
+        body: StateChange,
+        request: Request,
+        principal: Principal = Depends(authorised),  # noqa: B008 - a local dependency: an annotation cannot name it
+    ) -> dict[str, Any]:
         ctl: TraderControl = request.app.state.control
         try:
             return ctl.set_state(
-                COMMANDS[body.action], actor=body.actor, reason=body.reason, session_id=session_id
+                COMMANDS[body.action], actor=principal.name, reason=body.reason, session_id=session_id
             ).as_dict()
         except ConfigError as error:
             raise HTTPException(409, str(error)) from error
 
-    @router.get("/audit", summary="The newest audit entries")
+    @router.get("/audit", dependencies=[Depends(authorised)], summary="The newest audit entries (needs the token)")
     def audit_entries(request: Request, limit: int = 50) -> list[dict[str, Any]]:
         return [e.as_dict() for e in request.app.state.audit.entries(limit=min(max(limit, 1), 500))]
 

@@ -84,3 +84,35 @@ def test_oe_3_the_bot_refuses_to_start_without_a_signing_secret(tmp_path):
         create_app(load_settings(data_dir=tmp_path))
     with pytest.raises(ConfigError, match="must not be empty"):
         RequestVerifier("  ")
+
+
+@pytest.mark.req("DC-16")
+def test_dc_16_an_exact_replay_of_a_signed_request_within_five_minutes_is_refused(bot):
+    now = int(time.time())
+    body = bot.command_body("help", WRITER, "trading", bot.fake.response_url())
+    first = bot.post("/slack/commands", body, timestamp=now)
+    assert first.status_code == 200, first.text
+    replayed = bot.post("/slack/commands", body, timestamp=now)  # the same bytes, the same signature
+    assert replayed.status_code == 401 and replayed.json() == {"error": "invalid or missing Slack signature"}
+    assert bot.post("/slack/commands", body, timestamp=now - 1).status_code == 200  # a new signature is fresh
+
+
+@pytest.mark.req("DC-16")
+def test_dc_16_the_replay_cache_forgets_signatures_once_they_left_the_window():
+    class Clock:
+        at = 1_800_000_000.0
+
+        def now(self) -> float:
+            return self.at
+
+    clock = Clock()
+    verifier = RequestVerifier(SECRET, clock)
+    for stamp in (int(clock.at) - i for i in range(50)):
+        body = f"text=help&n={stamp}"
+        sent = headers(body, stamp)
+        assert verifier.is_valid(body.encode(), sent) and not verifier.is_valid(body.encode(), sent)
+    assert len(verifier._seen) == 50
+    clock.at += 2 * 300 + 1  # all of them are out of the window now; the next check sweeps them out
+    body = "text=help&n=late"
+    assert verifier.is_valid(body.encode(), headers(body, int(clock.at)))
+    assert len(verifier._seen) == 1

@@ -192,3 +192,16 @@ def test_dc_12_a_halt_while_the_loop_runs_holds_from_the_next_bar(engine, goog_h
     assert TraderControl(engine).status("live").state == HALTED  # no bar overwrote it
     later = [o for o in orders(engine, "live") if o.decided_bar > halted_at]
     assert later and all(o.status == "rejected" for o in later)
+
+
+@pytest.mark.req("DC-16")
+def test_dc_16_the_cli_cannot_claim_a_reserved_actor(monkeypatch, capsys, tmp_path):
+    from tests.apps.cli.test_cli import cli
+
+    monkeypatch.setenv("TRADEOPS_DATA_DIR", str(tmp_path))
+    engine = open_engine(f"sqlite:///{tmp_path / 'tradeops.db'}")
+    Trader(engine, session_config("desk", "sma_cross", SMA, "goog")).run(ReplayFeed(load_bars("sample:GOOG").head(60)))
+    for reserved in ("risk-engine", "Risk-Engine", "slack:U0BOSS", "token:api-client", " "):
+        code, _, err = cli(monkeypatch, capsys, "trader", "halt", "--reason", "mine", "--actor", reserved)
+        assert code == 2 and "reserved" in err, (reserved, err)
+    assert AuditLog(engine).entries() == []

@@ -47,7 +47,7 @@ def test_dc_12_oe_5_the_trader_service_trades_reports_health_metrics_and_obeys_t
         status = until(lambda: (s := http.get("/status").json())["last_heartbeat"] and s)
         assert status["service"] == "trader" and status["session"] == "svc" and status["feed"] == "replay"
         assert http.get("/readyz").status_code == 200
-        change = {"action": "halt", "reason": "manual check", "actor": "carol"}
+        change = {"action": "halt", "reason": "manual check"}
         assert http.post("/v1/trader/state", json=change).status_code == 401
         halted = http.post("/v1/trader/state", json=change, headers=AUTH)
         assert halted.status_code == 200 and halted.json()["state"] == "halted"
@@ -57,8 +57,8 @@ def test_dc_12_oe_5_the_trader_service_trades_reports_health_metrics_and_obeys_t
         for name in ("equity", "pnl", "exposure", "drawdown_pct", "orders_total", "rejections_total"):
             assert f"tradeops_trader_{name}" in metrics
         assert 'tradeops_trader_state{session="svc",state="halted"} 1.0' in metrics
-        audit = http.get("/v1/trader/audit").json()
-        assert audit[0]["actor"] == "carol" and audit[0]["action"] == "trader.halted"
+        audit = http.get("/v1/trader/audit", headers=AUTH).json()
+        assert audit[0]["actor"] == "token:api-client" and audit[0]["action"] == "trader.halted"
 
 
 @pytest.mark.req("DC-12", "OE-5")
@@ -83,3 +83,19 @@ def test_dc_12_oe_5_a_crashed_loop_makes_the_trader_unready_then_restarts_from_t
 def test_dc_12_the_trader_needs_its_candidate(tmp_path):
     with pytest.raises(ConfigError, match="TRADEOPS_TRADER_CANDIDATE"):
         create_app(load_settings(data_dir=tmp_path))
+
+
+@pytest.mark.req("DC-16")
+def test_dc_16_the_audit_names_the_authenticated_principal_and_reading_it_needs_the_token(tmp_path):
+    app = create_app(settings(tmp_path, trader_replay_speed=5))
+    with uvicorn_server(app) as base, httpx.Client(base_url=base, timeout=10) as http:
+        until(lambda: http.get("/v1/trader/status").status_code == 200)
+        claimed = {"action": "halt", "reason": "the risk engine says so", "actor": "risk-engine"}
+        refused = http.post("/v1/trader/state", json=claimed, headers=AUTH)
+        assert refused.status_code == 422 and "actor" in refused.text  # the body cannot name who acts
+        claimed.pop("actor")
+        assert http.post("/v1/trader/state", json=claimed).status_code == 401
+        assert http.post("/v1/trader/state", json=claimed, headers=AUTH).status_code == 200
+        assert http.get("/v1/trader/audit").status_code == 401
+        entries = http.get("/v1/trader/audit", headers=AUTH).json()
+        assert [(e["actor"], e["action"]) for e in entries] == [("token:api-client", "trader.halted")]

@@ -13,10 +13,12 @@ from tradeops.notify import open_notifier
 from tradeops.service.backtester.metrics import GateCollector
 from tradeops.service.backtester.routes import build_router
 from tradeops.service.dashboard import install_dashboard
+from tradeops.service.guards import install_guards, mutating_under
 from tradeops.service.health import Health, install_health
 from tradeops.service.runner import JobRunner
 from tradeops.settings import AppSettings
 from tradeops.store import ObjectStore, RunStore, open_object_store
+from tradeops.store.database import DatabaseTimeouts
 
 SERVICE = "backtester"
 INSTANCE = socket.gethostname()  # the pod name in the cluster: stable across container restarts
@@ -24,12 +26,19 @@ INSTANCE = socket.gethostname()  # the pod name in the cluster: stable across co
 
 def create_app(settings: AppSettings) -> FastAPI:
     """Return the ASGI app; stores open and the runner starts when the app starts (crash-only: one path)."""
-    health = Health(service=SERVICE, version=__version__, git_sha=settings.git_sha)
+    health = Health(
+        service=SERVICE,
+        version=__version__,
+        git_sha=settings.git_sha,
+        deadline_seconds=settings.dependency_timeout_seconds,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        store = RunStore(settings.resolved_database_url)
+        store = RunStore(
+            settings.resolved_database_url, timeouts=DatabaseTimeouts.of(settings), application="tradeops-backtester"
+        )
         objects = open_object_store(settings.resolved_object_store, settings.s3_endpoint_url)
         notifier = open_notifier(settings)
         runner = JobRunner(
@@ -41,14 +50,19 @@ def create_app(settings: AppSettings) -> FastAPI:
             timeout_seconds=settings.job_timeout_seconds,
             registry=health.registry,
             heartbeat=health.heartbeat,
+            path_roots={str(settings.market_dir): "", str(settings.data_dir.resolve()): ""},
         )
         stale = 2 * settings.job_timeout_seconds + 60  # longer than any live instance keeps a run
         for run_id in store.claim_interrupted(INSTANCE, stale_after_seconds=stale):
             runner.submit(run_id, force=True)
         runner.start()
         _register_backup_metrics(settings, objects, health)
-        health.registry.register(GateCollector(store))
-        health.checks = {"database": store.ping, "object_store": objects.ping, "job_runner": runner.check_alive}
+        health.registry.register(health.bounded(GateCollector(store), "gate"))
+        health.checks = {
+            "database": lambda: store.check_writable(settings.dependency_timeout_seconds),
+            "object_store": objects.ping,
+            "job_runner": runner.check_alive,
+        }
         health.details = lambda: {"queue": runner.depth, "runs": store.counts()}
         app.state.store, app.state.objects, app.state.runner = store, objects, runner
         try:
@@ -57,16 +71,19 @@ def create_app(settings: AppSettings) -> FastAPI:
             runner.stop()
             notifier.close()
             store.close()
+            health.calls.close()
 
     app = FastAPI(
         title="tradeops backtester",
         version=__version__,
         lifespan=lifespan,
         description="Backtests, sweeps and gate verdicts. Mutating calls need `Authorization: Bearer`.",
+        max_body_size=settings.max_body_bytes,  # a streamed body is cut off at the limit too (413)
     )
     install_health(app, health)
     app.include_router(build_router(settings))
     install_dashboard(app, settings)
+    install_guards(app, settings, mutating_under("/v1/"))
     return app
 
 
@@ -79,4 +96,4 @@ def _register_backup_metrics(settings: AppSettings, objects: ObjectStore, health
         repository = BackupRepository(settings.resolved_database_url, objects)
     except BackupError:
         return
-    health.registry.register(BackupCollector(repository))
+    health.registry.register(health.bounded(BackupCollector(repository), "backups"))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from pydantic import BeforeValidator
 
 from tradeops.service.auth import token_guard
 from tradeops.service.backtester.schemas import (
@@ -27,6 +28,15 @@ from tradeops.store import ObjectStore, Run, RunStore
 from tradeops.strategies import STRATEGIES
 
 KINDS = {"backtests": "backtest", "sweeps": "sweep", "gate": "gate"}
+
+
+def iso_time_only(value: Any) -> Any:
+    """Refuse a bare number where a time is expected (pydantic would read `0.5` as a Unix time)."""
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit()
+    ):
+        raise ValueError("a time must be ISO 8601, e.g. 2026-01-31T00:00:00Z, not a number")
+    return value
 
 
 def summary(run: Run, base: str) -> RunSummary:
@@ -79,18 +89,18 @@ def build_router(settings: AppSettings) -> APIRouter:  # noqa: C901 - one closur
 
     def enqueue(request: Request, kind: str, path: str, body: Any) -> Accepted:
         payload = body.model_dump(mode="json") | {"data": resolve_data(body.data), "max_bars": limits.max_bars}
-        run = store(request).create(
-            kind=kind,
-            strategy=body.strategy,
-            params=body.params,
-            request=payload,
-            data_ref=body.data,
-            owner=socket.gethostname(),
-        )
         try:
-            runner(request).submit(run.id)
+            with runner(request).reserved() as submit:  # a full queue is refused before a row is written
+                run = store(request).create(
+                    kind=kind,
+                    strategy=body.strategy,
+                    params=body.params,
+                    request=payload,
+                    data_ref=body.data,
+                    owner=socket.gethostname(),
+                )
+                submit(run.id)
         except QueueFull as error:
-            store(request).fail(run.id, "rejected: queue full")
             raise HTTPException(429, f"queue full ({error}); retry later", headers={"Retry-After": "5"}) from None
         return Accepted(id=run.id, status=run.status, url=f"/v1/{path}/{run.id}")
 
@@ -127,7 +137,7 @@ def build_router(settings: AppSettings) -> APIRouter:  # noqa: C901 - one closur
         _add_read_routes(router, path, kind, fetch, store, runner, objects, mutating)
 
     @router.get("/strategies", tags=["strategies"])
-    def strategies() -> list[StrategyInfo]:
+    async def strategies() -> list[StrategyInfo]:  # no I/O: on the loop, so it answers while threads are busy
         """Every strategy with the JSON Schema of its parameters."""
         return [
             StrategyInfo(name=s.name, description=s.description, params_schema=s.Params.model_json_schema())
@@ -151,7 +161,11 @@ def _add_read_routes(
         request: Request,
         strategy: str | None = None,
         status: Annotated[str | None, Query(pattern="^(queued|running|done|failed|cancelled)$")] = None,
-        since: datetime | None = None,
+        since: Annotated[
+            datetime | None,
+            Query(description="ISO 8601 time, e.g. 2026-01-31T00:00:00Z (numbers are refused)"),
+            BeforeValidator(iso_time_only),
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
     ) -> RunPage:
