@@ -69,15 +69,18 @@ class _Progress:
 def _run_steps(plan: Plan, tools: Tools, progress: _Progress) -> None:
     config = hooks.validate_settings(plan.settings, plan.version)
     progress.ok("validate", f"tradeops:settings valid for {config.environment}")
-    if plan.reuse_gate_of is not None:
-        record = hooks.reused_gate(plan.reuse_gate_of, tools.releases)
+    reused = hooks.reused_gate(plan.reuse_gate_of, tools.releases) if plan.reuse_gate_of is not None else None
+    changed = hooks.data_changed(reused, config, tools.releases.objects) if reused is not None else None
+    if reused is not None and changed is None:
+        record = reused
         progress.facts |= {"gate_verdict_id": record.id, "gate_passed": True, "gate_reused": True}
-        progress.skipped("gate", f"version {plan.version} passed verdict {record.id} before")
+        progress.skipped("gate", f"version {plan.version} passed verdict {record.id} before on the same data")
     else:
         record = hooks.gate(plan.stack, plan.version, config, tools.releases)
         progress.facts |= {"gate_verdict_id": record.id, "gate_passed": record.passed}
         hooks.require_pass(record)
-        progress.ok("gate", f"verdict {record.id} passed")
+        progress.ok("gate", f"verdict {record.id} passed" + (f" (not reused: {changed})" if changed else ""))
+    progress.facts["data"] = record.verdict.get("data")
     if tools.restore_points is None:
         progress.skipped("restore-point", "no database to back up (first deploy)")
     else:

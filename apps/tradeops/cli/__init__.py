@@ -15,6 +15,7 @@ from tradeops.cli import (
     backtest,
     backup,
     cleanup,
+    data,
     gate,
     local,
     model,
@@ -32,6 +33,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(backtest.app, name="backtest")
+app.add_typer(data.app, name="data")
 app.add_typer(requirements.app, name="requirements")
 app.add_typer(testreport.app, name="tests")
 app.add_typer(backup.app, name="backup")

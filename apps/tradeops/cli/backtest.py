@@ -16,12 +16,14 @@ from tradeops.cli.options import (
     Commission,
     Data,
     DirectionOpt,
+    End,
     Fraction,
     MaxGap,
     Params,
     Report,
     SizingOpt,
     Slippage,
+    Start,
     Strategy,
     emit_json,
     execution_settings,
@@ -30,6 +32,7 @@ from tradeops.cli.options import (
     progress_bar,
 )
 from tradeops.data import load_bars
+from tradeops.data.window import window_from_options
 from tradeops.engine import run_backtest, run_grid
 from tradeops.engine.backtest import best_rows, json_number
 from tradeops.engine.metrics import METRIC_NAMES
@@ -68,6 +71,8 @@ def run(
     fraction: Fraction = None,
     direction: DirectionOpt = None,
     max_gap: MaxGap = None,
+    start: Start = None,
+    end: End = None,
 ) -> None:
     """Backtest one parameter point; print metrics (one JSON object with --json)."""
     chosen = get_strategy(strategy)
@@ -75,7 +80,8 @@ def run(
     settings = execution_settings(
         cash=cash, commission=commission, slippage=slippage, sizing=sizing, fraction=fraction, direction=direction
     )
-    result = run_backtest(chosen, params, load_bars(data, max_gap=max_gap), settings)
+    bars = load_bars(data, max_gap=max_gap, window=window_from_options(start, end))
+    result = run_backtest(chosen, params, bars, settings)
     payload = result_to_dict(result)
     if report is not None:
         write_report(report, result)

@@ -2,28 +2,45 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 import numpy as np
 import pandas as pd
 
 from tradeops.data import samples
-from tradeops.data.bars import FIELDS, Bars
+from tradeops.data.bars import FIELDS, Bars, DatasetOrigin
 from tradeops.data.validate import Findings, check_timeline, check_values
 from tradeops.errors import DataError
 
 TIMESTAMP_NAMES = ("timestamp", "datetime", "date", "time")
 SAMPLE_PREFIX = "sample:"
+DATASET_PREFIX = "dataset:"
+
+if TYPE_CHECKING:
+    from tradeops.data.window import Window
+    from tradeops.store.objects import ObjectStore
 
 
-def load_bars(reference: str, *, max_gap: str | None = None) -> Bars:
-    """Load and validate bars from a path (.csv, .csv.gz, .parquet) or a `sample:NAME[?k=v&...]`.
+def load_bars(
+    reference: str, *, max_gap: str | None = None, window: Window | None = None, objects: ObjectStore | None = None
+) -> Bars:
+    """Load and validate bars from a path (.csv, .csv.gz, .parquet), a `sample:NAME[?k=v&...]` or a
+    `dataset:NAME[@VERSION]` in the object store (`objects`, else the one the settings name).
 
     `max_gap` (e.g. "7D") rejects holes in the timeline wider than that; by default gaps such as
-    weekends and holidays are accepted, since they are normal in market data.
+    weekends and holidays are accepted, since they are normal in market data. `window` keeps only
+    the bars inside it (after validating all of them).
     """
-    gap = _parse_gap(max_gap)
+    bars = _load(reference, _parse_gap(max_gap), objects)
+    return window.apply(bars) if window is not None else bars
+
+
+def _load(reference: str, gap: pd.Timedelta | None, objects: ObjectStore | None) -> Bars:
+    if reference.startswith(DATASET_PREFIX):
+        return _load_dataset(reference, gap, objects)
     if reference.startswith(SAMPLE_PREFIX):
         name, _, query = reference[len(SAMPLE_PREFIX) :].partition("?")
         frame = samples.load_sample(name, dict(parse_qsl(query)))
@@ -31,7 +48,17 @@ def load_bars(reference: str, *, max_gap: str | None = None) -> Bars:
     path = Path(reference)
     if not path.exists():
         raise DataError(f"{reference}: no such file (and not a sample; samples: {samples.names()})")
-    return frame_to_bars(_read_file(path), source=reference, max_gap=gap, default_symbol=path.stem)
+    return frame_to_bars(read_table(path), source=reference, max_gap=gap, default_symbol=path.stem)
+
+
+def _load_dataset(reference: str, gap: pd.Timedelta | None, objects: ObjectStore | None) -> Bars:
+    from tradeops.data.datasets import open_datasets, parse_ref
+
+    store = open_datasets(objects)
+    manifest = store.manifest(parse_ref(reference))
+    bars = frame_to_bars(store.read(manifest), source=reference, max_gap=gap)
+    origin = DatasetOrigin(manifest.dataset, manifest.version, manifest.sha256, manifest.timeframe)
+    return dataclasses.replace(bars, origin=origin)
 
 
 def _parse_gap(max_gap: str | None) -> pd.Timedelta | None:
@@ -43,7 +70,7 @@ def _parse_gap(max_gap: str | None) -> pd.Timedelta | None:
         raise DataError(f"max_gap {max_gap!r} is not a duration like '3D' or '90min'") from error
 
 
-def _read_file(path: Path) -> pd.DataFrame:
+def read_table(path: Path) -> pd.DataFrame:
     suffixes = "".join(path.suffixes).lower()
     try:
         if suffixes.endswith(".parquet"):

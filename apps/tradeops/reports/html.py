@@ -60,6 +60,7 @@ def render(result: BacktestResult, verdict: Verdict | None = None) -> str:
         start=result.bars.index[0].isoformat(),
         end=result.bars.index[-1].isoformat(),
         fingerprint=result.bars.fingerprint(),
+        data=result.bars.provenance(),
     )
 
 
