@@ -138,3 +138,69 @@ def show_command(
     out.print(f"  source {manifest.source}, fetched {manifest.fetched_at}, created {manifest.created_at}")
     out.print(f"  {len(manifest.parts)} part(s), {manifest.size:,} bytes")
     _print_stored(out, manifest, created=True)
+
+
+@app.command("fetch")
+def fetch_command(
+    exchange: Annotated[str, typer.Option("--exchange", help="ccxt exchange id, e.g. binance")],
+    symbol: Annotated[list[str], typer.Option("--symbol", help="unified symbol BASE/QUOTE; repeat for more")],
+    timeframe: Annotated[str, typer.Option("--timeframe", help="bar length, e.g. 1m, 1h, 1d")],
+    dataset: DatasetName,
+    since: Annotated[str | None, typer.Option("--since", help="first bar of a new dataset (ISO-8601, UTC)")] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="last bar to fetch (ISO-8601, UTC) [default: now]")
+    ] = None,
+) -> None:
+    """Fetch closed bars through ccxt after the newest stored one; store them as a new version."""
+    from tradeops.data.window import window_from_options
+
+    window = window_from_options(since, until)
+    _fetch_and_print(
+        exchange, symbol, timeframe, dataset, window.start if window else None, window.end if window else None
+    )
+
+
+def _fetch_and_print(
+    exchange_id: str, symbols: list[str], timeframe: str, dataset: str, since: Any, until: Any
+) -> None:
+    from tradeops.data.fetch import FetchPolicy, fetch_dataset, open_exchange
+    from tradeops.settings import load_settings
+
+    settings = load_settings()
+    policy = FetchPolicy(attempts=settings.fetch_attempts, backoff_seconds=settings.fetch_backoff_seconds)
+    exchange = open_exchange(exchange_id, base_url=settings.exchange_base_url, timeout_ms=policy.timeout_ms)
+    report = fetch_dataset(
+        _datasets(),
+        exchange,
+        dataset=dataset,
+        symbols=symbols,
+        timeframe=timeframe,
+        since=since,
+        until=until,
+        policy=policy,
+    )
+    out = _console()
+    for item in report.symbols:
+        out.print(
+            f"{item.symbol}: {item.new_bars:,} new closed bar(s) in {item.pages} page(s), {item.retries} retried "
+            f"request(s); forming candle not stored: {item.forming_dropped}; repeated candles dropped: "
+            f"{item.duplicates_dropped}"
+        )
+    _print_stored(out, report.manifest, report.created)
+
+
+@app.command("sync")
+def sync_command() -> None:
+    """Fetch every dataset in TRADEOPS_MARKET_DATASETS (what the market-data CronJob runs); exit 2 if any failed."""
+    from tradeops.errors import TradeopsError
+    from tradeops.settings import load_settings
+
+    failed = []
+    for source in load_settings().market_datasets:
+        try:
+            _fetch_and_print(source.exchange, source.symbols, source.timeframe, source.dataset, source.since, None)
+        except TradeopsError as error:
+            failed.append(source.dataset)
+            Console(stderr=True, markup=False, emoji=False, highlight=False).print(f"error: {error}")
+    if failed:
+        raise typer.Exit(2)

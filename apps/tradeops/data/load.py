@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import numpy as np
@@ -168,7 +168,7 @@ def _stack(per_symbol: dict[str, pd.DataFrame], source: str) -> Bars:
                 f"({len(only_here)} timestamp(s) missing from {symbol}, {len(only_there)} extra; "
                 f"first difference at {example}); align them before loading"
             )
-    arrays = {
+    arrays: dict[str, Any] = {
         field: np.column_stack([per_symbol[s][field].to_numpy(dtype="float64") for s in symbols]) for field in FIELDS
     }
     return Bars(name=source, index=index, symbols=symbols, **arrays)

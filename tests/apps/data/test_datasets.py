@@ -87,7 +87,7 @@ def test_dc_14_bad_references_get_one_clear_line(tmp_path, goog):
     with pytest.raises(DataError, match="no such dataset"):
         load_bars("dataset:nothing", objects=objects)
     DatasetStore(objects).write("goog-1d", goog_frames(goog, 100), timeframe="1d", source="test")
-    with pytest.raises(DataError, match="no such version .*versions: [0-9a-f]{16}"):
+    with pytest.raises(DataError, match=r"no such version .*versions: [0-9a-f]{16}"):
         load_bars("dataset:goog-1d@0123456789abcdef", objects=objects)
     with pytest.raises(DataError, match="not 16 hex digits"):
         parse_ref("dataset:goog-1d@latest")
