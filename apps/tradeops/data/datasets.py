@@ -172,6 +172,8 @@ class DatasetStore:
             return Manifest.model_validate_json(self.objects.get(self._manifest_key(name, version))), False
         except KeyError:
             pass
+        pending = f"{ROOT}/{name}/pending/{version}.json"  # tells cleanup these new parts are not orphans yet
+        self.objects.put(pending, json.dumps({"started_at": _now()}).encode(), "application/json")
         parts = [part for symbol in sorted(frames) for part in self._write_parts(name, symbol, frames[symbol])]
         manifest = Manifest(
             dataset=name,
@@ -190,6 +192,7 @@ class DatasetStore:
         )
         body = json.dumps(manifest.model_dump(mode="json"), indent=2).encode()
         self.objects.put(self._manifest_key(name, version), body, "application/json")
+        self.objects.delete(pending)
         return manifest, True
 
     def read(self, manifest: Manifest) -> pd.DataFrame:
@@ -218,6 +221,11 @@ class DatasetStore:
         for key in removed[1:]:
             self.objects.delete(key)
         return removed
+
+    def writes_in_flight(self, name: str) -> dict[str, str]:
+        """Return the pending-write markers of a dataset (key: when the write started)."""
+        markers = self.objects.keys(f"{ROOT}/{name}/pending/")
+        return {key: json.loads(self.objects.get(key))["started_at"] for key in markers}
 
     def orphan_parts(self, name: str) -> list[str]:
         """Return part keys no complete version lists (left by a deleted version or an interrupted write)."""
