@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tradeops.data.fetch import DatasetSource
 from tradeops.errors import ConfigError
 from tradeops.gate.candidate import Candidate
 from tradeops.strategies.base import format_validation
@@ -93,6 +94,20 @@ class Schedule(_Model):
         return check_cron(value)
 
 
+class MarketDataJob(Schedule):
+    """The market-data CronJob: `tradeops data sync` keeps these datasets fresh in the stack's object store."""
+
+    datasets: tuple[DatasetSource, ...] = Field((), description="datasets to fetch; none: no CronJob")
+
+    @field_validator("datasets")
+    @classmethod
+    def _unique(cls, value: tuple[DatasetSource, ...]) -> tuple[DatasetSource, ...]:
+        names = [source.dataset for source in value]
+        if len(names) != len(set(names)):
+            raise ValueError(f"dataset names must be unique: {', '.join(names)}")
+        return value
+
+
 class Image(_Model):
     """Where the one image of the stack is pushed."""
 
@@ -124,6 +139,7 @@ class StackConfig(_Model):
     gate_timeout_seconds: int = Field(900, ge=60, le=7200)
     backup: Schedule = Schedule(schedule="15 2 * * *")
     cleanup: Schedule = Schedule(schedule="45 3 * * *")
+    market_data: MarketDataJob = MarketDataJob(schedule="7 * * * *")
     platform: Platform = Platform()
     slack_channel: str | None = Field(None, pattern=r"^#[a-z0-9_-]+$")
     slack_writers: tuple[Annotated[str, Field(pattern=r"^[UWS][A-Z0-9]{2,20}$")], ...] = Field(
@@ -131,6 +147,15 @@ class StackConfig(_Model):
     )
     git_remote: str | None = Field(None, description="repository URL the slackbot proposes branches on")
     github_repo: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name")
+
+    @model_validator(mode="after")
+    def _prod_gates_on_market_data(self) -> StackConfig:
+        if self.environment == "prod" and not self.candidate.data.startswith("dataset:"):
+            raise ValueError(
+                f"candidate.data {self.candidate.data!r}: prod gates and trades on market data, "
+                "so it must be dataset:NAME[@VERSION] (a bundled sample or a file is refused)"
+            )
+        return self
 
 
 def parse_stack_config(raw: Any, version: str) -> StackConfig:

@@ -12,6 +12,7 @@ from infra.components import common
 from infra.components.backtest_gate import CANDIDATE_PATH, BacktestGate, BacktestGateArgs
 from infra.components.image import AppImage, AppImageArgs
 from infra.components.maintenance import Maintenance, MaintenanceArgs
+from infra.components.market_data import MarketData, MarketDataArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.platform import PlatformArgs, PlatformReleases
 from infra.components.settings import StackSettings, StackSettingsArgs
@@ -34,6 +35,7 @@ class Stack:
     trader: TradingService
     slackbot: TradingService
     maintenance: Maintenance
+    market_data: MarketData | None = None
 
 
 def trader_env(config: StackConfig, candidate_hash: str) -> tuple[tuple[str, str], ...]:
@@ -107,12 +109,32 @@ def declare(config: StackConfig, version: str, secrets: dict[str, pulumi.Output[
         ),
         opts=after_settings,
     )
+    market_data = None
+    if config.market_data.datasets:
+        market_data = MarketData(
+            "market-data",
+            MarketDataArgs(namespace=ns, image=image.reference, version=version, job=config.market_data),
+            opts=after_settings,
+        )
     pulumi.export("namespace", ns)
     pulumi.export("version", version)
     pulumi.export("image", image.reference)
     pulumi.export("gate_job", gate.job.metadata.name)
     pulumi.export("candidate_hash", gate.candidate_hash)
-    return Stack(config, namespace, image, settings, platform, network, gate, backtester, trader, slackbot, maintenance)
+    return Stack(
+        config,
+        namespace,
+        image,
+        settings,
+        platform,
+        network,
+        gate,
+        backtester,
+        trader,
+        slackbot,
+        maintenance,
+        market_data,
+    )
 
 
 def declare_from_pulumi_config() -> Stack:
