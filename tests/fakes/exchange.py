@@ -15,6 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import pandas as pd
+
 MINUTE_MS = 60_000
 INTERVALS_MS = {
     "1m": MINUTE_MS,
@@ -166,3 +168,51 @@ def walk(start_ms: int, count: int, step_ms: int = MINUTE_MS, price: float = 100
             [start_ms + i * step_ms, open_, max(open_, close) + 0.25, min(open_, close) - 0.25, close, 1.0 + i % 5]
         )
     return candles
+
+
+def seed_stack_datasets(objects: Any, stacks: tuple[str, ...] = ("staging", "prod")) -> list[str]:
+    """Do what the stacks' market-data CronJob does: `data fetch` each of their datasets into `objects`.
+
+    The fake venue serves the real GOOG daily bars (backtesting.py's sample) under each configured
+    symbol, so gates on these stacks judge real bars; return the dataset refs written.
+    """
+    from infra.config import parse_stack_config
+    from pipelines.infra.evaluate import stack_config
+
+    from tradeops.data import load_bars
+    from tradeops.data.datasets import DatasetStore
+    from tradeops.data.fetch import FetchPolicy, fetch_dataset, open_exchange
+
+    goog = load_bars("sample:GOOG")
+    stamps = goog.index.as_unit("ms").asi8
+    candles = [
+        [int(t), *(float(getattr(goog, f)[i, 0]) for f in ("open", "high", "low", "close", "volume"))]
+        for i, t in enumerate(stamps)
+    ]
+    sources = {
+        source.dataset: source
+        for stack in stacks
+        for source in parse_stack_config(stack_config(stack)["tradeops:settings"], stack).market_data.datasets
+    }
+    fake = FakeBinance()
+    try:
+        for source in sources.values():
+            for symbol in source.symbols:
+                base, quote = symbol.split("/")
+                fake.add_market(base, quote, candles)
+        fake.now_ms = int(stamps[-1]) + INTERVALS_MS["1d"]
+        written = []
+        for source in sources.values():
+            report = fetch_dataset(
+                DatasetStore(objects),
+                open_exchange(source.exchange, base_url=fake.url),
+                dataset=source.dataset,
+                symbols=list(source.symbols),
+                timeframe=source.timeframe,
+                since=pd.Timestamp(int(stamps[0]), unit="ms").to_pydatetime(),
+                policy=FetchPolicy(attempts=2, backoff_seconds=0.01),
+            )
+            written.append(report.manifest.ref)
+        return written
+    finally:
+        fake.stop()

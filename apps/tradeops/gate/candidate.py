@@ -35,7 +35,9 @@ class Candidate(BaseModel):
     data: str = Field(
         "sample:GOOG", description="data reference: a CSV/Parquet path, sample:NAME or dataset:NAME[@VERSION]"
     )
-    window: Window | None = Field(None, description="judge only these bars, e.g. {last_days: 365}")
+    window: Window | None = Field(
+        None, description="judge only these bars, e.g. {last_days: 365}", exclude_if=lambda value: value is None
+    )
     execution: ExecutionSettings = ExecutionSettings()
     thresholds: Thresholds = Thresholds()
 
