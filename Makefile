@@ -45,6 +45,7 @@ bench: setup
 	$(BIN)/python -m pipelines.bench.api_load --out reports/api_load.json
 	$(BIN)/python -m pipelines.bench.backup --out reports/backup_bench.json
 	$(BIN)/python -m pipelines.bench.trader --out reports/trader_bench.json
+	$(BIN)/python -m pipelines.bench.market_data --out reports/market_data_bench.json
 
 clean:
 	rm -rf $(VENV) .venv-checkov reports .coverage

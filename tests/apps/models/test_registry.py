@@ -129,8 +129,15 @@ def _card_fields() -> dict:
     window = {"data": "sample:GOOG", "fingerprint": "sha256:x", "symbols": ["GOOG"], "rows": 1}
     window |= {"first_row": when, "last_row": when, "last_seen": when}
     return {
-        "strategy": "ml_classifier", "params": {}, "hyperparameters": {}, "training": window,
-        "features": list(FEATURES), "feature_hash": FEATURE_HASH, "libraries": {}, "validation": {}, "gate": {},
+        "strategy": "ml_classifier",
+        "params": {},
+        "hyperparameters": {},
+        "training": window,
+        "features": list(FEATURES),
+        "feature_hash": FEATURE_HASH,
+        "libraries": {},
+        "validation": {},
+        "gate": {},
     }
 
 
