@@ -59,7 +59,7 @@ def clean_datasets(
             else:
                 report.removed.append({"what": what, "why": f"created {age.days} days ago, referenced by nothing"})
                 if not dry_run:
-                    objects.delete(f"datasets/{name}/versions/{manifest.version}/manifest.json")
+                    store.delete_version(name, manifest.version)
         _orphans(store, name, now, dry_run, report)
 
 

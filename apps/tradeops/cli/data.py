@@ -184,7 +184,7 @@ def _fetch_and_print(
         out.print(
             f"{item.symbol}: {item.new_bars:,} new closed bar(s) in {item.pages} page(s), {item.retries} retried "
             f"request(s); forming candle not stored: {item.forming_dropped}; repeated candles dropped: "
-            f"{item.duplicates_dropped}"
+            f"{item.duplicates_dropped}; {item.missing_bars:,} missing bar(s) in the stored span"
         )
     _print_stored(out, report.manifest, report.created)
 

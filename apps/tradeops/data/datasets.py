@@ -213,14 +213,11 @@ class DatasetStore:
         frame = pd.concat(pieces, ignore_index=True)
         return frame.sort_values(["symbol", "timestamp"], kind="stable", ignore_index=True)
 
-    def delete_version(self, name: str, version: str) -> list[str]:
-        """Remove one version's manifest, then the parts no remaining version uses; return the keys removed."""
-        manifest_key = self._manifest_key(name, version)
-        self.objects.delete(manifest_key)
-        removed = [manifest_key, *self.orphan_parts(name)]
-        for key in removed[1:]:
-            self.objects.delete(key)
-        return removed
+    def delete_version(self, name: str, version: str) -> str:
+        """Remove one version's manifest (its parts become orphans unless another version uses them)."""
+        key = self._manifest_key(check_name(name), version)
+        self.objects.delete(key)
+        return key
 
     def writes_in_flight(self, name: str) -> dict[str, str]:
         """Return the pending-write markers of a dataset (key: when the write started)."""

@@ -75,14 +75,19 @@ class FetchReport:
     symbols: list[SymbolReport]
 
 
-def open_exchange(exchange_id: str, *, base_url: str | None = None, timeout_ms: int = 15_000) -> Any:
-    """Return a ccxt exchange for public market data; `base_url` replaces the host of every API URL."""
+def open_exchange(
+    exchange_id: str, *, base_url: str | None = None, timeout_ms: int = 15_000, rate_limited: bool = True
+) -> Any:
+    """Return a ccxt exchange for public market data; `base_url` replaces the host of every API URL.
+
+    `rate_limited=False` switches ccxt's throttle off (only for benchmarks against a local fake).
+    """
     import ccxt
 
     if exchange_id not in ccxt.exchanges:
         raise DataError(f"--exchange {exchange_id!r}: not a ccxt exchange id (e.g. binance, kraken, coinbase)")
     exchange = getattr(ccxt, exchange_id)(
-        {"enableRateLimit": True, "timeout": timeout_ms, "options": {"fetchMarkets": {"types": ["spot"]}}}
+        {"enableRateLimit": rate_limited, "timeout": timeout_ms, "options": {"fetchMarkets": {"types": ["spot"]}}}
     )
     if base_url:
         exchange.urls["api"] = _rebase(exchange.urls["api"], base_url.rstrip("/"))
