@@ -30,46 +30,15 @@ class MarketData(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MarketDataArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tradeops:data:MarketData", name, None, opts)
-        labels = common.labels("market-data", args.version)
-        pod = k8s.core.v1.PodSpecArgs(
-            restart_policy="Never",
-            automount_service_account_token=False,
-            security_context=common.pod_security(),
-            containers=[
-                k8s.core.v1.ContainerArgs(
-                    name="market-data",
-                    image=args.image,
-                    image_pull_policy="Always",
-                    args=["data", "sync"],
-                    env=[k8s.core.v1.EnvVarArgs(name="TRADEOPS_MARKET_DATASETS", value=datasets_env(args.job))],
-                    env_from=common.settings_env(),
-                    resources=common.resources(args.job.resources),
-                    security_context=common.container_security(),
-                    volume_mounts=common.mounts(),
-                )
-            ],
-            volumes=common.volumes(),
-        )
-        self.cron_job = k8s.batch.v1.CronJob(
+        self.cron_job = common.cron_job(
             f"{name}-cron",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="tradeops-market-data", namespace=args.namespace, labels=labels),
-            spec=k8s.batch.v1.CronJobSpecArgs(
-                schedule=args.job.schedule,
-                concurrency_policy="Forbid",
-                starting_deadline_seconds=args.job.starting_deadline_seconds,
-                successful_jobs_history_limit=3,
-                failed_jobs_history_limit=3,
-                job_template=k8s.batch.v1.JobTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                    spec=k8s.batch.v1.JobSpecArgs(
-                        backoff_limit=1,
-                        active_deadline_seconds=args.job.active_deadline_seconds,
-                        template=k8s.core.v1.PodTemplateSpecArgs(
-                            metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels), spec=pod
-                        ),
-                    ),
-                ),
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+            component="market-data",
+            command=["data", "sync"],
+            schedule=args.job,
+            namespace=args.namespace,
+            image=args.image,
+            version=args.version,
+            parent=self,
+            env=[k8s.core.v1.EnvVarArgs(name="TRADEOPS_MARKET_DATASETS", value=datasets_env(args.job))],
         )
         self.register_outputs({"cron_job": self.cron_job.metadata.name})

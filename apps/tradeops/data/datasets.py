@@ -210,8 +210,7 @@ class DatasetStore:
             piece = pd.read_parquet(io.BytesIO(data))
             piece["symbol"] = part.symbol
             pieces.append(piece)
-        frame = pd.concat(pieces, ignore_index=True)
-        return frame.sort_values(["symbol", "timestamp"], kind="stable", ignore_index=True)
+        return pd.concat(pieces, ignore_index=True)  # parts are listed by symbol, then year: already in order
 
     def delete_version(self, name: str, version: str) -> str:
         """Remove one version's manifest (its parts become orphans unless another version uses them)."""
