@@ -78,7 +78,8 @@ def build_router(settings: AppSettings) -> APIRouter:  # noqa: C901 - one closur
                 [
                     {
                         "loc": ["body", "data"],
-                        "msg": "data must be sample:NAME, dataset:NAME[@VERSION] or a file inside the market folder",
+                        "msg": "data must be sample:NAME, dataset:NAME[@VERSION] "
+                        "or a file inside the market data folder",
                         "type": "value_error",
                     }
                 ],
