@@ -56,6 +56,7 @@ bench: setup
 # from `make test`; every scenario module in pipelines/faults/ runs and one table of figures is printed.
 faults: setup
 	$(BIN)/python -m pipelines.faults --out reports/faults.json
+	$(BIN)/python -m pipelines.bench.market_data --out reports/market_data_bench.json
 
 clean:
 	rm -rf $(VENV) .venv-checkov reports .coverage

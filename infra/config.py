@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tradeops.bundles import BundleContent, DatasetRef
+from tradeops.data.sources import DatasetSource
 from tradeops.errors import ConfigError
 from tradeops.gate.candidate import Candidate
 from tradeops.strategies.base import format_validation
@@ -97,6 +98,20 @@ class Schedule(_Model):
     @classmethod
     def _cron(cls, value: str) -> str:
         return check_cron(value)
+
+
+class MarketDataJob(Schedule):
+    """The market-data CronJob: `tradeops data sync` keeps these datasets fresh in the stack's object store."""
+
+    datasets: tuple[DatasetSource, ...] = Field((), description="datasets to fetch; none: no CronJob")
+
+    @field_validator("datasets")
+    @classmethod
+    def _unique(cls, value: tuple[DatasetSource, ...]) -> tuple[DatasetSource, ...]:
+        names = [source.dataset for source in value]
+        if len(names) != len(set(names)):
+            raise ValueError(f"dataset names must be unique: {', '.join(names)}")
+        return value
 
 
 class Image(_Model):
@@ -198,6 +213,7 @@ class StackConfig(_Model):
     gate_timeout_seconds: int = Field(900, ge=60, le=7200)
     backup: Schedule = Schedule(schedule="15 2 * * *")
     cleanup: Schedule = Schedule(schedule="45 3 * * *")
+    market_data: MarketDataJob = MarketDataJob(schedule="7 * * * *")
     platform: Platform = Platform()
     sweeps: SweepJobConfig = Field(SweepJobConfig(), description="shard pods of sharded sweeps (Indexed Jobs)")
     slack_channel: str | None = Field(None, pattern=r"^#[a-z0-9_-]+$")
@@ -210,6 +226,15 @@ class StackConfig(_Model):
     git_remote: str | None = Field(None, description="repository URL the slackbot and the MCP server propose on")
     github_repo: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name")
     promotion: Promotion | None = Field(None, description="set on a stage bundles are promoted into (prod)")
+
+    @model_validator(mode="after")
+    def _prod_gates_on_market_data(self) -> StackConfig:
+        if self.environment == "prod" and not self.candidate.data.startswith("dataset:"):
+            raise ValueError(
+                f"candidate.data {self.candidate.data!r}: prod gates and trades on market data, "
+                "so it must be dataset:NAME[@VERSION] (a bundled sample or a file is refused)"
+            )
+        return self
 
 
 def bundle_content(config: StackConfig, image: str, inputs: BundleInputs) -> BundleContent:

@@ -12,6 +12,7 @@ from infra.components import common
 from infra.components.backtest_gate import CANDIDATE_PATH, BacktestGate, BacktestGateArgs
 from infra.components.image import AppImage, AppImageArgs
 from infra.components.maintenance import Maintenance, MaintenanceArgs
+from infra.components.market_data import MarketData, MarketDataArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.platform import PlatformArgs, PlatformReleases
 from infra.components.settings import StackSettings, StackSettingsArgs
@@ -44,6 +45,7 @@ class Stack:
     mcp: TradingService
     maintenance: Maintenance
     sweeps: SweepJobs
+    market_data: MarketData | None = None
 
 
 def trader_env(config: StackConfig, candidate_hash: str) -> tuple[tuple[str, str], ...]:
@@ -130,6 +132,13 @@ def declare(
         ),
         opts=after_settings,
     )
+    market_data = None
+    if config.market_data.datasets:
+        market_data = MarketData(
+            "market-data",
+            MarketDataArgs(namespace=ns, image=image.reference, version=version, job=config.market_data),
+            opts=after_settings,
+        )
     pulumi.export("namespace", ns)
     pulumi.export("version", version)
     pulumi.export("image", image.reference)
@@ -149,6 +158,7 @@ def declare(
         mcp,
         maintenance,
         sweeps,
+        market_data,
     )
 
 

@@ -51,6 +51,9 @@ class Release(BaseModel):
     gate_verdict_id: str | None = None
     gate_passed: bool | None = None
     gate_reused: bool = Field(False, description="a rollback reused the verdict this version passed before")
+    data: dict[str, Any] | None = Field(
+        None, description="the data the gate verdict judged: ref, dataset, version, sha256, symbols, span, bars"
+    )
     restore_point: str | None = Field(None, description="id of the database backup taken before `up`")
     changes: dict[str, int] = Field(default_factory=dict, description="resource operations of `up`, e.g. update: 3")
     steps: list[Step] = Field(default_factory=list, description="the deploy path's steps, in the order they ran")

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_serializer, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tradeops.data.sources import DatasetSource
 from tradeops.engine.limits import Limits
 from tradeops.errors import ConfigError, format_validation
 from tradeops.secrecy import PLACEHOLDERS, weak_database_url, weak_secret
@@ -123,6 +124,24 @@ class AppSettings(BaseSettings):
     trader_max_position_notional: float | None = Field(None, gt=0, description="risk: largest notional per symbol")
     trader_max_daily_loss_pct: float | None = Field(None, gt=0, le=100, description="risk: largest daily loss, %")
     trader_max_drawdown_pct: float | None = Field(None, gt=0, le=100, description="risk: largest drawdown, %")
+    exchange_base_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s]+$",
+        description="base URL replacing the venue's API host in `data fetch` (a proxy, or a local fake exchange)",
+    )
+    fetch_attempts: int = Field(6, ge=1, le=20, description="`data fetch`: tries per request on network errors/429")
+    fetch_backoff_seconds: float = Field(
+        1.0, ge=0, le=60, description="`data fetch`: first wait before a retry; doubles each time, capped at 30 s"
+    )
+    market_datasets: list[DatasetSource] = Field(
+        default_factory=list,
+        description="JSON list of datasets `data sync` keeps fresh: "
+        '[{"dataset": "binance-btcusdt-1h", "exchange": "binance", "symbols": ["BTC/USDT"], '
+        '"timeframe": "1h", "since": "2024-01-01"}]',
+    )
+    feed_stall_bars: int = Field(
+        3, ge=1, le=1000, description="the trader's feed is stalled after this many timeframes without a new bar"
+    )
     candidate_hash: str | None = Field(
         None, description="hash of the deployed candidate: cleanup never removes its runs"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
 import pulumi_kubernetes as k8s
 
 PART_OF = "tradeops"
@@ -97,4 +98,66 @@ def seed_numba_cache(image: Any) -> k8s.core.v1.ContainerArgs:
         resources=k8s.core.v1.ResourceRequirementsArgs(
             requests={"cpu": "50m", "memory": "64Mi"}, limits={"cpu": "500m", "memory": "256Mi"}
         ),
+    )
+
+
+def cron_job(
+    resource_name: str,
+    *,
+    component: str,
+    command: list[str],
+    schedule: Any,
+    namespace: pulumi.Input[str],
+    image: pulumi.Input[str],
+    version: str,
+    parent: pulumi.Resource,
+    service_account: pulumi.Input[str] | None = None,
+    env: list[k8s.core.v1.EnvVarArgs] | None = None,
+    annotations: dict[str, str] | None = None,
+) -> k8s.batch.v1.CronJob:
+    """A hardened CronJob running `tradeops COMMAND` on `schedule` (an infra.config.Schedule), never overlapping."""
+    pod_labels = labels(component, version)
+    pod = k8s.core.v1.PodSpecArgs(
+        restart_policy="Never",
+        service_account_name=service_account,
+        automount_service_account_token=service_account is not None,
+        security_context=pod_security(),
+        containers=[
+            k8s.core.v1.ContainerArgs(
+                name=component,
+                image=image,
+                image_pull_policy="Always",
+                args=command,
+                env=env,
+                env_from=settings_env(),
+                resources=resources(schedule.resources),
+                security_context=container_security(),
+                volume_mounts=mounts(),
+            )
+        ],
+        volumes=volumes(),
+    )
+    return k8s.batch.v1.CronJob(
+        resource_name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=f"tradeops-{component}", namespace=namespace, labels=pod_labels, annotations=annotations or {}
+        ),
+        spec=k8s.batch.v1.CronJobSpecArgs(
+            schedule=schedule.schedule,
+            concurrency_policy="Forbid",
+            starting_deadline_seconds=schedule.starting_deadline_seconds,
+            successful_jobs_history_limit=3,
+            failed_jobs_history_limit=3,
+            job_template=k8s.batch.v1.JobTemplateSpecArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels),
+                spec=k8s.batch.v1.JobSpecArgs(
+                    backoff_limit=1,
+                    active_deadline_seconds=schedule.active_deadline_seconds,
+                    template=k8s.core.v1.PodTemplateSpecArgs(
+                        metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels), spec=pod
+                    ),
+                ),
+            ),
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -78,54 +78,21 @@ class Maintenance(pulumi.ComponentResource):
         args: MaintenanceArgs,
         service_account: pulumi.Input[str] | None,
     ) -> k8s.batch.v1.CronJob:
-        labels = common.labels(component, args.version)
-        uses_api = service_account is not None
-        pod = k8s.core.v1.PodSpecArgs(
-            restart_policy="Never",
-            service_account_name=service_account,
-            automount_service_account_token=uses_api,
-            security_context=common.pod_security(),
-            containers=[
-                k8s.core.v1.ContainerArgs(
-                    name=component,
-                    image=args.image,
-                    image_pull_policy="Always",
-                    args=command,
-                    env_from=common.settings_env(),
-                    resources=common.resources(schedule.resources),
-                    security_context=common.container_security(),
-                    volume_mounts=common.mounts(),
-                )
-            ],
-            volumes=common.volumes(),
-        )
         annotations = {}
-        if uses_api:
+        if service_account is not None:
             annotations["checkov.io/skip1"] = (
                 "CKV_K8S_38=cleanup deletes finished Jobs through the Kubernetes API; "
                 "its Role allows only list and delete of jobs in this namespace"
             )
-        return k8s.batch.v1.CronJob(
+        return common.cron_job(
             f"{name}-{component}",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=f"tradeops-{component}", namespace=args.namespace, labels=labels, annotations=annotations
-            ),
-            spec=k8s.batch.v1.CronJobSpecArgs(
-                schedule=schedule.schedule,
-                concurrency_policy="Forbid",
-                starting_deadline_seconds=schedule.starting_deadline_seconds,
-                successful_jobs_history_limit=3,
-                failed_jobs_history_limit=3,
-                job_template=k8s.batch.v1.JobTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                    spec=k8s.batch.v1.JobSpecArgs(
-                        backoff_limit=1,
-                        active_deadline_seconds=schedule.active_deadline_seconds,
-                        template=k8s.core.v1.PodTemplateSpecArgs(
-                            metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels), spec=pod
-                        ),
-                    ),
-                ),
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+            component=component,
+            command=command,
+            schedule=schedule,
+            namespace=args.namespace,
+            image=args.image,
+            version=args.version,
+            parent=self,
+            service_account=service_account,
+            annotations=annotations,
         )

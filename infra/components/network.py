@@ -32,6 +32,10 @@ FLOWS: tuple[tuple[str, str, int], ...] = (
     ("mcp", "minio", 9000),
     ("backup", "minio", 9000),
     ("cleanup", "minio", 9000),
+    ("gate", "minio", 9000),
+    ("trader", "minio", 9000),
+    ("market-data", "minio", 9000),
+    ("market-data", "exchange", 443),
     ("trader", "broker", 443),
     ("slackbot", "slack", 443),
     ("slackbot", "github", 443),
@@ -43,7 +47,7 @@ FLOWS: tuple[tuple[str, str, int], ...] = (
     ("backtester", "kubernetes-api", 443),
     ("sweep", "minio", 9000),
 )
-EXTERNAL = {"world", "broker", "slack", "github", "kubernetes-api"}
+EXTERNAL = {"world", "broker", "slack", "github", "kubernetes-api", "exchange"}
 PLATFORM = {"postgresql": "postgresql", "minio": "minio"}  # component -> app.kubernetes.io/name of the chart's pods
 PUBLIC_INTERNET = k8s.networking.v1.IPBlockArgs(
     cidr="0.0.0.0/0", except_=["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]

@@ -84,16 +84,29 @@ def _gate_step(plan: Plan, config: StackConfig, tools: Tools, progress: _Progres
         record = hooks.verified_bundle_gate(plan.bundle, tools.releases)
         progress.facts |= {"gate_verdict_id": record.id, "gate_passed": True, "gate_reused": True}
         progress.skipped("gate", f"bundle {plan.bundle.id} is verified (verdict {record.id})")
-    elif plan.reuse_gate_of is not None:
-        record = hooks.reused_gate(plan.reuse_gate_of, tools.releases)
+    elif (reused := _reusable(plan, config, tools, progress)) is not None:
+        record = reused
         progress.facts |= {"gate_verdict_id": record.id, "gate_passed": True, "gate_reused": True}
-        progress.skipped("gate", f"version {plan.version} passed verdict {record.id} before")
+        progress.skipped("gate", f"version {plan.version} passed verdict {record.id} before on the same data")
     else:
         record = hooks.gate(plan.stack, plan.version, config, tools.releases)
         progress.facts |= {"gate_verdict_id": record.id, "gate_passed": record.passed}
         hooks.require_pass(record)
-        progress.ok("gate", f"verdict {record.id} passed")
+        changed = progress.facts.pop("gate_not_reused", None)  # why a rollback's verdict was not reused
+        progress.ok("gate", f"verdict {record.id} passed" + (f" (not reused: {changed})" if changed else ""))
     return record
+
+
+def _reusable(plan: Plan, config: StackConfig, tools: Tools, progress: _Progress) -> VerdictRecord | None:
+    """The verdict a rollback may reuse: only one that judged the data version the candidate names now."""
+    if plan.reuse_gate_of is None:
+        return None
+    reused = hooks.reused_gate(plan.reuse_gate_of, tools.releases)
+    changed = hooks.data_changed(reused, config, tools.releases.objects)
+    if changed is None:
+        return reused
+    progress.facts["gate_not_reused"] = changed
+    return None
 
 
 def _bundle_inputs(plan: Plan, record: VerdictRecord) -> BundleInputs:
@@ -137,6 +150,7 @@ def _run_steps(plan: Plan, tools: Tools, progress: _Progress) -> None:
     config = hooks.validate_settings(plan.settings, plan.version)
     progress.ok("validate", f"tradeops:settings valid for {config.environment}")
     record = _gate_step(plan, config, tools, progress)
+    progress.facts["data"] = record.verdict.get("data")
     if tools.restore_points is None:
         progress.skipped("restore-point", "no database to back up (first deploy)")
     else:

@@ -10,10 +10,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from tradeops.backup import BackupError
 from tradeops.bundles import BundleState
 from tradeops.cleanup.jobs import JobsApi
+from tradeops.data.datasets import PREFIX as DATASET_PREFIX
+from tradeops.data.datasets import open_datasets, parse_ref
 from tradeops.engine import BacktestResult
-from tradeops.errors import ConfigError
+from tradeops.errors import ConfigError, DataError
 from tradeops.gate import Verdict, run_gate
 from tradeops.releases import Release, ReleaseStore, VerdictRecord
+from tradeops.store.objects import ObjectStore
 
 GATE_COMPONENT = "gate"
 
@@ -40,10 +43,10 @@ def validate_settings(settings: dict[str, Any], version: str) -> StackConfig:
         raise StepFailed("validate", str(error)) from None
 
 
-def judge(config: StackConfig) -> tuple[Verdict, BacktestResult | None]:
-    """The gate on the stack's candidate; a crash is an undecided verdict, never a pass."""
+def judge(config: StackConfig, objects: ObjectStore | None = None) -> tuple[Verdict, BacktestResult | None]:
+    """The gate on the stack's candidate (datasets read from `objects`); a crash is undecided, never a pass."""
     try:
-        return run_gate(config.candidate)
+        return run_gate(config.candidate, objects=objects)
     except Exception as error:  # noqa: BLE001 - the gate must fail closed
         return Verdict(error=f"internal error: {type(error).__name__}: {error}"), None
 
@@ -60,7 +63,7 @@ def verdict_reason(verdict: dict[str, Any]) -> str:
 
 def gate(stack: str, version: str, config: StackConfig, releases: ReleaseStore) -> VerdictRecord:
     """Run the gate and record its verdict (whatever it is)."""
-    return releases.save_verdict(stack, version, judge(config)[0].to_dict())
+    return releases.save_verdict(stack, version, judge(config, releases.objects)[0].to_dict())
 
 
 def require_pass(record: VerdictRecord) -> None:
@@ -95,6 +98,22 @@ def verified_bundle_gate(bundle: BundleState, releases: ReleaseStore) -> Verdict
     if passed is None:
         raise StepFailed("gate", f"bundle {bundle.id} has never passed the gate")
     return _passed_verdict(releases, passed.stack, passed.verdict_id, f"bundle {bundle.id}")
+def data_changed(record: VerdictRecord, config: StackConfig, objects: ObjectStore) -> str | None:
+    """Why a recorded verdict no longer speaks for the candidate's data (None: the same data version).
+
+    A `dataset:NAME` reference means the latest version, which may have moved since the verdict.
+    """
+    reference = config.candidate.data
+    if not reference.startswith(DATASET_PREFIX):
+        return None
+    judged = (record.verdict.get("data") or {}).get("version")
+    try:
+        now = open_datasets(objects).manifest(parse_ref(reference)).version
+    except DataError as error:
+        return f"the data cannot be resolved now: {error}"
+    if judged != now:
+        return f"verdict {record.id} judged {reference} version {judged}, which is now {now}"
+    return None
 
 
 def restore_point(backups: RestorePoints, stack: str, version: str) -> str:

@@ -26,6 +26,10 @@ INTEGRATIONS = {
         "what": "the GitHub repository and REST API",
         "connection": "HTTPS 443 from the slackbot and the mcp server (push proposal branches, open pull requests)",
     },
+    "exchange": {
+        "what": "venues' public market-data APIs (through ccxt)",
+        "connection": "HTTPS 443 from market-data (OHLCV only, no credentials)",
+    },
     "kubernetes-api": {"what": "the cluster API", "connection": "HTTPS 443 from cleanup (delete finished Jobs)"},
     "world": {
         "what": "callers outside the cluster (Slack's servers, AI assistants over MCP)",
@@ -35,7 +39,7 @@ INTEGRATIONS = {
 DATA_STORES = {
     "postgresql": {"what": "results, orders, audit log", "port": 5432, "setting": "TRADEOPS_DATABASE_URL (Secret)"},
     "minio": {
-        "what": "S3-compatible object store: reports, artifacts, backups",
+        "what": "S3-compatible object store: reports, artifacts, backups, market-data datasets",
         "port": 9000,
         "setting": "TRADEOPS_OBJECT_STORE, TRADEOPS_S3_ENDPOINT_URL",
     },

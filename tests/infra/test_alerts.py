@@ -15,6 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.apps.service.conftest import AUTH, backtester, wait_for
 from tradeops.backup import BackupRepository
+from tradeops.data import load_bars
+from tradeops.data.datasets import DatasetStore
+from tradeops.data.imports import bars_to_frames
 from tradeops.settings import load_settings
 from tradeops.store import open_object_store
 from tradeops.trader.service import create_app as trader_app
@@ -45,6 +48,20 @@ def exported_series(data: Path) -> set[str]:
     candidate.write_text("strategy: sma_cross\ndata: sample:synthetic?bars=80\n")
     trader = trader_app(load_settings(data_dir=data, trader_candidate=candidate, trader_replay_speed=0))
     with TestClient(trader) as api:
+        deadline = time.monotonic() + 60
+        while api.get("/v1/trader/status").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        texts.append(api.get("/metrics").text)
+    following = data / "following.yaml"  # a trader following a dataset also publishes its feed's gauges
+    bars = load_bars("sample:synthetic?bars=80")
+    DatasetStore(open_object_store((data / "objects").as_uri())).write(
+        "synthetic-1d", bars_to_frames(bars), timeframe="1d", source="test"
+    )
+    following.write_text("strategy: sma_cross\ndata: dataset:synthetic-1d\n")
+    settings = load_settings(
+        data_dir=data, trader_candidate=following, trader_session="follow", trader_poll_seconds=0.05
+    )
+    with TestClient(trader_app(settings)) as api:
         deadline = time.monotonic() + 60
         while api.get("/v1/trader/status").status_code != 200 and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -28,6 +28,7 @@ def test_oe_4_dc_1_alert_chart_lints_clean_and_renders_rules_and_dashboard():
     assert set(alerts) == {
         "TradeopsServiceDown",
         "TradeopsNotReady",
+        "TradeopsFeedStalled",
         "TradeopsHeartbeatStale",
         "TradeopsErrorRateHigh",
         "TradeopsSlowApi",

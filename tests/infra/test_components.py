@@ -76,7 +76,8 @@ def test_dc_1_a_new_candidate_or_version_changes_the_gate_template(stack):
 def test_dc_1_dw_2_every_workload_is_hardened_probed_and_limited(evaluations, stack):
     items = manifests(evaluations[stack])
     workloads = [m for m in items if m["kind"] in ("Deployment", "Job", "CronJob")]
-    assert len(workloads) == 7  # four services, the gate Job, two CronJobs
+    # four services, the gate Job, two CronJobs; staging and prod also fetch market data
+    assert len(workloads) == (7 if stack == "dev" else 8)
     for item in workloads:
         spec = item["spec"]
         pod = (spec["jobTemplate"]["spec"] if item["kind"] == "CronJob" else spec)["template"]["spec"]
@@ -124,7 +125,7 @@ def test_dc_4_maintenance_cronjobs_never_overlap_and_cleanup_has_only_what_it_ne
     from infra.config import check_cron
 
     crons = {m["metadata"]["name"]: m for m in manifests(evaluations[stack]) if m["kind"] == "CronJob"}
-    assert set(crons) == {"tradeops-backup", "tradeops-cleanup"}
+    assert set(crons) - {"tradeops-market-data"} == {"tradeops-backup", "tradeops-cleanup"}
     for cron in crons.values():
         check_cron(cron["spec"]["schedule"])
         assert cron["spec"]["concurrencyPolicy"] == "Forbid" and cron["spec"]["startingDeadlineSeconds"] > 0
@@ -196,3 +197,31 @@ def test_dc_21_only_the_backtester_may_create_jobs_and_only_in_its_namespace(eva
     (config_map,) = [m for m in items if m["kind"] == "ConfigMap" and m["metadata"]["name"] == "tradeops-settings"]
     assert json.loads(config_map["data"]["TRADEOPS_SWEEP_JOB"])["retries_per_shard"] >= 0
     assert ("backtester", "kubernetes-api", 443) in FLOWS and ("sweep", "minio", 9000) in FLOWS
+@pytest.mark.req("DC-15")
+def test_dc_15_the_market_data_cronjob_syncs_the_stack_datasets_with_narrow_egress(evaluations, stack):
+    import json as _json
+
+    items = manifests(evaluations[stack])
+    crons = {m["metadata"]["name"]: m for m in items if m["kind"] == "CronJob"}
+    if stack == "dev":
+        assert "tradeops-market-data" not in crons  # dev gates on bundled samples: nothing to fetch
+        return
+    cron = crons["tradeops-market-data"]
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["args"] == ["data", "sync"] and pod["automountServiceAccountToken"] is False
+    env = {item["name"]: item["value"] for item in container["env"]}
+    sources = _json.loads(env["TRADEOPS_MARKET_DATASETS"])
+    (candidate,) = [m["data"]["candidate.yaml"] for m in items if "candidate.yaml" in m.get("data", {})]
+    assert f"dataset:{sources[0]['dataset']}" in candidate  # the gate judges what the CronJob fetches
+    egress = {
+        m["metadata"]["name"]: m["spec"]["egress"]
+        for m in items
+        if m["kind"] == "NetworkPolicy"
+        and m["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name") == "tradeops-market-data"
+        and "egress" in m["spec"]
+    }
+    assert set(egress) == {"tradeops-market-data-to-minio", "tradeops-market-data-to-exchange"}
+    assert egress["tradeops-market-data-to-exchange"][0]["ports"] == [{"protocol": "TCP", "port": 443}]
+    assert "ipBlock" in egress["tradeops-market-data-to-exchange"][0]["to"][0]

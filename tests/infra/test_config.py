@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 from infra.config import StackConfigError, parse_stack_config
@@ -76,6 +77,7 @@ def test_dw_3_stacks_differ_only_where_they_must(evaluations):
         "gate_timeout_seconds",
         "backup",
         "cleanup",
+        "market_data",
         "platform",
         "slack_channel",
         "slack_writers",
@@ -153,3 +155,20 @@ def test_oe_3_dw_3_the_slackbot_gets_its_writers_repository_and_backtester_from_
     assert settings_values(writers, "v1")["TRADEOPS_SLACK_WRITERS"] == "U0123ABC,S0456DEF"
     with pytest.raises(StackConfigError, match=r"slack_writers\.0"):
         parse_stack_config(raw | {"slack_writers": ["#trading"]}, "v1")
+
+
+@pytest.mark.req("DC-14")
+def test_dc_14_prod_refuses_a_bundled_sample_and_staging_and_prod_gate_on_datasets():
+    raw = stack_config("prod")["tradeops:settings"]
+    for stack in ("staging", "prod"):
+        assert parse_stack_config(stack_config(stack)["tradeops:settings"], stack).candidate.data.startswith("dataset:")
+    sample = json.loads(json.dumps(raw))
+    sample["candidate"]["data"] = "sample:GOOG"
+    with pytest.raises(StackConfigError, match="prod gates and trades on market data"):
+        parse_stack_config(sample, "v1")
+    twice = json.loads(json.dumps(raw))
+    twice["market_data"]["datasets"] *= 2
+    with pytest.raises(StackConfigError, match="dataset names must be unique"):
+        parse_stack_config(twice, "v1")
+    dev = stack_config("dev")["tradeops:settings"]
+    assert parse_stack_config(dev, "dev").candidate.data == "sample:GOOG"  # dev may keep samples

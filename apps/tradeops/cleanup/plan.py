@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tradeops.cleanup.datasets import clean_datasets
 from tradeops.cleanup.jobs import FinishedJob, JobsApi
 from tradeops.store import ObjectStore, Run, RunStore
 from tradeops.sweeps.cluster import SWEEP_LABEL
@@ -21,6 +22,8 @@ class CleanupPolicy(BaseModel):
     run_days: int = Field(30, ge=1, description="finished runs older than this go, with their reports")
     keep_per_strategy: int = Field(3, ge=0, description="the newest N finished runs per kind and strategy stay")
     job_hours: int = Field(24, ge=1, description="finished Kubernetes Jobs older than this go")
+    dataset_days: int = Field(30, ge=1, description="dataset versions older than this go, unless kept for a reason")
+    dataset_keep_versions: int = Field(3, ge=1, description="the newest N versions of every dataset stay")
 
 
 @dataclass
@@ -95,6 +98,7 @@ def run_cleanup(
             report.bytes_freed += objects.size(key)
             if not dry_run:
                 objects.delete(key)
+    clean_datasets(objects, policy, now, dry_run, report)
     if jobs is not None:
         for job in _jobs(jobs, now, policy, protected, current_version, dry_run, report):
             if SWEEP_LABEL in job.labels:

@@ -18,12 +18,14 @@ from tradeops.cli.options import (
     Commission,
     Data,
     DirectionOpt,
+    End,
     Fraction,
     MaxGap,
     Params,
     Report,
     SizingOpt,
     Slippage,
+    Start,
     Strategy,
     emit_json,
     execution_settings,
@@ -34,6 +36,7 @@ from tradeops.cli.options import (
 from tradeops.cli.service import watch
 from tradeops.cli.shards import ShardOpt, Workers, merge, write_shard
 from tradeops.data import load_bars
+from tradeops.data.window import window_from_options
 from tradeops.engine import run_backtest, run_grid
 from tradeops.engine.backtest import grid_summary
 from tradeops.engine.limits import check_grid_points
@@ -79,6 +82,8 @@ def run(
     fraction: Fraction = None,
     direction: DirectionOpt = None,
     max_gap: MaxGap = None,
+    start: Start = None,
+    end: End = None,
 ) -> None:
     """Backtest one parameter point; print metrics (one JSON object with --json); record it for `tradeops runs`."""
     chosen = get_strategy(strategy)
@@ -86,7 +91,8 @@ def run(
     settings = execution_settings(
         cash=cash, commission=commission, slippage=slippage, sizing=sizing, fraction=fraction, direction=direction
     )
-    bars = load_bars(data, max_gap=max_gap, max_bars=load_settings().limits.max_bars)
+    limits = load_settings().limits
+    bars = load_bars(data, max_gap=max_gap, max_bars=limits.max_bars, window=window_from_options(start, end))
     result = run_backtest(chosen, params, bars, settings)
     payload = result_to_dict(result)
     if report is not None:

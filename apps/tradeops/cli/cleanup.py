@@ -21,12 +21,19 @@ def cleanup(
     run_days: Annotated[int, typer.Option("--run-days", min=1)] = 30,
     keep_per_strategy: Annotated[int, typer.Option("--keep-per-strategy", min=0)] = 3,
     job_hours: Annotated[int, typer.Option("--job-hours", min=1)] = 24,
+    dataset_days: Annotated[int, typer.Option("--dataset-days", min=1, help="dataset versions older go")] = 30,
+    dataset_keep_versions: Annotated[
+        int, typer.Option("--dataset-keep-versions", min=1, help="newest versions per dataset that stay")
+    ] = 3,
     kubernetes_host: Annotated[
         str | None,
         typer.Option("--kubernetes-host", help="API server (default: in-cluster when TRADEOPS_NAMESPACE is set)"),
     ] = None,
 ) -> None:
-    """Remove old runs and their reports, orphaned artifacts and old finished Jobs; write a cleanup report."""
+    """Remove old runs and their reports, orphaned artifacts, old dataset versions and old finished Jobs.
+
+    A dataset version stays while it is one of the newest, or a stored verdict or a stack's candidate names it.
+    """
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = RunStore(settings.resolved_database_url, timeouts=DatabaseTimeouts.of(settings))
@@ -37,7 +44,13 @@ def cleanup(
         report = run_cleanup(
             store,
             objects,
-            CleanupPolicy(run_days=run_days, keep_per_strategy=keep_per_strategy, job_hours=job_hours),
+            CleanupPolicy(
+                run_days=run_days,
+                keep_per_strategy=keep_per_strategy,
+                job_hours=job_hours,
+                dataset_days=dataset_days,
+                dataset_keep_versions=dataset_keep_versions,
+            ),
             dry_run=dry_run,
             jobs=jobs,
             protected_hashes=protected,

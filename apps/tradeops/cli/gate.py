@@ -16,18 +16,21 @@ from tradeops.cli.options import (
     Cash,
     Commission,
     DirectionOpt,
+    End,
     Fraction,
     MaxGap,
     Params,
     Report,
     SizingOpt,
     Slippage,
+    Start,
     emit_json,
     execution_settings,
     parse_assignments,
     parse_params,
     parse_value,
 )
+from tradeops.data.window import window_from_options
 from tradeops.errors import TradeopsError
 from tradeops.gate import Candidate, Verdict, load_candidate, run_gate, validate_candidate
 from tradeops.reports import write_report
@@ -128,6 +131,8 @@ def gate(
     fraction: Fraction = None,
     direction: DirectionOpt = None,
     max_gap: MaxGap = None,
+    start: Start = None,
+    end: End = None,
 ) -> None:
     """Judge a candidate against its thresholds; every check is printed with value and limit."""
     execution = {
@@ -140,6 +145,9 @@ def gate(
     }
     try:
         candidate = _candidate(stack, config, strategy, param, data, threshold, execution)
+        window = window_from_options(start, end)
+        if window is not None:
+            candidate = candidate.model_copy(update={"window": window})
         verdict, result = run_gate(candidate, max_gap=max_gap)
     except TradeopsError as error:
         verdict, result = Verdict(error=str(error)), None

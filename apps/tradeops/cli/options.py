@@ -21,8 +21,15 @@ Params = Annotated[
     list[str] | None, typer.Option("--param", "-p", help="parameter as NAME=VALUE; repeat per parameter")
 ]
 Data = Annotated[
-    str, typer.Option("--data", "-d", help="CSV/Parquet path or sample:GOOG, sample:EURUSD, sample:synthetic?symbols=5")
+    str,
+    typer.Option(
+        "--data",
+        "-d",
+        help="CSV/Parquet path, dataset:NAME[@VERSION], or sample:GOOG, sample:EURUSD, sample:synthetic?symbols=5",
+    ),
 ]
+Start = Annotated[str | None, typer.Option("--start", help="first bar used (ISO-8601, UTC), e.g. 2024-01-01")]
+End = Annotated[str | None, typer.Option("--end", help="last bar used (ISO-8601, UTC), e.g. 2024-06-30T23:00")]
 MaxGap = Annotated[str | None, typer.Option("--max-gap", help="reject holes in the timeline wider than this, e.g. 7D")]
 AsJson = Annotated[bool, typer.Option("--json", help="print one JSON object instead of a table")]
 Cash = Annotated[float | None, typer.Option("--cash", help="initial cash [default: 10000]")]

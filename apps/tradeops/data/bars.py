@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 FIELDS = ("open", "high", "low", "close", "volume")
+
+
+@dataclass(frozen=True)
+class DatasetOrigin:
+    """The stored dataset version some bars were read from."""
+
+    dataset: str
+    version: str
+    sha256: str
+    timeframe: str
 
 
 @dataclass(frozen=True)
@@ -26,6 +37,7 @@ class Bars:
     low: np.ndarray
     close: np.ndarray
     volume: np.ndarray
+    origin: DatasetOrigin | None = None
 
     def __post_init__(self) -> None:
         for field in FIELDS:
@@ -50,7 +62,23 @@ class Bars:
             index=self.index[start:stop],
             symbols=self.symbols,
             **{field: getattr(self, field)[start:stop] for field in FIELDS},
+            origin=self.origin,
         )
+
+    def provenance(self) -> dict[str, Any]:
+        """Return what these bars are: reference, dataset version (if any), hash, symbols, span, count."""
+        origin = self.origin
+        return {
+            "ref": self.name,
+            "dataset": origin.dataset if origin else None,
+            "version": origin.version if origin else None,
+            "sha256": origin.sha256 if origin else self.fingerprint().removeprefix("sha256:"),
+            "symbols": list(self.symbols),
+            "timeframe": origin.timeframe if origin else _timeframe(self.index),
+            "first": self.index[0].isoformat() if self.n_bars else None,
+            "last": self.index[-1].isoformat() if self.n_bars else None,
+            "bars": self.n_bars,
+        }
 
     def fingerprint(self) -> str:
         """Return a SHA-256 over timestamps, symbols and every value: equal data, equal hash."""
@@ -72,3 +100,13 @@ class Bars:
         """Return the observed bars per calendar year: the annualisation factor of every metric."""
         years = self.years()
         return (self.n_bars - 1) / years if years > 0 else float("nan")
+
+
+def _timeframe(index: pd.DatetimeIndex) -> str | None:
+    from tradeops.data.timeframes import infer_timeframe
+    from tradeops.errors import DataError
+
+    try:
+        return infer_timeframe(index.to_numpy())
+    except DataError:
+        return None

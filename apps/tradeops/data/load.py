@@ -2,29 +2,56 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import numpy as np
 import pandas as pd
 
 from tradeops.data import samples
-from tradeops.data.bars import FIELDS, Bars
+from tradeops.data.bars import FIELDS, Bars, DatasetOrigin
 from tradeops.data.validate import Findings, check_timeline, check_values
 from tradeops.errors import DataError
 
 TIMESTAMP_NAMES = ("timestamp", "datetime", "date", "time")
 SAMPLE_PREFIX = "sample:"
+DATASET_PREFIX = "dataset:"
+
+if TYPE_CHECKING:
+    from tradeops.data.window import Window
+    from tradeops.store.objects import ObjectStore
 
 
-def load_bars(reference: str, *, max_gap: str | None = None, max_bars: int | None = None) -> Bars:
-    """Load and validate bars from a path (.csv, .csv.gz, .parquet) or a `sample:NAME[?k=v&...]`.
+def load_bars(
+    reference: str,
+    *,
+    max_gap: str | None = None,
+    max_bars: int | None = None,
+    window: Window | None = None,
+    objects: ObjectStore | None = None,
+) -> Bars:
+    """Load and validate bars from a path (.csv, .csv.gz, .parquet), a `sample:NAME[?k=v&...]` or a
+    `dataset:NAME[@VERSION]` in the object store (`objects`, else the one the settings name).
 
     `max_gap` (e.g. "7D") rejects holes in the timeline wider than that; by default gaps such as
     weekends and holidays are accepted, since they are normal in market data. `max_bars` (bars x
     symbols) refuses data too large for the memory a worker has; a synthetic sample before it is made.
+    `window` keeps only the bars inside it (after validating all of them).
     """
-    gap = _parse_gap(max_gap)
+    bars = _load(reference, _parse_gap(max_gap), objects, max_bars)
+    if max_bars is not None and bars.n_bars * bars.n_symbols > max_bars:
+        raise DataError(
+            f"{reference}: {bars.n_bars:,} bars x {bars.n_symbols} symbols is more than the {max_bars:,} "
+            "a worker has memory for (TRADEOPS_MEMORY_LIMIT_MIB, docs/backtester.md)"
+        )
+    return window.apply(bars) if window is not None else bars
+
+
+def _load(reference: str, gap: pd.Timedelta | None, objects: ObjectStore | None, max_bars: int | None) -> Bars:
+    if reference.startswith(DATASET_PREFIX):
+        return _load_dataset(reference, gap, objects)
     if reference.startswith(SAMPLE_PREFIX):
         name, _, query = reference[len(SAMPLE_PREFIX) :].partition("?")
         frame = samples.load_sample(name, dict(parse_qsl(query)), max_cells=max_bars)
@@ -32,13 +59,17 @@ def load_bars(reference: str, *, max_gap: str | None = None, max_bars: int | Non
     path = Path(reference)
     if not path.exists():
         raise DataError(f"{reference}: no such file (and not a sample; samples: {samples.names()})")
-    bars = frame_to_bars(_read_file(path), source=reference, max_gap=gap, default_symbol=path.stem)
-    if max_bars is not None and bars.n_bars * bars.n_symbols > max_bars:
-        raise DataError(
-            f"{reference}: {bars.n_bars:,} bars x {bars.n_symbols} symbols is more than the {max_bars:,} "
-            "a worker has memory for (TRADEOPS_MEMORY_LIMIT_MIB, docs/backtester.md)"
-        )
-    return bars
+    return frame_to_bars(read_table(path), source=reference, max_gap=gap, default_symbol=path.stem)
+
+
+def _load_dataset(reference: str, gap: pd.Timedelta | None, objects: ObjectStore | None) -> Bars:
+    from tradeops.data.datasets import open_datasets, parse_ref
+
+    store = open_datasets(objects)
+    manifest = store.manifest(parse_ref(reference))
+    bars = frame_to_bars(store.read(manifest), source=reference, max_gap=gap)
+    origin = DatasetOrigin(manifest.dataset, manifest.version, manifest.sha256, manifest.timeframe)
+    return dataclasses.replace(bars, origin=origin)
 
 
 def _parse_gap(max_gap: str | None) -> pd.Timedelta | None:
@@ -50,7 +81,7 @@ def _parse_gap(max_gap: str | None) -> pd.Timedelta | None:
         raise DataError(f"max_gap {max_gap!r} is not a duration like '3D' or '90min'") from error
 
 
-def _read_file(path: Path) -> pd.DataFrame:
+def read_table(path: Path) -> pd.DataFrame:
     suffixes = "".join(path.suffixes).lower()
     try:
         if suffixes.endswith(".parquet"):
@@ -148,7 +179,7 @@ def _stack(per_symbol: dict[str, pd.DataFrame], source: str) -> Bars:
                 f"({len(only_here)} timestamp(s) missing from {symbol}, {len(only_there)} extra; "
                 f"first difference at {example}); align them before loading"
             )
-    arrays = {
+    arrays: dict[str, Any] = {
         field: np.column_stack([per_symbol[s][field].to_numpy(dtype="float64") for s in symbols]) for field in FIELDS
     }
     return Bars(name=source, index=index, symbols=symbols, **arrays)

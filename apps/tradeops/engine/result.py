@@ -50,7 +50,7 @@ def result_to_dict(result: BacktestResult) -> dict[str, Any]:
         "data": {
             "name": bars.name,
             "fingerprint": bars.fingerprint(),
-            "symbols": list(bars.symbols),
+            **bars.provenance(),
             "start": bars.index[0].isoformat(),
             "end": bars.index[-1].isoformat(),
             "bars": bars.n_bars,

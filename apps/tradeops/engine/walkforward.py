@@ -249,7 +249,7 @@ def walk_forward_to_dict(result: WalkForwardResult) -> dict[str, Any]:
 
     return {
         "strategy": result.strategy,
-        "data": {"name": result.bars.name, "fingerprint": result.bars.fingerprint(), "bars": result.bars.n_bars},
+        "data": {"name": result.bars.name, "fingerprint": result.bars.fingerprint(), **result.bars.provenance()},
         "train_bars": result.train_bars,
         "test_bars": result.test_bars,
         "anchored": result.anchored,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tradeops.data import load_bars
 from tradeops.engine.backtest import BacktestResult
 from tradeops.engine.result import result_to_dict
@@ -12,24 +14,33 @@ from tradeops.gate.thresholds import Thresholds
 from tradeops.gate.verdict import EXIT_FAIL, EXIT_PASS, EXIT_UNDECIDED, Check, Verdict
 from tradeops.strategies import get_strategy
 
+if TYPE_CHECKING:
+    from tradeops.store.objects import ObjectStore
+
 
 def run_gate(
-    candidate: Candidate, *, max_gap: str | None = None, max_bars: int | None = None
+    candidate: Candidate,
+    *,
+    max_gap: str | None = None,
+    max_bars: int | None = None,
+    objects: ObjectStore | None = None,
 ) -> tuple[Verdict, BacktestResult | None]:
     """Judge a candidate; never raises for bad data or config, which yield an undecided verdict.
+
+    `dataset:` references are read from `objects` (default: the object store the settings name).
 
     Returns the verdict and the candidate's BacktestResult (None when undecided).
     """
     summary = candidate.model_dump(mode="json")
     try:
-        bars = load_bars(candidate.data, max_gap=max_gap, max_bars=max_bars)
+        bars = load_bars(candidate.data, max_gap=max_gap, max_bars=max_bars, window=candidate.window, objects=objects)
         strategy = get_strategy(candidate.strategy)
         result, checks = evaluate(
             strategy, candidate.strategy_params(), bars, candidate.execution, candidate.thresholds
         )
     except TradeopsError as error:
         return Verdict(error=str(error), candidate=summary), None
-    return Verdict(checks=checks, candidate=summary, result=result_to_dict(result)), result
+    return Verdict(checks=checks, candidate=summary, result=result_to_dict(result), data=bars.provenance()), result
 
 
 __all__ = [

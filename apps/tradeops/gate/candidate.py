@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from tradeops.data.window import Window
 from tradeops.engine.settings import ExecutionSettings
 from tradeops.errors import ConfigError, format_validation
 from tradeops.gate.thresholds import Thresholds
@@ -31,7 +32,12 @@ class Candidate(BaseModel):
 
     strategy: str = Field(description="strategy name, e.g. sma_cross")
     params: dict[str, Any] = Field(default_factory=dict, description="strategy parameters; defaults fill the rest")
-    data: str = Field("sample:GOOG", description="data reference: a CSV/Parquet path or sample:NAME")
+    data: str = Field(
+        "sample:GOOG", description="data reference: a CSV/Parquet path, sample:NAME or dataset:NAME[@VERSION]"
+    )
+    window: Window | None = Field(
+        None, description="judge only these bars, e.g. {last_days: 365}", exclude_if=lambda value: value is None
+    )
     execution: ExecutionSettings = ExecutionSettings()
     thresholds: Thresholds = Thresholds()
 

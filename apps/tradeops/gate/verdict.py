@@ -29,6 +29,7 @@ class Verdict:
     error: str | None = None
     candidate: dict[str, Any] = field(default_factory=dict)
     result: dict[str, Any] | None = None
+    data: dict[str, Any] | None = None  # the provenance of the bars judged (ref, dataset, version, sha256, span)
 
     @property
     def passed(self) -> bool:
@@ -48,6 +49,7 @@ class Verdict:
             "error": self.error,
             "checks": [{k: _finite(v) for k, v in asdict(c).items()} for c in self.checks],
             "candidate": self.candidate,
+            "data": self.data,
             "result": self.result,
         }
 

@@ -93,6 +93,7 @@ def render(result: BacktestResult, verdict: Verdict | None = None, *, oos_train_
         plotly_js=plotly_js(),
         plot_config=PLOT_CONFIG,
         version=__version__,
+        data=result.bars.provenance(),
     )
 
 

@@ -77,7 +77,7 @@ def _sweep(request: dict[str, Any]) -> dict[str, Any]:
         "invalid_points": invalid,
         "sort_by": sort_by,
         "best": best,
-        "data": {"name": bars.name, "fingerprint": bars.fingerprint()},
+        "data": {"name": bars.name, "fingerprint": bars.fingerprint(), **bars.provenance()},
     }
     return {
         "result": result,

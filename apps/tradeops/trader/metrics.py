@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -10,6 +11,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tradeops.errors import ConfigError
 from tradeops.trader.control import STATES, TraderControl
+
+if TYPE_CHECKING:
+    from tradeops.trader.feed import DatasetFeed
 
 
 class TraderCollector(Collector):
@@ -51,3 +55,23 @@ class TraderCollector(Collector):
         )
         rejections.add_metric(labels, status.orders.get("rejected", 0))
         yield rejections
+
+
+class FeedCollector(Collector):
+    """tradeops_trader_feed_{seconds_since_new_bar,stalled}: is the followed dataset still growing?"""
+
+    def __init__(self, feed: DatasetFeed) -> None:
+        self.feed = feed
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        labels = [self.feed.reference]
+        since = GaugeMetricFamily(
+            "tradeops_trader_feed_seconds_since_new_bar", "seconds since the feed brought a new bar", labels=["feed"]
+        )
+        since.add_metric(labels, self.feed.seconds_since_new_bar())
+        yield since
+        stalled = GaugeMetricFamily(
+            "tradeops_trader_feed_stalled", "1 when no new bar came for the stall limit of timeframes", labels=["feed"]
+        )
+        stalled.add_metric(labels, float(self.feed.stalled()))
+        yield stalled

@@ -22,11 +22,12 @@ from tradeops.service.guards import install_guards, mutating_under
 from tradeops.service.health import Health, install_health
 from tradeops.settings import AppSettings
 from tradeops.store.database import DatabaseTimeouts, check_writable, open_engine
+from tradeops.store.objects import open_object_store
 from tradeops.strategies import get_strategy
 from tradeops.trader.control import COMMANDS, TraderControl
-from tradeops.trader.feed import Feed, FileBarSource, PollingFeed, ReplayFeed
+from tradeops.trader.feed import DatasetFeed, Feed, FileBarSource, PollingFeed, ReplayFeed
 from tradeops.trader.loop import SessionConfig, Trader
-from tradeops.trader.metrics import TraderCollector
+from tradeops.trader.metrics import FeedCollector, TraderCollector
 from tradeops.trader.risk import RiskLimits
 
 SERVICE = "trader"
@@ -123,8 +124,18 @@ def create_app(settings: AppSettings) -> FastAPI:
         if settings.trader_feed_file is not None:
             source = FileBarSource(settings.trader_feed_file)
             feed = PollingFeed(source, interval=settings.trader_poll_seconds, stop=stop)
+        elif candidate.data.startswith("dataset:") and "@" not in candidate.data:  # follow the latest version
+            feed = DatasetFeed(
+                candidate.data,
+                objects=open_object_store(settings.resolved_object_store, settings.s3_endpoint_url),
+                interval=settings.trader_poll_seconds,
+                stall_bars=settings.feed_stall_bars,
+                stop=stop,
+            )
         else:
-            feed = ReplayFeed(load_bars(candidate.data), speed=settings.trader_replay_speed, stop=stop)
+            objects = open_object_store(settings.resolved_object_store, settings.s3_endpoint_url)
+            bars = load_bars(candidate.data, window=candidate.window, objects=objects)
+            feed = ReplayFeed(bars, speed=settings.trader_replay_speed, stop=stop)
         control = TraderControl(engine)
         loop = LoopThread(Trader(engine, config, notifier=notifier, heartbeat=health.heartbeat), feed, stop)
         health.registry.register(TraderCollector(control, config.session_id, config.execution.cash))
@@ -134,6 +145,9 @@ def create_app(settings: AppSettings) -> FastAPI:
             check_writable(engine, "trader_sessions", within_seconds=settings.dependency_timeout_seconds)
 
         health.checks = {"database": database, "loop": loop.check}
+        if isinstance(feed, DatasetFeed):
+            health.checks["feed"] = feed.check
+            health.registry.register(FeedCollector(feed))
         health.details = lambda: {"session": config.session_id, "feed": feed.name}
         app.state.control, app.state.audit = control, AuditLog(engine)
         loop.thread.start()

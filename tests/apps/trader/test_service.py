@@ -99,3 +99,30 @@ def test_dc_16_the_audit_names_the_authenticated_principal_and_reading_it_needs_
         assert http.get("/v1/trader/audit").status_code == 401
         entries = http.get("/v1/trader/audit", headers=AUTH).json()
         assert [(e["actor"], e["action"]) for e in entries] == [("token:api-client", "trader.halted")]
+@pytest.mark.req("DC-15", "DC-12")
+def test_dc_15_dc_12_the_trader_follows_its_dataset_and_a_stalled_feed_makes_it_unready(tmp_path):
+    import pandas as pd
+
+    from tradeops.data import load_bars
+    from tradeops.data.datasets import DatasetStore
+    from tradeops.data.imports import bars_to_frames
+    from tradeops.store.objects import FolderObjectStore
+
+    bars = load_bars("sample:synthetic?bars=120")
+    (frame,) = bars_to_frames(bars).values()
+    frame["timestamp"] = pd.date_range("2024-01-01", periods=len(frame), freq="1s")  # one-second bars
+    store = DatasetStore(FolderObjectStore(tmp_path / "data" / "objects"))
+    store.write("ticks-1s", {"TICK": frame.head(100)}, timeframe="1s", source="test")
+    candidate = tmp_path / "following.yaml"
+    candidate.write_text(yaml.safe_dump(CANDIDATE | {"data": "dataset:ticks-1s"}))
+    app = create_app(settings(tmp_path, trader_poll_seconds=0.05, feed_stall_bars=2, trader_candidate=candidate))
+    with uvicorn_server(app) as base, httpx.Client(base_url=base, timeout=10) as http:
+        until(lambda: http.get("/v1/trader/status").json().get("last_bar") == 99)
+        assert http.get("/status").json()["feed"] == "dataset"
+        store.write("ticks-1s", {"TICK": frame}, timeframe="1s", source="test")  # the market-data job ran
+        until(lambda: http.get("/v1/trader/status").json().get("last_bar") == 119)
+        response = until(lambda: (r := http.get("/readyz")).status_code == 503 and r)  # no new bar for 2 s
+        assert "feed dataset:ticks-1s stalled" in response.json()["failed"]["feed"]
+        metrics = http.get("/metrics").text
+        assert 'tradeops_trader_feed_stalled{feed="dataset:ticks-1s"} 1.0' in metrics
+        assert "tradeops_trader_feed_seconds_since_new_bar" in metrics

@@ -13,6 +13,7 @@ from pipelines.deploy.deployer import Plan, Tools
 from pipelines.deploy.engine import Target
 from pipelines.infra.evaluate import stack_config
 
+from tests.fakes.exchange import seed_stack_datasets
 from tests.fakes.kubernetes_api import FakeKubernetes, job
 from tests.fakes.pulumi_engine import FakeEngine
 from tests.fakes.servers import uvicorn_server
@@ -99,6 +100,7 @@ def desk(tmp_path: Path, fake_slack: FakeSlack, kube: FakeKubernetes, cluster: C
     database_url = f"sqlite:///{tmp_path / 'tradeops.db'}"
     RunStore(database_url).close()  # the schema, as the services create it
     objects = FolderObjectStore(tmp_path / "objects")
+    seed_stack_datasets(objects)  # what the stacks' market-data CronJob keeps there
     engine = FakeEngine()
     engine.on_up.append(cluster.roll)
     backups = BackupRepository(database_url, objects)

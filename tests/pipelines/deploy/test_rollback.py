@@ -11,6 +11,7 @@ from pipelines.infra.evaluate import stack_config
 
 from pipelines.deploy import engine as engines
 from tests.apps.cli.test_cli import cli
+from tests.fakes.exchange import seed_stack_datasets
 from tests.fakes.kubernetes_api import FakeKubernetes
 from tests.pipelines.deploy.conftest import plan
 from tradeops.errors import ConfigError
@@ -80,6 +81,7 @@ def test_dw_1_dc_3_dc_6_deploy_rollback_and_releases_from_the_command_line(
     monkeypatch.setenv("TRADEOPS_DATA_DIR", str(tmp_path / "cli"))
     (tmp_path / "cli").mkdir()
     RunStore(f"sqlite:///{tmp_path / 'cli' / 'tradeops.db'}").close()  # the database the restore points back up
+    seed_stack_datasets(FolderObjectStore(tmp_path / "cli" / "objects"), ("staging",))
     monkeypatch.setenv("TRADEOPS_SLACK_TOKEN", "xoxb-test")
     monkeypatch.setenv("TRADEOPS_SLACK_CHANNEL", "#deploys")
     monkeypatch.setenv("TRADEOPS_SLACK_BASE_URL", fake_slack.base_url)
@@ -136,3 +138,27 @@ def test_the_real_engine_says_the_pulumi_cli_is_missing(monkeypatch, capsys, tmp
     (release,) = ReleaseStore(FolderObjectStore(tmp_path / "objects")).history("dev")
     assert release.failed_step == "up" and release.gate_passed
     assert [s.status for s in release.steps] == ["ok", "ok", "skipped", "skipped", "failed"]
+
+
+@pytest.mark.req("DC-14", "DW-1")
+def test_dc_14_dw_1_a_rollback_reuses_a_verdict_only_on_the_same_data_version(desk):
+    from tradeops.data.datasets import DatasetStore
+    from tradeops.data.imports import bars_to_frames
+
+    v1 = deploy(plan("v1", services=_replicas(1)), desk.tools)
+    deploy(plan("v2", services=_replicas(2)), desk.tools)
+    assert v1.data is not None and v1.data["dataset"] == "binance-btcusdt-1d"
+    store = DatasetStore(desk.releases.objects)
+    judged = store.versions("binance-btcusdt-1d")[-1]
+    from tradeops.data import load_bars
+
+    bars = load_bars(f"dataset:binance-btcusdt-1d@{judged.version}", objects=desk.releases.objects)
+    newer, _ = store.write("binance-btcusdt-1d", bars_to_frames(bars.head(bars.n_bars - 5)), timeframe="1d", source="t")
+    desk.flush()
+
+    back = rollback("staging", desk.tools)
+
+    assert back.result == "succeeded" and not back.gate_reused and back.gate_verdict_id != v1.gate_verdict_id
+    gate = next(step for step in back.steps if step.name == "gate")
+    assert gate.status == "ok" and f"version {judged.version}, which is now {newer.version}" in gate.detail
+    assert back.data is not None and back.data["version"] == newer.version

@@ -13,7 +13,9 @@ from pipelines.stages.changes import affected_stacks, changed_files, changed_sta
 from pipelines.stages.comment import MARKER, comment_body
 
 from tests.apps.cli.test_cli import cli
+from tests.fakes.exchange import seed_stack_datasets
 from tests.pipelines.stages.conftest import REPO, TOKEN
+from tradeops.store.objects import FolderObjectStore
 
 
 def _git(cwd, *args):
@@ -48,6 +50,8 @@ def test_dc_3_dc_6_the_pr_stages_on_a_prod_change_post_one_comment_with_the_prev
     changed = yaml.safe_load((STACKS / "Pulumi.prod.yaml").read_text())["config"]["tradeops:settings"]
     assert changed == deployed  # the stack file of the change is what the stages read
     out = tmp_path / "pipeline"
+    monkeypatch.setenv("TRADEOPS_DATA_DIR", str(tmp_path / "data"))  # the gate reads datasets from its object store
+    seed_stack_datasets(FolderObjectStore(tmp_path / "data" / "objects"), ("prod",))
     monkeypatch.setenv("TRADEOPS_GITHUB_TOKEN", TOKEN)
     monkeypatch.setenv("TRADEOPS_GITHUB_API_URL", github.base_url)
     github.add_comment(REPO, 7, "looks good to me")

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BeforeValidator
 
+from tradeops.errors import DataError
 from tradeops.service.auth import token_guard
 from tradeops.service.backtester.schemas import (
     Accepted,
@@ -70,9 +71,18 @@ def build_router(settings: AppSettings) -> APIRouter:  # noqa: C901 - one closur
     authorised = token_guard(settings)
 
     def resolve_data(reference: str) -> str:
-        """Return what the worker loads: a sample, or the absolute path of a file in the market folder."""
+        """Return what the worker loads: a sample, a dataset, or the absolute path of a file in the market folder."""
         if reference.startswith("sample:"):
             return reference
+        if reference.startswith("dataset:"):
+            from tradeops.data.datasets import parse_ref
+
+            try:
+                return str(parse_ref(reference))
+            except DataError as error:
+                raise HTTPException(
+                    422, [{"loc": ["body", "data"], "msg": str(error), "type": "value_error"}]
+                ) from None
         target = (settings.market_dir / reference).resolve()
         if Path(reference).is_absolute() or not target.is_relative_to(settings.market_dir):
             raise HTTPException(
@@ -80,7 +90,8 @@ def build_router(settings: AppSettings) -> APIRouter:  # noqa: C901 - one closur
                 [
                     {
                         "loc": ["body", "data"],
-                        "msg": "data must be sample:NAME or a file inside the market data folder",
+                        "msg": "data must be sample:NAME, dataset:NAME[@VERSION] "
+                        "or a file inside the market data folder",
                         "type": "value_error",
                     }
                 ],

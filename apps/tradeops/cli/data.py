@@ -1,0 +1,206 @@
+"""`tradeops data import|fetch|list|show`: market data as named, versioned datasets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from tradeops.data.datasets import DatasetStore, Manifest
+
+app = typer.Typer(help="Market data: import, fetch, list and show versioned datasets.", no_args_is_help=True)
+
+DatasetName = Annotated[str, typer.Option("--dataset", help="dataset name, e.g. binance-btcusdt-1h")]
+AsJson = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
+
+
+def _console() -> Console:
+    return Console(soft_wrap=True, markup=False, emoji=False, highlight=False)
+
+
+def _datasets() -> DatasetStore:
+    from tradeops.data.datasets import open_datasets
+
+    return open_datasets()
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="CSV (.csv, .csv.gz) or Parquet file of OHLCV bars")],
+    dataset: DatasetName,
+    symbol: Annotated[
+        str | None, typer.Option("--symbol", help="symbol of a one-symbol file [default: file name]")
+    ] = None,
+    timeframe: Annotated[
+        str | None, typer.Option("--timeframe", help="bar length, e.g. 1m, 1h, 1d [default: inferred]")
+    ] = None,
+    time_unit: Annotated[
+        str | None,
+        typer.Option("--time-unit", help="epoch unit of numeric timestamps: s, ms, us or ns [default: detected]"),
+    ] = None,
+) -> None:
+    """Validate a file and store it as a new version of a dataset (ISO or epoch times)."""
+    from tradeops.data.imports import UNIT_NAMES, import_file
+    from tradeops.errors import DataError
+
+    if time_unit is not None and time_unit not in UNIT_NAMES:
+        raise DataError(f"--time-unit {time_unit!r}: use s, ms, us or ns")
+    imported = import_file(
+        _datasets(),
+        file,
+        dataset=dataset,
+        symbol=symbol,
+        timeframe=timeframe,
+        time_unit=time_unit,  # type: ignore[arg-type]
+    )
+    out = _console()
+    out.print(f"timestamps: {imported.time_reading}")
+    _print_stored(out, imported.manifest, imported.created)
+
+
+def _print_stored(out: Console, manifest: Manifest, created: bool) -> None:
+    state = "new version" if created else "unchanged: the same bars are already version"
+    out.print(f"{manifest.dataset}: {state} {manifest.version} ({manifest.ref})")
+    out.print(
+        f"  {manifest.bars:,} bars of {manifest.timeframe}, {', '.join(manifest.symbols)}, "
+        f"{manifest.first} .. {manifest.last}"
+    )
+    missing = manifest.gaps["missing_bars"]
+    out.print(f"  gaps: {missing:,} missing bar(s)" + (" (reported, not filled)" if missing else ""))
+    for symbol, found in manifest.gaps["symbols"].items():
+        for gap in found["gaps"][:5]:
+            out.print(f"    {symbol}: {gap['missing']} bar(s) missing after {gap['after']}")
+
+
+@app.command("list")
+def list_command(as_json: AsJson = False) -> None:
+    """List the datasets and their versions (newest last)."""
+    store = _datasets()
+    listing = {name: [_summary(m) for m in store.versions(name)] for name in store.names()}
+    if as_json:
+        typer.echo(json.dumps(listing, indent=2))
+        return
+    table = Table("dataset", "version", "created", "timeframe", "symbols", "first", "last", "bars", "gaps", "bytes")
+    for name, versions in listing.items():
+        for item in versions:
+            table.add_row(
+                name,
+                item["version"],
+                item["created_at"],
+                item["timeframe"],
+                ",".join(item["symbols"]),
+                item["first"],
+                item["last"],
+                f"{item['bars']:,}",
+                str(item["missing_bars"]),
+                f"{item['bytes']:,}",
+            )
+    out = Console(soft_wrap=True, markup=False, emoji=False, highlight=False, width=220)
+    out.print(table if listing else "no datasets yet: `tradeops data import FILE --dataset NAME` or `data fetch`")
+
+
+def _summary(manifest: Manifest) -> dict[str, Any]:
+    return {
+        "ref": manifest.ref,
+        "version": manifest.version,
+        "sha256": manifest.sha256,
+        "created_at": manifest.created_at,
+        "timeframe": manifest.timeframe,
+        "symbols": manifest.symbols,
+        "first": manifest.first,
+        "last": manifest.last,
+        "bars": manifest.bars,
+        "missing_bars": manifest.gaps["missing_bars"],
+        "bytes": manifest.size,
+        "source": manifest.source,
+    }
+
+
+@app.command("show")
+def show_command(
+    reference: Annotated[str, typer.Argument(help="NAME (latest) or NAME@VERSION; a dataset: prefix is optional")],
+    as_json: AsJson = False,
+) -> None:
+    """Show one version's manifest: span, bars, gaps, size, sha256 and its parts."""
+    from tradeops.data.datasets import parse_ref
+
+    manifest = _datasets().manifest(parse_ref(reference))
+    if as_json:
+        typer.echo(json.dumps(manifest.model_dump(mode="json") | {"ref": manifest.ref}, indent=2))
+        return
+    out = _console()
+    out.print(f"{manifest.ref}  (sha256 {manifest.sha256})")
+    out.print(f"  source {manifest.source}, fetched {manifest.fetched_at}, created {manifest.created_at}")
+    out.print(f"  {len(manifest.parts)} part(s), {manifest.size:,} bytes")
+    _print_stored(out, manifest, created=True)
+
+
+@app.command("fetch")
+def fetch_command(
+    exchange: Annotated[str, typer.Option("--exchange", help="ccxt exchange id, e.g. binance")],
+    symbol: Annotated[list[str], typer.Option("--symbol", help="unified symbol BASE/QUOTE; repeat for more")],
+    timeframe: Annotated[str, typer.Option("--timeframe", help="bar length, e.g. 1m, 1h, 1d")],
+    dataset: DatasetName,
+    since: Annotated[str | None, typer.Option("--since", help="first bar of a new dataset (ISO-8601, UTC)")] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="last bar to fetch (ISO-8601, UTC) [default: now]")
+    ] = None,
+) -> None:
+    """Fetch closed bars through ccxt after the newest stored one; store them as a new version."""
+    from tradeops.data.window import window_from_options
+
+    window = window_from_options(since, until)
+    _fetch_and_print(
+        exchange, symbol, timeframe, dataset, window.start if window else None, window.end if window else None
+    )
+
+
+def _fetch_and_print(
+    exchange_id: str, symbols: list[str], timeframe: str, dataset: str, since: Any, until: Any
+) -> None:
+    from tradeops.data.fetch import FetchPolicy, fetch_dataset, open_exchange
+    from tradeops.settings import load_settings
+
+    settings = load_settings()
+    policy = FetchPolicy(attempts=settings.fetch_attempts, backoff_seconds=settings.fetch_backoff_seconds)
+    exchange = open_exchange(exchange_id, base_url=settings.exchange_base_url, timeout_ms=policy.timeout_ms)
+    report = fetch_dataset(
+        _datasets(),
+        exchange,
+        dataset=dataset,
+        symbols=symbols,
+        timeframe=timeframe,
+        since=since,
+        until=until,
+        policy=policy,
+    )
+    out = _console()
+    for item in report.symbols:
+        out.print(
+            f"{item.symbol}: {item.new_bars:,} new closed bar(s) in {item.pages} page(s), {item.retries} retried "
+            f"request(s); forming candle not stored: {item.forming_dropped}; repeated candles dropped: "
+            f"{item.duplicates_dropped}; {item.missing_bars:,} missing bar(s) in the stored span"
+        )
+    _print_stored(out, report.manifest, report.created)
+
+
+@app.command("sync")
+def sync_command() -> None:
+    """Fetch every dataset in TRADEOPS_MARKET_DATASETS (what the market-data CronJob runs); exit 2 if any failed."""
+    from tradeops.errors import TradeopsError
+    from tradeops.settings import load_settings
+
+    failed = []
+    for source in load_settings().market_datasets:
+        try:
+            _fetch_and_print(source.exchange, source.symbols, source.timeframe, source.dataset, source.since, None)
+        except TradeopsError as error:
+            failed.append(source.dataset)
+            Console(stderr=True, markup=False, emoji=False, highlight=False).print(f"error: {error}")
+    if failed:
+        raise typer.Exit(2)

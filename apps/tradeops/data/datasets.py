@@ -1,0 +1,279 @@
+"""Datasets: named, immutable, content-hashed versions of bars in the object store.
+
+Layout under `datasets/NAME/`:
+  parts/SHA256.parquet            one symbol, one calendar year; content-addressed, shared by versions
+  versions/VERSION/manifest.json  symbols, timeframe, span, bars, gaps, source, parts; written LAST
+
+A version exists only once its manifest does, so a write that dies half way leaves parts nobody
+lists (cleanup removes them) and never a complete-looking version. Reading checks every part's
+sha256 against the manifest: corrupt data is refused, never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from tradeops.data.bars import FIELDS
+from tradeops.data.timeframes import find_gaps, timeframe_seconds
+from tradeops.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tradeops.store.objects import ObjectStore
+
+PREFIX = "dataset:"
+ROOT = "datasets"
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+VERSION_PATTERN = re.compile(r"^[0-9a-f]{16}$")
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """`dataset:NAME` (the latest version) or `dataset:NAME@VERSION` (exactly that one)."""
+
+    name: str
+    version: str | None = None
+
+    def __str__(self) -> str:
+        return f"{PREFIX}{self.name}" + (f"@{self.version}" if self.version else "")
+
+
+def parse_ref(reference: str) -> DatasetRef:
+    """Parse a `dataset:NAME[@VERSION]` reference; a DataError says what is wrong with it."""
+    body = reference.removeprefix(PREFIX)
+    name, _, version = body.partition("@")
+    check_name(name)
+    if version and not VERSION_PATTERN.match(version):
+        raise DataError(f"{reference}: version {version!r} is not 16 hex digits (see `tradeops data list`)")
+    return DatasetRef(name, version or None)
+
+
+def check_name(name: str) -> str:
+    """Return the dataset name if it is lower-case letters, digits, '.', '_' or '-' (64 at most)."""
+    if not NAME_PATTERN.match(name):
+        raise DataError(f"dataset name {name!r}: use lower-case letters, digits, '.', '_', '-' (max 64)")
+    return name
+
+
+class Part(BaseModel):
+    """One Parquet object: the bars of one symbol in one calendar year."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    symbol: str
+    key: str
+    sha256: str
+    bytes: int
+    bars: int
+    first: str
+    last: str
+
+
+class Manifest(BaseModel):
+    """What a version holds; the version is a content hash over its bars."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dataset: str
+    version: str
+    sha256: str
+    timeframe: str
+    symbols: list[str]
+    first: str
+    last: str
+    bars: int
+    gaps: dict[str, Any]
+    source: str
+    fetched_at: str
+    created_at: str
+    parts: list[Part]
+
+    @property
+    def ref(self) -> str:
+        return f"{PREFIX}{self.dataset}@{self.version}"
+
+    @property
+    def size(self) -> int:
+        return sum(part.bytes for part in self.parts)
+
+
+def content_hash(frames: dict[str, pd.DataFrame], timeframe: str) -> str:
+    """Return a SHA-256 over the timeframe, then each symbol (sorted), its timestamps and every value."""
+    digest = hashlib.sha256(timeframe.encode())
+    for symbol in sorted(frames):
+        frame = frames[symbol]
+        digest.update(b"\x1e" + symbol.encode() + b"\x1f")
+        digest.update(frame["timestamp"].to_numpy(dtype="datetime64[ns]").astype("int64").tobytes())
+        for field in FIELDS:
+            digest.update(np.ascontiguousarray(frame[field].to_numpy(dtype="float64")).tobytes())
+    return digest.hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+class DatasetStore:
+    """Datasets in an object store (a folder or S3)."""
+
+    def __init__(self, objects: ObjectStore) -> None:
+        self.objects = objects
+
+    def names(self) -> list[str]:
+        """Return every dataset with at least one complete version."""
+        keys = self.objects.keys(f"{ROOT}/")
+        return sorted({key.split("/")[1] for key in keys if key.endswith("/manifest.json")})
+
+    def versions(self, name: str) -> list[Manifest]:
+        """Return the complete versions of a dataset, oldest first."""
+        prefix = f"{ROOT}/{check_name(name)}/versions/"
+        keys = [key for key in self.objects.keys(prefix) if key.endswith("/manifest.json")]
+        found = [Manifest.model_validate_json(self.objects.get(key)) for key in keys]
+        return sorted(found, key=lambda manifest: manifest.created_at)
+
+    def manifest(self, ref: DatasetRef) -> Manifest:
+        """Return the named version, or the latest one; a DataError says what exists instead."""
+        if ref.version:
+            try:
+                raw = self.objects.get(self._manifest_key(ref.name, ref.version))
+            except KeyError:
+                known = [m.version for m in self.versions(ref.name)]
+                raise DataError(f"{ref}: no such version (versions: {', '.join(known) or 'none'})") from None
+            return Manifest.model_validate_json(raw)
+        versions = self.versions(ref.name)
+        if not versions:
+            raise DataError(f"{ref}: no such dataset (datasets: {', '.join(self.names()) or 'none'})")
+        return versions[-1]
+
+    def write(
+        self, name: str, frames: dict[str, pd.DataFrame], *, timeframe: str, source: str, fetched_at: str | None = None
+    ) -> tuple[Manifest, bool]:
+        """Store validated per-symbol frames as a version; return it and whether it is new.
+
+        Equal bars give the same version, so writing them again creates nothing.
+        """
+        check_name(name)
+        timeframe_seconds(timeframe)
+        if not frames or any(frame.empty for frame in frames.values()):
+            raise DataError(f"dataset {name}: nothing to store (no bars)")
+        version_hash = content_hash(frames, timeframe)
+        version = version_hash[:16]
+        try:
+            return Manifest.model_validate_json(self.objects.get(self._manifest_key(name, version))), False
+        except KeyError:
+            pass
+        pending = f"{ROOT}/{name}/pending/{version}.json"  # tells cleanup these new parts are not orphans yet
+        self.objects.put(pending, json.dumps({"started_at": _now()}).encode(), "application/json")
+        parts = [part for symbol in sorted(frames) for part in self._write_parts(name, symbol, frames[symbol])]
+        manifest = Manifest(
+            dataset=name,
+            version=version,
+            sha256=version_hash,
+            timeframe=timeframe,
+            symbols=sorted(frames),
+            first=min(part.first for part in parts),
+            last=max(part.last for part in parts),
+            bars=sum(part.bars for part in parts),
+            gaps=_gaps(frames, timeframe),
+            source=source,
+            fetched_at=fetched_at or _now(),
+            created_at=_now(),
+            parts=parts,
+        )
+        body = json.dumps(manifest.model_dump(mode="json"), indent=2).encode()
+        self.objects.put(self._manifest_key(name, version), body, "application/json")
+        self.objects.delete(pending)
+        return manifest, True
+
+    def read(self, manifest: Manifest) -> pd.DataFrame:
+        """Return the version's bars as one long frame (`symbol` column), every part's sha256 checked."""
+        import pandas as pd
+
+        pieces = []
+        for part in manifest.parts:
+            try:
+                data = self.objects.get(part.key)
+            except KeyError:
+                raise DataError(f"{manifest.ref}: part {part.key} is missing from the object store") from None
+            if hashlib.sha256(data).hexdigest() != part.sha256:
+                raise DataError(f"{manifest.ref}: part {part.key} is corrupt (sha256 differs from the manifest)")
+            piece = pd.read_parquet(io.BytesIO(data))
+            piece["symbol"] = part.symbol
+            pieces.append(piece)
+        return pd.concat(pieces, ignore_index=True)  # parts are listed by symbol, then year: already in order
+
+    def delete_version(self, name: str, version: str) -> str:
+        """Remove one version's manifest (its parts become orphans unless another version uses them)."""
+        key = self._manifest_key(check_name(name), version)
+        self.objects.delete(key)
+        return key
+
+    def writes_in_flight(self, name: str) -> dict[str, str]:
+        """Return the pending-write markers of a dataset (key: when the write started)."""
+        markers = self.objects.keys(f"{ROOT}/{name}/pending/")
+        return {key: json.loads(self.objects.get(key))["started_at"] for key in markers}
+
+    def orphan_parts(self, name: str) -> list[str]:
+        """Return part keys no complete version lists (left by a deleted version or an interrupted write)."""
+        used = {part.key for manifest in self.versions(name) for part in manifest.parts}
+        return [key for key in self.objects.keys(f"{ROOT}/{name}/parts/") if key not in used]
+
+    def _manifest_key(self, name: str, version: str) -> str:
+        return f"{ROOT}/{name}/versions/{version}/manifest.json"
+
+    def _write_parts(self, name: str, symbol: str, frame: pd.DataFrame) -> list[Part]:
+        import pandas as pd
+
+        columns = ["timestamp", *FIELDS]
+        frame = frame[columns].reset_index(drop=True)
+        years = frame["timestamp"].dt.year.to_numpy()
+        parts = []
+        for year in np.unique(years):
+            chunk = frame[years == year].reset_index(drop=True)
+            buffer = io.BytesIO()
+            chunk.to_parquet(buffer, index=False, compression="zstd")
+            data = buffer.getvalue()
+            digest = hashlib.sha256(data).hexdigest()
+            key = f"{ROOT}/{name}/parts/{digest}.parquet"
+            self.objects.put(key, data, "application/vnd.apache.parquet")
+            parts.append(
+                Part(
+                    symbol=symbol,
+                    key=key,
+                    sha256=digest,
+                    bytes=len(data),
+                    bars=len(chunk),
+                    first=pd.Timestamp(chunk["timestamp"].iloc[0]).isoformat(),
+                    last=pd.Timestamp(chunk["timestamp"].iloc[-1]).isoformat(),
+                )
+            )
+        return parts
+
+
+def _gaps(frames: dict[str, pd.DataFrame], timeframe: str) -> dict[str, Any]:
+    per_symbol = {}
+    for symbol in sorted(frames):
+        missing, listed = find_gaps(frames[symbol]["timestamp"].to_numpy(dtype="datetime64[ns]"), timeframe)
+        per_symbol[symbol] = {"missing_bars": missing, "gaps": listed}
+    return {"missing_bars": sum(item["missing_bars"] for item in per_symbol.values()), "symbols": per_symbol}
+
+
+def open_datasets(objects: ObjectStore | None = None) -> DatasetStore:
+    """Return the datasets in `objects`, or in the object store the settings name."""
+    if objects is None:
+        from tradeops.settings import load_settings
+        from tradeops.store.objects import open_object_store
+
+        settings = load_settings()
+        objects = open_object_store(settings.resolved_object_store, settings.s3_endpoint_url)
+    return DatasetStore(objects)

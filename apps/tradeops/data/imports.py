@@ -1,0 +1,99 @@
+"""Import a CSV or Parquet file as a dataset version: ISO or epoch times, ccxt or yfinance column names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+
+from tradeops.data.bars import FIELDS, Bars
+from tradeops.data.load import TIMESTAMP_NAMES, frame_to_bars, read_table
+from tradeops.data.timeframes import infer_timeframe, timeframe_seconds
+from tradeops.errors import DataError
+
+if TYPE_CHECKING:
+    from tradeops.data.datasets import DatasetStore, Manifest
+
+TimeUnit = Literal["s", "ms", "us", "ns"]
+UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+# The largest epoch value each unit reaches before year 5138 (s) / 2286 (others): magnitude tells them apart.
+_UNIT_LIMITS: tuple[tuple[float, TimeUnit], ...] = ((1e11, "s"), (1e14, "ms"), (1e17, "us"), (float("inf"), "ns"))
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What an import stored and how it read the file."""
+
+    manifest: Manifest
+    created: bool
+    time_reading: str
+
+
+def detect_time_unit(values: np.ndarray) -> TimeUnit:
+    """Return the epoch unit of numeric timestamps from their magnitude (1.7e9 s, 1.7e12 ms, ...)."""
+    finite = values[np.isfinite(values)]
+    if not len(finite):
+        raise DataError("the timestamp column holds no numbers")
+    largest = float(np.abs(finite).max())
+    return next(unit for limit, unit in _UNIT_LIMITS if largest < limit)
+
+
+def read_import(path: Path, *, symbol: str | None, time_unit: TimeUnit | None) -> tuple[pd.DataFrame, str]:
+    """Read the file into a frame with datetime timestamps; return it and how the times were read."""
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    frame = read_table(path)
+    frame.columns = [str(column).strip().lower() for column in frame.columns]
+    stamp = next((name for name in TIMESTAMP_NAMES if name in frame.columns), None)
+    if stamp is None:
+        raise DataError(f"{path}: no timestamp column (expected one of {', '.join(TIMESTAMP_NAMES)})")
+    values = frame[stamp]
+    if pd.api.types.is_numeric_dtype(values):
+        unit = time_unit or detect_time_unit(values.to_numpy(dtype="float64"))
+        how = "given by --time-unit" if time_unit else "detected from their magnitude; override with --time-unit"
+        frame[stamp] = pd.to_datetime(values, unit=unit, utc=True, errors="coerce")
+        reading = f"epoch {UNIT_NAMES[unit]} ({how})"
+    elif time_unit:
+        raise DataError(f"{path}: --time-unit {time_unit} given but column '{stamp}' holds date/time text, not numbers")
+    else:
+        reading = "ISO-8601 date/time text (UTC when no offset)"
+    if symbol:
+        if "symbol" in frame.columns:
+            raise DataError(f"{path}: has a 'symbol' column; drop --symbol or the column")
+        frame["symbol"] = symbol
+    return frame[[c for c in frame.columns if c in (stamp, "symbol", *FIELDS)]], reading
+
+
+def bars_to_frames(bars: Bars) -> dict[str, pd.DataFrame]:
+    """Split validated bars into one `timestamp, open, ..., volume` frame per symbol."""
+    frames = {}
+    for column, symbol in enumerate(bars.symbols):
+        frame = pd.DataFrame({"timestamp": bars.index.to_numpy()})
+        for field in FIELDS:
+            frame[field] = getattr(bars, field)[:, column]
+        frames[symbol] = frame
+    return frames
+
+
+def import_file(
+    store: DatasetStore,
+    path: Path,
+    *,
+    dataset: str,
+    symbol: str | None = None,
+    timeframe: str | None = None,
+    time_unit: TimeUnit | None = None,
+) -> Imported:
+    """Validate a file with the loader's rules and store it as a new version of `dataset`."""
+    frame, reading = read_import(path, symbol=symbol, time_unit=time_unit)
+    bars = frame_to_bars(frame, source=str(path), default_symbol=symbol or path.name.split(".")[0].upper())
+    found = infer_timeframe(bars.index.to_numpy())
+    if timeframe is not None and timeframe_seconds(timeframe) != timeframe_seconds(found):
+        raise DataError(f"{path}: --timeframe {timeframe} but most bars are {found} apart")
+    manifest, created = store.write(
+        dataset, bars_to_frames(bars), timeframe=timeframe or found, source=f"file:{path.name}"
+    )
+    return Imported(manifest, created, reading)

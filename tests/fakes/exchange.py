@@ -1,0 +1,218 @@
+"""A local fake of Binance's public spot REST API (the wire format ccxt's `binance` speaks).
+
+Serves `/api/v3/time`, `/api/v3/exchangeInfo` and `/api/v3/klines` from candles the test sets,
+on a loopback port, with a server clock the test controls (the newest candle is still forming
+until the clock passes its close) and faults the test queues (429s, 5xx storms). Issue 16 extends it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pandas as pd
+
+MINUTE_MS = 60_000
+INTERVALS_MS = {
+    "1m": MINUTE_MS,
+    "5m": 5 * MINUTE_MS,
+    "15m": 15 * MINUTE_MS,
+    "1h": 60 * MINUTE_MS,
+    "1d": 1440 * MINUTE_MS,
+}
+MAX_LIMIT = 1000
+
+
+@dataclass
+class Market:
+    """One spot pair: `BTCUSDT` is BTC/USDT to ccxt."""
+
+    base: str
+    quote: str
+    candles: list[list[float]] = field(default_factory=list)  # [open_time_ms, o, h, l, c, v], sorted
+
+    @property
+    def id(self) -> str:
+        return self.base + self.quote
+
+
+def _symbol_info(market: Market) -> dict[str, Any]:
+    return {
+        "symbol": market.id,
+        "status": "TRADING",
+        "baseAsset": market.base,
+        "baseAssetPrecision": 8,
+        "quoteAsset": market.quote,
+        "quotePrecision": 8,
+        "quoteAssetPrecision": 8,
+        "orderTypes": ["LIMIT", "MARKET"],
+        "icebergAllowed": True,
+        "ocoAllowed": True,
+        "isSpotTradingAllowed": True,
+        "isMarginTradingAllowed": False,
+        "filters": [
+            {
+                "filterType": "PRICE_FILTER",
+                "minPrice": "0.01000000",
+                "maxPrice": "1000000.00000000",
+                "tickSize": "0.01000000",
+            },
+            {"filterType": "LOT_SIZE", "minQty": "0.00001000", "maxQty": "9000.00000000", "stepSize": "0.00001000"},
+        ],
+        "permissions": ["SPOT"],
+        "permissionSets": [["SPOT"]],
+    }
+
+
+class FakeBinance:
+    """Start with `FakeBinance()`; `url` is the base ccxt's `urls['api']` entries point at."""
+
+    def __init__(self) -> None:
+        self.markets: dict[str, Market] = {}
+        self.now_ms = 0
+        self.faults: deque[int] = deque()  # HTTP statuses answered instead of the next requests
+        self.storm_status: int | None = None  # answered to every klines request while set
+        self.requests: list[tuple[float, str, dict[str, str]]] = []
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                fake._handle(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def add_market(self, base: str, quote: str, candles: list[list[float]]) -> Market:
+        market = Market(base, quote, sorted(candles, key=lambda c: c[0]))
+        self.markets[market.id] = market
+        return market
+
+    def klines_requests(self) -> list[tuple[float, dict[str, str]]]:
+        return [(at, query) for at, path, query in self.requests if path == "/api/v3/klines"]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        import time
+
+        parsed = urlparse(request.path)
+        query = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+        with self.lock:
+            self.requests.append((time.monotonic(), parsed.path, query))
+            status = self.faults.popleft() if self.faults and parsed.path == "/api/v3/klines" else None
+            if status is None and parsed.path == "/api/v3/klines":
+                status = self.storm_status
+        if status is not None:
+            self._send(request, status, {"code": -1003 if status == 429 else -1001, "msg": f"fake fault {status}"})
+            return
+        if parsed.path == "/api/v3/time":
+            self._send(request, 200, {"serverTime": self.now_ms})
+        elif parsed.path == "/api/v3/exchangeInfo":
+            body = {
+                "timezone": "UTC",
+                "serverTime": self.now_ms,
+                "rateLimits": [],
+                "exchangeFilters": [],
+                "symbols": [_symbol_info(m) for m in self.markets.values()],
+            }
+            self._send(request, 200, body)
+        elif parsed.path == "/api/v3/klines":
+            self._klines(request, query)
+        else:
+            self._send(request, 404, {"code": -1, "msg": f"no route {parsed.path}"})
+
+    def _klines(self, request: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
+        market = self.markets.get(query.get("symbol", ""))
+        step = INTERVALS_MS.get(query.get("interval", ""))
+        if market is None or step is None:
+            self._send(request, 400, {"code": -1121, "msg": "Invalid symbol or interval."})
+            return
+        limit = min(int(query.get("limit", 500)), MAX_LIMIT)
+        start = int(query.get("startTime", 0))
+        end = int(query.get("endTime", 2**62))
+        # Binance answers the candles that opened by now, the newest one possibly still forming.
+        rows = [c for c in market.candles if start <= c[0] <= end and c[0] <= self.now_ms][:limit]
+        body = [[int(c[0]), *(f"{v:.8f}" for v in c[1:6]), int(c[0]) + step - 1, "0", 1, "0", "0", "0"] for c in rows]
+        self._send(request, 200, body)
+
+    @staticmethod
+    def _send(request: BaseHTTPRequestHandler, status: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        request.send_response(status)
+        request.send_header("Content-Type", "application/json")
+        request.send_header("Content-Length", str(len(data)))
+        request.end_headers()
+        request.wfile.write(data)
+
+
+def walk(start_ms: int, count: int, step_ms: int = MINUTE_MS, price: float = 100.0) -> list[list[float]]:
+    """Return `count` well-formed candles from `start_ms`: a gentle deterministic zig-zag."""
+    candles = []
+    for i in range(count):
+        open_ = price + (i % 7) * 0.5
+        close = price + ((i + 3) % 7) * 0.5
+        candles.append(
+            [start_ms + i * step_ms, open_, max(open_, close) + 0.25, min(open_, close) - 0.25, close, 1.0 + i % 5]
+        )
+    return candles
+
+
+def seed_stack_datasets(objects: Any, stacks: tuple[str, ...] = ("staging", "prod")) -> list[str]:
+    """Do what the stacks' market-data CronJob does: `data fetch` each of their datasets into `objects`.
+
+    The fake venue serves the real GOOG daily bars (backtesting.py's sample) under each configured
+    symbol, so gates on these stacks judge real bars; return the dataset refs written.
+    """
+    from infra.config import parse_stack_config
+    from pipelines.infra.evaluate import stack_config
+
+    from tradeops.data import load_bars
+    from tradeops.data.datasets import DatasetStore
+    from tradeops.data.fetch import FetchPolicy, fetch_dataset, open_exchange
+
+    goog = load_bars("sample:GOOG")
+    stamps = goog.index.as_unit("ms").asi8
+    candles = [
+        [int(t), *(float(getattr(goog, f)[i, 0]) for f in ("open", "high", "low", "close", "volume"))]
+        for i, t in enumerate(stamps)
+    ]
+    sources = {
+        source.dataset: source
+        for stack in stacks
+        for source in parse_stack_config(stack_config(stack)["tradeops:settings"], stack).market_data.datasets
+    }
+    fake = FakeBinance()
+    try:
+        for source in sources.values():
+            for symbol in source.symbols:
+                base, quote = symbol.split("/")
+                fake.add_market(base, quote, candles)
+        fake.now_ms = int(stamps[-1]) + INTERVALS_MS["1d"]
+        written = []
+        for source in sources.values():
+            report = fetch_dataset(
+                DatasetStore(objects),
+                open_exchange(source.exchange, base_url=fake.url),
+                dataset=source.dataset,
+                symbols=list(source.symbols),
+                timeframe=source.timeframe,
+                since=pd.Timestamp(int(stamps[0]), unit="ms").to_pydatetime(),
+                policy=FetchPolicy(attempts=2, backoff_seconds=0.01),
+            )
+            written.append(report.manifest.ref)
+        return written
+    finally:
+        fake.stop()
