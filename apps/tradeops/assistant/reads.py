@@ -134,7 +134,7 @@ class ReadTools(Guarded):
         "run_backtest",
         "backtest",
         BacktestRequest,
-        "Run one backtest on the backtester; `result` is the same object as `tradeops backtest run --json`.",
+        "Run one backtest on the backtester; `result` is `tradeops backtest run --json`'s object plus `equity`.",
     )
     gate = candidate_tool(
         "gate",

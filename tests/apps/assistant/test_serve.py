@@ -29,11 +29,15 @@ def test_dc_23_serve_mcp_runs_as_a_process_and_answers_with_a_token(tmp_path):
     assert "Traceback" not in served.output
 
 
+# what staging and prod need besides the MCP settings (weak or missing ones are refused: DC-17)
+STRICT_URLS = {"database_url": "postgresql://tradeops:a-strong-db-password@db/tradeops", "object_store": "s3://b/p"}
+
+
 @pytest.mark.req("DC-23")
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"environment": "staging", "api_token": "a-real-api-token-0123"}, "needs TRADEOPS_MCP_TOKENS"),
+        ({"environment": "staging", "api_token": "a-real-api-token-0123"} | STRICT_URLS, "needs TRADEOPS_MCP_TOKENS"),
         ({"mcp_tokens": "alice"}, "TRADEOPS_MCP_TOKENS pair 1: PRINCIPAL=TOKEN, a token of 16+ characters"),
         ({"mcp_tokens": "alice=short"}, "pair 1"),
         ({"mcp_writers": "alice,bad writer"}, "mcp_writers"),
@@ -55,7 +59,7 @@ def test_dc_23_tokens_name_principals_and_the_rate_limit_slides():
     assert principals.principal("Bearer wrong") is None and principals.principal(None) is None
     assert Principals.from_settings(load_settings(mcp_principal="me")).principal(None) == "me"  # local, no tokens
     with pytest.raises(ConfigError, match="outside local"):
-        Principals.from_settings(load_settings(environment="prod", api_token="a-real-api-token-0123"))
+        Principals.from_settings(load_settings(environment="prod", api_token="a-real-api-token-0123", **STRICT_URLS))
 
     now = [0.0]
     limiter = RateLimiter(2, clock=lambda: now[0])
