@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-FIELDS = ("open", "high", "low", "close", "volume")
+from tradeops.data.fields import FIELDS
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from tradeops.data.bars import FIELDS
-from tradeops.data.timeframes import find_gaps, timeframe_seconds
+from tradeops.data.fields import FIELDS
 from tradeops.errors import DataError
+
+# the timeframe helpers need pandas: imported where bars are checked, so listing and cleaning datasets
+# (`tradeops cleanup`, `data list`) never imports pandas
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -163,6 +165,8 @@ class DatasetStore:
         Equal bars give the same version, so writing them again creates nothing.
         """
         check_name(name)
+        from tradeops.data.timeframes import timeframe_seconds
+
         timeframe_seconds(timeframe)
         if not frames or any(frame.empty for frame in frames.values()):
             raise DataError(f"dataset {name}: nothing to store (no bars)")
@@ -261,6 +265,8 @@ class DatasetStore:
 
 
 def _gaps(frames: dict[str, pd.DataFrame], timeframe: str) -> dict[str, Any]:
+    from tradeops.data.timeframes import find_gaps
+
     per_symbol = {}
     for symbol in sorted(frames):
         missing, listed = find_gaps(frames[symbol]["timestamp"].to_numpy(dtype="datetime64[ns]"), timeframe)

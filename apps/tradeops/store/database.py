@@ -8,6 +8,7 @@ timeout), so a locked table or a database that stopped answering fails a call in
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,7 @@ def open_engine(
         )
         if database_url.split("///", 1)[-1] not in ("", ":memory:"):
             event.listen(engine, "connect", _sqlite_wal)
+            event.listen(engine, "connect", _remember_file)
     else:
         milliseconds = round(timeouts.statement_seconds * 1000)
         engine = create_engine(
@@ -79,6 +81,7 @@ def check_writable(engine: Engine, table: str, *, within_seconds: float = 2.0) -
     """
     with engine.connect() as connection, connection.begin() as transaction:
         if engine.dialect.name == "sqlite":
+            _same_file(engine, connection.connection.info)
             version = int(connection.execute(text("PRAGMA user_version")).scalar_one())
             connection.execute(text(f"PRAGMA user_version = {version}"))
         else:
@@ -90,6 +93,28 @@ def check_writable(engine: Engine, table: str, *, within_seconds: float = 2.0) -
 def aware(stamp: datetime) -> datetime:
     """Return `stamp` with UTC attached when the database gave it back naive (SQLite does)."""
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+def _remember_file(connection: Any, record: Any) -> None:
+    """Note which file (device, inode) a SQLite connection opened, so a file replaced under it is seen."""
+    path = connection.execute("PRAGMA database_list").fetchone()[2]
+    if path:
+        stat = os.stat(path)
+        record.info["sqlite_file"] = (path, stat.st_dev, stat.st_ino)
+
+
+def _same_file(engine: Engine, info: dict[str, Any]) -> None:
+    """Raise when the SQLite file at the path is not the one this process writes (restored or moved under it)."""
+    if "sqlite_file" not in info:
+        return
+    path, device, inode = info["sqlite_file"]
+    try:
+        stat = os.stat(path)
+    except OSError as error:
+        raise OSError(f"database file {path} is gone ({error.strerror}): restart the service") from None
+    if (stat.st_dev, stat.st_ino) != (device, inode):
+        engine.dispose()  # the next connection opens the file now at the path; this check still fails once
+        raise OSError(f"database file {path} was replaced under this process (a restore?): restart the service")
 
 
 def _sqlite_wal(connection: Any, _record: Any) -> None:

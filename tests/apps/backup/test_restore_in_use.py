@@ -42,7 +42,7 @@ def test_dc_16_restore_refuses_while_the_backtester_runs_and_readyz_sees_a_repla
         shutil.copy(database, tmp_path / "copy.db")
         os.replace(tmp_path / "copy.db", database)
         unready = http.get("/readyz", timeout=10)
-        assert unready.status_code == 503 and "readonly" in unready.json()["failed"]["database"], unready.text
+        assert unready.status_code == 503 and "replaced" in unready.json()["failed"]["database"], unready.text
     code, _, err = cli(monkeypatch, capsys, "backup", "restore", backup)
     assert code == 2 and "6 runs newer than the backup will be lost (8 now, 2 in it)" in err, err
     code, out, err = cli(monkeypatch, capsys, "backup", "restore", backup, "--yes")
