@@ -73,7 +73,7 @@ def open_desk(settings: AppSettings) -> AssistantDesk:
             timeout_seconds=settings.job_timeout_seconds,
         ),
         files=DeskFiles(repository, settings.mcp_files_dir),
-        proposer=Proposer(repository, pulls, via="MCP", author=AUTHOR) if repository else None,
+        proposer=Proposer(repository, pulls, via="MCP", author=AUTHOR, objects=objects) if repository else None,
         principals=principals,
         limiter=RateLimiter(settings.mcp_calls_per_minute),
         writers=writers(settings),

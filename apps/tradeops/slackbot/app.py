@@ -233,5 +233,5 @@ def open_desk(settings: AppSettings) -> Desk:
             timeout_seconds=settings.job_timeout_seconds,
         ),
         repository=repository,
-        proposer=Proposer(repository, pulls) if repository else None,
+        proposer=Proposer(repository, pulls, objects=objects) if repository else None,
     )

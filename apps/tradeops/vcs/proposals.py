@@ -16,6 +16,7 @@ from tradeops.audit import AuditLog
 from tradeops.errors import ConfigError
 from tradeops.gate import Verdict, run_gate, validate_candidate
 from tradeops.settings import AppSettings
+from tradeops.store.objects import ObjectStore
 from tradeops.strategies import get_strategy
 from tradeops.strategies.base import validate_params
 from tradeops.vcs.git import Clone
@@ -48,8 +49,10 @@ class Proposer:
         *,
         via: str = "Slack",
         author: tuple[str, str] = AUTHOR,
+        objects: ObjectStore | None = None,
     ) -> None:
         self.repository, self.pulls = repository, pulls
+        self.objects = objects  # where `dataset:` candidates are read (None: the store the settings name)
         self.via, self.author = via, author  # the channel and the committer named in git and in the PR
 
     def propose(self, stack: str, overrides: dict[str, Any], *, open_pr: bool, actor: str) -> Proposal:
@@ -63,7 +66,7 @@ class Proposer:
         candidate = validate_candidate({**raw, "params": {**before, **typed}}, f"{stack_file(stack)} candidate")
         if open_pr and all(before.get(name) == value for name, value in typed.items()):
             raise ConfigError(f"nothing to propose: {stack} already has {format_params(typed)}")
-        verdict, _ = run_gate(candidate)
+        verdict, _ = run_gate(candidate, objects=self.objects)
         proposal = Proposal(stack, strategy.name, before, {**before, **typed}, verdict)
         if not open_pr:
             return proposal

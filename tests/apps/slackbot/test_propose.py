@@ -95,6 +95,10 @@ def test_oe_3_an_invalid_parameter_gets_a_clear_reply_and_no_branch(bot, origin,
 
 @pytest.mark.req("OE-3")
 def test_oe_3_propose_without_pr_only_gates_and_params_follow_the_base_branch(bot, origin, fake_github, tmp_path):
+    from tests.fakes.exchange import seed_stack_datasets
+    from tradeops.store.objects import FolderObjectStore
+
+    seed_stack_datasets(FolderObjectStore(tmp_path / "bot" / "objects"), ("staging",))  # what staging gates on
     message = bot.result("propose staging slow=50", WRITER, timeout=120)
     assert "proposes for `staging`: `sma_cross` slow: 30 -> 50" in message["text"]
     assert "gate PASSED" in message["text"] or "gate FAILED" in message["text"]
