@@ -7,6 +7,7 @@ auto-generated names and the image digest, derived deterministically so renders 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -79,6 +80,16 @@ def stack_config(stack: str, path: Path | None = None) -> dict[str, Any]:
     return dict(yaml.safe_load(source.read_text()).get("config", {}))
 
 
+def _ensure_event_loop() -> None:
+    """Give this thread an event loop: Pulumi's runtime makes asyncio futures at import of the program, and
+    an earlier `asyncio.run` in the same process (a test, an MCP client) leaves the main thread with none."""
+    policy = asyncio.get_event_loop_policy()
+    try:
+        policy.get_event_loop()
+    except RuntimeError:
+        policy.set_event_loop(policy.new_event_loop())
+
+
 def evaluate(stack: str, *, config: dict[str, Any] | None = None) -> Evaluation:
     """Run the program for `stack` (or for an explicit `config` mapping) and return what it declared."""
     from infra.config import SECRET_KEYS
@@ -89,6 +100,7 @@ def evaluate(stack: str, *, config: dict[str, Any] | None = None) -> Evaluation:
     for key in secrets:
         flat.setdefault(key, SECRET_PLACEHOLDER)
     mocks = RecordingMocks()
+    _ensure_event_loop()
     pulumi.runtime.set_mocks(mocks, project="tradeops", stack=stack, preview=False)
     pulumi.runtime.set_all_config(flat, secret_keys=secrets)
     evaluation = Evaluation(stack=stack, version=str(values.get("tradeops:version", "dev")))

@@ -36,6 +36,9 @@ def test_oe_4_dc_1_alert_chart_lints_clean_and_renders_rules_and_dashboard():
         "TradeopsGateFailed",
         "TradeopsBackupStale",
         "TradeopsBackupNeverVerified",
+        "TradeopsBackupCorrupt",
+        "TradeopsBackupVerifyFailed",
+        "TradeopsBackupMetricsFailing",
         "TradeopsTraderNotRunning",
     }
     assert alerts["TradeopsBackupStale"]["expr"].endswith("> 43200")

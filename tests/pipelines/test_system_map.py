@@ -90,3 +90,16 @@ def test_sm_2_declared_versus_deployed_differences_are_listed(monkeypatch, capsy
         from pipelines.infra.deployed import compare
 
         compare("dev", json.loads(wrong.read_text()))
+
+
+@pytest.mark.req("SM-2")
+def test_sm_2_the_program_evaluates_after_an_asyncio_run_in_the_same_process():
+    import asyncio
+
+    from pipelines.infra.evaluate import evaluate
+
+    async def nothing() -> None:
+        return None
+
+    asyncio.run(nothing())  # leaves the main thread without an event loop; Pulumi's runtime needs one
+    assert evaluate("dev").stack == "dev"
