@@ -14,6 +14,7 @@ clock medians; nothing here asserts a time. Other work on the machine slows ever
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
@@ -73,8 +74,11 @@ def case_gate(folder: str) -> dict[str, Any]:
         "backtesting.py (one backtest)": whole_process(
             python(f"{PEER} backtesting_run; backtesting_run(GOOG, 10, 30)")
         ),
-        "backtrader (one backtest)": whole_process(python(f"{PEER} backtrader_run; backtrader_run(GOOG, 10, 30)")),
     }
+    if importlib.util.find_spec("backtrader") is not None:  # a peer of `make bench` (the bench extra) only
+        seconds["backtrader (one backtest)"] = whole_process(
+            python(f"{PEER} backtrader_run; backtrader_run(GOOG, 10, 30)")
+        )
     return {"case": "b: whole process, gate cold start vs peers' one backtest on GOOG", "seconds": seconds}
 
 
