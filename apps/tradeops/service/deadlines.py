@@ -54,7 +54,8 @@ class DependencyCalls:
     async def await_all(self, calls: dict[str, Callable[[], T]], seconds: float | None = None) -> dict[str, Future[T]]:
         """`wait` for the event loop: the loop stays free while the calls run."""
         futures = {key: self.submit(key, call) for key, call in calls.items()}
-        await asyncio.wait([asyncio.wrap_future(f) for f in futures.values()], timeout=seconds or self.seconds)
+        if futures:  # a service with no dependency to check (asyncio.wait refuses an empty set) is simply ready
+            await asyncio.wait([asyncio.wrap_future(f) for f in futures.values()], timeout=seconds or self.seconds)
         self._count_late(futures)
         return futures
 

@@ -47,3 +47,16 @@ def test_dc_16_a_settings_dump_never_carries_the_database_password():
         assert "s3cr3t-pw" not in str(dump) and "also-secret" not in str(dump)
         assert dump["database_url"] == "postgresql://tradeops:***@db:5432/tradeops?password=***"
     assert "s3cr3t-pw" in settings.resolved_database_url  # the process itself still connects with it
+
+
+@pytest.mark.req("DC-16")
+def test_dc_16_a_service_with_no_dependency_to_check_is_ready():
+    import asyncio
+
+    from prometheus_client import CollectorRegistry
+
+    from tradeops.service.deadlines import DependencyCalls
+
+    calls = DependencyCalls(1.0, CollectorRegistry())
+    assert asyncio.run(calls.await_all({})) == {}  # asyncio.wait refuses an empty set: /readyz answered 500
+    assert asyncio.run(calls.await_all({"db": lambda: 1}))["db"].result() == 1
