@@ -19,6 +19,19 @@ from tradeops.store.models import TraderSessionRow
 pytestmark = pytest.mark.req("DC-22")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def market_data(tmp_path_factory):
+    """What staging's market-data CronJob keeps in the store the trader and the soak check read."""
+    from tests.fakes.exchange import seed_stack_datasets
+    from tradeops.store.objects import FolderObjectStore
+
+    folder = tmp_path_factory.mktemp("market")
+    seed_stack_datasets(FolderObjectStore(folder), ("staging",))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRADEOPS_OBJECT_STORE", folder.as_uri())
+        yield
+
+
 @pytest.fixture(scope="module")
 def ledger(tmp_path_factory) -> Ledger:
     return open_ledger(f"sqlite:///{tmp_path_factory.mktemp('ledger') / 'staging.db'}")

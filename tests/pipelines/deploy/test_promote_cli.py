@@ -14,6 +14,7 @@ from pipelines.deploy import engine as engines
 from tests.apps.cli.test_cli import cli
 from tests.apps.slackbot.test_approve import CONTENT
 from tests.apps.vcs.conftest import GITHUB_REPO, GITHUB_TOKEN
+from tests.fakes.exchange import seed_stack_datasets
 from tests.fakes.github_api import FakeGitHub
 from tests.pipelines.deploy.conftest import plan
 from tests.pipelines.deploy.promotion_setup import open_ledger
@@ -29,6 +30,7 @@ def test_dc_22_promote_show_approve_reverify_and_check_from_the_command_line(mon
     data_dir = tmp_path / "cli"
     data_dir.mkdir()
     RunStore(f"sqlite:///{data_dir / 'tradeops.db'}").close()
+    seed_stack_datasets(FolderObjectStore(data_dir / "objects"))  # what the market-data CronJob keeps there
     monkeypatch.setattr(engines, "open_engine", lambda: desk.engine)
     monkeypatch.setenv("TRADEOPS_DATA_DIR", str(data_dir))
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
