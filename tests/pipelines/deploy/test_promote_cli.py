@@ -49,7 +49,7 @@ def test_dc_22_promote_show_approve_reverify_and_check_from_the_command_line(mon
 
     code, out, _ = cli(monkeypatch, capsys, "releases", "show", bundle)
     assert code == 0 and out.startswith(f"bundle {bundle}  (verified)")
-    assert 'strategy    sma_cross {"fast": 10, "slow": 30}' in out and "data        sample:GOOG fingerprint " in out
+    assert 'strategy    sma_cross {"fast": 10, "slow": 30}' in out and "data        dataset:binance-btcusdt-1d" in out
     assert "staging  deploy   v1" in out
 
     code, out, err = cli(monkeypatch, capsys, *promote, "--json")
