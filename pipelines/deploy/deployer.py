@@ -80,33 +80,24 @@ class _Progress:
 
 
 def _gate_step(plan: Plan, config: StackConfig, tools: Tools, progress: _Progress) -> VerdictRecord:
+    reused, detail = None, ""
     if plan.bundle is not None:
-        record = hooks.verified_bundle_gate(plan.bundle, tools.releases)
-        progress.facts |= {"gate_verdict_id": record.id, "gate_passed": True, "gate_reused": True}
-        progress.skipped("gate", f"bundle {plan.bundle.id} is verified (verdict {record.id})")
-    elif (reused := _reusable(plan, config, tools, progress)) is not None:
-        record = reused
-        progress.facts |= {"gate_verdict_id": record.id, "gate_passed": True, "gate_reused": True}
-        progress.skipped("gate", f"version {plan.version} passed verdict {record.id} before on the same data")
-    else:
-        record = hooks.gate(plan.stack, plan.version, config, tools.releases)
-        progress.facts |= {"gate_verdict_id": record.id, "gate_passed": record.passed}
-        hooks.require_pass(record)
-        changed = progress.facts.pop("gate_not_reused", None)  # why a rollback's verdict was not reused
-        progress.ok("gate", f"verdict {record.id} passed" + (f" (not reused: {changed})" if changed else ""))
-    return record
-
-
-def _reusable(plan: Plan, config: StackConfig, tools: Tools, progress: _Progress) -> VerdictRecord | None:
-    """The verdict a rollback may reuse: only one that judged the data version the candidate names now."""
-    if plan.reuse_gate_of is None:
-        return None
-    reused = hooks.reused_gate(plan.reuse_gate_of, tools.releases)
-    changed = hooks.data_changed(reused, config, tools.releases.objects)
-    if changed is None:
+        reused = hooks.verified_bundle_gate(plan.bundle, tools.releases)
+        detail = f"bundle {plan.bundle.id} is verified (verdict {reused.id})"
+    elif plan.reuse_gate_of is not None:
+        reused = hooks.reused_gate(plan.reuse_gate_of, tools.releases)
+        detail = f"version {plan.version} passed verdict {reused.id} before on the same data"
+    # a verdict speaks only for the data version it judged: newer market data is gated again
+    changed = hooks.data_changed(reused, config, tools.releases.objects) if reused is not None else None
+    if reused is not None and changed is None:
+        progress.facts |= {"gate_verdict_id": reused.id, "gate_passed": True, "gate_reused": True}
+        progress.skipped("gate", detail)
         return reused
-    progress.facts["gate_not_reused"] = changed
-    return None
+    record = hooks.gate(plan.stack, plan.version, config, tools.releases)
+    progress.facts |= {"gate_verdict_id": record.id, "gate_passed": record.passed}
+    hooks.require_pass(record)
+    progress.ok("gate", f"verdict {record.id} passed" + (f" (not reused: {changed})" if changed else ""))
+    return record
 
 
 def _bundle_inputs(plan: Plan, record: VerdictRecord) -> BundleInputs:
