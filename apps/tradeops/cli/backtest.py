@@ -13,22 +13,18 @@ from rich.table import Table
 
 from tradeops.cli.optimize import optimize
 from tradeops.cli.options import (
+    GIVEN_NONE,
     AsJson,
-    Cash,
-    Commission,
     Data,
-    DirectionOpt,
     End,
-    Fraction,
+    ExecutionOptions,
     MaxGap,
     Params,
     Report,
-    SizingOpt,
-    Slippage,
     Start,
     Strategy,
     emit_json,
-    execution_settings,
+    execution_options,
     parse_grid,
     parse_params,
     progress_bar,
@@ -68,6 +64,7 @@ def metrics_table(title: str, metrics: dict[str, float | None]) -> Table:
 
 
 @app.command("run")
+@execution_options()
 def run(
     strategy: Strategy,
     data: Data,
@@ -75,12 +72,7 @@ def run(
     as_json: AsJson = False,
     report: Report = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="do not record the run in the results store")] = False,
-    cash: Cash = None,
-    commission: Commission = None,
-    slippage: Slippage = None,
-    sizing: SizingOpt = None,
-    fraction: Fraction = None,
-    direction: DirectionOpt = None,
+    execution: ExecutionOptions = GIVEN_NONE,
     max_gap: MaxGap = None,
     start: Start = None,
     end: End = None,
@@ -88,9 +80,7 @@ def run(
     """Backtest one parameter point; print metrics (one JSON object with --json); record it for `tradeops runs`."""
     chosen = get_strategy(strategy)
     params = validate_params(chosen, parse_params(param))
-    settings = execution_settings(
-        cash=cash, commission=commission, slippage=slippage, sizing=sizing, fraction=fraction, direction=direction
-    )
+    settings = execution.settings()
     limits = load_settings().limits
     bars = load_bars(data, max_gap=max_gap, max_bars=limits.max_bars, window=window_from_options(start, end))
     result = run_backtest(chosen, params, bars, settings)
@@ -109,6 +99,7 @@ def run(
 
 
 @app.command("sweep")
+@execution_options()
 def sweep(
     strategy: Strategy,
     data: Data,
@@ -126,12 +117,7 @@ def sweep(
     report: Annotated[
         Path | None, typer.Option("--report", help="write an HTML heatmap of --sort-by over the first two --grid names")
     ] = None,
-    cash: Cash = None,
-    commission: Commission = None,
-    slippage: Slippage = None,
-    sizing: SizingOpt = None,
-    fraction: Fraction = None,
-    direction: DirectionOpt = None,
+    execution: ExecutionOptions = GIVEN_NONE,
     max_gap: MaxGap = None,
 ) -> None:
     """Backtest every point of a parameter grid; show the best points and write the full table."""
@@ -140,9 +126,7 @@ def sweep(
     if out is not None and shard is None and out.suffix not in TABLE_SUFFIXES:
         raise ConfigError(f"--out {out}: use a .csv, .json or .parquet file")
     chosen = get_strategy(strategy)
-    settings = execution_settings(
-        cash=cash, commission=commission, slippage=slippage, sizing=sizing, fraction=fraction, direction=direction
-    )
+    settings = execution.settings()
     axes = parse_grid(grid)
     if report is not None and len(axes) < 2:
         raise ConfigError(f"--report needs two --grid parameters for its heatmap (given: {', '.join(axes)})")
@@ -207,6 +191,7 @@ def sweep(
 
 
 @app.command("walkforward")
+@execution_options()
 def walkforward(
     strategy: Strategy,
     data: Data,
@@ -221,21 +206,14 @@ def walkforward(
     out: Annotated[Path | None, typer.Option("--out", help="with --shard: the part file (.parquet)")] = None,
     workers: Workers = 1,
     report: Annotated[Path | None, typer.Option("--report", help="write an HTML report: folds on the equity")] = None,
-    cash: Cash = None,
-    commission: Commission = None,
-    slippage: Slippage = None,
-    sizing: SizingOpt = None,
-    fraction: Fraction = None,
-    direction: DirectionOpt = None,
+    execution: ExecutionOptions = GIVEN_NONE,
     max_gap: MaxGap = None,
 ) -> None:
     """Walk-forward: per fold choose the best grid point on the train window, test it on the next window."""
     if sort_by not in METRIC_NAMES:
         raise ConfigError(f"--sort-by {sort_by!r} is not a metric; metrics: {', '.join(METRIC_NAMES)}")
     chosen = get_strategy(strategy)
-    settings = execution_settings(
-        cash=cash, commission=commission, slippage=slippage, sizing=sizing, fraction=fraction, direction=direction
-    )
+    settings = execution.settings()
     varied = parse_grid(grid)
     points, invalid = expand_grid(chosen, parse_params(param), varied)
     if not points:

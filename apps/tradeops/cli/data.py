@@ -34,14 +34,14 @@ def import_command(
     file: Annotated[Path, typer.Argument(help="CSV (.csv, .csv.gz) or Parquet file of OHLCV bars")],
     dataset: DatasetName,
     symbol: Annotated[
-        str | None, typer.Option("--symbol", help="symbol of a one-symbol file [default: file name]")
+        str | None, typer.Option("--symbol", help="symbol of a one-symbol file (default: file name)")
     ] = None,
     timeframe: Annotated[
-        str | None, typer.Option("--timeframe", help="bar length, e.g. 1m, 1h, 1d [default: inferred]")
+        str | None, typer.Option("--timeframe", help="bar length, e.g. 1m, 1h, 1d (default: inferred)")
     ] = None,
     time_unit: Annotated[
         str | None,
-        typer.Option("--time-unit", help="epoch unit of numeric timestamps: s, ms, us or ns [default: detected]"),
+        typer.Option("--time-unit", help="epoch unit of numeric timestamps: s, ms, us or ns (default: detected)"),
     ] = None,
 ) -> None:
     """Validate a file and store it as a new version of a dataset (ISO or epoch times)."""
@@ -148,7 +148,7 @@ def fetch_command(
     dataset: DatasetName,
     since: Annotated[str | None, typer.Option("--since", help="first bar of a new dataset (ISO-8601, UTC)")] = None,
     until: Annotated[
-        str | None, typer.Option("--until", help="last bar to fetch (ISO-8601, UTC) [default: now]")
+        str | None, typer.Option("--until", help="last bar to fetch (ISO-8601, UTC) (default: now)")
     ] = None,
 ) -> None:
     """Fetch closed bars through ccxt after the newest stored one; store them as a new version."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,20 +11,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from tradeops.cli.options import (
+    GIVEN_NONE,
     AsJson,
-    Cash,
-    Commission,
-    DirectionOpt,
     End,
-    Fraction,
+    ExecutionOptions,
     MaxGap,
     Params,
     Report,
-    SizingOpt,
-    Slippage,
     Start,
     emit_json,
-    execution_settings,
+    execution_options,
     parse_assignments,
     parse_params,
     parse_value,
@@ -58,7 +53,7 @@ def _candidate(
     param: list[str] | None,
     data: str | None,
     thresholds: list[str] | None,
-    execution: Mapping[str, object],
+    execution: ExecutionOptions,
 ) -> Candidate:
     if stack is not None and config is not None:
         raise TradeopsError("give --stack or --config, not both")
@@ -80,7 +75,7 @@ def _candidate(
         base["data"] = data
     candidate = validate_candidate(base, f"stack {stack}" if stack else str(config or "command line"))
     overrides = {name: parse_value(value) for name, value in parse_assignments(thresholds, "--threshold").items()}
-    settings = execution_settings(candidate.execution, **execution)
+    settings = execution.settings(candidate.execution)
     return candidate.model_copy(
         update={"thresholds": candidate.thresholds.with_overrides(overrides), "execution": settings}
     )
@@ -107,6 +102,7 @@ def _print(verdict: Verdict) -> None:
     console.print(f"{word} (exit {verdict.exit_code})")
 
 
+@execution_options()
 def gate(
     stack: Annotated[
         str | None, typer.Option("--stack", help="the candidate of infra/stacks/Pulumi.<stack>.yaml")
@@ -124,25 +120,12 @@ def gate(
     as_json: AsJson = False,
     out: Annotated[Path | None, typer.Option("--out", help="also write the verdict JSON here")] = None,
     report: Report = None,
-    cash: Cash = None,
-    commission: Commission = None,
-    slippage: Slippage = None,
-    sizing: SizingOpt = None,
-    fraction: Fraction = None,
-    direction: DirectionOpt = None,
+    execution: ExecutionOptions = GIVEN_NONE,
     max_gap: MaxGap = None,
     start: Start = None,
     end: End = None,
 ) -> None:
     """Judge a candidate against its thresholds; every check is printed with value and limit."""
-    execution = {
-        "cash": cash,
-        "commission": commission,
-        "slippage": slippage,
-        "sizing": sizing,
-        "fraction": fraction,
-        "direction": direction,
-    }
     try:
         candidate = _candidate(stack, config, strategy, param, data, threshold, execution)
         window = window_from_options(start, end)

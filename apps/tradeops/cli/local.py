@@ -26,7 +26,7 @@ def up(
         int, typer.Option("--port", min=1, max=65000, help="backtester port; the trader gets the next")
     ] = 8000,
     candidate: Annotated[
-        Path | None, typer.Option("--candidate", help="candidate YAML the trader trades [default: sma_cross on GOOG]")
+        Path | None, typer.Option("--candidate", help="candidate YAML the trader trades (default: sma_cross on GOOG)")
     ] = None,
     speed: Annotated[float, typer.Option("--speed", min=0, help="replayed bars per second for the trader")] = 1.0,
 ) -> None:

@@ -11,16 +11,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from tradeops.cli.options import (
+    GIVEN_NONE,
     AsJson,
-    Cash,
-    Commission,
     Data,
-    DirectionOpt,
+    ExecutionOptions,
     MaxGap,
     Params,
-    Slippage,
     emit_json,
-    execution_settings,
+    execution_options,
     parse_assignments,
     parse_params,
     parse_value,
@@ -55,6 +53,7 @@ def _card_json(card: ModelCard) -> dict[str, object]:
 
 
 @app.command("train")
+@execution_options("cash", "commission", "slippage", "direction")
 def train(
     data: Data,
     param: Params = None,
@@ -65,10 +64,7 @@ def train(
         list[str] | None, typer.Option("--threshold", "-t", help="gate threshold NAME=VALUE, as in `tradeops gate`")
     ] = None,
     as_json: AsJson = False,
-    cash: Cash = None,
-    commission: Commission = None,
-    slippage: Slippage = None,
-    direction: DirectionOpt = None,
+    execution: ExecutionOptions = GIVEN_NONE,
     max_gap: MaxGap = None,
 ) -> None:
     """Fit a new version on the data, validate it walk-forward, gate it; exit with the gate's code."""
@@ -76,7 +72,7 @@ def train(
 
     overrides = {name: parse_value(value) for name, value in parse_assignments(threshold, "--threshold").items()}
     thresholds = Thresholds().with_overrides(overrides)
-    settings = execution_settings(cash=cash, commission=commission, slippage=slippage, direction=direction)
+    settings = execution.settings()
     bars = _until(load_bars(data, max_gap=max_gap), until)
     card, verdict = train_version(default_registry(), bars, parse_params(param), settings, thresholds)
     if as_json:

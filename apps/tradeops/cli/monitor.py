@@ -22,7 +22,7 @@ from tradeops.store.database import DatabaseTimeouts
 def monitor(
     target: Annotated[
         list[str] | None,
-        typer.Option("--target", help="NAME=URL of a service; repeat [default: backtester=http://127.0.0.1:8000]"),
+        typer.Option("--target", help="NAME=URL of a service; repeat (default: backtester=http://127.0.0.1:8000)"),
     ] = None,
     once: Annotated[bool, typer.Option("--once", help="check once and exit (non-zero when unhealthy)")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,

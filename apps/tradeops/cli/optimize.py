@@ -10,19 +10,15 @@ import typer
 from rich.console import Console
 
 from tradeops.cli.options import (
+    GIVEN_NONE,
     AsJson,
-    Cash,
-    Commission,
     Data,
-    DirectionOpt,
-    Fraction,
+    ExecutionOptions,
     MaxGap,
     Params,
-    SizingOpt,
-    Slippage,
     Strategy,
     emit_json,
-    execution_settings,
+    execution_options,
     parse_assignments,
     parse_params,
     parse_value,
@@ -37,6 +33,7 @@ def _study_name(fields: dict[str, Any]) -> str:
     return f"{fields['strategy']}-{fields['objective']}-{digest}"
 
 
+@execution_options()
 def optimize(
     strategy: Strategy,
     data: Data,
@@ -46,7 +43,7 @@ def optimize(
     ] = 50,
     objective: Annotated[str, typer.Option("--objective", help="metric to optimise, e.g. sharpe")] = "sharpe",
     storage: Annotated[
-        str | None, typer.Option("--storage", help="SQLAlchemy URL of the study's database [default: ours]")
+        str | None, typer.Option("--storage", help="SQLAlchemy URL of the study's database (default: ours)")
     ] = None,
     study: Annotated[str | None, typer.Option("--study", help="study name; the same name resumes or shares it")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="processes working on the study")] = 1,
@@ -57,12 +54,7 @@ def optimize(
     threshold: Annotated[list[str] | None, typer.Option("--threshold", help="gate threshold NAME=VALUE")] = None,
     param: Params = None,
     as_json: AsJson = False,
-    cash: Cash = None,
-    commission: Commission = None,
-    slippage: Slippage = None,
-    sizing: SizingOpt = None,
-    fraction: Fraction = None,
-    direction: DirectionOpt = None,
+    execution: ExecutionOptions = GIVEN_NONE,
     max_gap: MaxGap = None,
 ) -> None:
     """Search the parameter space for the best objective; the best trial then goes through the gate."""
@@ -73,9 +65,7 @@ def optimize(
 
     chosen = get_strategy(strategy)
     direction_of(objective)  # refuse an unknown metric before any work
-    settings = execution_settings(
-        cash=cash, commission=commission, slippage=slippage, sizing=sizing, fraction=fraction, direction=direction
-    )
+    settings = execution.settings()
     dimensions = parse_space(chosen, space)
     fixed = parse_params(param)
     fields = {

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import math
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 import yaml
@@ -32,19 +36,84 @@ Start = Annotated[str | None, typer.Option("--start", help="first bar used (ISO-
 End = Annotated[str | None, typer.Option("--end", help="last bar used (ISO-8601, UTC), e.g. 2024-06-30T23:00")]
 MaxGap = Annotated[str | None, typer.Option("--max-gap", help="reject holes in the timeline wider than this, e.g. 7D")]
 AsJson = Annotated[bool, typer.Option("--json", help="print one JSON object instead of a table")]
-Cash = Annotated[float | None, typer.Option("--cash", help="initial cash [default: 10000]")]
+Cash = Annotated[float | None, typer.Option("--cash", help="initial cash (default: 10000)")]
 Commission = Annotated[
-    float | None, typer.Option("--commission", help="fee per fill, fraction of notional [default: 0]")
+    float | None, typer.Option("--commission", help="fee per fill, fraction of notional (default: 0)")
 ]
 Slippage = Annotated[
-    float | None, typer.Option("--slippage", help="adverse price move per fill, fraction [default: 0]")
+    float | None, typer.Option("--slippage", help="adverse price move per fill, fraction (default: 0)")
 ]
-SizingOpt = Annotated[Sizing | None, typer.Option("--sizing", help="all_in or fixed_fraction [default: all_in]")]
+SizingOpt = Annotated[Sizing | None, typer.Option("--sizing", help="all_in or fixed_fraction (default: all_in)")]
 Fraction = Annotated[float | None, typer.Option("--fraction", help="share of cash per entry with fixed_fraction")]
 DirectionOpt = Annotated[
-    Direction | None, typer.Option("--direction", help="long_only, long_short or short_only [default: long_only]")
+    Direction | None, typer.Option("--direction", help="long_only, long_short or short_only (default: long_only)")
 ]
 Report = Annotated[Path | None, typer.Option("--report", help="write a self-contained HTML report here")]
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class ExecutionOptions:
+    """The execution options given on the command line (None: not given, the base or default applies)."""
+
+    cash: float | None = None
+    commission: float | None = None
+    slippage: float | None = None
+    sizing: Sizing | None = None
+    fraction: float | None = None
+    direction: Direction | None = None
+
+    def settings(self, base: ExecutionSettings | None = None) -> ExecutionSettings:
+        """The settings these options give laid over `base` (or the defaults)."""
+        return execution_settings(base, **self.given())
+
+    def given(self) -> dict[str, Any]:
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
+GIVEN_NONE = ExecutionOptions()  # the default of a command's `execution` parameter (the decorator always passes it)
+
+EXECUTION_OPTIONS: dict[str, Any] = {
+    "cash": Cash,
+    "commission": Commission,
+    "slippage": Slippage,
+    "sizing": SizingOpt,
+    "fraction": Fraction,
+    "direction": DirectionOpt,
+}
+
+
+def execution_options(*names: str) -> Callable[[Command], Command]:
+    """Give a command the execution options (all six, or those named) as one `execution: ExecutionOptions`.
+
+    The options are declared once, here; the command declares a parameter `execution` and receives them
+    together, so every command spells, documents and validates them the same way.
+    """
+    chosen = names or tuple(EXECUTION_OPTIONS)
+    unknown = set(chosen) - set(EXECUTION_OPTIONS)
+    if unknown:
+        raise ValueError(f"unknown execution options: {sorted(unknown)}")
+
+    def decorate(command: Command) -> Command:
+        signature = inspect.signature(command, eval_str=True)
+        if "execution" not in signature.parameters:
+            raise TypeError(f"{command.__name__} must take a parameter `execution: ExecutionOptions`")
+        kept = [p for p in signature.parameters.values() if p.name != "execution"]
+        added = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=EXECUTION_OPTIONS[name])
+            for name in chosen
+        ]
+
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            execution = ExecutionOptions(**{name: kwargs.pop(name) for name in chosen})
+            return command(*args, execution=execution, **kwargs)
+
+        wrapper.__signature__ = signature.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
 def parse_value(text: str) -> Any:

@@ -10,19 +10,15 @@ from rich.console import Console
 from rich.table import Table
 
 from tradeops.cli.options import (
+    GIVEN_NONE,
     AsJson,
-    Cash,
-    Commission,
     Data,
-    DirectionOpt,
-    Fraction,
+    ExecutionOptions,
     MaxGap,
     Params,
-    SizingOpt,
-    Slippage,
     Strategy,
     emit_json,
-    execution_settings,
+    execution_options,
     parse_grid,
     parse_params,
 )
@@ -47,6 +43,7 @@ def _stores() -> tuple[Any, Any]:
 
 
 @app.command("submit")
+@execution_options()
 def submit(
     stack: Annotated[str, typer.Option("--stack", help="the stack whose namespace, image and sweeps settings to use")],
     shards: Annotated[int, typer.Option("--shards", min=1, help="how many shards (pods)")],
@@ -62,12 +59,7 @@ def submit(
     anchored: Annotated[bool, typer.Option("--anchored", help="walk-forward train windows grow from bar 0")] = False,
     kubernetes_host: KubeHost = None,
     as_json: AsJson = False,
-    cash: Cash = None,
-    commission: Commission = None,
-    slippage: Slippage = None,
-    sizing: SizingOpt = None,
-    fraction: Fraction = None,
-    direction: DirectionOpt = None,
+    execution: ExecutionOptions = GIVEN_NONE,
     max_gap: MaxGap = None,
 ) -> None:
     """Create the sweep as a run and submit its Indexed Job; print the sweep id."""
@@ -79,9 +71,7 @@ def submit(
 
     if (train_bars is None) != (test_bars is None):
         raise ConfigError("a walk-forward needs both --train-bars and --test-bars")
-    settings = execution_settings(
-        cash=cash, commission=commission, slippage=slippage, sizing=sizing, fraction=fraction, direction=direction
-    )
+    settings = execution.settings()
     spec = SweepSpec(
         kind="sweep" if train_bars is None else "walkforward",
         strategy=strategy,

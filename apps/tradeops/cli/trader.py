@@ -13,19 +13,15 @@ from rich.console import Console
 
 from tradeops.cli.backtest import metrics_table
 from tradeops.cli.options import (
+    GIVEN_NONE,
     AsJson,
-    Cash,
-    Commission,
     Data,
-    DirectionOpt,
-    Fraction,
+    ExecutionOptions,
     MaxGap,
     Params,
-    SizingOpt,
-    Slippage,
     Strategy,
     emit_json,
-    execution_settings,
+    execution_options,
     parse_params,
     progress_bar,
 )
@@ -38,10 +34,10 @@ app = typer.Typer(help="Paper-trade through the live loop, and the trader's kill
 stderr = Console(emoji=False, stderr=True, soft_wrap=True)
 
 SessionOpt = Annotated[
-    str | None, typer.Option("--session", help="trading session [default: the most recently active one]")
+    str | None, typer.Option("--session", help="trading session (default: the most recently active one)")
 ]
 Reason = Annotated[str, typer.Option("--reason", help="why; recorded in the audit log")]
-Actor = Annotated[str | None, typer.Option("--actor", help="who acts [default: user@host]")]
+Actor = Annotated[str | None, typer.Option("--actor", help="who acts (default: user@host)")]
 NotionalOpt = Annotated[float | None, typer.Option("--max-position-notional", help="risk: largest notional per symbol")]
 DailyLossOpt = Annotated[float | None, typer.Option("--max-daily-loss-pct", help="risk: largest daily loss, %")]
 DrawdownOpt = Annotated[float | None, typer.Option("--max-drawdown-pct", help="risk: largest drawdown, %")]
@@ -56,6 +52,7 @@ def _engine() -> Engine:
 
 
 @app.command("replay")
+@execution_options()
 def replay(
     strategy: Strategy,
     data: Data,
@@ -63,18 +60,13 @@ def replay(
     as_json: AsJson = False,
     session: Annotated[
         str | None,
-        typer.Option("--session", help="session name [default: derived from the inputs, so a rerun resumes]"),
+        typer.Option("--session", help="session name (default: derived from the inputs, so a rerun resumes)"),
     ] = None,
     speed: Annotated[float, typer.Option("--speed", min=0, help="bars per second (0 = as fast as possible)")] = 0.0,
     max_position_notional: NotionalOpt = None,
     max_daily_loss_pct: DailyLossOpt = None,
     max_drawdown_pct: DrawdownOpt = None,
-    cash: Cash = None,
-    commission: Commission = None,
-    slippage: Slippage = None,
-    sizing: SizingOpt = None,
-    fraction: Fraction = None,
-    direction: DirectionOpt = None,
+    execution: ExecutionOptions = GIVEN_NONE,
     max_gap: MaxGap = None,
 ) -> None:
     """Paper-trade a data set bar by bar through the live loop; print what `backtest run` prints.
@@ -92,9 +84,7 @@ def replay(
 
     chosen = get_strategy(strategy)
     params = validate_params(chosen, parse_params(param))
-    settings = execution_settings(
-        cash=cash, commission=commission, slippage=slippage, sizing=sizing, fraction=fraction, direction=direction
-    )
+    settings = execution.settings()
     limits = RiskLimits(
         max_position_notional=max_position_notional,
         max_daily_loss_pct=max_daily_loss_pct,
