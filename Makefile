@@ -26,6 +26,7 @@ run: setup
 
 lint: setup
 	$(BIN)/ruff check apps tests pipelines infra
+	$(BIN)/ruff format --check apps tests pipelines infra
 	$(BIN)/mypy
 	$(BIN)/vulture  # dead code; paths and reasoned exceptions in [tool.vulture] of pyproject.toml
 

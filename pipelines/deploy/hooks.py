@@ -98,6 +98,8 @@ def verified_bundle_gate(bundle: BundleState, releases: ReleaseStore) -> Verdict
     if passed is None:
         raise StepFailed("gate", f"bundle {bundle.id} has never passed the gate")
     return _passed_verdict(releases, passed.stack, passed.verdict_id, f"bundle {bundle.id}")
+
+
 def data_changed(record: VerdictRecord, config: StackConfig, objects: ObjectStore) -> str | None:
     """Why a recorded verdict no longer speaks for the candidate's data (None: the same data version).
 

@@ -55,9 +55,8 @@ class AssistantDesk:
 
 def open_desk(settings: AppSettings) -> AssistantDesk:
     """Open the stores and the clients the settings name."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     principals = Principals.from_settings(settings)  # a bad token list fails before anything opens
-    store = RunStore(settings.resolved_database_url)
+    store = RunStore.from_settings(settings, application="tradeops-mcp")
     objects = open_object_store(settings.resolved_object_store, settings.s3_endpoint_url)
     repository, pulls = open_repository(settings)
     return AssistantDesk(

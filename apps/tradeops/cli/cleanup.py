@@ -13,7 +13,6 @@ from tradeops.cleanup.report import render_markdown, save
 from tradeops.notify import Message, open_notifier
 from tradeops.settings import load_settings
 from tradeops.store import RunStore, open_object_store
-from tradeops.store.database import DatabaseTimeouts
 
 
 def cleanup(
@@ -35,8 +34,7 @@ def cleanup(
     A dataset version stays while it is one of the newest, or a stored verdict or a stack's candidate names it.
     """
     settings = load_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = RunStore(settings.resolved_database_url, timeouts=DatabaseTimeouts.of(settings))
+    store = RunStore.from_settings(settings)
     objects = open_object_store(settings.resolved_object_store, settings.s3_endpoint_url)
     jobs = KubernetesJobs(settings.namespace, kubernetes_host) if settings.namespace else None
     protected = {settings.candidate_hash} if settings.candidate_hash else set()

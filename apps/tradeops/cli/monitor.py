@@ -16,7 +16,6 @@ from tradeops.cli.options import parse_assignments
 from tradeops.monitor import Finding, check_backups, check_cronjobs, check_gate, check_service, report
 from tradeops.settings import AppSettings, load_settings
 from tradeops.store import RunStore, open_object_store
-from tradeops.store.database import DatabaseTimeouts
 
 
 def monitor(
@@ -67,7 +66,7 @@ def _show(findings: list[Finding], as_json: bool) -> None:
 
 def _stores(settings: AppSettings, backup_max_age_hours: float) -> list[Finding]:
     try:
-        store = RunStore(settings.resolved_database_url, timeouts=DatabaseTimeouts.of(settings))
+        store = RunStore.from_settings(settings)
     except SQLAlchemyError as error:
         reason = getattr(error, "orig", None) or error
         return [Finding("database", False, f"unreachable: {type(reason).__name__}: {reason}")]

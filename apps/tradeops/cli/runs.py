@@ -39,8 +39,7 @@ def open_store() -> RunStore:
     from tradeops.store import RunStore
 
     settings = load_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return RunStore(settings.resolved_database_url)
+    return RunStore.from_settings(settings)
 
 
 def store_cli_run(result: BacktestResult, payload: dict[str, Any], data: str) -> str:

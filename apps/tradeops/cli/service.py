@@ -95,14 +95,13 @@ def watch(
     """Gate the candidate every time the file changes; store, compare and notify without any API call."""
     from tradeops.notify import open_notifier
     from tradeops.store import RunStore, open_object_store
-    from tradeops.store.database import DatabaseTimeouts
     from tradeops.watch import ConfigWatcher
 
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if not config.exists():
         raise TradeopsError(f"{config}: no such file")
-    store = RunStore(settings.resolved_database_url, timeouts=DatabaseTimeouts.of(settings))
+    store = RunStore.from_settings(settings)
     notifier = open_notifier(settings)
     watcher = ConfigWatcher(
         config, store, open_object_store(settings.resolved_object_store, settings.s3_endpoint_url), notifier

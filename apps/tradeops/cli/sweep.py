@@ -36,10 +36,7 @@ def _stores() -> tuple[Any, Any]:
     from tradeops.store import RunStore, open_object_store
 
     settings = load_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return RunStore(settings.resolved_database_url), open_object_store(
-        settings.resolved_object_store, settings.s3_endpoint_url
-    )
+    return RunStore.from_settings(settings), open_object_store(settings.resolved_object_store, settings.s3_endpoint_url)
 
 
 @app.command("submit")

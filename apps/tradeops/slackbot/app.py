@@ -38,7 +38,6 @@ from tradeops.slackbot.permissions import Permissions, slack_group_members
 from tradeops.slackbot.replies import Reply, ResponsePoster, error_reply
 from tradeops.slackbot.verify import RequestVerifier
 from tradeops.store import RunStore, open_object_store
-from tradeops.store.database import DatabaseTimeouts
 from tradeops.trader.control import TraderControl
 from tradeops.vcs.proposals import Proposer, open_repository
 
@@ -209,9 +208,7 @@ async def _heartbeat(health: Health) -> None:
 
 def open_desk(settings: AppSettings) -> Desk:
     """Open the stores and the clients the settings name."""
-    store = RunStore(
-        settings.resolved_database_url, timeouts=DatabaseTimeouts.of(settings), application="tradeops-slackbot"
-    )
+    store = RunStore.from_settings(settings, application="tradeops-slackbot")
     objects = open_object_store(settings.resolved_object_store, settings.s3_endpoint_url)
     slack = WebClient(
         token=settings.slack_token.get_secret_value() if settings.slack_token else None,

@@ -5,13 +5,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradeops.store.database import DatabaseTimeouts, aware, check_writable, open_engine
 from tradeops.store.models import RunRow
+
+if TYPE_CHECKING:
+    from tradeops.settings import AppSettings
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 FINAL = (DONE, FAILED, CANCELLED)
@@ -70,6 +73,12 @@ class RunStore:
         self.url = database_url
         self.engine = open_engine(database_url, migrate=migrate, timeouts=timeouts, application=application)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def from_settings(cls, settings: AppSettings, *, application: str | None = None) -> RunStore:
+        """The store the settings name, with their connect and statement deadlines (every opener uses this)."""
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return cls(settings.resolved_database_url, timeouts=DatabaseTimeouts.of(settings), application=application)
 
     def close(self) -> None:
         self.engine.dispose()

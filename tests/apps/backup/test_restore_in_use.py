@@ -18,9 +18,7 @@ BACKTEST = {"strategy": "sma_cross", "params": {"fast": 5, "slow": 20}}
 
 
 @pytest.mark.req("DC-16")
-def test_dc_16_restore_refuses_while_the_backtester_runs_and_readyz_sees_a_replaced_file(
-    tmp_path, monkeypatch, capsys
-):
+def test_dc_16_restore_refuses_while_the_backtester_runs_and_readyz_sees_a_replaced_file(tmp_path, monkeypatch, capsys):
     data = tmp_path / "data"
     monkeypatch.setenv("TRADEOPS_DATA_DIR", str(data))
     monkeypatch.setenv("TRADEOPS_API_TOKEN", TOKEN)

@@ -53,7 +53,9 @@ def test_dc_18_execution_options_are_declared_once_and_read_the_same_in_every_co
 def test_dc_18_given_execution_options_reach_the_run_and_bad_ones_are_refused():
     runner = CliRunner()
     given = ["--cash", "5000", "--commission", "0.001", "--direction", "long_short"]
-    done = runner.invoke(app, ["backtest", "run", "-s", "sma_cross", "-d", "sample:GOOG", "--json", "--no-store", *given])
+    done = runner.invoke(
+        app, ["backtest", "run", "-s", "sma_cross", "-d", "sample:GOOG", "--json", "--no-store", *given]
+    )
     assert done.exit_code == 0, done.output
     execution = json.loads(done.stdout)["execution"]
     assert (execution["cash"], execution["commission"], execution["direction"]) == (5000.0, 0.001, "long_short")

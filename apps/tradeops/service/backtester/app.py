@@ -18,7 +18,6 @@ from tradeops.service.health import Health, install_health
 from tradeops.service.runner import JobRunner
 from tradeops.settings import AppSettings
 from tradeops.store import ObjectStore, RunStore, open_object_store
-from tradeops.store.database import DatabaseTimeouts
 
 SERVICE = "backtester"
 INSTANCE = socket.gethostname()  # the pod name in the cluster: stable across container restarts
@@ -36,9 +35,7 @@ def create_app(settings: AppSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        store = RunStore(
-            settings.resolved_database_url, timeouts=DatabaseTimeouts.of(settings), application="tradeops-backtester"
-        )
+        store = RunStore.from_settings(settings, application="tradeops-backtester")
         objects = open_object_store(settings.resolved_object_store, settings.s3_endpoint_url)
         notifier = open_notifier(settings)
         runner = JobRunner(
