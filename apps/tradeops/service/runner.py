@@ -20,7 +20,7 @@ from tradeops.engine.result import ENGINE_VERSION
 from tradeops.errors import without_paths
 from tradeops.notify import Notifier
 from tradeops.notify.messages import gate_verdict, run_finished
-from tradeops.service.worker import child_main
+from tradeops.service.worker import ObjectsLocation, child_main
 from tradeops.store import ObjectStore, RunStore
 
 log = logging.getLogger(__name__)
@@ -53,8 +53,10 @@ class JobRunner:
         registry: CollectorRegistry | None = None,
         heartbeat: Callable[[], None] = lambda: None,
         path_roots: dict[str, str] | None = None,
+        objects_location: ObjectsLocation | None = None,
     ) -> None:
         self.store, self.objects, self.notifier = store, objects, notifier
+        self.objects_location = objects_location  # where workers read `dataset:` bars (they cannot share `objects`)
         self.workers, self.queue_limit, self.timeout = workers, queue_limit, timeout_seconds
         self._queue: deque[str] = deque()
         self._reserved = 0
@@ -168,7 +170,9 @@ class JobRunner:
                 continue  # cancelled while queued
             try:
                 receiver, sender = self._context.Pipe(duplex=False)
-                process = self._context.Process(target=child_main, args=(sender, run.kind, run.request), daemon=True)
+                process = self._context.Process(
+                    target=child_main, args=(sender, run.kind, run.request, self.objects_location), daemon=True
+                )
                 process.start()
                 sender.close()
             except Exception as error:  # noqa: BLE001 - this run fails, the runner goes on

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import traceback
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tradeops.data import load_bars
 from tradeops.engine import ExecutionSettings, run_backtest, run_grid
@@ -24,15 +24,28 @@ from tradeops.strategies import get_strategy
 from tradeops.strategies.base import expand_grid, validate_params
 from tradeops.sweeps.results import best_records
 
+if TYPE_CHECKING:
+    from tradeops.store import ObjectStore
+
 WORKER_NICENESS = 10
+ObjectsLocation = tuple[str, str | None]  # (object store URL, S3 endpoint): where `dataset:` bars are read
 preload_reports()  # the forkserver imports this module once: every job forks with plotly warm
 
 
-def _backtest(request: dict[str, Any]) -> dict[str, Any]:
+def _objects(location: ObjectsLocation | None) -> ObjectStore | None:
+    """The service's object store, opened in this process (None: the one the environment names)."""
+    if location is None:
+        return None
+    from tradeops.store import open_object_store
+
+    return open_object_store(*location)
+
+
+def _backtest(request: dict[str, Any], objects: ObjectStore | None) -> dict[str, Any]:
     strategy = get_strategy(request["strategy"])
     params = validate_params(strategy, request.get("params", {}))
     settings = ExecutionSettings.model_validate(request.get("execution", {}))
-    bars = load_bars(request["data"], max_bars=request.get("max_bars"))
+    bars = load_bars(request["data"], max_bars=request.get("max_bars"), objects=objects)
     verdict = None
     if request.get("thresholds") is not None:
         result, checks = evaluate(strategy, params, bars, settings, validate_thresholds(request["thresholds"]))
@@ -63,12 +76,12 @@ def _verdict_summary(verdict: Verdict | None) -> dict[str, Any] | None:
     return summary
 
 
-def _sweep(request: dict[str, Any]) -> dict[str, Any]:
+def _sweep(request: dict[str, Any], objects: ObjectStore | None) -> dict[str, Any]:
     strategy = get_strategy(request["strategy"])
     points, invalid = expand_grid(strategy, request.get("params", {}), request["grid"])
     if not points:
         raise TradeopsError(f"all {invalid} grid points are invalid for {strategy.name}")
-    bars = load_bars(request["data"], max_bars=request.get("max_bars"))
+    bars = load_bars(request["data"], max_bars=request.get("max_bars"), objects=objects)
     table = run_grid(strategy, points, bars, ExecutionSettings.model_validate(request.get("execution", {})))
     sort_by = request.get("sort_by", "sharpe")
     best = best_records(table, sort_by, request.get("top", 5))
@@ -88,9 +101,9 @@ def _sweep(request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _gate(request: dict[str, Any]) -> dict[str, Any]:
+def _gate(request: dict[str, Any], objects: ObjectStore | None) -> dict[str, Any]:
     candidate = {k: v for k, v in request.items() if k != "max_bars"}  # the cap is the server's, not the candidate's
-    verdict, result = run_gate(validate_candidate(candidate), max_bars=request.get("max_bars"))
+    verdict, result = run_gate(validate_candidate(candidate), max_bars=request.get("max_bars"), objects=objects)
     payload = verdict.to_dict()
     return {
         "result": payload,
@@ -104,19 +117,22 @@ def _gate(request: dict[str, Any]) -> dict[str, Any]:
 JOBS = {"backtest": _backtest, "sweep": _sweep, "gate": _gate}
 
 
-def execute(kind: str, request: dict[str, Any]) -> dict[str, Any]:
+def execute(kind: str, request: dict[str, Any], objects_location: ObjectsLocation | None = None) -> dict[str, Any]:
     """Run one job in this process; raise TradeopsError for bad input."""
-    return JOBS[kind](request)
+    objects = _objects(objects_location) if str(request.get("data", "")).startswith("dataset:") else None
+    return JOBS[kind](request, objects)
 
 
-def child_main(connection: Connection, kind: str, request: dict[str, Any]) -> None:
+def child_main(
+    connection: Connection, kind: str, request: dict[str, Any], objects_location: ObjectsLocation | None = None
+) -> None:
     """Entry point of a worker process: send ("ok", output) or ("error", message), then exit.
 
     Workers run at a lower CPU priority so the API stays responsive while they compute.
     """
     os.nice(WORKER_NICENESS)
     try:
-        connection.send(("ok", execute(kind, request)))
+        connection.send(("ok", execute(kind, request, objects_location)))
     except TradeopsError as error:
         connection.send(("error", str(error)))
     except Exception as error:  # noqa: BLE001 - reported to the parent, which fails the job

@@ -236,3 +236,28 @@ def test_bt_1_a_report_gone_from_the_store_is_a_404(api):
     api.app.state.objects.delete(f"runs/{run['id']}/report.html")
     response = api.get(run["report_url"])
     assert response.status_code == 404 and "no longer in the object store" in response.text
+
+
+@pytest.mark.req("DC-14")
+def test_dc_14_backtests_sweeps_and_gates_read_datasets_from_the_services_own_object_store(api, tmp_path, monkeypatch):
+    from tradeops.data import load_bars
+    from tradeops.data.datasets import DatasetStore
+    from tradeops.data.imports import bars_to_frames
+
+    monkeypatch.setenv("TRADEOPS_DATA_DIR", str(tmp_path / "elsewhere"))  # the environment names another store
+    manifest, _ = DatasetStore(api.app.state.objects).write(
+        "goog-1d", bars_to_frames(load_bars("sample:GOOG")), timeframe="1d", source="test"
+    )
+    data = {"data": "dataset:goog-1d"}
+    runs = [
+        api.post("/v1/backtests", json=BACKTEST | data, headers=AUTH),
+        api.post(
+            "/v1/sweeps", json={"strategy": "sma_cross", "grid": {"fast": [5, 10], "slow": [30]}} | data, headers=AUTH
+        ),
+        api.post("/v1/gate", json={"strategy": "sma_cross", "params": {"fast": 10, "slow": 30}} | data, headers=AUTH),
+    ]
+    for accepted in runs:
+        run = wait_for(api, accepted.json()["url"])
+        assert run["status"] == "done", run["error"]
+    backtest = wait_for(api, runs[0].json()["url"])
+    assert backtest["result"]["data"]["version"] == manifest.version

@@ -52,7 +52,8 @@ def test_dc_16_health_metrics_and_strategies_answer_and_readyz_says_503_while_ru
             started = timed("GET", f"{base}/readyz", timeout=10)
             assert started[1] == 503 and started[0] < DEADLINE + SLACK, started
             reason = httpx.get(f"{base}/readyz", timeout=10).json()["failed"]
-            assert "no answer within 1 s" in reason["database"], reason
+            # the check's own lock_timeout and the 1 s deadline race (both are 1 s): either way the reason says why
+            assert any(why in reason["database"] for why in ("no answer within 1 s", "LockNotAvailable")), reason
             seconds, code = timed("GET", f"{base}/metrics", timeout=10)
             assert code == 200 and seconds < 3 * DEADLINE + SLACK, (seconds, code)
             seconds, code = timed(

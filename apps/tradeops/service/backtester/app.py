@@ -48,6 +48,7 @@ def create_app(settings: AppSettings) -> FastAPI:
             registry=health.registry,
             heartbeat=health.heartbeat,
             path_roots={str(settings.market_dir): "", str(settings.data_dir.resolve()): ""},
+            objects_location=(settings.resolved_object_store, settings.s3_endpoint_url),
         )
         stale = 2 * settings.job_timeout_seconds + 60  # longer than any live instance keeps a run
         for run_id in store.claim_interrupted(INSTANCE, stale_after_seconds=stale):
