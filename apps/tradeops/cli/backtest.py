@@ -27,6 +27,7 @@ from tradeops.cli.options import (
     execution_options,
     parse_grid,
     parse_params,
+    plain_console,
     progress_bar,
 )
 from tradeops.cli.service import watch
@@ -50,7 +51,7 @@ from tradeops.sweeps.spec import SweepSpec
 
 app = typer.Typer(help="Backtest a strategy on one parameter point or a grid.", no_args_is_help=True)
 app.command("watch")(watch)
-stderr = Console(emoji=False, stderr=True, soft_wrap=True)
+stderr = plain_console(stderr=True)
 
 
 def metrics_table(title: str, metrics: dict[str, float | None]) -> Table:

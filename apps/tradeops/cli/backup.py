@@ -6,10 +6,10 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from tradeops.backup import BackupRepository, RetentionPolicy
 from tradeops.backup.repository import summary
+from tradeops.cli.options import plain_console
 from tradeops.errors import TradeopsError
 from tradeops.notify import Message, Notifier, open_notifier
 from tradeops.settings import AppSettings, load_settings
@@ -19,7 +19,7 @@ app = typer.Typer(
     help="Backups with verified restores (database from TRADEOPS_DATABASE_URL, store from TRADEOPS_OBJECT_STORE).",
     no_args_is_help=True,
 )
-stderr = Console(emoji=False, stderr=True, soft_wrap=True)
+stderr = plain_console(stderr=True)
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 

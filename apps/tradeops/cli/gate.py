@@ -24,6 +24,7 @@ from tradeops.cli.options import (
     parse_assignments,
     parse_params,
     parse_value,
+    plain_console,
 )
 from tradeops.data.window import window_from_options
 from tradeops.errors import TradeopsError
@@ -140,7 +141,7 @@ def gate(
         emit_json(verdict.to_dict(), out)
     if report is not None and result is not None:
         write_report(report, result, verdict)
-        Console(emoji=False, stderr=True, soft_wrap=True).print(f"report written to {report}")
+        plain_console(stderr=True).print(f"report written to {report}")
     if as_json:
         emit_json(verdict.to_dict())
     else:

@@ -9,12 +9,12 @@ from typing import Annotated
 
 import typer
 import yaml
-from rich.console import Console
 
+from tradeops.cli.options import plain_console
 from tradeops.settings import load_settings
 
 app = typer.Typer(help="The whole stack on one machine (SQLite, a local folder, console notifications).")
-stderr = Console(emoji=False, stderr=True, soft_wrap=True)
+stderr = plain_console(stderr=True)
 
 DEFAULT_CANDIDATE = {"strategy": "sma_cross", "params": {"fast": 10, "slow": 30}, "data": "sample:GOOG"}
 
@@ -68,6 +68,6 @@ def up(
         thread.join(60)
     failed = [name for name, server in servers.items() if not server.started]
     if failed:
-        stderr.print(f"[bold red]error:[/] {', '.join(failed)} did not start: see the error above")
+        stderr.print(f"error: {', '.join(failed)} did not start: see the error above", style="bold red")
         raise typer.Exit(1)
     stderr.print("stopped")

@@ -22,6 +22,7 @@ from tradeops.cli.options import (
     parse_assignments,
     parse_params,
     parse_value,
+    plain_console,
 )
 from tradeops.data import load_bars
 from tradeops.data.bars import Bars
@@ -30,7 +31,7 @@ from tradeops.gate.thresholds import Thresholds
 from tradeops.models import ModelCard, default_registry
 
 app = typer.Typer(help="Train, list and show ml_classifier model versions.", no_args_is_help=True)
-stderr = Console(emoji=False, stderr=True, soft_wrap=True)
+stderr = plain_console(stderr=True)
 
 
 def _until(bars: Bars, until: str | None) -> Bars:

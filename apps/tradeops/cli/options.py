@@ -190,6 +190,11 @@ def emit_json(payload: Any, out: Path | None = None) -> None:
     partial.replace(out)
 
 
+def plain_console(*, stderr: bool = False) -> Console:
+    """A console that prints text as given: user text (paths, reasons, names) is never read as markup or emoji."""
+    return Console(stderr=stderr, soft_wrap=True, markup=False, emoji=False, highlight=False)
+
+
 def progress_bar(transient: bool) -> Progress:
     """The progress bar of long commands, on stderr (gone when done if `transient`, e.g. with --json)."""
     return Progress(

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from tradeops.cli.options import plain_console
 from tradeops.requirements import build_matrix, load_catalog, parse_junit, write_matrix
 from tradeops.requirements.scaffold import find, function_name, skeleton, write_skeleton
 from tradeops.requirements.sync import collect_citations, drift, rewrite
@@ -26,7 +26,7 @@ def report(
     markdown, page = write_matrix(rows, out)
     bad = [r.requirement.id for r in rows if r.verdict in ("FAILING", "UNTESTED")]
     proven = sum(r.verdict == "proven" for r in rows)
-    Console(emoji=False, stderr=True, soft_wrap=True).print(
+    plain_console(stderr=True).print(
         f"{proven} proven, {sum(r.verdict == 'planned' for r in rows)} planned, "
         f"{len(bad)} unproven{': ' + ', '.join(bad) if bad else ''}; wrote {markdown} and {page}"
     )
@@ -48,9 +48,7 @@ def scaffold(
         typer.echo(skeleton(requirement), nl=False)
         return
     write_skeleton(requirement, out)
-    Console(emoji=False, stderr=True, soft_wrap=True).print(
-        f"wrote {out}: {function_name(requirement)} fails until it proves it"
-    )
+    plain_console(stderr=True).print(f"wrote {out}: {function_name(requirement)} fails until it proves it")
 
 
 @app.command("sync")
@@ -62,7 +60,7 @@ def sync(
     """Rewrite every requirement's tests: list from the `req` markers (collects the tests, runs none)."""
     cited = collect_citations(root)
     differences = drift(catalog, cited)
-    stderr = Console(emoji=False, stderr=True, soft_wrap=True)
+    stderr = plain_console(stderr=True)
     if check:
         for line in differences:
             typer.echo(line)

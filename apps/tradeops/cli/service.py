@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
+from tradeops.cli.options import plain_console
 from tradeops.errors import TradeopsError
 from tradeops.settings import load_settings
 
 OPENAPI = Path("docs/api/openapi.json")
 api_app = typer.Typer(help="The HTTP API's published documents.", no_args_is_help=True)
 db_app = typer.Typer(help="The results database.", no_args_is_help=True)
-stderr = Console(emoji=False, stderr=True, soft_wrap=True)
+stderr = plain_console(stderr=True)
 
 
 class Service(StrEnum):

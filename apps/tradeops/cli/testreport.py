@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from tradeops.cli.options import plain_console
 from tradeops.requirements import load_catalog
 from tradeops.requirements.junit import read_cases
 from tradeops.testreport import read_coverage, write_coverage_summary, write_results
@@ -35,6 +35,4 @@ def report(
         *write_coverage_summary(read_coverage(coverage, root), requirements, out),
     ]
     failed = sum(c.outcome in ("failed", "error") for c in cases)
-    Console(emoji=False, stderr=True, soft_wrap=True).print(
-        f"{len(cases)} tests, {failed} failed; wrote {', '.join(str(p) for p in written)}"
-    )
+    plain_console(stderr=True).print(f"{len(cases)} tests, {failed} failed; wrote {', '.join(str(p) for p in written)}")

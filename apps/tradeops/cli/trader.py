@@ -23,6 +23,7 @@ from tradeops.cli.options import (
     emit_json,
     execution_options,
     parse_params,
+    plain_console,
     progress_bar,
 )
 from tradeops.settings import load_settings
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 app = typer.Typer(help="Paper-trade through the live loop, and the trader's kill switch.", no_args_is_help=True)
-stderr = Console(emoji=False, stderr=True, soft_wrap=True)
+stderr = plain_console(stderr=True)
 
 SessionOpt = Annotated[
     str | None, typer.Option("--session", help="trading session (default: the most recently active one)")

@@ -305,6 +305,20 @@ def test_dc_2_text_that_looks_like_markup_is_printed_not_interpreted(monkeypatch
     assert code == 2 and "[/x]" in err
 
 
+@pytest.mark.req("DC-2")
+def test_dc_2_paths_and_reasons_that_look_like_markup_are_echoed_as_given(monkeypatch, capsys, tmp_path):
+    report = tmp_path / "r[red].html"
+    code, _, err = cli(
+        monkeypatch, capsys, "backtest", "run", "-s", "sma_cross", "-d", "sample:GOOG", "--report", str(report)
+    )
+    assert code == 0 and report.is_file() and f"report written to {report}" in " ".join(err.split())
+    code, out, _ = cli(monkeypatch, capsys, "trader", "replay", "-s", "sma_cross", "-d", "sample:GOOG", "--json")
+    session = json.loads(out)["session"]["id"]
+    reason = "[bold]fat finger[/bold] :rocket: in [red]BTC"
+    code, _, err = cli(monkeypatch, capsys, "trader", "halt", "--session", session, "--reason", reason)
+    assert code == 0 and reason in err
+
+
 @pytest.mark.req("DC-2", "BT-4")
 def test_dc_2_bt_4_gate_judges_a_stacks_candidate_from_its_config_file(monkeypatch, capsys):
     code, out, _ = cli(monkeypatch, capsys, "gate", "--stack", "dev", "--json")
