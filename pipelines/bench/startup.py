@@ -7,7 +7,8 @@ Cases: (a) `tradeops --help` and `tradeops backup list` whole processes against 
 whole processes running one backtest; (c) the 174-point sweep on `--bars` hourly synthetic bars, whole
 process, against backtesting.py's `optimize` of the same grid; (d) ns per bar-point of the kernel alone,
 of `run_grid` and of a plain numba loop written here (a moving-average cross with no order logic);
-(e) a `--big`-bar single backtest split into load, signals, kernel, trades and JSON. Times are wall
+(e) a `--big`-bar single backtest split into load, signals, kernel, trades and JSON; (f) `run_grid`'s ns per
+bar-point as the bars grow (`--linear`), to see whether its cost stays linear. Times are wall
 clock medians; nothing here asserts a time. Other work on the machine slows every figure alike.
 """
 
@@ -189,6 +190,25 @@ def case_big_single(n_bars: int) -> dict[str, Any]:
     return {"case": f"e: one backtest on {n_bars:,} bars ({len(result.trades):,} trades), split", "seconds": split}
 
 
+def case_linearity(sizes: list[int]) -> dict[str, Any]:
+    from tradeops.data import load_bars
+    from tradeops.engine import ExecutionSettings, run_grid
+    from tradeops.strategies import get_strategy
+    from tradeops.strategies.base import expand_grid
+
+    strategy = get_strategy("sma_cross")
+    points, _ = expand_grid(strategy, {}, {"fast": FAST[:4], "slow": SLOW[:5]})
+    settings = ExecutionSettings()
+    per: dict[str, float] = {}
+    for n_bars in sizes:
+        bars = load_bars(f"sample:synthetic?symbols=1&bars={n_bars}")
+        run_grid(strategy, points[:1], bars.head(300), settings)  # the cached kernel is loaded
+        started = time.perf_counter()
+        run_grid(strategy, points, bars, settings)
+        per[f"run_grid, {n_bars:,} bars"] = (time.perf_counter() - started) / (n_bars * len(points)) * 1e9
+    return {"case": f"f: ns per bar-point as the bars grow, {len(points)} points x 1 symbol", "ns_per_bar_point": per}
+
+
 def summarise(results: list[dict[str, Any]]) -> str:
     lines = []
     for result in results:
@@ -210,6 +230,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--grid-bars", type=int, default=2_520)
     parser.add_argument("--repeat", type=int, default=3, help="timed fresh processes per figure")
     parser.add_argument("--big", type=int, default=1_000_000, help="bars of the single backtest (e)")
+    parser.add_argument(
+        "--linear", default="10000,100000,1000000", help="comma-separated bar counts of the linearity case (f)"
+    )
     args = parser.parse_args(argv)
     os.environ["TQDM_DISABLE"] = "1"  # the peers' progress bars
     REPEAT["times"] = args.repeat
@@ -221,6 +244,7 @@ def main(argv: list[str] | None = None) -> None:
             case_sweep(folder, args.bars),
             case_per_bar_point(args.grid_symbols, args.grid_bars),
             case_big_single(args.big),
+            case_linearity([int(n) for n in args.linear.split(",")]),
         ]
     print(summarise(results))
     args.out.parent.mkdir(parents=True, exist_ok=True)

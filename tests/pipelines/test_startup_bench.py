@@ -12,14 +12,28 @@ from pipelines.bench.peers import has_backtrader
 @pytest.mark.req("DC-18")
 def test_dc_18_the_startup_bench_writes_every_case_side_by_side(tmp_path, capsys):
     out = tmp_path / "startup.json"
-    args = ["--bars", "600", "--grid-symbols", "2", "--grid-bars", "400", "--big", "3000", "--repeat", "0"]
+    args = [
+        "--bars",
+        "600",
+        "--grid-symbols",
+        "2",
+        "--grid-bars",
+        "400",
+        "--big",
+        "3000",
+        "--repeat",
+        "0",
+        "--linear",
+        "400,800",
+    ]
     startup.main([*args, "--out", str(out)])
     results = json.loads(out.read_text())
-    assert [r["case"][0] for r in results] == ["a", "b", "c", "d", "e"]
+    assert [r["case"][0] for r in results] == ["a", "b", "c", "d", "e", "f"]
     assert set(results[0]["seconds"]) == {"tradeops --help", "tradeops backup list", 'python -c "import typer"'}
     peers = {"backtesting.py (one backtest)"} | ({"backtrader (one backtest)"} if has_backtrader() else set())
     assert peers <= set(results[1]["seconds"])  # backtrader comes with the bench extra (`make bench`)
     assert set(results[3]["ns_per_bar_point"]) == {"kernel", "run_grid", "plain numba loop"}
     assert {"load", "signals", "kernel", "json"} <= set(results[4]["seconds"])
+    assert list(results[5]["ns_per_bar_point"]) == ["run_grid, 400 bars", "run_grid, 800 bars"]
     assert all(value > 0 for r in results for value in (r.get("seconds") or r["ns_per_bar_point"]).values())
     assert "x the first" in capsys.readouterr().out
