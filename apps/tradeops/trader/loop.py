@@ -25,7 +25,8 @@ from tradeops.engine.settings import DIRECTION_CODES, ExecutionSettings
 from tradeops.errors import ConfigError, DataError
 from tradeops.notify.base import Message, Notifier
 from tradeops.store.models import TraderSessionRow
-from tradeops.strategies.base import Strategy, StrategyParams, lookback, table_from_points
+from tradeops.strategies.base import Strategy, StrategyParams
+from tradeops.strategies.incremental import steps_for
 from tradeops.trader import ledger, risk
 from tradeops.trader.broker import CLOSE, OPEN_LONG, OPEN_SHORT, Broker, Order, PaperBroker
 from tradeops.trader.control import RUNNING
@@ -82,8 +83,7 @@ class Trader:
         self.broker = broker or PaperBroker(config.execution)
         self.notifier = notifier
         self.heartbeat = heartbeat or (lambda: None)
-        self.table = table_from_points([config.params])
-        self.lookback = lookback(config.strategy, config.params)  # None: signals need the whole history
+        self.signals = steps_for(config.strategy, config.params)  # the new bar's signals only, exactly
         self._checked: object = None  # the data (array) whose traded prefix was last checked against the ledger
         self.state: ledger.SessionState | None = None  # read back from the ledger at the first bar
         self.last_bar = self._open_session()
@@ -281,9 +281,7 @@ class Trader:
             )
 
     def _decide(self, state: ledger.SessionState, writes: ledger.BarWrites, bars: Bars, t: int) -> None:
-        start = 0 if self.lookback is None else max(0, t + 1 - self.lookback)
-        signals = self.config.strategy.signals(bars.slice(start, t + 1), self.table)  # the new bar's window only
-        entries, exits, short_entries, short_exits = (a[-1, :, 0] for a in signals.as_tuple())
+        entries, exits, short_entries, short_exits = (a[:, 0] for a in self.signals.at(bars, t))
         direction = DIRECTION_CODES[self.config.execution.direction]
         stamp = datetime.now(UTC)
         for s, symbol in enumerate(bars.symbols):
