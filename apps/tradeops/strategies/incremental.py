@@ -65,6 +65,14 @@ class RecursiveSteps(ABC):
         """Take bar t into the state (it holds bars 0..t - 1) and return bar t's signals."""
 
 
+def trailing_extreme(values: np.ndarray, end: int, window: int, highest: bool) -> np.ndarray:
+    """Highest (lowest) of rows end - window + 1 .. end per column; NaN before a full window."""
+    if end + 1 < window or end < 0:
+        return np.full(values.shape[1], np.nan)
+    rows = values[end + 1 - window : end + 1]
+    return rows.max(axis=0) if highest else rows.min(axis=0)
+
+
 def steps_for(strategy: Strategy, params: StrategyParams) -> SignalSteps:
     """The exact per-bar form of a strategy's signals for one parameter point."""
     method = getattr(strategy, "incremental", None)

@@ -177,3 +177,54 @@ class WilderRsi:
             blended = (weight * mean + self.alpha * value) / (weight + self.alpha)
         taken = np.where(started, np.where(mean != value, blended, mean), value)
         return np.where(observed, taken, mean), np.where(observed & started, 1.0, weight)
+
+
+class RollingMean:
+    """`sma` one bar at a time, for one window and every symbol, carrying pandas' running sums.
+
+    A rolling mean's last bits depend on every value the window ever held (pandas adds and removes
+    values from compensated running sums), so no window recomputed from scratch equals it everywhere;
+    this repeats pandas' `rolling(window).mean()` step for step (separate compensations for adds and
+    removes, the count of equal values in a row, the sign guards) and equals `sma` exactly.
+    """
+
+    def __init__(self, window: int, n_symbols: int) -> None:
+        self.window = window
+        self.total, self.added, self.removed = np.zeros(n_symbols), np.zeros(n_symbols), np.zeros(n_symbols)
+        self.count, self.negative, self.same = (np.zeros(n_symbols, dtype=np.int64) for _ in range(3))
+        self.previous: np.ndarray | None = None  # the last value added
+
+    def update(self, values: np.ndarray, t: int) -> np.ndarray:
+        """Take row t of values (bars, symbols), rows 0..t-1 taken before; return the mean at t."""
+        if self.previous is None:
+            self.previous = np.array(values[t], dtype="float64")
+        if t >= self.window:
+            self._remove(values[t - self.window])
+        self._add(values[t])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = self.total / self.count
+        mean = np.where((self.negative == 0) & (mean < 0), 0.0, mean)
+        mean = np.where((self.negative == self.count) & (mean > 0), 0.0, mean)
+        mean = np.where(self.same >= self.count, self.previous, mean)
+        return np.where((self.count >= self.window) & (self.count > 0), mean, np.nan)
+
+    def _add(self, value: np.ndarray) -> None:
+        assert self.previous is not None
+        observed = ~np.isnan(value)
+        step = value - self.added
+        total = self.total + step
+        self.added = np.where(observed, total - self.total - step, self.added)
+        self.total = np.where(observed, total, self.total)
+        self.count += observed
+        self.negative += observed & np.signbit(value)
+        self.same = np.where(observed, np.where(value == self.previous, self.same + 1, 1), self.same)
+        self.previous = np.where(observed, value, self.previous)
+
+    def _remove(self, value: np.ndarray) -> None:
+        observed = ~np.isnan(value)
+        step = -value - self.removed
+        total = self.total + step
+        self.removed = np.where(observed, total - self.total - step, self.removed)
+        self.total = np.where(observed, total, self.total)
+        self.count -= observed
+        self.negative -= observed & np.signbit(value)
