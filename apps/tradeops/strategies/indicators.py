@@ -8,6 +8,7 @@ Inside `computed_once()` (a grid's run) a window is computed once for all the ch
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 
@@ -185,46 +186,67 @@ class RollingMean:
     A rolling mean's last bits depend on every value the window ever held (pandas adds and removes
     values from compensated running sums), so no window recomputed from scratch equals it everywhere;
     this repeats pandas' `rolling(window).mean()` step for step (separate compensations for adds and
-    removes, the count of equal values in a row, the sign guards) and equals `sma` exactly.
+    removes, the count of equal values in a row, the sign guards) and equals `sma` exactly. Plain
+    floats per symbol: for the few symbols of a session they cost less than numpy's per-call overhead.
     """
 
     def __init__(self, window: int, n_symbols: int) -> None:
         self.window = window
-        self.total, self.added, self.removed = np.zeros(n_symbols), np.zeros(n_symbols), np.zeros(n_symbols)
-        self.count, self.negative, self.same = (np.zeros(n_symbols, dtype=np.int64) for _ in range(3))
-        self.previous: np.ndarray | None = None  # the last value added
+        self.sums = [_RunningSum() for _ in range(n_symbols)]
 
     def update(self, values: np.ndarray, t: int) -> np.ndarray:
         """Take row t of values (bars, symbols), rows 0..t-1 taken before; return the mean at t."""
-        if self.previous is None:
-            self.previous = np.array(values[t], dtype="float64")
-        if t >= self.window:
-            self._remove(values[t - self.window])
-        self._add(values[t])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean = self.total / self.count
-        mean = np.where((self.negative == 0) & (mean < 0), 0.0, mean)
-        mean = np.where((self.negative == self.count) & (mean > 0), 0.0, mean)
-        mean = np.where(self.same >= self.count, self.previous, mean)
-        return np.where((self.count >= self.window) & (self.count > 0), mean, np.nan)
+        leaving = values[t - self.window].tolist() if t >= self.window else None
+        entering = values[t].tolist()
+        means = []
+        for s, running in enumerate(self.sums):
+            if leaving is not None:
+                running.remove(leaving[s])
+            running.add(entering[s])
+            means.append(running.mean(self.window))
+        return np.array(means, dtype="float64")
 
-    def _add(self, value: np.ndarray) -> None:
-        assert self.previous is not None
-        observed = ~np.isnan(value)
+
+class _RunningSum:
+    """One column's state in pandas' rolling mean (roll_mean's add_mean, remove_mean and calc_mean)."""
+
+    def __init__(self) -> None:
+        self.total = self.added = self.removed = 0.0
+        self.count = self.negative = self.same = 0
+        self.previous: float | None = None  # the last value added
+
+    def add(self, value: float) -> None:
+        if value != value:  # NaN: not an observation
+            return
+        if self.previous is None:
+            self.previous = value
         step = value - self.added
         total = self.total + step
-        self.added = np.where(observed, total - self.total - step, self.added)
-        self.total = np.where(observed, total, self.total)
-        self.count += observed
-        self.negative += observed & np.signbit(value)
-        self.same = np.where(observed, np.where(value == self.previous, self.same + 1, 1), self.same)
-        self.previous = np.where(observed, value, self.previous)
+        self.added = total - self.total - step
+        self.total = total
+        self.count += 1
+        self.negative += math.copysign(1.0, value) < 0
+        self.same = self.same + 1 if value == self.previous else 1
+        self.previous = value
 
-    def _remove(self, value: np.ndarray) -> None:
-        observed = ~np.isnan(value)
+    def remove(self, value: float) -> None:
+        if value != value:
+            return
         step = -value - self.removed
         total = self.total + step
-        self.removed = np.where(observed, total - self.total - step, self.removed)
-        self.total = np.where(observed, total, self.total)
-        self.count -= observed
-        self.negative -= observed & np.signbit(value)
+        self.removed = total - self.total - step
+        self.total = total
+        self.count -= 1
+        self.negative -= math.copysign(1.0, value) < 0
+
+    def mean(self, window: int) -> float:
+        if self.count < window or self.count <= 0:
+            return math.nan
+        if self.same >= self.count:
+            return self.previous if self.previous is not None else math.nan
+        mean = self.total / self.count
+        if self.negative == 0 and mean < 0:
+            return 0.0
+        if self.negative == self.count and mean > 0:
+            return 0.0
+        return mean
