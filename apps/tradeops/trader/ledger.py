@@ -68,6 +68,7 @@ class SessionState:
 class BarWrites:
     """The rows one bar adds or changes, written together by `commit_bar`."""
 
+    time: datetime  # the bar's time
     orders: list[dict[str, Any]] = field(default_factory=list)  # updates of the orders filled or refused
     accounts: dict[str, Account] = field(default_factory=dict)  # accounts a fill changed
     trades: list[dict[str, Any]] = field(default_factory=list)
@@ -144,12 +145,12 @@ def open_accounts(connection: Connection, state: SessionState, symbols: tuple[st
     )
 
 
-def commit_bar(connection: Connection, state: SessionState, writes: BarWrites, bar: int, time: datetime) -> None:
+def commit_bar(connection: Connection, state: SessionState, writes: BarWrites, bar: int) -> None:
     """Write one bar's rows and advance the session's cursor to `bar` (the caller's transaction commits).
 
     The statements are built once (below), so a bar pays for executing them, not for compiling them.
     """
-    session_id = state.session_id
+    session_id, time = state.session_id, writes.time
     if writes.orders:
         connection.execute(_SETTLE_ORDER, writes.orders)
     if writes.accounts:

@@ -152,12 +152,12 @@ class Trader:
                     raise DataError(
                         f"the feed's symbols {list(bars.symbols)} differ from the session's {state.symbols}"
                     )
-                writes = ledger.BarWrites()
+                writes = ledger.BarWrites(time=bars.index[t].to_pydatetime())
                 self._fill(state, writes, bars, t)
                 self._mark(connection, state, writes, bars, t, messages)
                 self._decide(state, writes, bars, t)
                 state.data_fingerprint = chain(state.data_fingerprint, bars, t)
-                ledger.commit_bar(connection, state, writes, t, bars.index[t].to_pydatetime())
+                ledger.commit_bar(connection, state, writes, t)
         except BaseException:
             self.state = None  # the transaction rolled back: the memory may be ahead of the ledger
             raise
@@ -219,7 +219,7 @@ class Trader:
                 bar=t,
                 max_size=NOTIONAL_HEADROOM * cap / (price * (1 + self.config.execution.slippage)) if cap else np.inf,
             )
-            fill_time = bars.index[t].to_pydatetime()
+            fill_time = writes.time
             if not done.filled:
                 writes.settle(order.id, "unfilled", done.reason, fill_bar=t, fill_time=fill_time)
                 continue
@@ -244,7 +244,7 @@ class Trader:
         equity = sum(accounts[symbol].cash + accounts[symbol].position * close[symbol] for symbol in state.symbols)
         notionals = {symbol: abs(accounts[symbol].position * close[symbol]) for symbol in state.symbols}
         peak = state.peak_equity = max(state.peak_equity, equity)
-        day = bars.index[t].date().isoformat()
+        day = writes.time.date().isoformat()
         if state.day != day:
             previous = state.last_equity
             state.day, state.day_start_equity = day, previous if previous is not None else self.config.execution.cash
