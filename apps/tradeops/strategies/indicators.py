@@ -142,42 +142,53 @@ class WilderRsi:
 
     It repeats pandas' `ewm(alpha=1/window, adjust=False, min_periods=window).mean()` step for step
     (the centre of mass pandas derives from alpha, the weights, the skip when a value equals the mean),
-    so each value equals `rsi` on the same bars exactly, not only to rounding.
+    so each value equals `rsi` on the same bars exactly, not only to rounding. Plain floats per symbol.
     """
 
     def __init__(self, window: int, n_symbols: int) -> None:
         com = (1.0 - 1 / window) / (1 / window)
-        self.alpha = 1.0 / (1.0 + com)
-        self.decay = 1.0 - self.alpha
+        alpha = 1.0 / (1.0 + com)
         self.window = window
-        self.previous = np.full(n_symbols, np.nan)  # the last close
-        self.gain, self.loss = np.full(n_symbols, np.nan), np.full(n_symbols, np.nan)
-        self.gain_weight, self.loss_weight = np.ones(n_symbols), np.ones(n_symbols)  # of the mean so far
-        self.observations = np.zeros(n_symbols, dtype=np.int64)
+        self.previous = [math.nan] * n_symbols  # the last close
+        self.gain = [_WilderMean(alpha) for _ in range(n_symbols)]
+        self.loss = [_WilderMean(alpha) for _ in range(n_symbols)]
 
     def update(self, close: np.ndarray) -> np.ndarray:
         """Take the next bar's closes (symbols,) and return the RSI at that bar (NaN before a window is full)."""
-        change = close - self.previous
-        self.previous = np.array(close, dtype="float64")
-        observed = ~np.isnan(change)
-        self.observations += observed
-        self.gain, self.gain_weight = self._smooth(self.gain, self.gain_weight, np.where(change < 0, 0.0, change))
-        self.loss, self.loss_weight = self._smooth(self.loss, self.loss_weight, -np.where(change > 0, 0.0, change))
-        full = self.observations >= self.window
-        with np.errstate(divide="ignore", invalid="ignore"):
-            values = 100 - 100 / (1 + self.gain / self.loss)
-        return np.where(full, values, np.nan)
+        values = []
+        for s, price in enumerate(close.tolist()):
+            change = price - self.previous[s]
+            self.previous[s] = price
+            gain = self.gain[s].update(change if not change < 0 else 0.0)  # NaN stays NaN, as pandas' clip
+            loss = self.loss[s].update(-(change if not change > 0 else 0.0))
+            if self.gain[s].observations < self.window:
+                values.append(math.nan)
+            elif loss == 0:
+                values.append(100.0 if gain > 0 else math.nan)  # numpy: gain/0 = inf -> 100; 0/0 = NaN
+            else:
+                values.append(100 - 100 / (1 + gain / loss))
+        return np.array(values, dtype="float64")
 
-    def _smooth(self, mean: np.ndarray, weight: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One step of pandas' adjust=False mean: the old weight decays (also over a missing value), an
-        observation blends in with weight alpha and resets the old weight to 1."""
-        started = ~np.isnan(mean)
-        observed = ~np.isnan(value)
-        weight = np.where(started, weight * self.decay, weight)
-        with np.errstate(invalid="ignore"):
-            blended = (weight * mean + self.alpha * value) / (weight + self.alpha)
-        taken = np.where(started, np.where(mean != value, blended, mean), value)
-        return np.where(observed, taken, mean), np.where(observed & started, 1.0, weight)
+
+class _WilderMean:
+    """One column's state in pandas' ewm mean with adjust=False (its `ewm` kernel, normalised weights)."""
+
+    def __init__(self, alpha: float) -> None:
+        self.alpha, self.decay = alpha, 1.0 - alpha
+        self.mean, self.weight, self.observations = math.nan, 1.0, 0
+
+    def update(self, value: float) -> float:
+        observed = value == value
+        self.observations += observed
+        if self.mean == self.mean:
+            self.weight *= self.decay  # over a missing value too (ignore_na=False)
+            if observed:
+                if self.mean != value:
+                    self.mean = (self.weight * self.mean + self.alpha * value) / (self.weight + self.alpha)
+                self.weight = 1.0
+        elif observed:
+            self.mean = value
+        return self.mean
 
 
 class RollingMean:

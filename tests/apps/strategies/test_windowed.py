@@ -9,6 +9,7 @@ from tradeops.data import load_bars
 from tradeops.strategies import STRATEGIES, get_strategy
 from tradeops.strategies.base import lookback, table_from_points
 from tradeops.strategies.incremental import WindowedSteps, steps_for
+from tradeops.strategies.indicators import RollingMean, WilderRsi, rsi, sma
 
 WINDOWED = {"donchian_breakout": {"entry_window": 20, "exit_window": 10}}
 
@@ -70,3 +71,15 @@ def test_dc_18_the_per_bar_signals_equal_the_full_computation_on_every_prefix(na
         restarted = steps_for(strategy, point)  # a start or recovery mid-history rebuilds the carried state
         for t in (bars.n_bars - 40, bars.n_bars - 39, bars.n_bars - 10):
             assert all(np.array_equal(w[t], r) for w, r in zip(full, restarted.at(bars, t), strict=True))
+
+
+@pytest.mark.req("DC-18")
+def test_dc_18_the_carried_averages_equal_pandas_bit_for_bit(goog):
+    flat_then_rising = np.concatenate([np.full(30, 5.0), np.arange(6.0, 44.0), np.full(20, 43.0)])[:, None]
+    for values in (goog.close, goog.volume, load_bars("sample:EURUSD").close[:3000], flat_then_rising):
+        for window in (2, 3, 14, 50):
+            mean, strength = RollingMean(window, values.shape[1]), WilderRsi(window, values.shape[1])
+            means = np.array([mean.update(values, t) for t in range(len(values))])
+            strengths = np.array([strength.update(values[t]) for t in range(len(values))])
+            assert np.array_equal(means, sma(values, np.array([window]))[:, :, 0], equal_nan=True)
+            assert np.array_equal(strengths, rsi(values, np.array([window]))[:, :, 0], equal_nan=True)
