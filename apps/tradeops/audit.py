@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from tradeops.errors import ConfigError
@@ -47,11 +47,28 @@ def record(
     session: Session, *, actor: str, action: str, target: str, outcome: str, detail: dict[str, Any] | None = None
 ) -> None:
     """Add an entry inside the caller's transaction, so the entry and the change commit together."""
+    session.add(AuditRow(**_entry(actor=actor, action=action, target=target, outcome=outcome, detail=detail)))
+
+
+def append(
+    connection: Connection, *, actor: str, action: str, target: str, outcome: str, detail: dict[str, Any] | None = None
+) -> None:
+    """`record` for a caller writing with Core statements: one INSERT in the connection's transaction."""
+    entry = _entry(actor=actor, action=action, target=target, outcome=outcome, detail=detail)
+    connection.execute(insert(AuditRow).values(**entry))
+
+
+def _entry(*, actor: str, action: str, target: str, outcome: str, detail: dict[str, Any] | None) -> dict[str, Any]:
     if not actor.strip():
         raise ValueError("an audited action needs an actor")
-    session.add(
-        AuditRow(at=datetime.now(UTC), actor=actor, action=action, target=target, outcome=outcome, detail=detail or {})
-    )
+    return {
+        "at": datetime.now(UTC),
+        "actor": actor,
+        "action": action,
+        "target": target,
+        "outcome": outcome,
+        "detail": detail or {},
+    }
 
 
 class AuditLog:

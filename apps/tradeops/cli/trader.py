@@ -6,6 +6,7 @@ import getpass
 import hashlib
 import json
 import socket
+import time
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -105,7 +106,15 @@ def replay(
     trader = Trader(engine, config, notifier=notifier)
     with progress_bar(transient=as_json) as progress:
         task = progress.add_task(f"session {session_id}", total=bars.n_bars, completed=trader.last_bar + 1)
-        trader.run(ReplayFeed(bars, speed=speed), on_bar=lambda t: progress.update(task, completed=t + 1))
+        shown = [0.0]
+
+        def on_bar(t: int) -> None:  # redrawn at most ten times a second: a redraw costs more than a bar
+            now = time.monotonic()
+            if now - shown[0] >= 0.1 or t == bars.n_bars - 1:
+                progress.update(task, completed=t + 1)
+                shown[0] = now
+
+        trader.run(ReplayFeed(bars, speed=speed), on_bar=on_bar)
     trader.finish()
     notifier.close()
     final = TraderControl(engine).status(session_id)

@@ -56,9 +56,10 @@ def lookback(strategy: Strategy, params: StrategyParams) -> int | None:
     """How many trailing bars the signal at the last bar depends on, or None for the whole history.
 
     A strategy may define `lookback(params) -> int`: then its signals at bar t computed on bars
-    t - lookback + 1 .. t equal those computed on every bar up to t, and the trader computes only that
-    window each bar (tests/apps/strategies/test_windowed.py proves it on every prefix). Strategies with
-    a recursive state (Wilder's RSI, a walk-forward model) have none and see their whole history.
+    t - lookback + 1 .. t equal those computed on every bar up to t (tests/apps/strategies/test_windowed.py
+    proves it on every prefix). Only an exact window qualifies (a maximum; not a mean, whose last bits
+    depend on the whole history). The trader prefers a strategy's `incremental` form
+    (tradeops.strategies.incremental) and falls back to this window, then to the whole history.
     """
     method = getattr(strategy, "lookback", None)
     return None if method is None else int(method(params))

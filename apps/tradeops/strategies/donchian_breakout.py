@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from tradeops.data.bars import Bars
 from tradeops.strategies.base import ParamTable, Signals, StrategyParams
+from tradeops.strategies.incremental import SignalRow, trailing_extreme
 from tradeops.strategies.indicators import rolling_max, rolling_min, shift_forward
 
 
@@ -41,6 +42,11 @@ class DonchianBreakout:
         assert isinstance(params, DonchianBreakoutParams)
         return params.entry_window + 1
 
+    def incremental(self, params: StrategyParams) -> DonchianSteps:
+        """The new bar's signals from the channels of the bars before it (no state)."""
+        assert isinstance(params, DonchianBreakoutParams)
+        return DonchianSteps(params)
+
     def signals(self, bars: Bars, params: ParamTable) -> Signals:
         close = bars.close[:, :, None]
         entry_high = shift_forward(rolling_max(bars.high, params["entry_window"]))
@@ -53,4 +59,25 @@ class DonchianBreakout:
                 exits=close < exit_low,
                 short_entries=close < entry_low,
                 short_exits=close > exit_high,
+            )
+
+
+class DonchianSteps:
+    """`DonchianBreakout.signals` at one bar: its close against the channels of the bars before it."""
+
+    def __init__(self, params: DonchianBreakoutParams) -> None:
+        self.entry_window, self.exit_window = params.entry_window, params.exit_window
+
+    def at(self, bars: Bars, t: int) -> SignalRow:
+        close = bars.close[t]
+        entry_high = trailing_extreme(bars.high, t - 1, self.entry_window, highest=True)
+        entry_low = trailing_extreme(bars.low, t - 1, self.entry_window, highest=False)
+        exit_high = trailing_extreme(bars.high, t - 1, self.exit_window, highest=True)
+        exit_low = trailing_extreme(bars.low, t - 1, self.exit_window, highest=False)
+        with np.errstate(invalid="ignore"):
+            return (
+                (close > entry_high)[:, None],
+                (close < exit_low)[:, None],
+                (close < entry_low)[:, None],
+                (close > exit_high)[:, None],
             )

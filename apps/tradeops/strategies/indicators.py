@@ -8,6 +8,7 @@ Inside `computed_once()` (a grid's run) a window is computed once for all the ch
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 
@@ -134,3 +135,129 @@ def shift_forward(values: np.ndarray) -> np.ndarray:
     shifted = np.full_like(values, np.nan)
     shifted[1:] = values[:-1]
     return shifted
+
+
+class WilderRsi:
+    """`rsi` one bar at a time, for one window and every symbol, carrying the smoothed gain and loss.
+
+    It repeats pandas' `ewm(alpha=1/window, adjust=False, min_periods=window).mean()` step for step
+    (the centre of mass pandas derives from alpha, the weights, the skip when a value equals the mean),
+    so each value equals `rsi` on the same bars exactly, not only to rounding. Plain floats per symbol.
+    """
+
+    def __init__(self, window: int, n_symbols: int) -> None:
+        com = (1.0 - 1 / window) / (1 / window)
+        alpha = 1.0 / (1.0 + com)
+        self.window = window
+        self.previous = [math.nan] * n_symbols  # the last close
+        self.gain = [_WilderMean(alpha) for _ in range(n_symbols)]
+        self.loss = [_WilderMean(alpha) for _ in range(n_symbols)]
+
+    def update(self, close: np.ndarray) -> np.ndarray:
+        """Take the next bar's closes (symbols,) and return the RSI at that bar (NaN before a window is full)."""
+        values = []
+        for s, price in enumerate(close.tolist()):
+            change = price - self.previous[s]
+            self.previous[s] = price
+            gain = self.gain[s].update(change if not change < 0 else 0.0)  # NaN stays NaN, as pandas' clip
+            loss = self.loss[s].update(-(change if not change > 0 else 0.0))
+            if self.gain[s].observations < self.window:
+                values.append(math.nan)
+            elif loss == 0:
+                values.append(100.0 if gain > 0 else math.nan)  # numpy: gain/0 = inf -> 100; 0/0 = NaN
+            else:
+                values.append(100 - 100 / (1 + gain / loss))
+        return np.array(values, dtype="float64")
+
+
+class _WilderMean:
+    """One column's state in pandas' ewm mean with adjust=False (its `ewm` kernel, normalised weights)."""
+
+    def __init__(self, alpha: float) -> None:
+        self.alpha, self.decay = alpha, 1.0 - alpha
+        self.mean, self.weight, self.observations = math.nan, 1.0, 0
+
+    def update(self, value: float) -> float:
+        observed = value == value
+        self.observations += observed
+        if self.mean == self.mean:
+            self.weight *= self.decay  # over a missing value too (ignore_na=False)
+            if observed:
+                if self.mean != value:
+                    self.mean = (self.weight * self.mean + self.alpha * value) / (self.weight + self.alpha)
+                self.weight = 1.0
+        elif observed:
+            self.mean = value
+        return self.mean
+
+
+class RollingMean:
+    """`sma` one bar at a time, for one window and every symbol, carrying pandas' running sums.
+
+    A rolling mean's last bits depend on every value the window ever held (pandas adds and removes
+    values from compensated running sums), so no window recomputed from scratch equals it everywhere;
+    this repeats pandas' `rolling(window).mean()` step for step (separate compensations for adds and
+    removes, the count of equal values in a row, the sign guards) and equals `sma` exactly. Plain
+    floats per symbol: for the few symbols of a session they cost less than numpy's per-call overhead.
+    """
+
+    def __init__(self, window: int, n_symbols: int) -> None:
+        self.window = window
+        self.sums = [_RunningSum() for _ in range(n_symbols)]
+
+    def update(self, values: np.ndarray, t: int) -> np.ndarray:
+        """Take row t of values (bars, symbols), rows 0..t-1 taken before; return the mean at t."""
+        leaving = values[t - self.window].tolist() if t >= self.window else None
+        entering = values[t].tolist()
+        means = []
+        for s, running in enumerate(self.sums):
+            if leaving is not None:
+                running.remove(leaving[s])
+            running.add(entering[s])
+            means.append(running.mean(self.window))
+        return np.array(means, dtype="float64")
+
+
+class _RunningSum:
+    """One column's state in pandas' rolling mean (roll_mean's add_mean, remove_mean and calc_mean)."""
+
+    def __init__(self) -> None:
+        self.total = self.added = self.removed = 0.0
+        self.count = self.negative = self.same = 0
+        self.previous: float | None = None  # the last value added
+
+    def add(self, value: float) -> None:
+        if value != value:  # NaN: not an observation
+            return
+        if self.previous is None:
+            self.previous = value
+        step = value - self.added
+        total = self.total + step
+        self.added = total - self.total - step
+        self.total = total
+        self.count += 1
+        self.negative += math.copysign(1.0, value) < 0
+        self.same = self.same + 1 if value == self.previous else 1
+        self.previous = value
+
+    def remove(self, value: float) -> None:
+        if value != value:
+            return
+        step = -value - self.removed
+        total = self.total + step
+        self.removed = total - self.total - step
+        self.total = total
+        self.count -= 1
+        self.negative -= math.copysign(1.0, value) < 0
+
+    def mean(self, window: int) -> float:
+        if self.count < window or self.count <= 0:
+            return math.nan
+        if self.same >= self.count:
+            return self.previous if self.previous is not None else math.nan
+        mean = self.total / self.count
+        if self.negative == 0 and mean < 0:
+            return 0.0
+        if self.negative == self.count and mean > 0:
+            return 0.0
+        return mean

@@ -182,6 +182,20 @@ def walk_forward_probabilities(
     return probability
 
 
+def walk_forward_probability_at(
+    bars: Bars, features: np.ndarray, t: int, horizon: int, train_bars: int, retrain_every: int, anchored: bool
+) -> np.ndarray:
+    """`walk_forward_probabilities` at bar t alone (bars and features hold bars 0..t): the latest model's P(up)."""
+    first = first_fit_bar(train_bars, horizon)
+    if t < first:
+        return np.full(bars.n_symbols, np.nan)
+    fit_bar = first + (t - first) // retrain_every * retrain_every
+    last_row = fit_bar - horizon
+    lo = WARMUP if anchored else last_row - train_bars + 1
+    model = fit(*training_rows(features, bars.close, horizon, lo, last_row + 1))  # memoised: fitted once
+    return model.probability_up(features[t])
+
+
 def stored_probabilities(bars: Bars, version: str, features: np.ndarray) -> np.ndarray:
     """Return P(up) from a stored version for bars after its training data (and after the warm-up)."""
     from tradeops.models.registry import cached_model
@@ -195,12 +209,50 @@ def stored_probabilities(bars: Bars, version: str, features: np.ndarray) -> np.n
     return probability
 
 
+def stored_probability_at(bars: Bars, version: str, features: np.ndarray, t: int) -> np.ndarray:
+    """`stored_probabilities` at bar t alone (bars and features hold bars 0..t)."""
+    from tradeops.models.registry import cached_model
+
+    model, card = cached_model(version)
+    start = max(WARMUP, int(bars.index.searchsorted(card.training.last_seen, side="right")))
+    return model.probability_up(features[t]) if t >= start else np.full(bars.n_symbols, np.nan)
+
+
+class MlSteps:
+    """`MlClassifier.signals` for one parameter point at the new bar only: the features of the bars so far,
+    the schedule's latest model (fitted once, memoised), one prediction. A model scores each row on its
+    own, so this equals the full computation's batch prediction exactly."""
+
+    def __init__(self, params: MlClassifierParams) -> None:
+        self.params = params
+
+    def at(self, bars: Bars, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        seen = bars.slice(0, t + 1)
+        features = feature_matrix(seen)
+        p = self.params
+        if p.model is not None:
+            probability = stored_probability_at(seen, p.model, features, t)
+        else:
+            probability = walk_forward_probability_at(
+                seen, features, t, p.horizon, p.train_bars, p.retrain_every, p.anchored
+            )
+        up = probability[:, None]  # (symbols, 1 point)
+        threshold, exit_level = np.float64(p.threshold), np.float64(p.exit)
+        with np.errstate(invalid="ignore"):
+            return up >= threshold, up < exit_level, up <= 1 - threshold, up > 1 - exit_level
+
+
 class MlClassifier:
     """Long (short) when the classifier's P(up) clears `threshold` (1 - threshold); exit at `exit`."""
 
     name: ClassVar[str] = "ml_classifier"
     description: ClassVar[str] = "gradient-boosted classifier of the forward return, trained walk-forward"
     Params: ClassVar[type[StrategyParams]] = MlClassifierParams
+
+    def incremental(self, params: StrategyParams) -> MlSteps:
+        """The signals at the new bar only (see MlSteps)."""
+        assert isinstance(params, MlClassifierParams)
+        return MlSteps(params)
 
     def signals(self, bars: Bars, params: ParamTable) -> Signals:
         features = feature_matrix(bars)

@@ -9,7 +9,8 @@ from pydantic import Field, model_validator
 
 from tradeops.data.bars import Bars
 from tradeops.strategies.base import ParamTable, Signals, StrategyParams
-from tradeops.strategies.indicators import rsi
+from tradeops.strategies.incremental import RecursiveSteps, SignalRow
+from tradeops.strategies.indicators import WilderRsi, rsi
 
 
 class RsiReversionParams(StrategyParams):
@@ -47,3 +48,27 @@ class RsiReversion:
             oversold = values < lower
             overbought = values > upper
         return Signals(entries=oversold, exits=overbought, short_entries=overbought, short_exits=oversold)
+
+    def incremental(self, params: StrategyParams) -> RsiSteps:
+        """The signals bar by bar, carrying Wilder's smoothed gain and loss (no window would be exact)."""
+        assert isinstance(params, RsiReversionParams)
+        return RsiSteps(params)
+
+
+class RsiSteps(RecursiveSteps):
+    """`RsiReversion.signals` for one parameter point, one bar at a time."""
+
+    def __init__(self, params: RsiReversionParams) -> None:
+        super().__init__()
+        self.params = params
+        self.rsi = WilderRsi(params.window, 0)
+
+    def reset(self, n_symbols: int) -> None:
+        self.rsi = WilderRsi(self.params.window, n_symbols)
+
+    def advance(self, bars: Bars, t: int) -> SignalRow:
+        values = self.rsi.update(bars.close[t])[:, None]  # (symbols, 1 point)
+        with np.errstate(invalid="ignore"):
+            oversold = values < np.float64(self.params.lower)
+            overbought = values > np.float64(self.params.upper)
+        return oversold, overbought, overbought, oversold

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import numpy as np
 from pydantic import Field, model_validator
 
 from tradeops.data.bars import Bars
 from tradeops.strategies.base import ParamTable, Signals, StrategyParams
-from tradeops.strategies.indicators import crossings, sma_per_window
+from tradeops.strategies.incremental import RecursiveSteps, SignalRow
+from tradeops.strategies.indicators import RollingMean, crossings, sma_per_window
 
 
 class SmaCrossParams(StrategyParams):
@@ -38,13 +40,35 @@ class SmaCross:
     description: ClassVar[str] = "moving-average crossover: trend following"
     Params: ClassVar[type[StrategyParams]] = SmaCrossParams
 
-    def lookback(self, params: StrategyParams) -> int:
-        """The slow window and the bar before it (a cross compares two bars)."""
+    def incremental(self, params: StrategyParams) -> SmaCrossSteps:
+        """The new bar's signals, carrying both moving averages (see SmaCrossSteps)."""
         assert isinstance(params, SmaCrossParams)
-        return params.slow + 1
+        return SmaCrossSteps(params)
 
     def signals(self, bars: Bars, params: ParamTable) -> Signals:
         fast, fast_of = sma_per_window(bars.close, params["fast"])
         slow, slow_of = sma_per_window(bars.close, params["slow"])
         up, down = crossings(fast, fast_of, slow, slow_of)
         return Signals(entries=up, exits=down, short_entries=down, short_exits=up)
+
+
+class SmaCrossSteps(RecursiveSteps):
+    """`SmaCross.signals` one bar at a time: both averages carried as pandas computes them (a trailing
+    window recomputed from scratch differs in the last bits, enough to flip a cross between equal prices)."""
+
+    def __init__(self, params: SmaCrossParams) -> None:
+        super().__init__()
+        self.params = params
+        self.reset(0)
+
+    def reset(self, n_symbols: int) -> None:
+        self.fast, self.slow = RollingMean(self.params.fast, n_symbols), RollingMean(self.params.slow, n_symbols)
+        self.before = (np.full(n_symbols, np.nan), np.full(n_symbols, np.nan))  # both averages at the last bar
+
+    def advance(self, bars: Bars, t: int) -> SignalRow:
+        fast, slow = self.fast.update(bars.close, t), self.slow.update(bars.close, t)
+        fast_before, slow_before = self.before
+        self.before = (fast, slow)
+        up = ((fast_before < slow_before) & (fast > slow))[:, None]  # strict on both bars; (symbols, 1 point)
+        down = ((fast_before > slow_before) & (fast < slow))[:, None]
+        return up, down, down, up

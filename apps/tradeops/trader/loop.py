@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from tradeops import audit
@@ -25,17 +24,12 @@ from tradeops.engine import kernel
 from tradeops.engine.settings import DIRECTION_CODES, ExecutionSettings
 from tradeops.errors import ConfigError, DataError
 from tradeops.notify.base import Message, Notifier
-from tradeops.store.models import (
-    TraderAccountRow,
-    TraderEquityRow,
-    TraderOrderRow,
-    TraderSessionRow,
-    TraderTradeRow,
-)
-from tradeops.strategies.base import Strategy, StrategyParams, lookback, table_from_points
-from tradeops.trader import risk
-from tradeops.trader.broker import CLOSE, OPEN_LONG, OPEN_SHORT, Account, Broker, Order, PaperBroker
-from tradeops.trader.control import RUNNING, lock_session
+from tradeops.store.models import TraderSessionRow
+from tradeops.strategies.base import Strategy, StrategyParams
+from tradeops.strategies.incremental import steps_for
+from tradeops.trader import ledger, risk
+from tradeops.trader.broker import CLOSE, OPEN_LONG, OPEN_SHORT, Broker, Order, PaperBroker
+from tradeops.trader.control import RUNNING
 from tradeops.trader.feed import Feed
 from tradeops.trader.risk import RiskLimits
 
@@ -72,10 +66,6 @@ def chain(previous: str | None, bars: Bars, t: int) -> str:
     return digest.hexdigest()
 
 
-def _account(row: TraderAccountRow) -> Account:
-    return Account(**{name: getattr(row, name) for name in Account.__dataclass_fields__})
-
-
 class Trader:
     """Runs one session over a feed, keeping everything in the ledger."""
 
@@ -93,9 +83,9 @@ class Trader:
         self.broker = broker or PaperBroker(config.execution)
         self.notifier = notifier
         self.heartbeat = heartbeat or (lambda: None)
-        self.table = table_from_points([config.params])
-        self.lookback = lookback(config.strategy, config.params)  # None: signals need the whole history
+        self.signals = steps_for(config.strategy, config.params)  # the new bar's signals only, exactly
         self._checked: object = None  # the data (array) whose traded prefix was last checked against the ledger
+        self.state: ledger.SessionState | None = None  # read back from the ledger at the first bar
         self.last_bar = self._open_session()
 
     # -- start and recovery (one path) -------------------------------------------------------
@@ -134,18 +124,6 @@ class Trader:
             )
             return -1
 
-    def _accounts(self, db: Session, row: TraderSessionRow, bars: Bars) -> dict[str, TraderAccountRow]:
-        if not row.symbols:  # the first bar fixes the symbols: one account each, as in the engine
-            row.symbols = list(bars.symbols)
-            cash = self.config.execution.cash / bars.n_symbols
-            for symbol in bars.symbols:
-                db.add(TraderAccountRow(session_id=row.id, symbol=symbol, **asdict(Account.opening(cash))))
-            db.flush()
-        elif tuple(row.symbols) != bars.symbols:
-            raise DataError(f"the feed's symbols {list(bars.symbols)} differ from the session's {row.symbols}")
-        rows = db.scalars(select(TraderAccountRow).where(TraderAccountRow.session_id == row.id))
-        return {a.symbol: a for a in rows}
-
     # -- the loop ----------------------------------------------------------------------------
     def run(self, feed: Feed, on_bar: Callable[[int], None] | None = None) -> int:
         """Process every bar the feed yields (telling `on_bar` after each); return the last bar processed."""
@@ -159,167 +137,179 @@ class Trader:
     def step(self, bars: Bars, t: int) -> None:
         """Process bar `t` of `bars` in one transaction (a bar already processed is skipped)."""
         messages: list[Message] = []
-        with Session(self.engine) as db, db.begin():
-            row = lock_session(db, self.config.session_id)
-            if row is None:
-                raise ConfigError(f"trading session {self.config.session_id!r} disappeared")
-            if t <= row.last_bar:
-                self.last_bar = row.last_bar
-                return
-            if t != row.last_bar + 1:
-                raise DataError(f"bar {t} arrived but the session stopped at bar {row.last_bar}")
-            self._check_history(row, bars)
-            accounts = self._accounts(db, row, bars)
-            self._fill(db, row, accounts, bars, t)
-            self._mark(db, row, accounts, bars, t, messages)
-            self._decide(db, row, accounts, bars, t)
-            row.last_bar, row.last_time, row.updated_at = t, bars.index[t].to_pydatetime(), datetime.now(UTC)
-            row.data_fingerprint = chain(row.data_fingerprint, bars, t)
-        self.last_bar = t
+        try:
+            with self.engine.begin() as connection:
+                state = self._locked(connection)
+                if t <= state.last_bar:
+                    self.last_bar = state.last_bar
+                    return
+                if t != state.last_bar + 1:
+                    raise DataError(f"bar {t} arrived but the session stopped at bar {state.last_bar}")
+                self._check_history(state, bars)
+                if not state.symbols:
+                    ledger.open_accounts(connection, state, bars.symbols, self.config.execution.cash)
+                elif tuple(state.symbols) != bars.symbols:
+                    raise DataError(
+                        f"the feed's symbols {list(bars.symbols)} differ from the session's {state.symbols}"
+                    )
+                writes = ledger.BarWrites(time=bars.index[t].to_pydatetime())
+                self._fill(state, writes, bars, t)
+                self._mark(connection, state, writes, bars, t, messages)
+                self._decide(state, writes, bars, t)
+                state.data_fingerprint = chain(state.data_fingerprint, bars, t)
+                ledger.commit_bar(connection, state, writes, t)
+        except BaseException:
+            self.state = None  # the transaction rolled back: the memory may be ahead of the ledger
+            raise
+        state.last_bar = self.last_bar = t
         self.heartbeat()
         for message in messages:
             if self.notifier is not None:
                 self.notifier.send(message)
 
-    def _check_history(self, row: TraderSessionRow, bars: Bars) -> None:
+    def _locked(self, connection: Connection) -> ledger.SessionState:
+        """Lock the session row and return its state: from memory while the stored last bar is the one it
+        holds, else read back from the ledger (start and recovery: one path)."""
+        controlled = ledger.lock(connection, self.config.session_id)
+        if controlled is None:
+            raise ConfigError(f"trading session {self.config.session_id!r} disappeared")
+        if self.state is None or self.state.last_bar != controlled["last_bar"]:
+            self.state = ledger.load(connection, self.config.session_id)
+            self._checked = None
+        assert self.state is not None  # locked just now, in this transaction
+        for name in ledger.CONTROLLED:  # the kill switch's changes, made between bars
+            setattr(self.state, name, controlled[name])
+        return self.state
+
+    def _check_history(self, state: ledger.SessionState, bars: Bars) -> None:
         """Refuse bars whose already-traded part differs from what the session traded (edited or shifted data).
 
         Checked once per data source (a replay's heads share one array; each poll of a live file is new),
         so the hot path only extends the chained fingerprint by one bar.
         """
         source = bars.close.base if bars.close.base is not None else bars.close
-        if row.last_bar < 0 or self._checked is source:
+        if state.last_bar < 0 or self._checked is source:
             return
         fingerprint = None
-        for t in range(min(row.last_bar + 1, bars.n_bars)):
+        for t in range(min(state.last_bar + 1, bars.n_bars)):
             fingerprint = chain(fingerprint, bars, t)
-        if bars.n_bars <= row.last_bar or fingerprint != row.data_fingerprint:
+        if bars.n_bars <= state.last_bar or fingerprint != state.data_fingerprint:
             raise DataError(
-                f"{bars.name}: the first {row.last_bar + 1} bars differ from those session {row.id!r} already "
-                "traded (edited, shifted or another data set); start a new session for new data"
+                f"{bars.name}: the first {state.last_bar + 1} bars differ from those session {state.session_id!r} "
+                "already traded (edited, shifted or another data set); start a new session for new data"
             )
         self._checked = source
 
-    def _fill(
-        self, db: Session, row: TraderSessionRow, accounts: dict[str, TraderAccountRow], bars: Bars, t: int
-    ) -> None:
-        pending = db.scalars(
-            select(TraderOrderRow)
-            .where(TraderOrderRow.session_id == row.id, TraderOrderRow.status == "pending")
-            .order_by(TraderOrderRow.id)
-        )
+    def _fill(self, state: ledger.SessionState, writes: ledger.BarWrites, bars: Bars, t: int) -> None:
+        pending, state.pending = state.pending, []
         cap = self.config.limits.max_position_notional
         for order in pending:
-            account = accounts[order.symbol]
+            account = state.accounts[order.symbol]
             s = bars.symbols.index(order.symbol)
             price = float(bars.open[t, s])
-            reason = risk.blocked(row.state, order.intent == CLOSE)
+            reason = risk.blocked(state.state, order.intent == CLOSE)
             if reason is not None:
-                order.status, order.reason = "rejected", reason
+                writes.settle(order.id, "rejected", reason)
                 continue
             request = Order(order.id, order.symbol, order.intent)
             done = self.broker.lookup(order.id) or self.broker.execute(
                 request,
-                _account(account),
+                account,
                 price=price,
                 bar=t,
                 max_size=NOTIONAL_HEADROOM * cap / (price * (1 + self.config.execution.slippage)) if cap else np.inf,
             )
-            order.fill_bar, order.fill_time = t, bars.index[t].to_pydatetime()
+            fill_time = writes.time
             if not done.filled:
-                order.status, order.reason = "unfilled", done.reason
+                writes.settle(order.id, "unfilled", done.reason, fill_bar=t, fill_time=fill_time)
                 continue
-            order.status, order.price, order.size, order.fees = "filled", done.price, done.size, done.fees
-            for name, value in asdict(done.account).items():
-                setattr(account, name, value)
+            writes.settle(
+                order.id, "filled", fill_bar=t, fill_time=fill_time, price=done.price, size=done.size, fees=done.fees
+            )
+            state.accounts[order.symbol] = writes.accounts[order.symbol] = done.account
             if done.closed is not None:
-                db.add(TraderTradeRow(session_id=row.id, symbol=order.symbol, **asdict(done.closed)))
+                writes.close(order.symbol, done.closed)
 
     def _mark(
         self,
-        db: Session,
-        row: TraderSessionRow,
-        accounts: dict[str, TraderAccountRow],
+        connection: Connection,
+        state: ledger.SessionState,
+        writes: ledger.BarWrites,
         bars: Bars,
         t: int,
         messages: list[Message],
     ) -> None:
         close = {symbol: float(bars.close[t, s]) for s, symbol in enumerate(bars.symbols)}
-        equity = sum(a.cash + a.position * close[symbol] for symbol, a in accounts.items())
-        notionals = {symbol: abs(a.position * close[symbol]) for symbol, a in accounts.items()}
-        peak = row.peak_equity = max(row.peak_equity, equity)
-        day = bars.index[t].date().isoformat()
-        if row.day != day:
-            previous = db.get(TraderEquityRow, (row.id, t - 1))
-            row.day, row.day_start_equity = day, previous.equity if previous else self.config.execution.cash
-        db.add(
-            TraderEquityRow(
-                session_id=row.id,
-                bar=t,
-                time=bars.index[t].to_pydatetime(),
-                equity=equity,
-                exposure=sum(notionals.values()),
-                drawdown_pct=(1 - equity / peak) * 100,
-            )
-        )
+        accounts = state.accounts
+        equity = sum(accounts[symbol].cash + accounts[symbol].position * close[symbol] for symbol in state.symbols)
+        notionals = {symbol: abs(accounts[symbol].position * close[symbol]) for symbol in state.symbols}
+        peak = state.peak_equity = max(state.peak_equity, equity)
+        day = writes.time.date().isoformat()
+        if state.day != day:
+            previous = state.last_equity
+            state.day, state.day_start_equity = day, previous if previous is not None else self.config.execution.cash
+        state.last_equity = equity
+        writes.equity = {
+            "equity": equity,
+            "exposure": sum(notionals.values()),
+            "drawdown_pct": (1 - equity / peak) * 100,
+        }
         found = risk.breaches(
-            self.config.limits, equity=equity, peak=peak, day_start=row.day_start_equity, notionals=notionals
+            self.config.limits, equity=equity, peak=peak, day_start=state.day_start_equity, notionals=notionals
         )
-        state = risk.escalate(row.state, found)
-        if state != row.state:
+        new_state = risk.escalate(state.state, found)
+        if new_state != state.state:
             reason = "; ".join(b.describe() for b in found)
-            audit.record(
-                db,
+            audit.append(
+                connection,
                 actor=RISK_ENGINE,
-                action=f"trader.{state}",
-                target=row.id,
+                action=f"trader.{new_state}",
+                target=state.session_id,
                 outcome="applied",
-                detail={"from": row.state, "to": state, "reason": reason, "bar": t},
+                detail={"from": state.state, "to": new_state, "reason": reason, "bar": t},
             )
-            row.state, row.state_reason = state, reason
+            state.state, state.state_reason = new_state, reason
             messages.append(
                 Message(
                     kind="trader_state",
-                    title=f"Trader {row.id} is now {state.upper()}",
+                    title=f"Trader {state.session_id} is now {new_state.upper()}",
                     fields={"equity": f"{equity:,.2f}", "bar": bars.index[t].isoformat()},
                     lines=[reason, "Resume with `tradeops trader resume` once the cause is understood."],
-                    thread_key=f"trader-{row.id}",
+                    thread_key=f"trader-{state.session_id}",
                     ok=False,
                 )
             )
 
-    def _decide(
-        self, db: Session, row: TraderSessionRow, accounts: dict[str, TraderAccountRow], bars: Bars, t: int
-    ) -> None:
-        start = 0 if self.lookback is None else max(0, t + 1 - self.lookback)
-        signals = self.config.strategy.signals(bars.slice(start, t + 1), self.table)  # the new bar's window only
-        entries, exits, short_entries, short_exits = (a[-1, :, 0] for a in signals.as_tuple())
+    def _decide(self, state: ledger.SessionState, writes: ledger.BarWrites, bars: Bars, t: int) -> None:
+        entries, exits, short_entries, short_exits = (a[:, 0] for a in self.signals.at(bars, t))
         direction = DIRECTION_CODES[self.config.execution.direction]
         stamp = datetime.now(UTC)
         for s, symbol in enumerate(bars.symbols):
             go_long, go_short, leave_long, leave_short = kernel.decide(  # the backtest's own rules
                 entries[s], exits[s], short_entries[s], short_exits[s], direction
             )
-            position = accounts[symbol].position
+            position = state.accounts[symbol].position
             intents = []
             if (position > 0 and leave_long) or (position < 0 and leave_short):
                 intents.append(CLOSE)
             if (go_long or go_short) and (position == 0 or intents):
                 intents.append(OPEN_LONG if go_long else OPEN_SHORT)
             for n, intent in enumerate(intents):
-                reason = risk.blocked(row.state, intent == CLOSE)
-                db.add(
-                    TraderOrderRow(
-                        id=f"{row.id}:{t + 1:09d}:{s:04d}:{n}",
-                        session_id=row.id,
-                        symbol=symbol,
-                        intent=intent,
-                        decided_bar=t,
-                        status="rejected" if reason else "pending",
-                        reason=reason,
-                        created_at=stamp,
-                    )
+                order_id = f"{state.session_id}:{t + 1:09d}:{s:04d}:{n}"
+                reason = risk.blocked(state.state, intent == CLOSE)
+                writes.new_orders.append(
+                    {
+                        "id": order_id,
+                        "symbol": symbol,
+                        "intent": intent,
+                        "decided_bar": t,
+                        "status": "rejected" if reason else "pending",
+                        "reason": reason,
+                        "created_at": stamp,
+                    }
                 )
+                if reason is None:
+                    state.pending.append(ledger.PendingOrder(order_id, symbol, intent))
 
     def finish(self) -> None:
         """Mark the session finished (a replay reached the end of its data)."""
