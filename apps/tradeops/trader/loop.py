@@ -9,6 +9,7 @@ next start reads it back and goes on from the next bar, so no order is lost or s
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -33,7 +34,7 @@ from tradeops.store.models import (
     TraderTradeRow,
 )
 from tradeops.strategies.base import Strategy, StrategyParams, lookback, table_from_points
-from tradeops.trader import risk
+from tradeops.trader import pretrade, risk
 from tradeops.trader.broker import CLOSE, OPEN_LONG, OPEN_SHORT, Account, Broker, Order, PaperBroker
 from tradeops.trader.control import RUNNING, lock_session
 from tradeops.trader.feed import Feed
@@ -87,6 +88,7 @@ class Trader:
         broker: Broker | None = None,
         notifier: Notifier | None = None,
         heartbeat: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
         self.config = config
@@ -95,6 +97,7 @@ class Trader:
         self.heartbeat = heartbeat or (lambda: None)
         self.table = table_from_points([config.params])
         self.lookback = lookback(config.strategy, config.params)  # None: signals need the whole history
+        self.guard = pretrade.PretradeGuard(config.limits, clock=clock)
         self._checked: object = None  # the data (array) whose traded prefix was last checked against the ledger
         self.last_bar = self._open_session()
 
@@ -170,7 +173,7 @@ class Trader:
                 raise DataError(f"bar {t} arrived but the session stopped at bar {row.last_bar}")
             self._check_history(row, bars)
             accounts = self._accounts(db, row, bars)
-            self._fill(db, row, accounts, bars, t)
+            self._fill(db, row, accounts, bars, t, messages)
             self._mark(db, row, accounts, bars, t, messages)
             self._decide(db, row, accounts, bars, t)
             row.last_bar, row.last_time, row.updated_at = t, bars.index[t].to_pydatetime(), datetime.now(UTC)
@@ -201,7 +204,13 @@ class Trader:
         self._checked = source
 
     def _fill(
-        self, db: Session, row: TraderSessionRow, accounts: dict[str, TraderAccountRow], bars: Bars, t: int
+        self,
+        db: Session,
+        row: TraderSessionRow,
+        accounts: dict[str, TraderAccountRow],
+        bars: Bars,
+        t: int,
+        messages: list[Message],
     ) -> None:
         pending = db.scalars(
             select(TraderOrderRow)
@@ -218,13 +227,14 @@ class Trader:
                 order.status, order.reason = "rejected", reason
                 continue
             request = Order(order.id, order.symbol, order.intent)
-            done = self.broker.lookup(order.id) or self.broker.execute(
-                request,
-                _account(account),
-                price=price,
-                bar=t,
-                max_size=NOTIONAL_HEADROOM * cap / (price * (1 + self.config.execution.slippage)) if cap else np.inf,
-            )
+            max_size = NOTIONAL_HEADROOM * cap / (price * (1 + self.config.execution.slippage)) if cap else np.inf
+            done = self.broker.lookup(order.id)
+            if done is None:  # not sent before a restart: the pre-trade checks judge it now
+                rejection = self._pretrade(db, row, accounts, request, bars, t, price, max_size, messages)
+                if rejection is not None:
+                    order.status, order.reason = "rejected", rejection.describe()
+                    continue
+                done = self.broker.execute(request, _account(account), price=price, bar=t, max_size=max_size)
             order.fill_bar, order.fill_time = t, bars.index[t].to_pydatetime()
             if not done.filled:
                 order.status, order.reason = "unfilled", done.reason
@@ -234,6 +244,31 @@ class Trader:
                 setattr(account, name, value)
             if done.closed is not None:
                 db.add(TraderTradeRow(session_id=row.id, symbol=order.symbol, **asdict(done.closed)))
+
+    def _pretrade(
+        self,
+        db: Session,
+        row: TraderSessionRow,
+        accounts: dict[str, TraderAccountRow],
+        request: Order,
+        bars: Bars,
+        t: int,
+        price: float,
+        max_size: float,
+        messages: list[Message],
+    ) -> pretrade.Rejection | None:
+        """The first pre-trade limit the order breaks as the broker would send it, or None (see pretrade.py)."""
+        account = _account(accounts[request.symbol])
+        proposal = self.broker.propose(request, account, price=price, max_size=max_size)
+        if proposal is None:  # nothing would be sent: execute reports why
+            return None
+        opens = bars.open[t]
+        context = self.guard.context(
+            last_close=float(bars.close[t - 1, bars.symbols.index(request.symbol)]) if t > 0 else price,
+            notionals={name: abs(a.position * float(opens[bars.symbols.index(name)])) for name, a in accounts.items()},
+            balance=account.free_cash,
+        )
+        return self.guard.judge(db, row, proposal, context, bar=t, messages=messages)
 
     def _mark(
         self,
@@ -264,7 +299,7 @@ class Trader:
         )
         found = risk.breaches(
             self.config.limits, equity=equity, peak=peak, day_start=row.day_start_equity, notionals=notionals
-        )
+        ) + self.guard.burst(db, row, t)
         state = risk.escalate(row.state, found)
         if state != row.state:
             reason = "; ".join(b.describe() for b in found)
