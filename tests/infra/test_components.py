@@ -49,8 +49,12 @@ def test_dc_1_dc_12_the_trader_trades_the_gated_candidate_alone_within_the_stack
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["TRADEOPS_TRADER_CANDIDATE"] == "/etc/tradeops/candidate/candidate.yaml"
     assert env["TRADEOPS_TRADER_SESSION"].endswith(digest[:12])
-    limits = {name: value for name, value in evaluation.components.config.risk if value is not None}
-    assert {k for k in env if k.startswith("TRADEOPS_TRADER_MAX_")} == {f"TRADEOPS_TRADER_{k.upper()}" for k in limits}
+    limits = evaluation.components.config.risk.model_dump(exclude_defaults=True)  # the risk: and pre-trade limits
+    given = {k for k in env if k.startswith("TRADEOPS_TRADER_")} - {
+        "TRADEOPS_TRADER_CANDIDATE",
+        "TRADEOPS_TRADER_SESSION",
+    }
+    assert given == {f"TRADEOPS_TRADER_{k.upper()}" for k in limits}
     mount = next(m for m in container["volumeMounts"] if m["name"] == "candidate")
     assert mount == {"name": "candidate", "mountPath": "/etc/tradeops/candidate", "readOnly": True}
 
@@ -176,6 +180,8 @@ def test_dc_17_the_backup_cronjob_test_restores_what_it_makes(evaluations, stack
     (cron,) = [m for m in manifests(evaluations[stack]) if m["metadata"]["name"] == "tradeops-backup"]
     (container,) = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     assert container["args"][:2] == ["backup", "create"] and "--verify" in container["args"]
+
+
 @pytest.mark.req("DC-21")
 def test_dc_21_only_the_backtester_may_create_jobs_and_only_in_its_namespace(evaluations, stack):
     items = manifests(evaluations[stack])
@@ -197,6 +203,8 @@ def test_dc_21_only_the_backtester_may_create_jobs_and_only_in_its_namespace(eva
     (config_map,) = [m for m in items if m["kind"] == "ConfigMap" and m["metadata"]["name"] == "tradeops-settings"]
     assert json.loads(config_map["data"]["TRADEOPS_SWEEP_JOB"])["retries_per_shard"] >= 0
     assert ("backtester", "kubernetes-api", 443) in FLOWS and ("sweep", "minio", 9000) in FLOWS
+
+
 @pytest.mark.req("DC-15")
 def test_dc_15_the_market_data_cronjob_syncs_the_stack_datasets_with_narrow_egress(evaluations, stack):
     import json as _json

@@ -10,6 +10,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
 from tradeops.errors import ConfigError
+from tradeops.trader import pretrade
 from tradeops.trader.control import STATES, TraderControl
 
 if TYPE_CHECKING:
@@ -17,7 +18,8 @@ if TYPE_CHECKING:
 
 
 class TraderCollector(Collector):
-    """tradeops_trader_{equity,pnl,exposure,drawdown_pct,state,orders_total,rejections_total}."""
+    """tradeops_trader_{equity,pnl,exposure,drawdown_pct,state,orders_total,rejections_total,
+    pretrade_rejections_total}."""
 
     def __init__(self, control: TraderControl, session_id: str, initial_cash: float) -> None:
         self.control = control
@@ -55,6 +57,16 @@ class TraderCollector(Collector):
         )
         rejections.add_metric(labels, status.orders.get("rejected", 0))
         yield rejections
+        by_limit = CounterMetricFamily(
+            "tradeops_trader_pretrade_rejections", "orders refused by a pre-trade check", labels=["session", "limit"]
+        )
+        try:
+            counted = pretrade.counts(self.control.engine, status.session)
+        except SQLAlchemyError:
+            return  # the database went away mid-scrape: the families above still answer
+        for limit, count in counted.items():
+            by_limit.add_metric([status.session, limit], count)
+        yield by_limit
 
 
 class FeedCollector(Collector):

@@ -45,11 +45,8 @@ class StateChange(BaseModel):
 
 
 def risk_limits(settings: AppSettings) -> RiskLimits:
-    return RiskLimits(
-        max_position_notional=settings.trader_max_position_notional,
-        max_daily_loss_pct=settings.trader_max_daily_loss_pct,
-        max_drawdown_pct=settings.trader_max_drawdown_pct,
-    )
+    """The stack's `risk:` as the trader's environment carries it (TRADEOPS_TRADER_<LIMIT>, see infra/stack.py)."""
+    return RiskLimits(**{name: getattr(settings, f"trader_{name}") for name in RiskLimits.model_fields})
 
 
 def session_config(settings: AppSettings) -> tuple[SessionConfig, Candidate]:
