@@ -144,6 +144,15 @@ class AppSettings(BaseSettings):
         None, ge=1, description="pre-trade rejections within trader_rejection_window_bars bars that halt the trader"
     )
     trader_rejection_window_bars: int = Field(10, ge=1, description="the window of trader_rejection_burst, in bars")
+    trader_divergence_every_bars: int | None = Field(
+        None, ge=1, description="compare the session with a backtest of the same bars every N bars"
+    )
+    trader_max_equity_drift_bps: float | None = Field(
+        None, gt=0, description="divergence: live equity this far from the backtest's (bps) halts"
+    )
+    trader_max_slippage_bps: float | None = Field(
+        None, gt=0, description="divergence: mean fill this much worse than modelled (bps) halts"
+    )
     exchange_base_url: str | None = Field(
         None,
         pattern=r"^https?://[^\s]+$",

@@ -70,6 +70,15 @@ BurstOpt = Annotated[
     int | None, typer.Option("--rejection-burst", min=1, help="pre-trade rejections in the window that halt")
 ]
 WindowOpt = Annotated[int, typer.Option("--rejection-window-bars", min=1, help="the window of --rejection-burst")]
+EveryOpt = Annotated[
+    int | None, typer.Option("--divergence-every-bars", min=1, help="compare with the backtest every N bars")
+]
+DriftOpt = Annotated[
+    float | None, typer.Option("--max-equity-drift-bps", help="divergence: equity drift from the backtest that halts")
+]
+SlippageLimitOpt = Annotated[
+    float | None, typer.Option("--max-slippage-bps", help="divergence: mean fill slippage vs the model that halts")
+]
 
 
 def _engine() -> Engine:
@@ -115,6 +124,9 @@ def replay(
     require_balance: BalanceOpt = True,
     rejection_burst: BurstOpt = None,
     rejection_window_bars: WindowOpt = 10,
+    divergence_every_bars: EveryOpt = None,
+    max_equity_drift_bps: DriftOpt = None,
+    max_slippage_bps: SlippageLimitOpt = None,
     cash: Cash = None,
     commission: Commission = None,
     slippage: Slippage = None,
@@ -152,6 +164,9 @@ def replay(
         require_balance=require_balance,
         rejection_burst=rejection_burst,
         rejection_window_bars=rejection_window_bars,
+        divergence_every_bars=divergence_every_bars,
+        max_equity_drift_bps=max_equity_drift_bps,
+        max_slippage_bps=max_slippage_bps,
     )
     bars = load_bars(data, max_gap=max_gap)
     identity = json.dumps(

@@ -34,7 +34,7 @@ from tradeops.store.models import (
     TraderTradeRow,
 )
 from tradeops.strategies.base import Strategy, StrategyParams, lookback, table_from_points
-from tradeops.trader import pretrade, risk
+from tradeops.trader import divergence, pretrade, risk
 from tradeops.trader.broker import CLOSE, OPEN_LONG, OPEN_SHORT, Account, Broker, Order, PaperBroker
 from tradeops.trader.control import RUNNING, lock_session
 from tradeops.trader.feed import Feed
@@ -98,6 +98,7 @@ class Trader:
         self.table = table_from_points([config.params])
         self.lookback = lookback(config.strategy, config.params)  # None: signals need the whole history
         self.guard = pretrade.PretradeGuard(config.limits, clock=clock)
+        self.divergence = divergence.DivergenceWatch(config, config.limits)
         self._checked: object = None  # the data (array) whose traded prefix was last checked against the ledger
         self.last_bar = self._open_session()
 
@@ -297,9 +298,13 @@ class Trader:
                 drawdown_pct=(1 - equity / peak) * 100,
             )
         )
-        found = risk.breaches(
-            self.config.limits, equity=equity, peak=peak, day_start=row.day_start_equity, notionals=notionals
-        ) + self.guard.burst(db, row, t)
+        found = (
+            risk.breaches(
+                self.config.limits, equity=equity, peak=peak, day_start=row.day_start_equity, notionals=notionals
+            )
+            + self.guard.burst(db, row, t)
+            + self.divergence.breaches(db, row, accounts, bars, t, equity)
+        )
         state = risk.escalate(row.state, found)
         if state != row.state:
             reason = "; ".join(b.describe() for b in found)

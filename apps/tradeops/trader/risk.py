@@ -8,6 +8,8 @@ Pre-trade checks (`tradeops.trader.pretrade`) judge every order just before the 
 max_order_notional, max_total_notional (with max_position_notional per symbol), max_orders_per_minute,
 price_collar_pct, duplicate_window_seconds and require_balance. An order over one is rejected, never
 resized; rejection_burst rejections within rejection_window_bars bars -> HALTED.
+Divergence from a backtest of the same bars (`tradeops.trader.divergence`): max_equity_drift_bps and
+max_slippage_bps -> HALTED, compared every divergence_every_bars bars.
 A tripped state holds until someone resumes the trader (`tradeops trader resume`, the API or Slack);
 a resume acknowledges the loss so far, so drawdown and daily loss count again from the equity then.
 """
@@ -53,6 +55,18 @@ class RiskLimits(BaseModel):
         None, ge=1, description="this many pre-trade rejections within rejection_window_bars bars halt the trader"
     )
     rejection_window_bars: int = Field(10, ge=1, description="the window of rejection_burst, in bars")
+    divergence_every_bars: int | None = Field(
+        None,
+        ge=1,
+        description="compare with a backtest of the same bars every N bars (unset: every bar when a "
+        "divergence limit is set, else never)",
+    )
+    max_equity_drift_bps: float | None = Field(
+        None, gt=0, description="live equity this far from the backtest's, either way, in bps -> HALTED (e.g. 50)"
+    )
+    max_slippage_bps: float | None = Field(
+        None, gt=0, description="mean fill this much worse than the modelled price, in bps -> HALTED (e.g. 20)"
+    )
 
 
 @dataclass(frozen=True)
