@@ -5,8 +5,10 @@ limits and a `Context`; it returns the first limit the order breaks, or None. An
 is rejected, never resized (the entry sizing under max_position_notional is the broker's, before this).
 
 Which checks apply to which orders:
-- every order: the duplicate guard (a client order id already sent is always refused; with
-  duplicate_window_seconds, so is an order with the symbol, side and size of one sent that recently),
+- every order: the duplicate guard (an order whose client id is still working at the venue is always
+  refused; with duplicate_window_seconds, so is another order with the symbol, side and size of one
+  sent that recently; the same order sent again after a failed send is a retry, not a duplicate: the
+  broker's `lookup` already told the loop the venue never saw it),
   max_orders_per_minute and price_collar_pct;
 - entries only (orders that add exposure): max_order_notional, max_position_notional,
   max_total_notional and require_balance. A close only reduces exposure, so a notional limit never
@@ -93,8 +95,8 @@ def _over(value: float, limit: float) -> bool:
 def _flow(proposal: Proposal, limits: RiskLimits, context: Context) -> Rejection | None:
     """The checks every order passes: duplicates, rate and the price collar."""
     order = proposal.order
-    if order.id in context.open_orders or any(s.order_id == order.id for s in context.sent):
-        return Rejection("duplicate_order", f"client order id {order.id} was already sent")
+    if order.id in context.open_orders:
+        return Rejection("duplicate_order", f"client order id {order.id} is already working at the venue")
     recent = [s for s in context.sent if s.at > context.now - MINUTE]
     if limits.max_orders_per_minute is not None and len(recent) >= limits.max_orders_per_minute:
         return Rejection(
@@ -104,7 +106,7 @@ def _flow(proposal: Proposal, limits: RiskLimits, context: Context) -> Rejection
     if limits.duplicate_window_seconds is not None:
         window = limits.duplicate_window_seconds
         for sent in context.sent:
-            same = sent.symbol == order.symbol and sent.side == proposal.side
+            same = sent.order_id != order.id and sent.symbol == order.symbol and sent.side == proposal.side
             if same and sent.at > context.now - window and abs(sent.size - proposal.size) <= TOLERANCE * sent.size:
                 return Rejection(
                     "duplicate_order",

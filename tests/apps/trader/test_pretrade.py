@@ -141,12 +141,14 @@ def test_dc_25_the_duplicate_guard_refuses_a_repeat_within_its_window(proposal, 
 
 
 @pytest.mark.req("DC-25")
-@given(proposal=proposals(), sent_before=st.booleans())
-def test_dc_25_a_client_order_id_is_never_sent_twice_whatever_the_limits(proposal, sent_before):
-    earlier = SentOrder(proposal.order.id, "ZZZ", "buy", 1.0, 0.0)
-    for context in (calm(proposal, sent=(earlier,)), calm(proposal, open_orders={proposal.order.id})):
-        found = check(proposal, RiskLimits(), context if sent_before else calm(proposal))
-        assert (found is not None and found.limit == "duplicate_order") is sent_before
+@given(proposal=proposals(), working=st.booleans(), window=st.one_of(st.none(), st.floats(1, 100)))
+def test_dc_25_an_order_still_working_is_never_sent_again_and_a_retry_is_no_duplicate(proposal, working, window):
+    order = proposal.order
+    limits = RiskLimits(duplicate_window_seconds=window)
+    found = check(proposal, limits, calm(proposal, open_orders={order.id} if working else set()))
+    assert (found is not None and found.limit == "duplicate_order") is working
+    failed_send = SentOrder(order.id, order.symbol, proposal.side, proposal.size, 999.0)  # its transaction rolled back
+    assert check(proposal, limits, calm(proposal, sent=(failed_send,))) is None
 
 
 # -- the paper broker proposes what it executes ------------------------------------------------
