@@ -18,8 +18,8 @@ from tradeops.data import load_bars
 from tradeops.engine.settings import ExecutionSettings
 from tradeops.store.database import open_engine
 from tradeops.store.models import TraderDivergenceRow
-from tradeops.trader.broker import CLOSE, OPEN_LONG, Account, Execution, Order, PaperBroker, Proposal
 from tradeops.trader.control import HALTED, RUNNING, TraderControl
+from tradeops.trader.drills import WorseFillsBroker
 from tradeops.trader.feed import ReplayFeed
 from tradeops.trader.loop import Trader
 from tradeops.trader.metrics import TraderCollector
@@ -28,29 +28,6 @@ from tradeops.trader.risk import RiskLimits
 SMA = {"fast": 5, "slow": 20}
 EXECUTION = {"commission": 0.001, "slippage": 0.0005}
 CHART = Path(__file__).resolve().parents[3] / "charts" / "tradeops-alerts"
-
-
-class WorseVenue:
-    """A venue that fills every order `worse_bps` worse than the price it was sent at (the paper model otherwise)."""
-
-    name = "worse-venue"
-
-    def __init__(self, settings: ExecutionSettings, worse_bps: float) -> None:
-        self.paper = PaperBroker(settings)
-        self.worse = worse_bps / 1e4
-
-    def _price(self, order: Order, account: Account, price: float) -> float:
-        buys = order.intent == OPEN_LONG or (order.intent == CLOSE and account.position < 0)
-        return price * (1 + self.worse) if buys else price * (1 - self.worse)
-
-    def propose(self, order: Order, account: Account, *, price: float, max_size: float) -> Proposal | None:
-        return self.paper.propose(order, account, price=price, max_size=max_size)  # it quotes the model
-
-    def execute(self, order: Order, account: Account, *, price: float, bar: int, max_size: float) -> Execution:
-        return self.paper.execute(order, account, price=self._price(order, account, price), bar=bar, max_size=max_size)
-
-    def lookup(self, order_id: str) -> Execution | None:
-        return None
 
 
 @pytest.fixture
@@ -97,7 +74,7 @@ def test_dc_25_the_comparison_runs_only_every_n_bars(engine, goog_head):
 
 @pytest.mark.req("DC-25")
 def test_dc_25_a_venue_filling_worse_than_modelled_trips_the_alert_and_the_halt(engine, goog_head):
-    venue = WorseVenue(ExecutionSettings(**EXECUTION), worse_bps=25)
+    venue = WorseFillsBroker(ExecutionSettings(**EXECUTION), worse_bps=25)
     control = trade(engine, goog_head, "venue", RiskLimits(max_slippage_bps=10), broker=venue)
     status = control.status("venue")
     assert status.state == HALTED and status.state_reason.startswith("max_slippage_bps breached: 25.00 > 10.00")
@@ -114,7 +91,7 @@ def test_dc_25_a_venue_filling_worse_than_modelled_trips_the_alert_and_the_halt(
 
 @pytest.mark.req("DC-25")
 def test_dc_25_slippage_compounds_into_equity_drift_which_halts_too(engine, goog_head):
-    venue = WorseVenue(ExecutionSettings(**EXECUTION), worse_bps=25)
+    venue = WorseFillsBroker(ExecutionSettings(**EXECUTION), worse_bps=25)
     control = trade(engine, goog_head, "drift", RiskLimits(max_equity_drift_bps=100), broker=venue)
     status = control.status("drift")
     assert status.state == HALTED and "max_equity_drift_bps breached" in status.state_reason
