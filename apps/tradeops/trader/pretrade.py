@@ -174,11 +174,19 @@ class PretradeGuard:
         self.rejected_bar: int | None = None  # the last bar at which an order was rejected
         self._horizon = max(MINUTE, limits.duplicate_window_seconds or 0.0)
 
-    def context(self, *, last_close: float, notionals: Mapping[str, float], balance: float) -> Context:
+    def context(
+        self,
+        *,
+        last_close: float,
+        notionals: Mapping[str, float],
+        balance: float,
+        open_orders: Collection[str] = frozenset(),
+    ) -> Context:
+        """The context of an order now; `open_orders` are the client ids a venue still works (paper: none)."""
         now = self.clock()
         while self.sent and self.sent[0].at <= now - self._horizon:
             self.sent.popleft()
-        return Context(last_close, notionals, balance, tuple(self.sent), frozenset(), now)
+        return Context(last_close, notionals, balance, tuple(self.sent), frozenset(open_orders), now)
 
     def judge(
         self,
