@@ -50,6 +50,7 @@ bench: setup
 	$(BIN)/python -m pipelines.bench.api_load --out reports/api_load.json
 	$(BIN)/python -m pipelines.bench.backup --out reports/backup_bench.json
 	$(BIN)/python -m pipelines.bench.trader --out reports/trader_bench.json
+	$(BIN)/python -m pipelines.bench.divergence --out reports/divergence_bench.json
 	$(BIN)/python -m pipelines.bench.startup --out reports/startup_bench.json
 	$(BIN)/python -m pipelines.bench.sweeps --out reports/sweep_bench.json
 

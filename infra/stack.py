@@ -50,7 +50,10 @@ class Stack:
 
 def trader_env(config: StackConfig, candidate_hash: str) -> tuple[tuple[str, str], ...]:
     """The trader trades the gated candidate in a session named after it, within the stack's risk limits."""
-    limits = {f"TRADEOPS_TRADER_{name.upper()}": str(value) for name, value in config.risk if value is not None}
+    limits = {  # a limit left at its default is the trader's default too
+        f"TRADEOPS_TRADER_{name.upper()}": str(value)
+        for name, value in config.risk.model_dump(exclude_defaults=True).items()
+    }
     return (
         ("TRADEOPS_TRADER_CANDIDATE", f"{CANDIDATE_PATH}/candidate.yaml"),
         ("TRADEOPS_TRADER_SESSION", f"{config.namespace}-{candidate_hash[:12]}"),

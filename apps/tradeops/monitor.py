@@ -26,8 +26,10 @@ class Finding:
     detail: str
 
 
-def check_service(name: str, url: str, *, heartbeat_max_age: float, timeout: float = 5.0) -> Finding:
-    """Ready, and its main loop's heartbeat recent."""
+def check_service(
+    name: str, url: str, *, heartbeat_max_age: float, timeout: float = 5.0, release: str | None = None
+) -> Finding:
+    """Ready, its main loop's heartbeat recent, and (given the stack's running `release`) running that version."""
     import httpx  # only the monitor needs an HTTP client; every other command skips its import
 
     try:
@@ -50,7 +52,18 @@ def check_service(name: str, url: str, *, heartbeat_max_age: float, timeout: flo
     age = (datetime.now(UTC) - datetime.fromisoformat(beat)).total_seconds()
     if age > heartbeat_max_age:
         return Finding(name, False, f"main loop silent for {age:.0f} s")
+    running = status.get("git_sha")
+    if release is not None and running != release:
+        return Finding(name, False, f"runs version {running} but the stack's running release is {release}")
     return Finding(name, True, f"ready, version {status.get('version')}, up {status.get('uptime_seconds', 0):.0f} s")
+
+
+def running_release(objects: ObjectStore, stack: str) -> str | None:
+    """The version of the stack's running release (the newest succeeded one), or None before the first."""
+    from tradeops.releases import ReleaseStore
+
+    release = ReleaseStore(objects).current(stack)
+    return None if release is None else release.version
 
 
 def check_backups(database_url: str, objects: ObjectStore, *, max_age_hours: float) -> Finding:

@@ -124,6 +124,35 @@ class AppSettings(BaseSettings):
     trader_max_position_notional: float | None = Field(None, gt=0, description="risk: largest notional per symbol")
     trader_max_daily_loss_pct: float | None = Field(None, gt=0, le=100, description="risk: largest daily loss, %")
     trader_max_drawdown_pct: float | None = Field(None, gt=0, le=100, description="risk: largest drawdown, %")
+    trader_max_order_notional: float | None = Field(None, gt=0, description="pre-trade: largest entry order notional")
+    trader_max_total_notional: float | None = Field(
+        None, gt=0, description="pre-trade: largest gross notional over all symbols"
+    )
+    trader_max_orders_per_minute: int | None = Field(
+        None, ge=1, description="pre-trade: most orders sent per 60 s of wall clock"
+    )
+    trader_price_collar_pct: float | None = Field(
+        None, gt=0, le=100, description="pre-trade: largest distance of an order's price from the last close, %"
+    )
+    trader_duplicate_window_seconds: float | None = Field(
+        None, gt=0, description="pre-trade: refuse an order repeating one sent this many seconds before"
+    )
+    trader_require_balance: bool = Field(
+        True, description="pre-trade: refuse an entry whose notional exceeds free cash"
+    )
+    trader_rejection_burst: int | None = Field(
+        None, ge=1, description="pre-trade rejections within trader_rejection_window_bars bars that halt the trader"
+    )
+    trader_rejection_window_bars: int = Field(10, ge=1, description="the window of trader_rejection_burst, in bars")
+    trader_divergence_every_bars: int | None = Field(
+        None, ge=1, description="compare the session with a backtest of the same bars every N bars"
+    )
+    trader_max_equity_drift_bps: float | None = Field(
+        None, gt=0, description="divergence: live equity this far from the backtest's (bps) halts"
+    )
+    trader_max_slippage_bps: float | None = Field(
+        None, gt=0, description="divergence: mean fill this much worse than modelled (bps) halts"
+    )
     exchange_base_url: str | None = Field(
         None,
         pattern=r"^https?://[^\s]+$",

@@ -46,10 +46,15 @@ def exported_series(data: Path) -> set[str]:
         texts.append(api.get("/metrics").text)
     candidate = data / "candidate.yaml"
     candidate.write_text("strategy: sma_cross\ndata: sample:synthetic?bars=80\n")
-    trader = trader_app(load_settings(data_dir=data, trader_candidate=candidate, trader_replay_speed=0))
+    trader = trader_app(  # compared with its backtest, it publishes the divergence gauges too
+        load_settings(data_dir=data, trader_candidate=candidate, trader_replay_speed=0, trader_divergence_every_bars=5)
+    )
     with TestClient(trader) as api:
         deadline = time.monotonic() + 60
-        while api.get("/v1/trader/status").status_code != 200 and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            status = api.get("/v1/trader/status")
+            if status.status_code == 200 and status.json()["divergence"] is not None:
+                break
             time.sleep(0.05)
         texts.append(api.get("/metrics").text)
     following = data / "following.yaml"  # a trader following a dataset also publishes its feed's gauges

@@ -40,6 +40,7 @@ def test_oe_4_dc_1_alert_chart_lints_clean_and_renders_rules_and_dashboard():
         "TradeopsBackupVerifyFailed",
         "TradeopsBackupMetricsFailing",
         "TradeopsTraderNotRunning",
+        "TradeopsTraderDiverging",
     }
     assert alerts["TradeopsBackupStale"]["expr"].endswith("> 43200")
     assert 'namespace="tradeops-prod"' in alerts["TradeopsServiceDown"]["expr"]

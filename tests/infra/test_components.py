@@ -49,8 +49,12 @@ def test_dc_1_dc_12_the_trader_trades_the_gated_candidate_alone_within_the_stack
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["TRADEOPS_TRADER_CANDIDATE"] == "/etc/tradeops/candidate/candidate.yaml"
     assert env["TRADEOPS_TRADER_SESSION"].endswith(digest[:12])
-    limits = {name: value for name, value in evaluation.components.config.risk if value is not None}
-    assert {k for k in env if k.startswith("TRADEOPS_TRADER_MAX_")} == {f"TRADEOPS_TRADER_{k.upper()}" for k in limits}
+    limits = evaluation.components.config.risk.model_dump(exclude_defaults=True)  # the risk: and pre-trade limits
+    given = {k for k in env if k.startswith("TRADEOPS_TRADER_")} - {
+        "TRADEOPS_TRADER_CANDIDATE",
+        "TRADEOPS_TRADER_SESSION",
+    }
+    assert given == {f"TRADEOPS_TRADER_{k.upper()}" for k in limits}
     mount = next(m for m in container["volumeMounts"] if m["name"] == "candidate")
     assert mount == {"name": "candidate", "mountPath": "/etc/tradeops/candidate", "readOnly": True}
 

@@ -13,7 +13,16 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from tradeops.cli.options import parse_assignments
-from tradeops.monitor import Finding, check_backups, check_cronjobs, check_gate, check_service, report
+from tradeops.errors import TradeopsError
+from tradeops.monitor import (
+    Finding,
+    check_backups,
+    check_cronjobs,
+    check_gate,
+    check_service,
+    report,
+    running_release,
+)
 from tradeops.settings import AppSettings, load_settings
 from tradeops.store import RunStore, open_object_store
 
@@ -39,8 +48,10 @@ def monitor(
     targets = parse_assignments(target, "--target") or {"backtester": "http://127.0.0.1:8000"}
     settings = load_settings()
     while True:
-        findings = [
-            check_service(name, url.rstrip("/"), heartbeat_max_age=heartbeat_max_age) for name, url in targets.items()
+        release, findings = _release(settings)
+        findings += [
+            check_service(name, url.rstrip("/"), heartbeat_max_age=heartbeat_max_age, release=release)
+            for name, url in targets.items()
         ]
         findings += _stores(settings, backup_max_age_hours)
         if settings.namespace:
@@ -49,6 +60,18 @@ def monitor(
         if once:
             raise typer.Exit(0 if all(f.healthy for f in findings) else 1)
         time.sleep(interval)
+
+
+def _release(settings: AppSettings) -> tuple[str | None, list[Finding]]:
+    """In a stack, the version every workload must run (the stack's running release; the stack is the
+    environment's name); on a laptop, none. A release store that cannot be read is a finding."""
+    if settings.environment == "local":
+        return None, []
+    try:
+        objects = open_object_store(settings.resolved_object_store, settings.s3_endpoint_url)
+        return running_release(objects, settings.environment), []
+    except (TradeopsError, OSError, ValueError) as error:
+        return None, [Finding("release", False, f"the release store cannot be read: {type(error).__name__}: {error}")]
 
 
 def _show(findings: list[Finding], as_json: bool) -> None:

@@ -7,7 +7,7 @@ import hashlib
 import json
 import socket
 import time
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -32,6 +32,8 @@ from tradeops.settings import load_settings
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from tradeops.trader.risk import RiskLimits
+
 app = typer.Typer(help="Paper-trade through the live loop, and the trader's kill switch.", no_args_is_help=True)
 stderr = plain_console(stderr=True)
 
@@ -43,6 +45,38 @@ Actor = Annotated[str | None, typer.Option("--actor", help="who acts (default: u
 NotionalOpt = Annotated[float | None, typer.Option("--max-position-notional", help="risk: largest notional per symbol")]
 DailyLossOpt = Annotated[float | None, typer.Option("--max-daily-loss-pct", help="risk: largest daily loss, %")]
 DrawdownOpt = Annotated[float | None, typer.Option("--max-drawdown-pct", help="risk: largest drawdown, %")]
+OrderNotionalOpt = Annotated[
+    float | None, typer.Option("--max-order-notional", help="pre-trade: largest entry order notional")
+]
+TotalNotionalOpt = Annotated[
+    float | None, typer.Option("--max-total-notional", help="pre-trade: largest gross notional, all symbols")
+]
+RateOpt = Annotated[
+    int | None, typer.Option("--max-orders-per-minute", min=1, help="pre-trade: most orders per 60 s, wall clock")
+]
+CollarOpt = Annotated[
+    float | None, typer.Option("--price-collar-pct", help="pre-trade: largest distance from the last close, %")
+]
+DuplicateOpt = Annotated[
+    float | None,
+    typer.Option("--duplicate-window-seconds", help="pre-trade: refuse an order repeating one sent this recently"),
+]
+BalanceOpt = Annotated[
+    bool, typer.Option("--require-balance/--no-require-balance", help="pre-trade: entries need the free cash")
+]
+BurstOpt = Annotated[
+    int | None, typer.Option("--rejection-burst", min=1, help="pre-trade rejections in the window that halt")
+]
+WindowOpt = Annotated[int, typer.Option("--rejection-window-bars", min=1, help="the window of --rejection-burst")]
+EveryOpt = Annotated[
+    int | None, typer.Option("--divergence-every-bars", min=1, help="compare with the backtest every N bars")
+]
+DriftOpt = Annotated[
+    float | None, typer.Option("--max-equity-drift-bps", help="divergence: equity drift from the backtest that halts")
+]
+SlippageLimitOpt = Annotated[
+    float | None, typer.Option("--max-slippage-bps", help="divergence: mean fill slippage vs the model that halts")
+]
 
 
 def _engine() -> Engine:
@@ -51,6 +85,19 @@ def _engine() -> Engine:
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return open_engine(settings.resolved_database_url, timeouts=DatabaseTimeouts.of(settings))
+
+
+def _limits(**given: Any) -> RiskLimits:
+    """The replay's risk limits; a bad value is a ConfigError naming the option's limit (exit 2)."""
+    from pydantic import ValidationError
+
+    from tradeops.errors import ConfigError, format_validation
+    from tradeops.trader.risk import RiskLimits
+
+    try:
+        return RiskLimits(**given)
+    except ValidationError as error:
+        raise ConfigError(f"invalid risk limits: {format_validation(error)}") from error
 
 
 @app.command("replay")
@@ -68,6 +115,17 @@ def replay(
     max_position_notional: NotionalOpt = None,
     max_daily_loss_pct: DailyLossOpt = None,
     max_drawdown_pct: DrawdownOpt = None,
+    max_order_notional: OrderNotionalOpt = None,
+    max_total_notional: TotalNotionalOpt = None,
+    max_orders_per_minute: RateOpt = None,
+    price_collar_pct: CollarOpt = None,
+    duplicate_window_seconds: DuplicateOpt = None,
+    require_balance: BalanceOpt = True,
+    rejection_burst: BurstOpt = None,
+    rejection_window_bars: WindowOpt = 10,
+    divergence_every_bars: EveryOpt = None,
+    max_equity_drift_bps: DriftOpt = None,
+    max_slippage_bps: SlippageLimitOpt = None,
     execution: ExecutionOptions = GIVEN_NONE,
     max_gap: MaxGap = None,
 ) -> None:
@@ -82,15 +140,25 @@ def replay(
     from tradeops.trader.feed import ReplayFeed
     from tradeops.trader.loop import SessionConfig, Trader
     from tradeops.trader.result import session_result
-    from tradeops.trader.risk import RiskLimits
 
     chosen = get_strategy(strategy)
     params = validate_params(chosen, parse_params(param))
     settings = execution.settings()
-    limits = RiskLimits(
+    limits = _limits(
         max_position_notional=max_position_notional,
         max_daily_loss_pct=max_daily_loss_pct,
         max_drawdown_pct=max_drawdown_pct,
+        max_order_notional=max_order_notional,
+        max_total_notional=max_total_notional,
+        max_orders_per_minute=max_orders_per_minute,
+        price_collar_pct=price_collar_pct,
+        duplicate_window_seconds=duplicate_window_seconds,
+        require_balance=require_balance,
+        rejection_burst=rejection_burst,
+        rejection_window_bars=rejection_window_bars,
+        divergence_every_bars=divergence_every_bars,
+        max_equity_drift_bps=max_equity_drift_bps,
+        max_slippage_bps=max_slippage_bps,
     )
     bars = load_bars(data, max_gap=max_gap)
     identity = json.dumps(

@@ -141,6 +141,24 @@ class TraderEquityRow(Base):
     drawdown_pct: Mapped[float] = mapped_column(Float)
 
 
+class TraderDivergenceRow(Base):
+    """A session against a backtest of the same candidate on the same bars, at one bar's close."""
+
+    __tablename__ = "trader_divergence"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("trader_sessions.id", ondelete="CASCADE"), primary_key=True)
+    bar: Mapped[int] = mapped_column(Integer, primary_key=True)
+    time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    trades_live: Mapped[int] = mapped_column(Integer)  # trades opened so far (closed and open)
+    trades_backtest: Mapped[int] = mapped_column(Integer)
+    position_gap: Mapped[float] = mapped_column(Float)  # sum over symbols of |live - backtest| position x close
+    equity_live: Mapped[float] = mapped_column(Float)
+    equity_backtest: Mapped[float] = mapped_column(Float)
+    equity_drift_bps: Mapped[float] = mapped_column(Float)  # (live - backtest) / backtest, basis points
+    slippage_bps: Mapped[float] = mapped_column(Float)  # mean adverse fill price against the modelled one, bps
+    fills: Mapped[int] = mapped_column(Integer)  # fills the slippage is the mean of
+
+
 class AuditRow(Base):
     """Who did what, when, to what, and how it ended (kill switch, Slack commands, ...)."""
 

@@ -52,6 +52,17 @@ class Order:
 
 
 @dataclass(frozen=True)
+class Proposal:
+    """An order as the broker would send it: the pre-trade checks judge this before anything is sent."""
+
+    order: Order
+    side: str  # "buy" | "sell"
+    size: float  # units, positive, sized exactly as `execute` would size them
+    price: float  # the price the broker expects to pay or receive per unit (its slippage included)
+    notional: float  # size * price, in cash
+
+
+@dataclass(frozen=True)
 class ClosedTrade:
     entry_bar: int
     entry_price: float
@@ -82,6 +93,11 @@ class Broker(Protocol):
 
     def execute(self, order: Order, account: Account, *, price: float, bar: int, max_size: float) -> Execution: ...
 
+    def propose(self, order: Order, account: Account, *, price: float, max_size: float) -> Proposal | None:
+        """The order `execute` would send with the same arguments, sized as it would size it; None when
+        nothing would be sent (nothing to close, position not flat, no cash). Sends nothing."""
+        ...
+
     def lookup(self, order_id: str) -> Execution | None:
         """The execution of an order sent before a restart, or None if the broker never saw it."""
         ...
@@ -100,6 +116,13 @@ class PaperBroker:
 
     def lookup(self, order_id: str) -> Execution | None:
         return None  # paper fills live only in the ledger, which a crash rolls back with the order
+
+    def propose(self, order: Order, account: Account, *, price: float, max_size: float) -> Proposal | None:
+        done = self.execute(order, account, price=price, bar=account.entry_bar, max_size=max_size)  # pure: a dry run
+        if not done.filled or done.size is None or done.price is None:
+            return None
+        side = "buy" if done.account.position > account.position else "sell"
+        return Proposal(order, side, abs(done.size), done.price, abs(done.size) * done.price)
 
     def execute(self, order: Order, account: Account, *, price: float, bar: int, max_size: float) -> Execution:
         state = ExecuteOrderState(account.cash, account.position, account.debt, account.free_cash)

@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session
 from tradeops import audit
 from tradeops.errors import ConfigError
 from tradeops.store.database import aware
-from tradeops.store.models import TraderAccountRow, TraderEquityRow, TraderOrderRow, TraderSessionRow
+from tradeops.store.models import (
+    TraderAccountRow,
+    TraderDivergenceRow,
+    TraderEquityRow,
+    TraderOrderRow,
+    TraderSessionRow,
+)
 
 RUNNING, HALTED, REDUCING = "running", "halted", "reducing"
 STATES = (RUNNING, HALTED, REDUCING)
@@ -41,6 +47,7 @@ class TraderStatus:
     drawdown_pct: float | None
     positions: dict[str, float]
     orders: dict[str, int]
+    divergence: dict[str, Any] | None = None  # the last comparison with the backtest (trader/divergence.py)
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "last_time": self.last_time.isoformat() if self.last_time else None}
@@ -126,6 +133,12 @@ class TraderControl:
                 .where(TraderOrderRow.session_id == row.id)
                 .group_by(TraderOrderRow.status)
             )
+            compared = session.scalars(
+                select(TraderDivergenceRow)
+                .where(TraderDivergenceRow.session_id == row.id)
+                .order_by(TraderDivergenceRow.bar.desc())
+                .limit(1)
+            ).first()
             return TraderStatus(
                 session=row.id,
                 strategy=row.strategy,
@@ -140,4 +153,12 @@ class TraderControl:
                 drawdown_pct=last.drawdown_pct if last else None,
                 positions={a.symbol: a.position for a in accounts},
                 orders={status: count for status, count in orders.all()},
+                divergence=_divergence(compared),
             )
+
+
+def _divergence(row: TraderDivergenceRow | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    names = ("bar", "trades_live", "trades_backtest", "position_gap", "equity_live", "equity_backtest")
+    return {name: getattr(row, name) for name in (*names, "equity_drift_bps", "slippage_bps", "fills")}

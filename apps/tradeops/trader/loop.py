@@ -9,6 +9,7 @@ next start reads it back and goes on from the next bar, so no order is lost or s
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,7 +28,7 @@ from tradeops.notify.base import Message, Notifier
 from tradeops.store.models import TraderSessionRow
 from tradeops.strategies.base import Strategy, StrategyParams
 from tradeops.strategies.incremental import steps_for
-from tradeops.trader import ledger, risk
+from tradeops.trader import divergence, ledger, pretrade, risk
 from tradeops.trader.broker import CLOSE, OPEN_LONG, OPEN_SHORT, Broker, Order, PaperBroker
 from tradeops.trader.control import RUNNING
 from tradeops.trader.feed import Feed
@@ -77,6 +78,7 @@ class Trader:
         broker: Broker | None = None,
         notifier: Notifier | None = None,
         heartbeat: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
         self.config = config
@@ -84,6 +86,8 @@ class Trader:
         self.notifier = notifier
         self.heartbeat = heartbeat or (lambda: None)
         self.signals = steps_for(config.strategy, config.params)  # the new bar's signals only, exactly
+        self.guard = pretrade.PretradeGuard(config.limits, clock=clock)
+        self.divergence = divergence.DivergenceWatch(config, config.limits)
         self._checked: object = None  # the data (array) whose traded prefix was last checked against the ledger
         self.state: ledger.SessionState | None = None  # read back from the ledger at the first bar
         self.last_bar = self._open_session()
@@ -153,7 +157,7 @@ class Trader:
                         f"the feed's symbols {list(bars.symbols)} differ from the session's {state.symbols}"
                     )
                 writes = ledger.BarWrites(time=bars.index[t].to_pydatetime())
-                self._fill(state, writes, bars, t)
+                self._fill(connection, state, writes, bars, t, messages)
                 self._mark(connection, state, writes, bars, t, messages)
                 self._decide(state, writes, bars, t)
                 state.data_fingerprint = chain(state.data_fingerprint, bars, t)
@@ -200,7 +204,15 @@ class Trader:
             )
         self._checked = source
 
-    def _fill(self, state: ledger.SessionState, writes: ledger.BarWrites, bars: Bars, t: int) -> None:
+    def _fill(
+        self,
+        connection: Connection,
+        state: ledger.SessionState,
+        writes: ledger.BarWrites,
+        bars: Bars,
+        t: int,
+        messages: list[Message],
+    ) -> None:
         pending, state.pending = state.pending, []
         cap = self.config.limits.max_position_notional
         for order in pending:
@@ -212,13 +224,14 @@ class Trader:
                 writes.settle(order.id, "rejected", reason)
                 continue
             request = Order(order.id, order.symbol, order.intent)
-            done = self.broker.lookup(order.id) or self.broker.execute(
-                request,
-                account,
-                price=price,
-                bar=t,
-                max_size=NOTIONAL_HEADROOM * cap / (price * (1 + self.config.execution.slippage)) if cap else np.inf,
-            )
+            max_size = NOTIONAL_HEADROOM * cap / (price * (1 + self.config.execution.slippage)) if cap else np.inf
+            done = self.broker.lookup(order.id)
+            if done is None:  # not sent before a restart: the pre-trade checks judge it now
+                rejection = self._pretrade(connection, state, request, bars, t, price, max_size, messages)
+                if rejection is not None:
+                    writes.settle(order.id, "rejected", rejection.describe())
+                    continue
+                done = self.broker.execute(request, account, price=price, bar=t, max_size=max_size)
             fill_time = writes.time
             if not done.filled:
                 writes.settle(order.id, "unfilled", done.reason, fill_bar=t, fill_time=fill_time)
@@ -229,6 +242,32 @@ class Trader:
             state.accounts[order.symbol] = writes.accounts[order.symbol] = done.account
             if done.closed is not None:
                 writes.close(order.symbol, done.closed)
+
+    def _pretrade(
+        self,
+        connection: Connection,
+        state: ledger.SessionState,
+        request: Order,
+        bars: Bars,
+        t: int,
+        price: float,
+        max_size: float,
+        messages: list[Message],
+    ) -> pretrade.Rejection | None:
+        """The first pre-trade limit the order breaks as the broker would send it, or None (see pretrade.py)."""
+        account = state.accounts[request.symbol]
+        proposal = self.broker.propose(request, account, price=price, max_size=max_size)
+        if proposal is None:  # nothing would be sent: execute reports why
+            return None
+        opens = bars.open[t]
+        context = self.guard.context(
+            last_close=float(bars.close[t - 1, bars.symbols.index(request.symbol)]) if t > 0 else price,
+            notionals={
+                name: abs(a.position * float(opens[bars.symbols.index(name)])) for name, a in state.accounts.items()
+            },
+            balance=account.free_cash,
+        )
+        return self.guard.judge(connection, state.session_id, proposal, context, bar=t, messages=messages)
 
     def _mark(
         self,
@@ -254,8 +293,12 @@ class Trader:
             "exposure": sum(notionals.values()),
             "drawdown_pct": (1 - equity / peak) * 100,
         }
-        found = risk.breaches(
-            self.config.limits, equity=equity, peak=peak, day_start=state.day_start_equity, notionals=notionals
+        found = (
+            risk.breaches(
+                self.config.limits, equity=equity, peak=peak, day_start=state.day_start_equity, notionals=notionals
+            )
+            + self.guard.burst(connection, state.session_id, t)
+            + self.divergence.breaches(connection, state.session_id, accounts, writes.trades, bars, t, equity)
         )
         new_state = risk.escalate(state.state, found)
         if new_state != state.state:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
 from tradeops.errors import ConfigError
+from tradeops.trader import pretrade
 from tradeops.trader.control import STATES, TraderControl
 
 if TYPE_CHECKING:
@@ -17,7 +18,8 @@ if TYPE_CHECKING:
 
 
 class TraderCollector(Collector):
-    """tradeops_trader_{equity,pnl,exposure,drawdown_pct,state,orders_total,rejections_total}."""
+    """tradeops_trader_{equity,pnl,exposure,drawdown_pct,state,orders_total,rejections_total,
+    pretrade_rejections_total,divergence_*}."""
 
     def __init__(self, control: TraderControl, session_id: str, initial_cash: float) -> None:
         self.control = control
@@ -50,11 +52,44 @@ class TraderCollector(Collector):
         for name in ("pending", "filled", "rejected", "unfilled"):
             orders.add_metric([status.session, name], status.orders.get(name, 0))
         yield orders
+        yield from _divergence(status.session, status.divergence)
         rejections = CounterMetricFamily(
             "tradeops_trader_rejections", "orders refused by risk or the kill switch", labels=["session"]
         )
         rejections.add_metric(labels, status.orders.get("rejected", 0))
         yield rejections
+        by_limit = CounterMetricFamily(
+            "tradeops_trader_pretrade_rejections", "orders refused by a pre-trade check", labels=["session", "limit"]
+        )
+        try:
+            counted = pretrade.counts(self.control.engine, status.session)
+        except SQLAlchemyError:
+            return  # the database went away mid-scrape: the families above still answer
+        for limit, count in counted.items():
+            by_limit.add_metric([status.session, limit], count)
+        yield by_limit
+
+
+def _divergence(session: str, compared: dict[str, Any] | None) -> Iterator[GaugeMetricFamily]:
+    """tradeops_trader_divergence_*: the last comparison with a backtest of the same bars (none: not compared)."""
+    if compared is None:
+        return
+    for name, text in (
+        ("equity_drift_bps", "live equity minus the backtest's, bps of the backtest's"),
+        ("slippage_bps", "mean fill price worse than the modelled price, bps"),
+        ("position_gap", "sum of |live - backtest position| x close, cash"),
+    ):
+        family = GaugeMetricFamily(f"tradeops_trader_divergence_{name}", text, labels=["session"])
+        family.add_metric([session], float(compared[name]))
+        yield family
+    trades = GaugeMetricFamily(
+        "tradeops_trader_divergence_trades",
+        "trades opened so far, live and in the backtest",
+        labels=["session", "source"],
+    )
+    trades.add_metric([session, "live"], float(compared["trades_live"]))
+    trades.add_metric([session, "backtest"], float(compared["trades_backtest"]))
+    yield trades
 
 
 class FeedCollector(Collector):

@@ -29,6 +29,7 @@ from tradeops.trader.feed import DatasetFeed, Feed, FileBarSource, PollingFeed, 
 from tradeops.trader.loop import SessionConfig, Trader
 from tradeops.trader.metrics import FeedCollector, TraderCollector
 from tradeops.trader.risk import RiskLimits
+from tradeops.trader.version import GuardedFeed, VersionGuard
 
 SERVICE = "trader"
 MAX_BACKOFF_SECONDS = 60.0
@@ -45,11 +46,8 @@ class StateChange(BaseModel):
 
 
 def risk_limits(settings: AppSettings) -> RiskLimits:
-    return RiskLimits(
-        max_position_notional=settings.trader_max_position_notional,
-        max_daily_loss_pct=settings.trader_max_daily_loss_pct,
-        max_drawdown_pct=settings.trader_max_drawdown_pct,
-    )
+    """The stack's `risk:` as the trader's environment carries it (TRADEOPS_TRADER_<LIMIT>, see infra/stack.py)."""
+    return RiskLimits(**{name: getattr(settings, f"trader_{name}") for name in RiskLimits.model_fields})
 
 
 def session_config(settings: AppSettings) -> tuple[SessionConfig, Candidate]:
@@ -66,6 +64,34 @@ def session_config(settings: AppSettings) -> tuple[SessionConfig, Candidate]:
         limits=risk_limits(settings),
     )
     return config, candidate
+
+
+def version_guard(settings: AppSettings, audit: AuditLog, session_id: str) -> VersionGuard | None:
+    """In a stack (not on a laptop), the guard that keeps this trader from trading a version the stack does not
+    record as running (trader/version.py); the stack is the environment's name (`Pulumi.<environment>.yaml`)."""
+    if settings.environment == "local":
+        return None
+    from tradeops.releases import ReleaseStore
+
+    releases = ReleaseStore(open_object_store(settings.resolved_object_store, settings.s3_endpoint_url))
+    stack = settings.environment
+
+    def running() -> str | None:
+        release = releases.current(stack)
+        return None if release is None else release.version
+
+    def changed(refusal: str | None) -> None:
+        if refusal is not None:
+            LOG.error("not trading: %s", refusal)
+        audit.record(
+            actor="system",
+            action="trader.version",
+            target=session_id,
+            outcome="refused" if refusal else "matched",
+            detail={"own": settings.git_sha, "stack": stack, "reason": refusal},
+        )
+
+    return VersionGuard(settings.git_sha, running, stack=stack, on_change=changed)
 
 
 class LoopThread:
@@ -137,7 +163,9 @@ def create_app(settings: AppSettings) -> FastAPI:
             bars = load_bars(candidate.data, window=candidate.window, objects=objects)
             feed = ReplayFeed(bars, speed=settings.trader_replay_speed, stop=stop)
         control = TraderControl(engine)
-        loop = LoopThread(Trader(engine, config, notifier=notifier, heartbeat=health.heartbeat), feed, stop)
+        guard = version_guard(settings, AuditLog(engine), config.session_id)
+        traded: Feed = feed if guard is None else GuardedFeed(feed, guard, stop=stop)
+        loop = LoopThread(Trader(engine, config, notifier=notifier, heartbeat=health.heartbeat), traded, stop)
         health.registry.register(TraderCollector(control, config.session_id, config.execution.cash))
 
         def database() -> None:
@@ -148,7 +176,11 @@ def create_app(settings: AppSettings) -> FastAPI:
         if isinstance(feed, DatasetFeed):
             health.checks["feed"] = feed.check
             health.registry.register(FeedCollector(feed))
-        health.details = lambda: {"session": config.session_id, "feed": feed.name}
+        health.details = lambda: {
+            "session": config.session_id,
+            "feed": feed.name,
+            **({"version_guard": guard.state()} if guard else {}),
+        }
         app.state.control, app.state.audit = control, AuditLog(engine)
         loop.thread.start()
         try:
