@@ -75,6 +75,17 @@ class Execution:
     closed: ClosedTrade | None = None
 
 
+@dataclass(frozen=True)
+class Proposal:
+    """An order as it would be sent, before sending: side, size (venue precision applied), price, notional."""
+
+    order: Order
+    side: str  # buy | sell
+    size: float
+    price: float
+    notional: float
+
+
 class Broker(Protocol):
     """Executes orders; the paper broker and live adapters implement it."""
 

@@ -4,6 +4,10 @@ Every bar is one database transaction: fill the orders decided at the previous c
 open, mark equity at the close, apply the risk limits, decide the orders for the next open, and
 advance the cursor. A process killed at any point leaves the ledger at the end of a whole bar; the
 next start reads it back and goes on from the next bar, so no order is lost or sent twice.
+
+A venue broker (`venue`, trader/venue/) adds two hooks around that transaction: before it, each
+pending order's intent is committed (status `sent`) and then sent; after it, the ledger is
+reconciled with the venue on start and every N bars. The paper broker keeps one transaction per bar.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import select
@@ -34,10 +38,13 @@ from tradeops.store.models import (
 )
 from tradeops.strategies.base import Strategy, StrategyParams, lookback, table_from_points
 from tradeops.trader import risk
-from tradeops.trader.broker import CLOSE, OPEN_LONG, OPEN_SHORT, Account, Broker, Order, PaperBroker
+from tradeops.trader.broker import CLOSE, OPEN_LONG, OPEN_SHORT, Account, Broker, Execution, Order, PaperBroker
 from tradeops.trader.control import RUNNING, lock_session
 from tradeops.trader.feed import Feed
 from tradeops.trader.risk import RiskLimits
+
+if TYPE_CHECKING:
+    from tradeops.trader.venue.session import VenueSession
 
 RISK_ENGINE = audit.RISK_ENGINE  # the actor of automatic state changes in the audit log
 NOTIONAL_HEADROOM = 0.9  # entries use at most 90% of max_position_notional, so ordinary moves do not trip it
@@ -87,12 +94,14 @@ class Trader:
         broker: Broker | None = None,
         notifier: Notifier | None = None,
         heartbeat: Callable[[], None] | None = None,
+        venue: VenueSession | None = None,
     ) -> None:
         self.engine = engine
         self.config = config
         self.broker = broker or PaperBroker(config.execution)
         self.notifier = notifier
         self.heartbeat = heartbeat or (lambda: None)
+        self.venue = venue  # a remote broker's hooks: intent committed before sending, reconciliation
         self.table = table_from_points([config.params])
         self.lookback = lookback(config.strategy, config.params)  # None: signals need the whole history
         self._checked: object = None  # the data (array) whose traded prefix was last checked against the ledger
@@ -159,6 +168,7 @@ class Trader:
     def step(self, bars: Bars, t: int) -> None:
         """Process bar `t` of `bars` in one transaction (a bar already processed is skipped)."""
         messages: list[Message] = []
+        sent = self.venue.send(self, bars, t) if self.venue is not None else {}
         with Session(self.engine) as db, db.begin():
             row = lock_session(db, self.config.session_id)
             if row is None:
@@ -170,12 +180,14 @@ class Trader:
                 raise DataError(f"bar {t} arrived but the session stopped at bar {row.last_bar}")
             self._check_history(row, bars)
             accounts = self._accounts(db, row, bars)
-            self._fill(db, row, accounts, bars, t)
+            self._fill(db, row, accounts, bars, t, sent)
             self._mark(db, row, accounts, bars, t, messages)
             self._decide(db, row, accounts, bars, t)
             row.last_bar, row.last_time, row.updated_at = t, bars.index[t].to_pydatetime(), datetime.now(UTC)
             row.data_fingerprint = chain(row.data_fingerprint, bars, t)
         self.last_bar = t
+        if self.venue is not None:
+            messages += self.venue.after_bar(self, t)
         self.heartbeat()
         for message in messages:
             if self.notifier is not None:
@@ -200,30 +212,39 @@ class Trader:
             )
         self._checked = source
 
+    def max_size(self, price: float) -> float:
+        """The largest entry the notional limit allows at `price` (with headroom for ordinary moves)."""
+        cap = self.config.limits.max_position_notional
+        return NOTIONAL_HEADROOM * cap / (price * (1 + self.config.execution.slippage)) if cap else np.inf
+
     def _fill(
-        self, db: Session, row: TraderSessionRow, accounts: dict[str, TraderAccountRow], bars: Bars, t: int
+        self,
+        db: Session,
+        row: TraderSessionRow,
+        accounts: dict[str, TraderAccountRow],
+        bars: Bars,
+        t: int,
+        sent: dict[str, Execution],
     ) -> None:
+        """Fill the pending orders at this bar's open; `sent` holds a venue's answers to the orders already sent."""
         pending = db.scalars(
             select(TraderOrderRow)
-            .where(TraderOrderRow.session_id == row.id, TraderOrderRow.status == "pending")
+            .where(TraderOrderRow.session_id == row.id, TraderOrderRow.status.in_(("pending", "sent")))
             .order_by(TraderOrderRow.id)
         )
-        cap = self.config.limits.max_position_notional
         for order in pending:
             account = accounts[order.symbol]
             s = bars.symbols.index(order.symbol)
             price = float(bars.open[t, s])
-            reason = risk.blocked(row.state, order.intent == CLOSE)
+            reason = None if order.id in sent else risk.blocked(row.state, order.intent == CLOSE)
             if reason is not None:
                 order.status, order.reason = "rejected", reason
                 continue
             request = Order(order.id, order.symbol, order.intent)
-            done = self.broker.lookup(order.id) or self.broker.execute(
-                request,
-                _account(account),
-                price=price,
-                bar=t,
-                max_size=NOTIONAL_HEADROOM * cap / (price * (1 + self.config.execution.slippage)) if cap else np.inf,
+            done = (
+                sent.get(order.id)
+                or self.broker.lookup(order.id)
+                or self.broker.execute(request, _account(account), price=price, bar=t, max_size=self.max_size(price))
             )
             order.fill_bar, order.fill_time = t, bars.index[t].to_pydatetime()
             if not done.filled:

@@ -99,6 +99,8 @@ def test_dc_16_the_audit_names_the_authenticated_principal_and_reading_it_needs_
         assert http.get("/v1/trader/audit").status_code == 401
         entries = http.get("/v1/trader/audit", headers=AUTH).json()
         assert [(e["actor"], e["action"]) for e in entries] == [("token:api-client", "trader.halted")]
+
+
 @pytest.mark.req("DC-15", "DC-12")
 def test_dc_15_dc_12_the_trader_follows_its_dataset_and_a_stalled_feed_makes_it_unready(tmp_path):
     import pandas as pd

@@ -1,0 +1,116 @@
+"""The trading loop's hooks for a venue broker: intent before sending, reconciliation after the bar.
+
+`send` runs before the bar's transaction: it marks each pending order `sent` and commits (the
+intent is recorded), and only then sends it. A process killed after that commit and before the
+venue's answer is recorded leaves the order `sent`; the next start sends it again through the
+broker, which finds it at the venue by its client order id instead of placing it twice. An order
+already `sent` while the trader is halted is only looked up, never placed.
+
+`after_bar` reconciles the ledger with the venue on the first bar this process trades and every
+`reconcile_every` bars after; a difference halts the session, audited, with a Slack message.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tradeops import audit
+from tradeops.notify.base import Message
+from tradeops.store.models import TraderAccountRow, TraderOrderRow
+from tradeops.trader import risk
+from tradeops.trader.broker import CLOSE, Account, Execution, Order
+from tradeops.trader.control import HALTED, lock_session
+from tradeops.trader.venue.ccxt_broker import CcxtBroker
+from tradeops.trader.venue.reconcile import Reconciliation, reconcile
+
+if TYPE_CHECKING:
+    from tradeops.data.bars import Bars
+    from tradeops.trader.loop import Trader
+
+
+def _account(row: TraderAccountRow) -> Account:
+    return Account(**{name: getattr(row, name) for name in Account.__dataclass_fields__})
+
+
+class VenueSession:
+    """Wires a `CcxtBroker` into a `Trader` (pass it as both `broker=` and `venue=`)."""
+
+    def __init__(self, broker: CcxtBroker, *, reconcile_every: int = 60) -> None:
+        self.broker = broker
+        self.reconcile_every = reconcile_every
+        self.reconciled_once = False
+        self.last: Reconciliation | None = None
+
+    def send(self, trader: Trader, bars: Bars, t: int) -> dict[str, Execution]:
+        """Commit each pending order's intent, then send it; return the venue's answers by order id."""
+        with Session(trader.engine) as db, db.begin():
+            row = lock_session(db, trader.config.session_id)
+            if row is None or t != row.last_bar + 1:
+                return {}  # the bar's transaction reports what is wrong
+            accounts = {
+                a.symbol: _account(a)
+                for a in db.scalars(select(TraderAccountRow).where(TraderAccountRow.session_id == row.id))
+            }
+            orders = db.scalars(
+                select(TraderOrderRow)
+                .where(TraderOrderRow.session_id == row.id, TraderOrderRow.status.in_(("pending", "sent")))
+                .order_by(TraderOrderRow.id)
+            ).all()
+            plan: list[tuple[Order, bool]] = []  # (order, may be placed) in ledger order
+            for order in orders:
+                blocked = risk.blocked(row.state, order.intent == CLOSE)
+                if blocked is not None and order.status == "pending":
+                    order.status, order.reason = "rejected", blocked
+                    continue
+                order.status = "sent"
+                plan.append((Order(order.id, order.symbol, order.intent), blocked is None))
+        answers: dict[str, Execution] = {}  # committed above: every intent is recorded before anything is sent
+        for request, may_place in plan:
+            price = float(bars.open[t, bars.symbols.index(request.symbol)])
+            account = accounts[request.symbol]
+            if may_place:
+                done = self.broker.execute(request, account, price=price, bar=t, max_size=trader.max_size(price))
+            else:
+                done = self.broker.recover(request, account, bar=t) or Execution(
+                    False, account, reason=risk.blocked(HALTED, False)
+                )
+            accounts[request.symbol] = done.account
+            answers[request.id] = done
+        return answers
+
+    def after_bar(self, trader: Trader, t: int) -> list[Message]:
+        """Reconcile when due; on a difference halt the session and return the message for Slack."""
+        if self.reconciled_once and (self.reconcile_every <= 0 or t % self.reconcile_every):
+            return []
+        session_id = trader.config.session_id
+        found = reconcile(trader.engine, session_id, self.broker, record_baseline=True)
+        self.reconciled_once, self.last = True, found
+        if found.ok:
+            return []
+        lines = [f"{d.kind} {d.key}: ledger {d.ledger}, venue {d.venue} ({d.note})" for d in found.differences]
+        reason = "venue and ledger differ: " + "; ".join(lines)
+        with Session(trader.engine) as db, db.begin():
+            row = lock_session(db, session_id)
+            assert row is not None  # the bar just committed on it
+            previous, row.state, row.state_reason = row.state, HALTED, reason
+            audit.record(
+                db, actor=audit.RISK_ENGINE, action="venue.mismatch", target=session_id, outcome="halted",
+                detail={"bar": t, "from": previous, **found.as_dict()},
+            )  # fmt: skip
+            audit.record(
+                db, actor=audit.RISK_ENGINE, action=f"trader.{HALTED}", target=session_id, outcome="applied",
+                detail={"from": previous, "to": HALTED, "reason": reason, "bar": t},
+            )  # fmt: skip
+        return [
+            Message(
+                kind="trader_state",
+                title=f"Trader {session_id} is now HALTED: the venue and the ledger differ",
+                fields={"bar": str(t), "differences": str(len(found.differences))},
+                lines=[*lines, "See `tradeops trader reconcile`; resolve with `--accept-venue` or at the venue."],
+                thread_key=f"trader-{session_id}",
+                ok=False,
+            )
+        ]
