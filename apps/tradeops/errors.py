@@ -28,6 +28,8 @@ def format_validation(error: ValidationError) -> str:
         message = item["msg"].removeprefix("Value error, ")
         parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)
+
+
 def without_paths(message: str, roots: dict[str, str]) -> str:
     """`message` as a client may see it: each root folder (absolute path -> public name, e.g. the market folder
     -> "") cut to its public name, any other absolute path to its last component."""

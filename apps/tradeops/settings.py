@@ -200,6 +200,7 @@ class AppSettings(BaseSettings):
     def limits(self) -> Limits:
         """The largest backtest and sweep a worker may take, from memory_limit_mib and workers."""
         return Limits.from_memory(self.memory_limit_mib, self.workers)
+
     @field_serializer("database_url")
     def _database_url_without_password(self, url: str | None) -> str | None:
         """A dump (logs, `config show`, model_dump) never carries the database password."""

@@ -322,6 +322,8 @@ class Trader:
                 entries[s], exits[s], short_entries[s], short_exits[s], direction
             )
             position = accounts[symbol].position
+            if self.venue is not None and self.venue.broker.is_flat(symbol, position):
+                position = 0.0  # fee dust below the venue's smallest order cannot be sold: flat
             intents = []
             if (position > 0 and leave_long) or (position < 0 and leave_short):
                 intents.append(CLOSE)

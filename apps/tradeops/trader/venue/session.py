@@ -100,6 +100,8 @@ class VenueSession:
                 db, actor=audit.RISK_ENGINE, action="venue.mismatch", target=session_id, outcome="halted",
                 detail={"bar": t, "from": previous, **found.as_dict()},
             )  # fmt: skip
+            if previous == HALTED:
+                return []  # already halted (and told): the audit log keeps each check's difference
             audit.record(
                 db, actor=audit.RISK_ENGINE, action=f"trader.{HALTED}", target=session_id, outcome="applied",
                 detail={"from": previous, "to": HALTED, "reason": reason, "bar": t},
