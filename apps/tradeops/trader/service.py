@@ -29,6 +29,7 @@ from tradeops.trader.feed import DatasetFeed, Feed, FileBarSource, PollingFeed, 
 from tradeops.trader.loop import SessionConfig, Trader
 from tradeops.trader.metrics import FeedCollector, TraderCollector
 from tradeops.trader.risk import RiskLimits
+from tradeops.trader.venue.setup import venue_session
 
 SERVICE = "trader"
 MAX_BACKOFF_SECONDS = 60.0
@@ -137,7 +138,17 @@ def create_app(settings: AppSettings) -> FastAPI:
             bars = load_bars(candidate.data, window=candidate.window, objects=objects)
             feed = ReplayFeed(bars, speed=settings.trader_replay_speed, stop=stop)
         control = TraderControl(engine)
-        loop = LoopThread(Trader(engine, config, notifier=notifier, heartbeat=health.heartbeat), feed, stop)
+        execution = config.execution
+        venue = venue_session(settings, fraction=float(execution.fraction), slippage=float(execution.slippage))
+        trader = Trader(
+            engine,
+            config,
+            broker=venue.broker if venue else None,
+            venue=venue,
+            notifier=notifier,
+            heartbeat=health.heartbeat,
+        )
+        loop = LoopThread(trader, feed, stop)
         health.registry.register(TraderCollector(control, config.session_id, config.execution.cash))
 
         def database() -> None:
