@@ -79,6 +79,7 @@ class FakeBinance:
         self.requests: list[tuple[float, str, dict[str, str]]] = []
         self.lock = threading.Lock()
         self.account = SpotAccount()
+        self.signed: list[str] = []  # "METHOD /path" of every authenticated signed request
         # called under the lock with (phase "before"|"after", method, path) for each signed request;
         # True at "before" drops the request unhandled. A kill -9 test kills the client here.
         self.hook: Callable[[str, str, str], bool | None] | None = None
@@ -158,6 +159,7 @@ class FakeBinance:
             with self.lock:
                 params = self.account.authenticate(request.headers, payload)
                 self.requests.append((time.monotonic(), path, params))
+                self.signed.append(f"{request.command} {path}")
                 if self.hook is not None and self.hook("before", request.command, path):
                     return  # lost on the way: the venue never handles it (the connection closes unanswered)
                 body = self.account.route(request.command, path, params)
