@@ -139,6 +139,9 @@ class AppSettings(BaseSettings):
     broker_reconcile_every: int = Field(
         60, ge=1, le=100_000, description="bars between reconciliations with the venue (and one on every start)"
     )
+    broker_max_bar_age_seconds: float = Field(
+        900.0, gt=0, description="a bar older than this (catching up after downtime) sends no orders to the venue"
+    )
     broker_request_timeout_seconds: float = Field(10.0, gt=0, le=120, description="deadline of each venue call")
     broker_order_deadline_seconds: float = Field(
         30.0, gt=0, le=600, description="deadline of one order (or one cancel) at the venue, retries included"

@@ -136,3 +136,16 @@ def test_dc_24_halt_cancels_the_venues_open_orders_and_flatten_closes_positions(
 
 def trader_positions(trader: Trader) -> dict[str, float]:
     return TraderControl(trader.engine).status("live").positions
+
+
+def test_dc_24_catching_up_on_old_bars_sends_nothing_to_the_venue(tmp_path, fake):
+    bars = load_bars(DATA)  # synthetic bars from the past: each is older than a minute
+    engine = open_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    config = session_config("live", "sma_cross", {"fast": 5, "slow": 20}, DATA, cash=20_000.0)
+    chosen = broker(fake)
+    trader = Trader(engine, config, broker=chosen, venue=VenueSession(chosen, max_bar_age_seconds=60))
+    trade(trader, fake, bars, 120)
+    with Session(engine) as db:
+        reasons = {o.reason for o in db.scalars(select(TraderOrderRow))}
+    assert reasons and all(r.startswith("stale bar") for r in reasons)
+    assert fake.account.orders == []

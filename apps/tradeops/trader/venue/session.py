@@ -12,6 +12,7 @@ already `sent` while the trader is halted is only looked up, never placed.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -38,9 +39,12 @@ def _account(row: TraderAccountRow) -> Account:
 class VenueSession:
     """Wires a `CcxtBroker` into a `Trader` (pass it as both `broker=` and `venue=`)."""
 
-    def __init__(self, broker: CcxtBroker, *, reconcile_every: int = 60) -> None:
+    def __init__(
+        self, broker: CcxtBroker, *, reconcile_every: int = 60, max_bar_age_seconds: float | None = None
+    ) -> None:
         self.broker = broker
         self.reconcile_every = reconcile_every
+        self.max_bar_age_seconds = max_bar_age_seconds  # None: any bar may trade (a replay against a sandbox)
         self.reconciled_once = False
         self.last: Reconciliation | None = None
 
@@ -59,27 +63,36 @@ class VenueSession:
                 .where(TraderOrderRow.session_id == row.id, TraderOrderRow.status.in_(("pending", "sent")))
                 .order_by(TraderOrderRow.id)
             ).all()
-            plan: list[tuple[Order, bool]] = []  # (order, may be placed) in ledger order
+            plan: list[tuple[Order, str | None]] = []  # (order, why it may not be placed) in ledger order
+            stale = self._stale(bars, t)
             for order in orders:
-                blocked = risk.blocked(row.state, order.intent == CLOSE)
+                blocked = stale or risk.blocked(row.state, order.intent == CLOSE)
                 if blocked is not None and order.status == "pending":
                     order.status, order.reason = "rejected", blocked
                     continue
                 order.status = "sent"
-                plan.append((Order(order.id, order.symbol, order.intent), blocked is None))
+                plan.append((Order(order.id, order.symbol, order.intent), blocked))
         answers: dict[str, Execution] = {}  # committed above: every intent is recorded before anything is sent
-        for request, may_place in plan:
+        for request, blocked in plan:
             price = float(bars.open[t, bars.symbols.index(request.symbol)])
             account = accounts[request.symbol]
-            if may_place:
+            if blocked is None:
                 done = self.broker.execute(request, account, price=price, bar=t, max_size=trader.max_size(price))
             else:
-                done = self.broker.recover(request, account, bar=t) or Execution(
-                    False, account, reason=risk.blocked(HALTED, False)
-                )
+                done = self.broker.recover(request, account, bar=t) or Execution(False, account, reason=blocked)
             accounts[request.symbol] = done.account
             answers[request.id] = done
         return answers
+
+    def _stale(self, bars: Bars, t: int) -> str | None:
+        """Why bar `t` is too old to send orders at (catching up after downtime must not trade the past)."""
+        if self.max_bar_age_seconds is None:
+            return None
+        opened = bars.index[t].to_pydatetime()
+        age = (datetime.now(UTC) - (opened if opened.tzinfo else opened.replace(tzinfo=UTC))).total_seconds()
+        if age <= self.max_bar_age_seconds:
+            return None
+        return f"stale bar: opened {age:.0f}s ago (more than {self.max_bar_age_seconds:g}s); not sent to the venue"
 
     def after_bar(self, trader: Trader, t: int) -> list[Message]:
         """Reconcile when due; on a difference halt the session and return the message for Slack."""

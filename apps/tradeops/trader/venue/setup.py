@@ -48,4 +48,6 @@ def venue_session(settings: AppSettings, *, fraction: float = 1.0, slippage: flo
     from tradeops.trader.venue.session import VenueSession
 
     broker = venue_broker(settings, fraction=fraction, slippage=slippage)
-    return VenueSession(broker, reconcile_every=settings.broker_reconcile_every)
+    return VenueSession(
+        broker, reconcile_every=settings.broker_reconcile_every, max_bar_age_seconds=settings.broker_max_bar_age_seconds
+    )
