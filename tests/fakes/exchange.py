@@ -155,18 +155,25 @@ class FakeBinance:
 
         length = int(request.headers.get("Content-Length") or 0)
         payload = request.rfile.read(length).decode() if request.command == "POST" else query
-        try:
-            with self.lock:
+        status, body = 200, None
+        with self.lock:
+            try:
                 params = self.account.authenticate(request.headers, payload)
-                self.requests.append((time.monotonic(), path, params))
-                self.signed.append(f"{request.command} {path}")
-                if self.hook is not None and self.hook("before", request.command, path):
-                    return  # lost on the way: the venue never handles it (the connection closes unanswered)
+            except VenueError as error:
+                self._send(request, error.status, {"code": error.code, "msg": error.msg})
+                return
+            self.requests.append((time.monotonic(), path, params))
+            self.signed.append(f"{request.command} {path}")
+            if self.hook is not None and self.hook("before", request.command, path):
+                return  # lost on the way: the venue never handles it (the connection closes unanswered)
+            try:
                 body = self.account.route(request.command, path, params)
-                if self.hook is not None:
-                    self.hook("after", request.command, path)
-        except VenueError as error:
-            self._send(request, error.status, {"code": error.code, "msg": error.msg})
+            except VenueError as error:  # handled: an error answer is an answer too
+                status, body = error.status, {"code": error.code, "msg": error.msg}
+            if self.hook is not None:
+                self.hook("after", request.command, path)
+        if status != 200:
+            self._send(request, status, body)
             return
         if request.command == "POST" and self.account.answer_delay:
             time.sleep(self.account.answer_delay)  # the order is booked; its answer misses the client's deadline

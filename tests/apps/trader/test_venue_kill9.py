@@ -101,7 +101,7 @@ KINDS = [
 ]
 
 
-@settings(max_examples=14, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(kind=st.sampled_from(KINDS), n=st.integers(0, 10_000), phase=st.sampled_from(["before", "after"]))
 @example(kind="POST /api/v3/order", n=0, phase="after")  # booked at the venue, the answer lost
 @example(kind="POST /api/v3/order", n=3, phase="before")  # the intent recorded, the order never arrived
@@ -115,7 +115,8 @@ def test_dc_24_kill_9_at_any_point_between_intent_and_answer_never_places_an_ord
         killer = Killer(kind, at, phase)
         fake.hook = killer
         killer.process = worker(database, fake.url)
-        assert killer.killed.wait(300), killer.process.communicate(timeout=30)[0]
+        while not killer.killed.wait(0.2):  # the kill point is reached, or the worker ended without it
+            assert killer.process.poll() is None, f"no kill point {kind} #{at}: {killer.process.communicate()[0]}"
         fake.hook = None
         run_to_end(database, fake.url)
 
