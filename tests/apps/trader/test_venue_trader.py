@@ -149,3 +149,26 @@ def test_dc_24_catching_up_on_old_bars_sends_nothing_to_the_venue(tmp_path, fake
         reasons = {o.reason for o in db.scalars(select(TraderOrderRow))}
     assert reasons and all(r.startswith("stale bar") for r in reasons)
     assert fake.account.orders == []
+
+
+def test_dc_24_a_restart_reconciles_before_sending_the_orders_decided_before_it(tmp_path, fake):
+    bars = load_bars(DATA)
+    trader = venue_trader(tmp_path, fake)
+    t = 0
+    while not pending(trader):  # stop right after a bar that decided an order
+        trade(trader, fake, bars, t + 1)
+        t += 1
+    decided = {o.id for o in pending(trader)}
+    placed = len(fake.account.orders)
+    fake.account.balances["USDT"] -= Decimal("50")  # while the trader was down
+    restarted = venue_trader(tmp_path, fake)
+    trade(restarted, fake, bars, t + 1)
+    assert len(fake.account.orders) == placed  # the decided order was not sent: the difference came first
+    rejected = {o.id: o.reason for o in pending(restarted, "rejected")}
+    assert all(rejected.get(order_id) == "trader halted" for order_id in decided)
+    assert TraderControl(restarted.engine).status("live").state == HALTED
+
+
+def pending(trader: Trader, status: str = "pending") -> list[TraderOrderRow]:
+    with Session(trader.engine) as db:
+        return list(db.scalars(select(TraderOrderRow).where(TraderOrderRow.status == status)))

@@ -6,8 +6,10 @@ venue's answer is recorded leaves the order `sent`; the next start sends it agai
 broker, which finds it at the venue by its client order id instead of placing it twice. An order
 already `sent` while the trader is halted is only looked up, never placed.
 
-`after_bar` reconciles the ledger with the venue on the first bar this process trades and every
-`reconcile_every` bars after; a difference halts the session, audited, with a Slack message.
+A restarted process reconciles before it sends anything (crash-only: recovery reconciles with the
+venue before trading), unless orders are in flight: then their bar settles them first and
+`after_bar` reconciles right after it. `after_bar` reconciles again every `reconcile_every` bars; a
+difference halts the session, audited, with a Slack message.
 """
 
 from __future__ import annotations
@@ -47,9 +49,11 @@ class VenueSession:
         self.max_bar_age_seconds = max_bar_age_seconds  # None: any bar may trade (a replay against a sandbox)
         self.reconciled_once = False
         self.last: Reconciliation | None = None
+        self.messages: list[Message] = []  # from a reconciliation before the bar, sent with the bar's
 
     def send(self, trader: Trader, bars: Bars, t: int) -> dict[str, Execution]:
         """Commit each pending order's intent, then send it; return the venue's answers by order id."""
+        self._recover(trader, t)
         with Session(trader.engine) as db, db.begin():
             row = lock_session(db, trader.config.session_id)
             if row is None or t != row.last_bar + 1:
@@ -96,8 +100,25 @@ class VenueSession:
 
     def after_bar(self, trader: Trader, t: int) -> list[Message]:
         """Reconcile when due; on a difference halt the session and return the message for Slack."""
+        messages, self.messages = self.messages, []
         if self.reconciled_once and (self.reconcile_every <= 0 or t % self.reconcile_every):
-            return []
+            return messages
+        return messages + self._check(trader, t)
+
+    def _recover(self, trader: Trader, t: int) -> None:
+        """Before this process sends anything: reconcile, unless orders are in flight (their bar settles them)."""
+        if self.reconciled_once or trader.last_bar < 0:
+            return
+        with Session(trader.engine) as db:
+            in_flight = db.scalars(
+                select(TraderOrderRow.id)
+                .where(TraderOrderRow.session_id == trader.config.session_id, TraderOrderRow.status == "sent")
+                .limit(1)
+            ).first()
+        if in_flight is None:
+            self.messages += self._check(trader, t)
+
+    def _check(self, trader: Trader, t: int) -> list[Message]:
         session_id = trader.config.session_id
         found = reconcile(trader.engine, session_id, self.broker, record_baseline=True)
         self.reconciled_once, self.last = True, found
