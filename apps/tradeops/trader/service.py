@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tradeops import __version__
 from tradeops.audit import AuditLog
 from tradeops.data.load import load_bars
-from tradeops.errors import ConfigError
+from tradeops.errors import ConfigError, TradeopsError
 from tradeops.gate.candidate import Candidate, load_candidate
 from tradeops.notify import open_notifier
 from tradeops.service.auth import Principal, token_guard
@@ -29,7 +29,7 @@ from tradeops.trader.feed import DatasetFeed, Feed, FileBarSource, PollingFeed, 
 from tradeops.trader.loop import SessionConfig, Trader
 from tradeops.trader.metrics import FeedCollector, TraderCollector
 from tradeops.trader.risk import RiskLimits
-from tradeops.trader.venue.setup import venue_session
+from tradeops.trader.venue.setup import venue_broker, venue_session
 
 SERVICE = "trader"
 MAX_BACKOFF_SECONDS = 60.0
@@ -161,6 +161,7 @@ def create_app(settings: AppSettings) -> FastAPI:
             health.registry.register(FeedCollector(feed))
         health.details = lambda: {"session": config.session_id, "feed": feed.name}
         app.state.control, app.state.audit = control, AuditLog(engine)
+        app.state.venue = venue is not None  # a halt then also cancels the venue's open orders
         loop.thread.start()
         try:
             yield
@@ -178,6 +179,22 @@ def create_app(settings: AppSettings) -> FastAPI:
     app.include_router(_router(settings, config.session_id))
     install_guards(app, settings, mutating_under("/v1/trader/", "/v1/trader/audit"))
     return app
+
+
+def _halt_at_venue(
+    settings: AppSettings, control: TraderControl, *, actor: str, reason: str, session_id: str
+) -> dict[str, Any]:
+    """Halt, then cancel the venue's open orders (own broker: the loop's is not shared across threads)."""
+    from tradeops.trader.venue.kill import halt_at_venue
+
+    try:
+        report = halt_at_venue(
+            control.engine, venue_broker(settings), actor=actor, reason=reason, session_id=session_id
+        )
+    except TradeopsError as error:  # the venue could not be asked: the halt applies all the same
+        status = control.set_state(COMMANDS["halt"], actor=actor, reason=reason, session_id=session_id).as_dict()
+        return status | {"venue": {"outcome": "failed", "error": str(error)}}
+    return control.status(session_id).as_dict() | {"venue": report}
 
 
 def _router(settings: AppSettings, session_id: str) -> APIRouter:
@@ -198,6 +215,8 @@ def _router(settings: AppSettings, session_id: str) -> APIRouter:
         principal: Principal = Depends(authorised),  # noqa: B008 - a local dependency: an annotation cannot name it
     ) -> dict[str, Any]:
         ctl: TraderControl = request.app.state.control
+        if body.action == "halt" and request.app.state.venue:
+            return _halt_at_venue(settings, ctl, actor=principal.name, reason=body.reason, session_id=session_id)
         try:
             return ctl.set_state(
                 COMMANDS[body.action], actor=principal.name, reason=body.reason, session_id=session_id
