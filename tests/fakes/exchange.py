@@ -172,13 +172,10 @@ class FakeBinance:
                 status, body = error.status, {"code": error.code, "msg": error.msg}
             if self.hook is not None:
                 self.hook("after", request.command, path)
-        if status != 200:
-            self._send(request, status, body)
-            return
-        if request.command == "POST" and self.account.answer_delay:
+        if status == 200 and request.command == "POST" and self.account.answer_delay:
             time.sleep(self.account.answer_delay)  # the order is booked; its answer misses the client's deadline
         with contextlib.suppress(OSError):  # the client gave up (timeout) or died: what was booked stands
-            self._send(request, 200, body)
+            self._send(request, status, body)
 
     def _klines(self, request: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
         market = self.markets.get(query.get("symbol", ""))
