@@ -201,6 +201,21 @@ class BundleInputs(_Model):
     )
 
 
+class BrokerConfig(_Model):
+    """Where the trader's orders go: the paper broker, or a venue through ccxt (docs/trader.md: going live).
+
+    The venue's API key and secret are the `brokerApiKey` / `brokerApiSecret` Pulumi secrets, which the
+    stack's Kubernetes Secret carries; only prod may trade with real money (`sandbox: false`).
+    """
+
+    kind: Literal["paper", "ccxt"] = "paper"
+    exchange: str = Field("binance", pattern=r"^[a-z0-9]+$", description="the ccxt exchange id")
+    sandbox: bool = Field(True, description="the venue's testnet; false trades real money")
+    symbols: dict[str, str] = Field(default_factory=dict, description="session symbol -> venue symbol (BTC/USDT)")
+    order_type: Literal["market", "limit"] = "market"
+    reconcile_every: int = Field(60, ge=1, le=100_000, description="bars between reconciliations with the venue")
+
+
 class StackConfig(_Model):
     """The whole stack."""
 
@@ -226,6 +241,7 @@ class StackConfig(_Model):
     git_remote: str | None = Field(None, description="repository URL the slackbot and the MCP server propose on")
     github_repo: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name")
     promotion: Promotion | None = Field(None, description="set on a stage bundles are promoted into (prod)")
+    broker: BrokerConfig = Field(BrokerConfig(), description="the trader's broker: paper, or a venue via ccxt")
 
     @model_validator(mode="after")
     def _prod_gates_on_market_data(self) -> StackConfig:
@@ -234,7 +250,14 @@ class StackConfig(_Model):
                 f"candidate.data {self.candidate.data!r}: prod gates and trades on market data, "
                 "so it must be dataset:NAME[@VERSION] (a bundled sample or a file is refused)"
             )
+        if self.broker.kind == "ccxt" and not self.broker.sandbox and self.environment != "prod":
+            raise ValueError("broker.sandbox: false trades real money, which only prod may do")
         return self
+
+
+def broker_secrets(config: StackConfig) -> tuple[str, ...]:
+    """The Pulumi secrets the stack cannot run without because of its broker."""
+    return ("brokerApiKey", "brokerApiSecret") if config.broker.kind == "ccxt" else ()
 
 
 def bundle_content(config: StackConfig, image: str, inputs: BundleInputs) -> BundleContent:

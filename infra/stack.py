@@ -23,6 +23,7 @@ from infra.config import (
     SECRET_KEYS,
     BundleInputs,
     StackConfig,
+    broker_secrets,
     parse_bundle_inputs,
     parse_stack_config,
 )
@@ -170,7 +171,7 @@ def declare_from_pulumi_config() -> Stack:
     config = pulumi.Config("tradeops")
     version = config.get("version") or "dev"
     stack_config = parse_stack_config(config.get_object("settings"), version)
-    secrets = {key: config.require_secret(key) for key in REQUIRED_SECRETS}
+    secrets = {key: config.require_secret(key) for key in (*REQUIRED_SECRETS, *broker_secrets(stack_config))}
     secrets |= {
         key: value for key in SECRET_KEYS if key not in secrets and (value := config.get_secret(key)) is not None
     }

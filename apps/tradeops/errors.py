@@ -38,3 +38,7 @@ def without_paths(message: str, roots: dict[str, str]) -> str:
     for root, public in sorted(roots.items(), key=lambda item: -len(item[0])):
         message = message.replace(root.rstrip("/") + "/", public)
     return re.sub(r"(?<![\w.:/])/(?:[^\s/'\"]+/)+([^\s/'\"]+)", r"\1", message)
+
+
+class VenueError(TradeopsError):
+    """A trading venue that cannot be reached in time, refuses our credentials, or disagrees with the ledger."""

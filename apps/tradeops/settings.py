@@ -153,6 +153,28 @@ class AppSettings(BaseSettings):
     trader_max_slippage_bps: float | None = Field(
         None, gt=0, description="divergence: mean fill this much worse than modelled (bps) halts"
     )
+    broker_kind: Literal["paper", "ccxt"] = Field(
+        "paper", description="where orders go: the paper broker, or a venue through ccxt (docs/trader.md: going live)"
+    )
+    broker_exchange: str = Field("binance", pattern=r"^[a-z0-9]+$", description="the ccxt exchange id of the venue")
+    broker_sandbox: bool = Field(True, description="trade on the venue's testnet (sandbox) rather than with real money")
+    broker_api_key: SecretStr | None = Field(None, description="the venue API key (from the stack's Secret)")
+    broker_api_secret: SecretStr | None = Field(None, description="the venue API secret (from the stack's Secret)")
+    broker_base_url: str | None = Field(None, description="the venue's API base URL (only to point at a fake)")
+    broker_symbols: dict[str, str] = Field(
+        default_factory=dict, description='session symbol -> venue symbol, JSON, e.g. {"BTCUSDT": "BTC/USDT"}'
+    )
+    broker_order_type: Literal["market", "limit"] = Field("market", description="venue orders: market or limit")
+    broker_reconcile_every: int = Field(
+        60, ge=1, le=100_000, description="bars between reconciliations with the venue (and one on every start)"
+    )
+    broker_max_bar_age_seconds: float = Field(
+        900.0, gt=0, description="a bar older than this (catching up after downtime) sends no orders to the venue"
+    )
+    broker_request_timeout_seconds: float = Field(10.0, gt=0, le=120, description="deadline of each venue call")
+    broker_order_deadline_seconds: float = Field(
+        30.0, gt=0, le=600, description="deadline of one order (or one cancel) at the venue, retries included"
+    )
     exchange_base_url: str | None = Field(
         None,
         pattern=r"^https?://[^\s]+$",
@@ -198,6 +220,8 @@ class AppSettings(BaseSettings):
                 raise ValueError("api_token must be a real secret of 16+ characters outside local")
         if bool(self.slack_token) != bool(self.slack_channel):
             raise ValueError("set slack_token and slack_channel together")
+        if self.broker_kind == "ccxt" and not (self.broker_api_key and self.broker_api_secret):
+            raise ValueError("broker_kind ccxt needs TRADEOPS_BROKER_API_KEY and TRADEOPS_BROKER_API_SECRET")
         if self.environment in STRICT_ENVIRONMENTS:
             problems = self._strict_problems()
             if problems:
@@ -212,6 +236,8 @@ class AppSettings(BaseSettings):
             "TRADEOPS_SLACK_TOKEN": self.slack_token,
             "TRADEOPS_SLACK_SIGNING_SECRET": self.slack_signing_secret,
             "TRADEOPS_GITHUB_TOKEN": self.github_token,
+            "TRADEOPS_BROKER_API_KEY": self.broker_api_key,
+            "TRADEOPS_BROKER_API_SECRET": self.broker_api_secret,
         }
         for name, secret in secrets.items():
             reason = weak_secret(secret.get_secret_value()) if secret is not None else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pulumi
@@ -35,6 +36,16 @@ def settings_values(config: StackConfig, version: str) -> dict[str, str]:
         "TRADEOPS_GITHUB_REPO": config.github_repo,
     }
     values |= {name: value for name, value in optional.items() if value}
+    broker = config.broker
+    if broker.kind == "ccxt":  # the key and secret come from the Secret (TRADEOPS_BROKER_API_KEY/_SECRET files)
+        values |= {
+            "TRADEOPS_BROKER_KIND": broker.kind,
+            "TRADEOPS_BROKER_EXCHANGE": broker.exchange,
+            "TRADEOPS_BROKER_SANDBOX": str(broker.sandbox).lower(),
+            "TRADEOPS_BROKER_SYMBOLS": json.dumps(broker.symbols, sort_keys=True),
+            "TRADEOPS_BROKER_ORDER_TYPE": broker.order_type,
+            "TRADEOPS_BROKER_RECONCILE_EVERY": str(broker.reconcile_every),
+        }
     return values
 
 

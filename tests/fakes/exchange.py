@@ -2,20 +2,26 @@
 
 Serves `/api/v3/time`, `/api/v3/exchangeInfo` and `/api/v3/klines` from candles the test sets,
 on a loopback port, with a server clock the test controls (the newest candle is still forming
-until the clock passes its close) and faults the test queues (429s, 5xx storms). Issue 16 extends it.
+until the clock passes its close) and faults the test queues (429s, 5xx storms). The signed
+endpoints (orders, open orders, balances, trades) are a `SpotAccount` (tests/fakes/binance_account.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
+
+from tests.fakes.binance_account import SpotAccount, VenueError, filters
 
 MINUTE_MS = 60_000
 INTERVALS_MS = {
@@ -26,6 +32,7 @@ INTERVALS_MS = {
     "1d": 1440 * MINUTE_MS,
 }
 MAX_LIMIT = 1000
+SIGNED = ("/api/v3/order", "/api/v3/openOrders", "/api/v3/account", "/api/v3/myTrades")
 
 
 @dataclass
@@ -55,15 +62,7 @@ def _symbol_info(market: Market) -> dict[str, Any]:
         "ocoAllowed": True,
         "isSpotTradingAllowed": True,
         "isMarginTradingAllowed": False,
-        "filters": [
-            {
-                "filterType": "PRICE_FILTER",
-                "minPrice": "0.01000000",
-                "maxPrice": "1000000.00000000",
-                "tickSize": "0.01000000",
-            },
-            {"filterType": "LOT_SIZE", "minQty": "0.00001000", "maxQty": "9000.00000000", "stepSize": "0.00001000"},
-        ],
+        "filters": filters(),
         "permissions": ["SPOT"],
         "permissionSets": [["SPOT"]],
     }
@@ -79,10 +78,21 @@ class FakeBinance:
         self.storm_status: int | None = None  # answered to every klines request while set
         self.requests: list[tuple[float, str, dict[str, str]]] = []
         self.lock = threading.Lock()
+        self.account = SpotAccount()
+        self.signed: list[str] = []  # "METHOD /path" of every authenticated signed request
+        # called under the lock with (phase "before"|"after", method, path) for each signed request;
+        # True at "before" drops the request unhandled. A kill -9 test kills the client here.
+        self.hook: Callable[[str, str, str], bool | None] | None = None
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                fake._handle(self)
+
+            def do_POST(self) -> None:
+                fake._handle(self)
+
+            def do_DELETE(self) -> None:
                 fake._handle(self)
 
             def log_message(self, format: str, *args: Any) -> None:
@@ -96,6 +106,9 @@ class FakeBinance:
     def add_market(self, base: str, quote: str, candles: list[list[float]]) -> Market:
         market = Market(base, quote, sorted(candles, key=lambda c: c[0]))
         self.markets[market.id] = market
+        self.account.pairs[market.id] = (base, quote)
+        if market.candles:
+            self.account.price[market.id] = Decimal(str(market.candles[-1][4]))
         return market
 
     def klines_requests(self) -> list[tuple[float, dict[str, str]]]:
@@ -109,6 +122,9 @@ class FakeBinance:
         import time
 
         parsed = urlparse(request.path)
+        if parsed.path in SIGNED:
+            self._signed(request, parsed.path, parsed.query)
+            return
         query = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
         with self.lock:
             self.requests.append((time.monotonic(), parsed.path, query))
@@ -133,6 +149,33 @@ class FakeBinance:
             self._klines(request, query)
         else:
             self._send(request, 404, {"code": -1, "msg": f"no route {parsed.path}"})
+
+    def _signed(self, request: BaseHTTPRequestHandler, path: str, query: str) -> None:
+        import time
+
+        length = int(request.headers.get("Content-Length") or 0)
+        payload = request.rfile.read(length).decode() if request.command == "POST" else query
+        status, body = 200, None
+        with self.lock:
+            try:
+                params = self.account.authenticate(request.headers, payload)
+            except VenueError as error:
+                self._send(request, error.status, {"code": error.code, "msg": error.msg})
+                return
+            self.requests.append((time.monotonic(), path, params))
+            self.signed.append(f"{request.command} {path}")
+            if self.hook is not None and self.hook("before", request.command, path):
+                return  # lost on the way: the venue never handles it (the connection closes unanswered)
+            try:
+                body = self.account.route(request.command, path, params)
+            except VenueError as error:  # handled: an error answer is an answer too
+                status, body = error.status, {"code": error.code, "msg": error.msg}
+            if self.hook is not None:
+                self.hook("after", request.command, path)
+        if status == 200 and request.command == "POST" and self.account.answer_delay:
+            time.sleep(self.account.answer_delay)  # the order is booked; its answer misses the client's deadline
+        with contextlib.suppress(OSError):  # the client gave up (timeout) or died: what was booked stands
+            self._send(request, status, body)
 
     def _klines(self, request: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
         market = self.markets.get(query.get("symbol", ""))

@@ -172,3 +172,36 @@ def test_dc_14_prod_refuses_a_bundled_sample_and_staging_and_prod_gate_on_datase
         parse_stack_config(twice, "v1")
     dev = stack_config("dev")["tradeops:settings"]
     assert parse_stack_config(dev, "dev").candidate.data == "sample:GOOG"  # dev may keep samples
+
+
+@pytest.mark.req("DC-24")
+def test_dc_24_a_venue_broker_is_configured_per_stack_and_real_money_only_in_prod():
+    from infra.components.settings import settings_values
+    from infra.config import broker_secrets
+
+    from tradeops.settings import load_settings
+
+    dev = parse_stack_config(BASE, "v1")
+    assert dev.broker.kind == "paper" and broker_secrets(dev) == ()
+    assert "TRADEOPS_BROKER_KIND" not in settings_values(dev, "v1")
+    venue = {"kind": "ccxt", "exchange": "binance", "sandbox": True, "symbols": {"BTCUSDT": "BTC/USDT"}}
+    sandboxed = parse_stack_config(BASE | {"broker": venue}, "v1")
+    assert broker_secrets(sandboxed) == ("brokerApiKey", "brokerApiSecret")
+    values = settings_values(sandboxed, "v1")
+    settings = load_settings(
+        broker_kind=values["TRADEOPS_BROKER_KIND"],
+        broker_sandbox=values["TRADEOPS_BROKER_SANDBOX"],
+        broker_symbols=json.loads(values["TRADEOPS_BROKER_SYMBOLS"]),
+        broker_api_key="k" * 24,
+        broker_api_secret="s" * 24,
+    )
+    assert (
+        settings.broker_kind == "ccxt"
+        and settings.broker_sandbox
+        and settings.broker_symbols == {"BTCUSDT": "BTC/USDT"}
+    )
+    assert not any("KEY" in name or "SECRET" in name for name in values if name.startswith("TRADEOPS_BROKER"))
+    with pytest.raises(StackConfigError, match="only prod may"):
+        parse_stack_config(BASE | {"broker": venue | {"sandbox": False}}, "v1")
+    with pytest.raises(StackConfigError, match=r"broker\.kind"):
+        parse_stack_config(BASE | {"broker": {"kind": "alpaca"}}, "v1")

@@ -1,4 +1,4 @@
-"""`tradeops trader replay|status|audit` and the kill switch `tradeops trader halt|reduce-only|resume`."""
+"""`tradeops trader replay|status|audit|reconcile` and the kill switch `tradeops trader halt|reduce-only|resume`."""
 
 from __future__ import annotations
 
@@ -210,18 +210,96 @@ def status(session: SessionOpt = None, as_json: AsJson = False) -> None:
 
 
 def _switch(action: str, reason: str, session: str | None, actor: str | None) -> None:
-    from tradeops.audit import claimable
     from tradeops.trader.control import COMMANDS, TraderControl
 
-    who = claimable(actor) if actor is not None else f"{getpass.getuser()}@{socket.gethostname()}"
+    who = _who(actor)
     current = TraderControl(_engine()).set_state(COMMANDS[action], actor=who, reason=reason, session_id=session)
     stderr.print(f"session {current.session} is {current.state.upper()} ({who}: {reason})")
 
 
+def _who(actor: str | None) -> str:
+    from tradeops.audit import claimable
+
+    return claimable(actor) if actor is not None else f"{getpass.getuser()}@{socket.gethostname()}"
+
+
 @app.command("halt")
-def halt(reason: Reason, session: SessionOpt = None, actor: Actor = None) -> None:
-    """Kill switch: no new orders at all until resumed (audited)."""
-    _switch("halt", reason, session, actor)
+def halt(
+    reason: Reason,
+    session: SessionOpt = None,
+    actor: Actor = None,
+    flatten: Annotated[
+        bool, typer.Option("--flatten", help="also close every position with market orders (venue broker only)")
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Kill switch: no new orders at all until resumed (audited); on a venue, cancel its open orders too."""
+    settings = load_settings()
+    if settings.broker_kind != "ccxt":
+        if flatten:
+            from tradeops.errors import ConfigError
+
+            raise ConfigError("--flatten needs the venue broker (TRADEOPS_BROKER_KIND=ccxt); paper positions stay")
+        _switch("halt", reason, session, actor)
+        return
+    from tradeops.errors import VenueError
+    from tradeops.trader.venue.kill import halt_at_venue
+    from tradeops.trader.venue.setup import venue_broker
+
+    who = _who(actor)
+    report = halt_at_venue(
+        _engine(), venue_broker(settings), actor=who, reason=reason, session_id=session, flatten=flatten
+    )
+    if as_json:
+        emit_json(report)
+    else:
+        stderr.print(f"session {report['session']} is HALTED ({who}: {reason})")
+        for entry in report["cancelled"]:
+            typer.echo(f"cancelled {entry['symbol']} {entry['client_id']}")
+        for entry in report["failed"]:
+            typer.echo(f"NOT cancelled {entry['symbol']} {entry['client_id']}: {entry['error']}")
+        for entry in report["flattened"]:
+            done = f"sold {entry['size']} at {entry['price']}" if entry["filled"] else f"not sold: {entry['reason']}"
+            typer.echo(f"flatten {entry['symbol']}: {done}")
+    if report["outcome"] != "applied":
+        raise VenueError("the venue did not do everything asked: see the lines above and `tradeops trader audit`")
+
+
+@app.command("reconcile")
+def reconcile(
+    session: SessionOpt = None,
+    as_json: AsJson = False,
+    accept_venue: Annotated[
+        bool, typer.Option("--accept-venue", help="make the ledger hold what the venue holds (audited; needs --reason)")
+    ] = False,
+    reason: Annotated[str, typer.Option("--reason", help="why the venue is right; recorded in the audit log")] = "",
+    actor: Actor = None,
+) -> None:
+    """Compare the venue's balances and open orders with the ledger; exit 1 when they differ."""
+    from sqlalchemy.orm import Session
+
+    from tradeops.trader.control import TraderControl
+    from tradeops.trader.venue import reconcile as venue_reconcile
+    from tradeops.trader.venue.setup import venue_broker
+
+    engine = _engine()
+    broker = venue_broker(load_settings())
+    with Session(engine) as db:
+        session_id = TraderControl(engine).resolve(db, session).id
+    if accept_venue:
+        found = venue_reconcile.accept_venue(engine, session_id, broker, actor=_who(actor), reason=reason)
+    else:
+        found = venue_reconcile.reconcile(engine, session_id, broker)
+    if as_json:
+        emit_json(found.as_dict())
+    else:
+        for asset, amounts in found.balances.items():
+            typer.echo(f"{asset}: ledger expects {amounts['expected']:.8f}, venue holds {amounts['venue']:.8f}")
+        for difference in found.differences:
+            typer.echo(f"DIFFERENCE {difference.kind} {difference.key}: {difference.note}")
+        typer.echo("venue and ledger agree" if found.ok else f"{len(found.differences)} difference(s)")
+    if not found.ok:
+        raise typer.Exit(1)
 
 
 @app.command("reduce-only")

@@ -99,7 +99,8 @@ class TraderOrderRow(Base):
     symbol: Mapped[str] = mapped_column(String(64))
     intent: Mapped[str] = mapped_column(String(16))  # open_long | open_short | close
     decided_bar: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16))  # pending | filled | rejected | unfilled
+    # pending | sent (intent recorded, the venue's answer not yet) | filled | rejected | unfilled
+    status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
     fill_bar: Mapped[int | None] = mapped_column(Integer)
     fill_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -4,10 +4,10 @@ A broker executes one order against one symbol's account at a price. The paper b
 engine's own compiled order functions (vectorbt's `buy_nb`/`sell_nb` with the same fees, slippage,
 sizing and unit granularity), so a paper session and a backtest on the same bars cannot differ.
 
-A live broker adapter implements the same `Broker` protocol: it sends the order under its client
-order id (`Order.id`, stable across restarts), waits for the exchange's fill, and returns the
-account as the exchange reports it; `lookup` lets the trader reconcile an order it may have sent
-just before a crash, so an order is never sent twice. See docs/trader.md.
+The venue broker (trader/venue/ccxt_broker.py) implements the same `Broker` protocol over ccxt: it
+sends the order under a client order id derived from `Order.id` (stable across restarts), finds an
+order it sent before a crash by that id instead of sending it twice, and returns the account as the
+venue's fills make it. See docs/trader.md.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ CONTROLLED = ("last_bar", "state", "state_reason", "peak_equity", "day_start_equ
 
 @dataclass(frozen=True)
 class PendingOrder:
-    """An order decided at a close, to fill at the next open."""
+    """An order decided at a close, to fill at the next open (`sent`: a venue order whose intent is recorded)."""
 
     id: str
     symbol: str
@@ -97,7 +97,7 @@ def load(connection: Connection, session_id: str) -> SessionState | None:
         PendingOrder(o.id, o.symbol, o.intent)
         for o in connection.execute(
             select(ORDERS.c.id, ORDERS.c.symbol, ORDERS.c.intent)
-            .where(ORDERS.c.session_id == session_id, ORDERS.c.status == "pending")
+            .where(ORDERS.c.session_id == session_id, ORDERS.c.status.in_(("pending", "sent")))
             .order_by(ORDERS.c.id)
         )
     ]

@@ -4,6 +4,10 @@ Every bar is one database transaction: fill the orders decided at the previous c
 open, mark equity at the close, apply the risk limits, decide the orders for the next open, and
 advance the cursor. A process killed at any point leaves the ledger at the end of a whole bar; the
 next start reads it back and goes on from the next bar, so no order is lost or sent twice.
+
+A venue broker (`venue`, trader/venue/) adds two hooks around that transaction: before it, each
+pending order's intent is committed (status `sent`) and then sent; after it, the ledger is
+reconciled with the venue on start and every N bars. The paper broker keeps one transaction per bar.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy.engine import Connection, Engine
@@ -29,10 +33,13 @@ from tradeops.store.models import TraderSessionRow
 from tradeops.strategies.base import Strategy, StrategyParams
 from tradeops.strategies.incremental import steps_for
 from tradeops.trader import divergence, ledger, pretrade, risk
-from tradeops.trader.broker import CLOSE, OPEN_LONG, OPEN_SHORT, Broker, Order, PaperBroker
+from tradeops.trader.broker import CLOSE, OPEN_LONG, OPEN_SHORT, Account, Broker, Execution, Order, PaperBroker
 from tradeops.trader.control import RUNNING
 from tradeops.trader.feed import Feed
 from tradeops.trader.risk import RiskLimits
+
+if TYPE_CHECKING:
+    from tradeops.trader.venue.session import VenueSession
 
 RISK_ENGINE = audit.RISK_ENGINE  # the actor of automatic state changes in the audit log
 NOTIONAL_HEADROOM = 0.9  # entries use at most 90% of max_position_notional, so ordinary moves do not trip it
@@ -79,12 +86,14 @@ class Trader:
         notifier: Notifier | None = None,
         heartbeat: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        venue: VenueSession | None = None,
     ) -> None:
         self.engine = engine
         self.config = config
         self.broker = broker or PaperBroker(config.execution)
         self.notifier = notifier
         self.heartbeat = heartbeat or (lambda: None)
+        self.venue = venue  # a remote broker's hooks: intent committed before sending, reconciliation
         self.signals = steps_for(config.strategy, config.params)  # the new bar's signals only, exactly
         self.guard = pretrade.PretradeGuard(config.limits, clock=clock)
         self.divergence = divergence.DivergenceWatch(config, config.limits)
@@ -141,6 +150,10 @@ class Trader:
     def step(self, bars: Bars, t: int) -> None:
         """Process bar `t` of `bars` in one transaction (a bar already processed is skipped)."""
         messages: list[Message] = []
+        sent: dict[str, Execution] = {}
+        if self.venue is not None:
+            sent = self.venue.send(self, bars, t)
+            self.state = None  # send wrote order statuses in its own transactions: read the ledger back
         try:
             with self.engine.begin() as connection:
                 state = self._locked(connection)
@@ -157,7 +170,7 @@ class Trader:
                         f"the feed's symbols {list(bars.symbols)} differ from the session's {state.symbols}"
                     )
                 writes = ledger.BarWrites(time=bars.index[t].to_pydatetime())
-                self._fill(connection, state, writes, bars, t, messages)
+                self._fill(connection, state, writes, bars, t, messages, sent)
                 self._mark(connection, state, writes, bars, t, messages)
                 self._decide(state, writes, bars, t)
                 state.data_fingerprint = chain(state.data_fingerprint, bars, t)
@@ -166,6 +179,8 @@ class Trader:
             self.state = None  # the transaction rolled back: the memory may be ahead of the ledger
             raise
         state.last_bar = self.last_bar = t
+        if self.venue is not None:
+            messages += self.venue.after_bar(self, t)
         self.heartbeat()
         for message in messages:
             if self.notifier is not None:
@@ -212,22 +227,23 @@ class Trader:
         bars: Bars,
         t: int,
         messages: list[Message],
+        sent: dict[str, Execution],
     ) -> None:
+        """Fill the pending orders at this bar's open; `sent` holds a venue's answers to the orders already sent."""
         pending, state.pending = state.pending, []
-        cap = self.config.limits.max_position_notional
         for order in pending:
             account = state.accounts[order.symbol]
             s = bars.symbols.index(order.symbol)
             price = float(bars.open[t, s])
-            reason = risk.blocked(state.state, order.intent == CLOSE)
+            reason = None if order.id in sent else risk.blocked(state.state, order.intent == CLOSE)
             if reason is not None:
                 writes.settle(order.id, "rejected", reason)
                 continue
             request = Order(order.id, order.symbol, order.intent)
-            max_size = NOTIONAL_HEADROOM * cap / (price * (1 + self.config.execution.slippage)) if cap else np.inf
-            done = self.broker.lookup(order.id)
+            max_size = self.max_size(price)
+            done = sent.get(order.id) or self.broker.lookup(order.id)
             if done is None:  # not sent before a restart: the pre-trade checks judge it now
-                rejection = self._pretrade(connection, state, request, bars, t, price, max_size, messages)
+                rejection = self.pretrade(connection, state.accounts, request, bars, t, price, messages)
                 if rejection is not None:
                     writes.settle(order.id, "rejected", rejection.describe())
                     continue
@@ -243,31 +259,34 @@ class Trader:
             if done.closed is not None:
                 writes.close(order.symbol, done.closed)
 
-    def _pretrade(
+    def max_size(self, price: float) -> float:
+        """The largest entry the notional limit allows at `price` (with headroom for ordinary moves)."""
+        cap = self.config.limits.max_position_notional
+        return NOTIONAL_HEADROOM * cap / (price * (1 + self.config.execution.slippage)) if cap else np.inf
+
+    def pretrade(
         self,
         connection: Connection,
-        state: ledger.SessionState,
+        accounts: dict[str, Account],
         request: Order,
         bars: Bars,
         t: int,
         price: float,
-        max_size: float,
         messages: list[Message],
     ) -> pretrade.Rejection | None:
-        """The first pre-trade limit the order breaks as the broker would send it, or None (see pretrade.py)."""
-        account = state.accounts[request.symbol]
-        proposal = self.broker.propose(request, account, price=price, max_size=max_size)
+        """The first pre-trade limit the order breaks as the broker would send it, or None (see pretrade.py);
+        a rejection is audited in `connection`'s transaction. Every order passes here, paper and venue alike."""
+        account = accounts[request.symbol]
+        proposal = self.broker.propose(request, account, price=price, max_size=self.max_size(price))
         if proposal is None:  # nothing would be sent: execute reports why
             return None
         opens = bars.open[t]
         context = self.guard.context(
             last_close=float(bars.close[t - 1, bars.symbols.index(request.symbol)]) if t > 0 else price,
-            notionals={
-                name: abs(a.position * float(opens[bars.symbols.index(name)])) for name, a in state.accounts.items()
-            },
+            notionals={name: abs(a.position * float(opens[bars.symbols.index(name)])) for name, a in accounts.items()},
             balance=account.free_cash,
         )
-        return self.guard.judge(connection, state.session_id, proposal, context, bar=t, messages=messages)
+        return self.guard.judge(connection, self.config.session_id, proposal, context, bar=t, messages=messages)
 
     def _mark(
         self,
@@ -332,6 +351,8 @@ class Trader:
                 entries[s], exits[s], short_entries[s], short_exits[s], direction
             )
             position = state.accounts[symbol].position
+            if self.venue is not None and self.venue.broker.is_flat(symbol, position):
+                position = 0.0  # fee dust below the venue's smallest order cannot be sold: flat
             intents = []
             if (position > 0 and leave_long) or (position < 0 and leave_short):
                 intents.append(CLOSE)

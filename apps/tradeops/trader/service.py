@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tradeops import __version__
 from tradeops.audit import AuditLog
 from tradeops.data.load import load_bars
-from tradeops.errors import ConfigError
+from tradeops.errors import ConfigError, TradeopsError
 from tradeops.gate.candidate import Candidate, load_candidate
 from tradeops.notify import open_notifier
 from tradeops.service.auth import Principal, token_guard
@@ -29,6 +29,7 @@ from tradeops.trader.feed import DatasetFeed, Feed, FileBarSource, PollingFeed, 
 from tradeops.trader.loop import SessionConfig, Trader
 from tradeops.trader.metrics import FeedCollector, TraderCollector
 from tradeops.trader.risk import RiskLimits
+from tradeops.trader.venue.setup import venue_broker, venue_session
 from tradeops.trader.version import GuardedFeed, VersionGuard
 
 SERVICE = "trader"
@@ -47,7 +48,22 @@ class StateChange(BaseModel):
 
 def risk_limits(settings: AppSettings) -> RiskLimits:
     """The stack's `risk:` as the trader's environment carries it (TRADEOPS_TRADER_<LIMIT>, see infra/stack.py)."""
-    return RiskLimits(**{name: getattr(settings, f"trader_{name}") for name in RiskLimits.model_fields})
+    return RiskLimits(
+        max_position_notional=settings.trader_max_position_notional,
+        max_daily_loss_pct=settings.trader_max_daily_loss_pct,
+        max_drawdown_pct=settings.trader_max_drawdown_pct,
+        max_order_notional=settings.trader_max_order_notional,
+        max_total_notional=settings.trader_max_total_notional,
+        max_orders_per_minute=settings.trader_max_orders_per_minute,
+        price_collar_pct=settings.trader_price_collar_pct,
+        duplicate_window_seconds=settings.trader_duplicate_window_seconds,
+        require_balance=settings.trader_require_balance,
+        rejection_burst=settings.trader_rejection_burst,
+        rejection_window_bars=settings.trader_rejection_window_bars,
+        divergence_every_bars=settings.trader_divergence_every_bars,
+        max_equity_drift_bps=settings.trader_max_equity_drift_bps,
+        max_slippage_bps=settings.trader_max_slippage_bps,
+    )
 
 
 def session_config(settings: AppSettings) -> tuple[SessionConfig, Candidate]:
@@ -165,7 +181,17 @@ def create_app(settings: AppSettings) -> FastAPI:
         control = TraderControl(engine)
         guard = version_guard(settings, AuditLog(engine), config.session_id)
         traded: Feed = feed if guard is None else GuardedFeed(feed, guard, stop=stop)
-        loop = LoopThread(Trader(engine, config, notifier=notifier, heartbeat=health.heartbeat), traded, stop)
+        execution = config.execution
+        venue = venue_session(settings, fraction=float(execution.fraction), slippage=float(execution.slippage))
+        trader = Trader(
+            engine,
+            config,
+            broker=venue.broker if venue else None,
+            venue=venue,
+            notifier=notifier,
+            heartbeat=health.heartbeat,
+        )
+        loop = LoopThread(trader, traded, stop)
         health.registry.register(TraderCollector(control, config.session_id, config.execution.cash))
 
         def database() -> None:
@@ -182,6 +208,7 @@ def create_app(settings: AppSettings) -> FastAPI:
             **({"version_guard": guard.state()} if guard else {}),
         }
         app.state.control, app.state.audit = control, AuditLog(engine)
+        app.state.venue = venue is not None  # a halt then also cancels the venue's open orders
         loop.thread.start()
         try:
             yield
@@ -199,6 +226,22 @@ def create_app(settings: AppSettings) -> FastAPI:
     app.include_router(_router(settings, config.session_id))
     install_guards(app, settings, mutating_under("/v1/trader/", "/v1/trader/audit"))
     return app
+
+
+def _halt_at_venue(
+    settings: AppSettings, control: TraderControl, *, actor: str, reason: str, session_id: str
+) -> dict[str, Any]:
+    """Halt, then cancel the venue's open orders (own broker: the loop's is not shared across threads)."""
+    from tradeops.trader.venue.kill import halt_at_venue
+
+    try:
+        report = halt_at_venue(
+            control.engine, venue_broker(settings), actor=actor, reason=reason, session_id=session_id
+        )
+    except TradeopsError as error:  # the venue could not be asked: the halt applies all the same
+        status = control.set_state(COMMANDS["halt"], actor=actor, reason=reason, session_id=session_id).as_dict()
+        return status | {"venue": {"outcome": "failed", "error": str(error)}}
+    return control.status(session_id).as_dict() | {"venue": report}
 
 
 def _router(settings: AppSettings, session_id: str) -> APIRouter:
@@ -219,6 +262,8 @@ def _router(settings: AppSettings, session_id: str) -> APIRouter:
         principal: Principal = Depends(authorised),  # noqa: B008 - a local dependency: an annotation cannot name it
     ) -> dict[str, Any]:
         ctl: TraderControl = request.app.state.control
+        if body.action == "halt" and request.app.state.venue:
+            return _halt_at_venue(settings, ctl, actor=principal.name, reason=body.reason, session_id=session_id)
         try:
             return ctl.set_state(
                 COMMANDS[body.action], actor=principal.name, reason=body.reason, session_id=session_id

@@ -1,0 +1,108 @@
+"""The kill switch at the venue: halt cancels every open order there; `flatten` also sells what is held.
+
+Stopping a process never cancels venue orders (nautilus_trader's rule); only this does, and it
+reports what it cancelled and what it could not. Flatten orders go the way every order goes:
+their intent is committed to the ledger before they are sent, each carries its own client order
+id, and the venue's fills are recorded after; they pass the pre-trade checks at one call site.
+"""
+
+from __future__ import annotations
+
+from copy import copy
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from tradeops import audit
+from tradeops.store.models import TraderAccountRow, TraderOrderRow, TraderTradeRow
+from tradeops.trader.broker import CLOSE, Account, Execution, Order, Proposal
+from tradeops.trader.control import HALTED, TraderControl, lock_session
+from tradeops.trader.risk import RiskLimits
+from tradeops.trader.venue.ccxt_broker import CcxtBroker
+
+
+def halt_at_venue(
+    engine: Engine, broker: CcxtBroker, *, actor: str, reason: str, session_id: str | None = None, flatten: bool = False
+) -> dict[str, Any]:
+    """Halt the session, cancel its open orders at the venue, and with `flatten` close its positions."""
+    status = TraderControl(engine).set_state(HALTED, actor=actor, reason=reason, session_id=session_id)
+    symbols = sorted(status.positions)
+    report = broker.cancel_all(symbols)
+    flattened = _flatten(engine, broker, status.session, status.last_bar, actor) if flatten else []
+    outcome = "failed" if report["failed"] or any(not f["filled"] for f in flattened) else "applied"
+    audit.AuditLog(engine).record(
+        actor=actor,
+        action="venue.halt",
+        target=status.session,
+        outcome=outcome,
+        detail={"reason": reason, **report, "flattened": flattened},
+    )
+    return {"session": status.session, "state": HALTED, **report, "flattened": flattened, "outcome": outcome}
+
+
+def pretrade_refusal(proposal: Proposal, account: Account, limits: RiskLimits) -> str | None:
+    """The pre-trade checks for a flatten order (a close: the exposure limits do not apply; the collar is taken
+    against the order's own estimate, as there is no bar to compare with); the reason it is refused, or None."""
+    from tradeops.trader.pretrade import PretradeGuard, check
+
+    context = PretradeGuard(limits).context(last_close=proposal.price, notionals={}, balance=account.free_cash)
+    found = check(proposal, limits, context)
+    return None if found is None else found.describe()
+
+
+def _flatten(engine: Engine, broker: CcxtBroker, session_id: str, bar: int, actor: str) -> list[dict[str, Any]]:
+    market = copy(broker)
+    market.order_type = "market"
+    stamp = datetime.now(UTC)
+    with Session(engine) as db, db.begin():  # record every intent before anything is sent
+        session = lock_session(db, session_id)
+        limits = RiskLimits.model_validate(session.risk if session is not None else {})
+        accounts = db.scalars(select(TraderAccountRow).where(TraderAccountRow.session_id == session_id)).all()
+        orders = []
+        for s, row in enumerate(sorted(accounts, key=lambda a: a.symbol)):
+            if broker.is_flat(row.symbol, row.position):
+                continue
+            order = Order(f"{session_id}:flatten:{stamp:%Y%m%dT%H%M%S%f}:{s:04d}", row.symbol, CLOSE)
+            db.add(
+                TraderOrderRow(
+                    id=order.id, session_id=session_id, symbol=row.symbol, intent=CLOSE, decided_bar=bar,
+                    status="sent", reason=f"flatten by {actor}", created_at=stamp,
+                )
+            )  # fmt: skip
+            orders.append((order, Account(**{n: getattr(row, n) for n in Account.__dataclass_fields__})))
+    results = []
+    for order, account in orders:
+        price = account.entry_price  # an estimate for the minimum-notional check: the order is a market order
+        proposal = market.propose(order, account, price=price, max_size=float("inf"))
+        refused = "nothing to send" if proposal is None else pretrade_refusal(proposal, account, limits)
+        done = (
+            Execution(False, account, reason=refused)
+            if refused
+            else market.execute(order, account, price=price, bar=bar, max_size=float("inf"))
+        )
+        _record(engine, session_id, order, done, bar)
+        results.append({"symbol": order.symbol, "order": order.id, "filled": done.filled, "size": done.size})
+        results[-1] |= {"price": done.price, "fees": done.fees, "reason": done.reason}
+    return results
+
+
+def _record(engine: Engine, session_id: str, order: Order, done: Execution, bar: int) -> None:
+    with Session(engine) as db, db.begin():
+        lock_session(db, session_id)
+        row = db.get(TraderOrderRow, order.id)
+        assert row is not None  # committed above
+        row.fill_bar, row.fill_time = bar, datetime.now(UTC)
+        if not done.filled:
+            row.status, row.reason = "unfilled", done.reason
+            return
+        row.status, row.price, row.size, row.fees = "filled", done.price, done.size, done.fees
+        account = db.get(TraderAccountRow, (session_id, order.symbol))
+        assert account is not None
+        for name, value in asdict(done.account).items():
+            setattr(account, name, value)
+        if done.closed is not None:
+            db.add(TraderTradeRow(session_id=session_id, symbol=order.symbol, **asdict(done.closed)))

@@ -1,0 +1,174 @@
+"""The trading loop on a venue: orders placed once, reconciled, halted on a difference, killed at the venue."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests.apps.trader.conftest import session_config
+from tests.apps.trader.venue_helpers import broker, duplicates, funded_venue, set_prices
+from tradeops.audit import AuditLog
+from tradeops.data import load_bars
+from tradeops.errors import ConfigError
+from tradeops.store.database import open_engine
+from tradeops.store.models import TraderOrderRow
+from tradeops.trader.control import HALTED, TraderControl
+from tradeops.trader.loop import Trader
+from tradeops.trader.venue.ccxt_broker import client_order_id
+from tradeops.trader.venue.kill import halt_at_venue
+from tradeops.trader.venue.reconcile import accept_venue, reconcile
+from tradeops.trader.venue.session import VenueSession
+
+pytestmark = pytest.mark.req("DC-24")
+DATA = "sample:synthetic?symbols=2&bars=240"
+
+
+@pytest.fixture
+def fake():
+    venue = funded_venue()
+    yield venue
+    venue.stop()
+
+
+def venue_trader(tmp_path, fake, *, every: int = 40) -> Trader:
+    engine = open_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    config = session_config("live", "sma_cross", {"fast": 5, "slow": 20}, DATA, cash=20_000.0)
+    chosen = broker(fake)
+    return Trader(engine, config, broker=chosen, venue=VenueSession(chosen, reconcile_every=every))
+
+
+def trade(trader: Trader, fake, bars, until: int) -> None:
+    for t in range(trader.last_bar + 1, until):
+        set_prices(fake, {symbol: float(bars.open[t, s]) for s, symbol in enumerate(bars.symbols)})
+        trader.step(bars, t)
+
+
+def filled(trader: Trader) -> list[TraderOrderRow]:
+    with Session(trader.engine) as db:
+        return list(db.scalars(select(TraderOrderRow).where(TraderOrderRow.status == "filled")))
+
+
+def test_dc_24_a_session_on_the_venue_places_each_order_once_and_reconciles(tmp_path, fake):
+    bars = load_bars(DATA)
+    trader = venue_trader(tmp_path, fake)
+    trade(trader, fake, bars, bars.n_bars)
+    orders = filled(trader)
+    assert len(orders) >= 10
+    print(f"orders placed and reconciled against the fake venue: {len(orders)}")
+    assert len(fake.account.orders) == len(orders) and duplicates(fake) == {}
+    by_cid = {o["clientOrderId"]: o for o in fake.account.orders}
+    for order in orders:  # the ledger's fill is the venue's
+        venue = by_cid[client_order_id_of(order)]
+        assert order.size == pytest.approx(float(venue["executedQty"]))
+        assert order.price == pytest.approx(float(venue["cummulativeQuoteQty"]) / float(venue["executedQty"]))
+    found = reconcile(trader.engine, "live", trader.broker)  # type: ignore[arg-type]
+    assert found.ok, found.differences
+    assert TraderControl(trader.engine).status("live").state != HALTED
+
+
+def client_order_id_of(row: TraderOrderRow) -> str:
+    from tradeops.trader.broker import Order
+
+    return client_order_id(Order(row.id, row.symbol, row.intent))
+
+
+def test_dc_24_a_balance_changed_behind_our_back_halts_until_the_operator_accepts_it(tmp_path, fake):
+    bars = load_bars(DATA)
+    trader = venue_trader(tmp_path, fake, every=20)
+    trade(trader, fake, bars, 60)
+    fake.account.balances["USDT"] -= Decimal("123.45")  # a withdrawal nobody told the trader about
+    trade(trader, fake, bars, 81)
+    status = TraderControl(trader.engine).status("live")
+    assert status.state == HALTED and "USDT" in (status.state_reason or "")
+    mismatch = AuditLog(trader.engine).entries(action_prefix="venue.mismatch")[-1]  # the first, at bar 60
+    assert mismatch.detail["bar"] == 60
+    assert mismatch.detail["differences"][0]["kind"] == "balance"
+    venue_usdt = mismatch.detail["balances"]["USDT"]
+    assert venue_usdt["venue"] - venue_usdt["expected"] == pytest.approx(-123.45)
+    placed = len(fake.account.orders)
+    trade(trader, fake, bars, 120)  # halted: nothing more goes to the venue
+    assert len(fake.account.orders) == placed
+
+    fixed = accept_venue(trader.engine, "live", trader.broker, actor="ops", reason="withdrawal to cold storage")  # type: ignore[arg-type]
+    assert fixed.ok
+    (correction,) = AuditLog(trader.engine).entries(action_prefix="venue.correction")
+    assert correction.actor == "ops" and correction.detail["changes"]["USDT"] == pytest.approx(-123.45)
+
+
+def test_dc_24_an_unknown_open_order_is_reported_never_adopted_or_cancelled(tmp_path, fake):
+    bars = load_bars(DATA)
+    trader = venue_trader(tmp_path, fake, every=10)
+    trade(trader, fake, bars, 25)
+    trader.broker.exchange.create_order(  # type: ignore[attr-defined]
+        "ETH/USDT", "limit", "buy", 0.1, 50.0, params={"newClientOrderId": "someone-else-1"}
+    )
+    trade(trader, fake, bars, 31)
+    found = reconcile(trader.engine, "live", trader.broker)  # type: ignore[arg-type]
+    assert [(d.kind, d.key) for d in found.differences] == [("open_order", "someone-else-1")]
+    assert TraderControl(trader.engine).status("live").state == HALTED
+    assert [o["clientOrderId"] for o in fake.account.open_orders()] == ["someone-else-1"]  # still there
+    with pytest.raises(ConfigError, match="cancel or settle them first"):
+        accept_venue(trader.engine, "live", trader.broker, actor="ops", reason="adopt it")  # type: ignore[arg-type]
+
+
+def test_dc_24_halt_cancels_the_venues_open_orders_and_flatten_closes_positions(tmp_path, fake):
+    bars = load_bars(DATA)
+    trader = venue_trader(tmp_path, fake)
+    for t in range(bars.n_bars):  # trade until the session holds a position
+        trade(trader, fake, bars, t + 1)
+        if any(trader_positions(trader).values()):
+            break
+    exchange = trader.broker.exchange  # type: ignore[attr-defined]
+    exchange.create_order("BTC/USDT", "limit", "buy", 0.1, 50.0, params={"newClientOrderId": "resting-1"})
+    report = halt_at_venue(trader.engine, trader.broker, actor="ops", reason="drill", session_id="live", flatten=True)  # type: ignore[arg-type]
+    assert [c["client_id"] for c in report["cancelled"]] == ["resting-1"] and report["failed"] == []
+    assert fake.account.open_orders() == []
+    assert report["flattened"] and all(f["filled"] for f in report["flattened"])
+    assert all(trader.broker.is_flat(s, p) for s, p in trader_positions(trader).items())  # type: ignore[attr-defined]
+    assert TraderControl(trader.engine).status("live").state == HALTED
+    assert reconcile(trader.engine, "live", trader.broker).ok  # type: ignore[arg-type]
+    (halt,) = AuditLog(trader.engine).entries(action_prefix="venue.halt")
+    assert halt.outcome == "applied" and halt.detail["cancelled"][0]["client_id"] == "resting-1"
+
+
+def trader_positions(trader: Trader) -> dict[str, float]:
+    return TraderControl(trader.engine).status("live").positions
+
+
+def test_dc_24_catching_up_on_old_bars_sends_nothing_to_the_venue(tmp_path, fake):
+    bars = load_bars(DATA)  # synthetic bars from the past: each is older than a minute
+    engine = open_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    config = session_config("live", "sma_cross", {"fast": 5, "slow": 20}, DATA, cash=20_000.0)
+    chosen = broker(fake)
+    trader = Trader(engine, config, broker=chosen, venue=VenueSession(chosen, max_bar_age_seconds=60))
+    trade(trader, fake, bars, 120)
+    with Session(engine) as db:
+        reasons = {o.reason for o in db.scalars(select(TraderOrderRow))}
+    assert reasons and all(r.startswith("stale bar") for r in reasons)
+    assert fake.account.orders == []
+
+
+def test_dc_24_a_restart_reconciles_before_sending_the_orders_decided_before_it(tmp_path, fake):
+    bars = load_bars(DATA)
+    trader = venue_trader(tmp_path, fake)
+    t = 0
+    while not pending(trader):  # stop right after a bar that decided an order
+        trade(trader, fake, bars, t + 1)
+        t += 1
+    decided = {o.id for o in pending(trader)}
+    placed = len(fake.account.orders)
+    fake.account.balances["USDT"] -= Decimal("50")  # while the trader was down
+    restarted = venue_trader(tmp_path, fake)
+    trade(restarted, fake, bars, t + 1)
+    assert len(fake.account.orders) == placed  # the decided order was not sent: the difference came first
+    rejected = {o.id: o.reason for o in pending(restarted, "rejected")}
+    assert all(rejected.get(order_id) == "trader halted" for order_id in decided)
+    assert TraderControl(restarted.engine).status("live").state == HALTED
+
+
+def pending(trader: Trader, status: str = "pending") -> list[TraderOrderRow]:
+    with Session(trader.engine) as db:
+        return list(db.scalars(select(TraderOrderRow).where(TraderOrderRow.status == status)))
