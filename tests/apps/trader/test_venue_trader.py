@@ -17,6 +17,7 @@ from tradeops.store.database import open_engine
 from tradeops.store.models import TraderOrderRow
 from tradeops.trader.control import HALTED, TraderControl
 from tradeops.trader.loop import Trader
+from tradeops.trader.risk import RiskLimits
 from tradeops.trader.venue.ccxt_broker import client_order_id
 from tradeops.trader.venue.kill import halt_at_venue
 from tradeops.trader.venue.reconcile import accept_venue, reconcile
@@ -172,3 +173,19 @@ def test_dc_24_a_restart_reconciles_before_sending_the_orders_decided_before_it(
 def pending(trader: Trader, status: str = "pending") -> list[TraderOrderRow]:
     with Session(trader.engine) as db:
         return list(db.scalars(select(TraderOrderRow).where(TraderOrderRow.status == status)))
+
+
+def test_dc_24_dc_25_a_venue_order_over_a_pre_trade_limit_is_rejected_and_never_sent(tmp_path, fake):
+    bars = load_bars(DATA)
+    engine = open_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    limits = RiskLimits(max_order_notional=50.0)  # every entry of this session is larger
+    config = session_config("live", "sma_cross", {"fast": 5, "slow": 20}, DATA, limits, cash=20_000.0)
+    chosen = broker(fake)
+    trader = Trader(engine, config, broker=chosen, venue=VenueSession(chosen, reconcile_every=40))
+    trade(trader, fake, bars, 120)
+    with Session(engine) as db:
+        rejected = list(db.scalars(select(TraderOrderRow).where(TraderOrderRow.status == "rejected")))
+    assert rejected and all(order.reason.startswith("max_order_notional:") for order in rejected)
+    assert fake.account.orders == []  # nothing reached the venue
+    audited = AuditLog(engine).entries(limit=500, action_prefix="trader.order.rejected")
+    assert {e.detail["order"] for e in audited} == {order.id for order in rejected}
