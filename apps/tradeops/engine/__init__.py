@@ -1,7 +1,7 @@
-"""The backtest engine: vectorbt's compiled order core driven by one cached numba loop.
+"""The backtest engine: our own compiled order core (`orders`) driven by one cached numba loop (`kernel`).
 
 The names below are imported on first use, so `tradeops.engine.settings` (what the CLI's options need)
-does not pull in numba and vectorbt.
+does not pull in numba.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The compiled simulation loop, on vectorbt's own order-execution core (`buy_nb`/`sell_nb`).
+"""The compiled simulation loop, executing every order through our order core (`tradeops.engine.orders`).
 
 One call simulates P parameter points over S symbols. Each point is a portfolio of S accounts
 with equal starting cash; its equity is their sum. Metrics accumulate while the loop runs, so a
@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
-from vectorbt.portfolio.enums import Direction as VbtDirection
-from vectorbt.portfolio.enums import ExecuteOrderState, OrderStatus
-from vectorbt.portfolio.nb import buy_nb, sell_nb
+
+from tradeops.engine import orders
 
 # Columns of the per-point accumulator array returned by `simulate`.
 RAW_FIELDS = (
@@ -51,48 +50,18 @@ LONG_ONLY, LONG_SHORT, SHORT_ONLY = 0, 1, 2
 
 @njit(cache=True)
 def _open(state, price, is_long, fees, slippage, granularity, fraction, size):
+    """Open a long (buy) or a short (sell) of up to `size` units with `fraction` of what the account can reach."""
     if is_long:
-        return buy_nb(
-            state,
-            size,
-            price,
-            VbtDirection.LongOnly,
-            fees,
-            0.0,
-            slippage,
-            0.0,
-            np.inf,
-            granularity,
-            False,
-            True,
-            fraction,
-        )
-    return sell_nb(
-        state, size, price, VbtDirection.Both, fees, 0.0, slippage, 0.0, np.inf, granularity, False, True, fraction
-    )
+        return orders.buy(state, size, price, fees, slippage, granularity, fraction)
+    return orders.sell(state, size, price, fees, slippage, granularity, fraction, False)
 
 
 @njit(cache=True)
 def _close(state, price, fees, slippage):
+    """Close the whole position: sell a long (reduce-only), buy back a short."""
     if state.position > 0:
-        return sell_nb(
-            state,
-            state.position,
-            price,
-            VbtDirection.LongOnly,
-            fees,
-            0.0,
-            slippage,
-            0.0,
-            np.inf,
-            np.nan,
-            False,
-            True,
-            np.nan,
-        )
-    return buy_nb(
-        state, -state.position, price, VbtDirection.Both, fees, 0.0, slippage, 0.0, np.inf, np.nan, False, True, np.nan
-    )
+        return orders.sell(state, state.position, price, fees, slippage, np.nan, np.nan, True)
+    return orders.buy(state, -state.position, price, fees, slippage, np.nan, np.nan)
 
 
 @njit(cache=True)
@@ -192,11 +161,11 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
                     short_exits[t - 1, s, p],
                     direction,
                 )
-                state = ExecuteOrderState(cash[s], position[s], debt[s], free_cash[s])
+                state = orders.AccountState(cash[s], position[s], debt[s], free_cash[s])
                 price = open_[t, s]
                 if (position[s] > 0 and leave_long) or (position[s] < 0 and leave_short):
                     state, result = _close(state, price, fees, slippage)
-                    if result.status == OrderStatus.Filled:
+                    if result.status == orders.FILLED:
                         pnl = state.cash - cash_before[s]
                         count_trade(raw[p], pnl)
                         if record:
@@ -213,7 +182,7 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
                 if state.position == 0 and (go_long or go_short):
                     before = state.cash
                     state, result = _open(state, price, go_long, fees, slippage, granularity, fraction, np.inf)
-                    if result.status == OrderStatus.Filled:
+                    if result.status == orders.FILLED:
                         cash_before[s] = before
                         entry_bar[s] = t
                         entry_price[s] = result.price

@@ -11,6 +11,7 @@ from tradeops import __version__
 from tradeops.engine.backtest import BacktestResult, json_number
 
 ENGINE_VERSION = f"tradeops {__version__}"  # what stored runs record as the engine that produced them
+ORDER_CORE = "tradeops.engine.orders (vectorbt 1.2.0 buy_nb/sell_nb semantics)"  # what executed the orders
 
 
 def _times(column: pd.Series) -> list[str | None]:
@@ -61,7 +62,7 @@ def result_to_dict(result: BacktestResult) -> dict[str, Any]:
         "metrics": {name: json_number(value) for name, value in result.metrics.items()},
         "trades": _trades(result.trades),
         "open_trades": _trades(result.open_trades),
-        "engine": {"name": "tradeops", "version": __version__, "core": "vectorbt buy_nb/sell_nb"},
+        "engine": {"name": "tradeops", "version": __version__, "core": ORDER_CORE},
     }
 
 

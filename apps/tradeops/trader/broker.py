@@ -1,8 +1,9 @@
 """Brokers: where orders become fills. The paper broker fills exactly as the backtest engine does.
 
 A broker executes one order against one symbol's account at a price. The paper broker calls the
-engine's own compiled order functions (vectorbt's `buy_nb`/`sell_nb` with the same fees, slippage,
-sizing and unit granularity), so a paper session and a backtest on the same bars cannot differ.
+engine's own compiled order functions (`tradeops.engine.orders` through the kernel's open and close,
+with the same fees, slippage, sizing and unit granularity), so a paper session and a backtest on the
+same bars cannot differ.
 
 The venue broker (trader/venue/ccxt_broker.py) implements the same `Broker` protocol over ccxt: it
 sends the order under a client order id derived from `Order.id` (stable across restarts), finds an
@@ -16,9 +17,8 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
-from vectorbt.portfolio.enums import ExecuteOrderState, OrderStatus, OrderStatusInfo
 
-from tradeops.engine import kernel
+from tradeops.engine import kernel, orders
 from tradeops.engine.settings import ExecutionSettings
 
 OPEN_LONG, OPEN_SHORT, CLOSE = "open_long", "open_short", "close"
@@ -125,7 +125,7 @@ class PaperBroker:
         return Proposal(order, side, abs(done.size), done.price, abs(done.size) * done.price)
 
     def execute(self, order: Order, account: Account, *, price: float, bar: int, max_size: float) -> Execution:
-        state = ExecuteOrderState(account.cash, account.position, account.debt, account.free_cash)
+        state = orders.AccountState(account.cash, account.position, account.debt, account.free_cash)
         if order.intent == CLOSE:
             if account.position == 0:
                 return Execution(False, account, reason="nothing to close")
@@ -137,8 +137,8 @@ class PaperBroker:
             state, result = kernel._open(
                 state, price, is_long, self.fees, self.slippage, self.granularity, self.fraction, max_size
             )
-        if result.status != OrderStatus.Filled:
-            return Execution(False, account, reason=OrderStatusInfo._fields[result.status_info].lower())
+        if result.status != orders.FILLED:
+            return Execution(False, account, reason=orders.REASON_WORDS[result.reason])
         after = replace(account, cash=state.cash, position=state.position, debt=state.debt, free_cash=state.free_cash)
         if order.intent == CLOSE:
             closed = ClosedTrade(

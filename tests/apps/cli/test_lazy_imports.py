@@ -22,12 +22,20 @@ try:
     main()
 except SystemExit as done:
     code = done.code or 0
-print(json.dumps({"code": code, "modules": sorted({name.split(".")[0] for name in sys.modules})}))
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+# What numba imports of scipy by itself: its CPU target probes scipy's BLAS (all of scipy.linalg) on first use.
+NUMBA_ALONE = """
+import json, sys
+from numba import njit
+njit(lambda x: x + 1)(1.0)
+print(json.dumps(sorted(name for name in sys.modules if name.startswith("scipy"))))
 """
 
 
-def imported_by(tmp_path, *args: str) -> tuple[int, set[str]]:
-    """Run `tradeops *args` in a fresh interpreter (embedded defaults under tmp_path); its exit code and top modules."""
+def imported_by(tmp_path, *args: str, full: bool = False) -> tuple[int, set[str]]:
+    """Run `tradeops *args` in a fresh interpreter (embedded defaults under tmp_path); its exit code and top modules
+    (every module with `full`)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("TRADEOPS_")}
     env |= {"TRADEOPS_DATA_DIR": str(tmp_path / "data"), "NO_COLOR": "1", "COLUMNS": "120"}
     done = subprocess.run(
@@ -41,7 +49,8 @@ def imported_by(tmp_path, *args: str) -> tuple[int, set[str]]:
     )
     assert done.stdout.strip(), done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    return report["code"], set(report["modules"])
+    modules = set(report["modules"])
+    return report["code"], modules if full else {name.split(".")[0] for name in modules}
 
 
 # command line -> heavy modules it must not import (SQLAlchemy only where the command reads the database)
@@ -70,7 +79,38 @@ def test_dc_18_a_command_imports_only_what_it_uses(tmp_path, args):
 @pytest.mark.req("DC-18")
 def test_dc_18_a_backtest_imports_the_engine_it_uses(tmp_path):
     code, modules = imported_by(tmp_path, "backtest", "run", "--strategy", "sma_cross", "--data", "sample:GOOG")
-    assert code == 0 and {"numba", "vectorbt"} <= modules
+    assert code == 0 and "numba" in modules
+
+
+# The engine's order core is our own (tradeops.engine.orders): the gate and a backtest never import vectorbt (and
+# with it scipy.stats, plotly, ipywidgets); a report is not asked for, so no plotly either.
+NOT_ON_THE_ENGINE_PATH = {"vectorbt", "plotly", "ipywidgets", "sklearn"}
+ENGINE_COMMANDS = {
+    "gate": "gate --strategy sma_cross --param fast=10 --param slow=30 --data sample:GOOG --out verdict.json",
+    "backtest": "backtest run --strategy sma_cross --data sample:GOOG --no-store --json",
+}
+
+
+@pytest.fixture(scope="module")
+def scipy_numba_imports() -> set[str]:
+    done = subprocess.run([sys.executable, "-c", NUMBA_ALONE], capture_output=True, text=True, timeout=300, check=True)
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.req("DC-18")
+@pytest.mark.parametrize("command", list(ENGINE_COMMANDS))
+def test_dc_18_the_gate_and_a_backtest_import_neither_vectorbt_nor_plotly_nor_more_scipy_than_numba(
+    tmp_path, command, scipy_numba_imports
+):
+    code, modules = imported_by(tmp_path, *ENGINE_COMMANDS[command].split(), full=True)
+    top = {name.split(".")[0] for name in modules}
+    assert code == 0 and "numba" in top
+    assert not top & NOT_ON_THE_ENGINE_PATH, f"tradeops {command} imported {sorted(top & NOT_ON_THE_ENGINE_PATH)}"
+    scipy = {name for name in modules if name.split(".")[0] == "scipy"}
+    assert scipy <= scipy_numba_imports, (
+        f"tradeops {command} imported scipy beyond numba: {sorted(scipy - scipy_numba_imports)}"
+    )
+    assert "scipy.stats" not in scipy
 
 
 @pytest.mark.req("DC-18")
