@@ -114,6 +114,13 @@ def main() -> None:
         _fail(f"{type(error).__name__}: {error}")
 
 
+def run() -> None:
+    """The console script `tradeops`: `main`, then a fast process exit (see cli/process.py)."""
+    from tradeops.cli.process import run as run_to_exit
+
+    run_to_exit(main)
+
+
 def _is_database_error(error: Exception) -> bool:
     """Whether `error` is SQLAlchemy's (only a command that imported SQLAlchemy can raise one)."""
     sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")

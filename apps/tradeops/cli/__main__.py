@@ -1,5 +1,6 @@
 """`python -m tradeops.cli` is `tradeops`."""
 
 from tradeops.cli import main
+from tradeops.cli.process import run
 
-main()
+run(main)
