@@ -10,6 +10,7 @@ any other thread alive (a server, a pool) the interpreter exits the ordinary way
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import sys
 import threading
@@ -38,8 +39,6 @@ def run(entry: Callable[[], None]) -> NoReturn:
         raise SystemExit(code)
     atexit._run_exitfuncs()  # what the interpreter runs at exit (logging.shutdown, multiprocessing, ...)
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):  # a reader that closed the pipe (`| head`) took what it wanted
             stream.flush()
-        except (OSError, ValueError):  # a reader that closed the pipe (e.g. `| head`) took all it wanted
-            pass
     os._exit(code)

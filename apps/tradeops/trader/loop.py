@@ -99,6 +99,7 @@ class Trader:
         self.divergence = divergence.DivergenceWatch(config, config.limits)
         self._checked: object = None  # the data (array) whose traded prefix was last checked against the ledger
         self.state: ledger.SessionState | None = None  # read back from the ledger at the first bar
+        self._reload = False  # read the state back at the next bar even though the cursor did not move
         self.last_bar = self._open_session()
 
     # -- start and recovery (one path) -------------------------------------------------------
@@ -152,8 +153,10 @@ class Trader:
         messages: list[Message] = []
         sent: dict[str, Execution] = {}
         if self.venue is not None:
+            if self.state is not None and self.state.last_bar == t - 1:
+                self._check_history(self.state, bars)  # nothing goes to the venue on edited or shifted bars
             sent = self.venue.send(self, bars, t)
-            self.state = None  # send wrote order statuses in its own transactions: read the ledger back
+            self._reload = True  # send wrote order statuses in its own transactions: read the ledger back
         try:
             with self.engine.begin() as connection:
                 state = self._locked(connection)
@@ -179,12 +182,14 @@ class Trader:
             self.state = None  # the transaction rolled back: the memory may be ahead of the ledger
             raise
         state.last_bar = self.last_bar = t
-        if self.venue is not None:
-            messages += self.venue.after_bar(self, t)
-        self.heartbeat()
-        for message in messages:
-            if self.notifier is not None:
-                self.notifier.send(message)
+        try:
+            if self.venue is not None:
+                messages += self.venue.after_bar(self, t)
+            self.heartbeat()
+        finally:  # the bar committed: what it has to tell goes out even when the reconciliation after it fails
+            for message in messages:
+                if self.notifier is not None:
+                    self.notifier.send(message)
 
     def _locked(self, connection: Connection) -> ledger.SessionState:
         """Lock the session row and return its state: from memory while the stored last bar is the one it
@@ -192,9 +197,19 @@ class Trader:
         controlled = ledger.lock(connection, self.config.session_id)
         if controlled is None:
             raise ConfigError(f"trading session {self.config.session_id!r} disappeared")
-        if self.state is None or self.state.last_bar != controlled["last_bar"]:
-            self.state = ledger.load(connection, self.config.session_id)
-            self._checked = None
+        if self.state is None or self._reload or self.state.last_bar != controlled["last_bar"]:
+            loaded, known = ledger.load(connection, self.config.session_id), self.state
+            if (
+                loaded is None
+                or known is None
+                or (known.last_bar, known.data_fingerprint)
+                != (
+                    loaded.last_bar,
+                    loaded.data_fingerprint,
+                )
+            ):
+                self._checked = None  # other bars than those checked: check the history again
+            self.state, self._reload = loaded, False
         assert self.state is not None  # locked just now, in this transaction
         for name in ledger.CONTROLLED:  # the kill switch's changes, made between bars
             setattr(self.state, name, controlled[name])
@@ -316,7 +331,7 @@ class Trader:
             risk.breaches(
                 self.config.limits, equity=equity, peak=peak, day_start=state.day_start_equity, notionals=notionals
             )
-            + self.guard.burst(connection, state.session_id, t)
+            + self.guard.burst(connection, state.session_id, t, uncommitted=pretrade.rejections(writes.orders))
             + self.divergence.breaches(connection, state.session_id, accounts, writes.trades, bars, t, equity)
         )
         new_state = risk.escalate(state.state, found)

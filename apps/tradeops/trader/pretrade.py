@@ -29,6 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.engine import Connection, Engine
@@ -50,6 +51,7 @@ LIMITS = (
     "max_total_notional",
     "require_balance",
 )
+PREFIXES = tuple(f"{name}:" for name in LIMITS)  # a rejection's reason starts with its limit's name
 MINUTE = 60.0
 TOLERANCE = 1e-9  # relative: a value equal to its limit up to float rounding passes
 
@@ -164,6 +166,11 @@ def counts(engine: Engine, session_id: str) -> dict[str, int]:
     return {name: int(value) for name, value in zip(LIMITS, row, strict=True)}
 
 
+def rejections(outcomes: Sequence[Mapping[str, Any]]) -> int:
+    """How many of a bar's order outcomes are pre-trade rejections (their reason starts with a limit's name)."""
+    return sum(1 for o in outcomes if o["status"] == "rejected" and (o["reason"] or "").startswith(PREFIXES))
+
+
 class PretradeGuard:
     """The trading loop's pre-trade gate: context from the ledger, rejections audited, notified and counted."""
 
@@ -172,7 +179,6 @@ class PretradeGuard:
         self.clock = clock
         self.sent: deque[SentOrder] = deque()  # this process's sends (a restart starts an empty window)
         self.rejected_bar: int | None = None  # the last bar at which an order was rejected
-        self.rejected_now = 0  # rejections at `rejected_bar`: its writes are not in the ledger until the bar commits
         self._horizon = max(MINUTE, limits.duplicate_window_seconds or 0.0)
 
     def context(
@@ -205,7 +211,6 @@ class PretradeGuard:
             order = proposal.order
             self.sent.append(SentOrder(order.id, order.symbol, proposal.side, proposal.size, context.now))
             return None
-        self.rejected_now = self.rejected_now + 1 if self.rejected_bar == bar else 1
         self.rejected_bar = bar
         order = proposal.order
         audit.append(
@@ -242,9 +247,9 @@ class PretradeGuard:
             ok=False,
         )
 
-    def burst(self, connection: Connection, session_id: str, bar: int) -> list[Breach]:
+    def burst(self, connection: Connection, session_id: str, bar: int, *, uncommitted: int = 0) -> list[Breach]:
         """A HALTED breach when rejection_burst pre-trade rejections fell within the window ending at `bar`
-        (those of earlier bars from the ledger, this bar's from memory: they are written when the bar commits)."""
+        (those committed from the ledger, plus `uncommitted`: this bar's, written when the bar commits)."""
         limit = self.limits.rejection_burst
         if limit is None or self.rejected_bar != bar:
             return []
@@ -255,10 +260,10 @@ class PretradeGuard:
                 TraderOrderRow.session_id == session_id,
                 TraderOrderRow.status == "rejected",
                 TraderOrderRow.decided_bar >= since,
-                or_(*(reason.startswith(f"{name}:") for name in LIMITS)),
+                or_(*(reason.startswith(prefix) for prefix in PREFIXES)),
             )
         )
-        count = (stored or 0) + self.rejected_now
+        count = (stored or 0) + uncommitted
         if count < limit:
             return []
         return [Breach("rejection_burst", float(count), float(limit), HALTED)]

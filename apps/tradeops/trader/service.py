@@ -232,13 +232,15 @@ def _halt_at_venue(
     settings: AppSettings, control: TraderControl, *, actor: str, reason: str, session_id: str
 ) -> dict[str, Any]:
     """Halt, then cancel the venue's open orders (own broker: the loop's is not shared across threads)."""
+    import ccxt
+
     from tradeops.trader.venue.kill import halt_at_venue
 
     try:
         report = halt_at_venue(
             control.engine, venue_broker(settings), actor=actor, reason=reason, session_id=session_id
         )
-    except TradeopsError as error:  # the venue could not be asked: the halt applies all the same
+    except (TradeopsError, ccxt.BaseError) as error:  # the venue could not be asked: the halt applies all the same
         status = control.set_state(COMMANDS["halt"], actor=actor, reason=reason, session_id=session_id).as_dict()
         return status | {"venue": {"outcome": "failed", "error": str(error)}}
     return control.status(session_id).as_dict() | {"venue": report}

@@ -65,7 +65,11 @@ class VersionGuard:
             else:
                 refusal = None
         if refusal != self.refusal:
-            self.on_change(refusal)  # first: a change whose audit failed is seen (and audited) again next time
+            try:
+                self.on_change(refusal)  # first: a change whose audit failed is seen (and audited) again next time
+            except BaseException:
+                self._checked_at = None  # and not cached: the next call checks again instead of trusting the old
+                raise
             self.refusal = refusal
         return refusal
 
@@ -81,8 +85,13 @@ class GuardedFeed:
         self.name = feed.name
 
     def updates(self, after: int) -> Iterator[Bars]:
+        """The feed's bars one new bar at a time, each only once the guard lets this process trade it (an update
+        with many new bars, e.g. a catch-up, is checked bar by bar)."""
+        last = after
         for bars in self.feed.updates(after):
-            while self.guard.check() is not None:
-                if self.stop.wait(self.poll_seconds):
-                    return
-            yield bars
+            for t in range(last + 1, bars.n_bars):
+                while self.guard.check() is not None:
+                    if self.stop.wait(self.poll_seconds):
+                        return
+                yield bars if t == bars.n_bars - 1 else bars.slice(0, t + 1)
+                last = t

@@ -15,6 +15,7 @@ from tradeops.data import load_bars
 from tradeops.errors import ConfigError
 from tradeops.store.database import open_engine
 from tradeops.store.models import TraderOrderRow
+from tradeops.trader.broker import OPEN_LONG, Account, Order
 from tradeops.trader.control import HALTED, TraderControl
 from tradeops.trader.loop import Trader
 from tradeops.trader.risk import RiskLimits
@@ -175,6 +176,7 @@ def pending(trader: Trader, status: str = "pending") -> list[TraderOrderRow]:
         return list(db.scalars(select(TraderOrderRow).where(TraderOrderRow.status == status)))
 
 
+@pytest.mark.req("DC-25")
 def test_dc_24_dc_25_a_venue_order_over_a_pre_trade_limit_is_rejected_and_never_sent(tmp_path, fake):
     bars = load_bars(DATA)
     engine = open_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
@@ -189,3 +191,30 @@ def test_dc_24_dc_25_a_venue_order_over_a_pre_trade_limit_is_rejected_and_never_
     assert fake.account.orders == []  # nothing reached the venue
     audited = AuditLog(engine).entries(limit=500, action_prefix="trader.order.rejected")
     assert {e.detail["order"] for e in audited} == {order.id for order in rejected}
+
+
+@pytest.mark.req("DC-25")
+def test_dc_24_dc_25_a_burst_of_venue_rejections_counts_each_rejection_once(tmp_path, fake):
+    bars = load_bars(DATA)
+    engine = open_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    limits = RiskLimits(max_order_notional=50.0, rejection_burst=3, rejection_window_bars=400)
+    config = session_config("live", "sma_cross", {"fast": 5, "slow": 20}, DATA, limits, cash=20_000.0)
+    chosen = broker(fake)
+    trader = Trader(engine, config, broker=chosen, venue=VenueSession(chosen, reconcile_every=1000))
+    for t in range(bars.n_bars):
+        set_prices(fake, {symbol: float(bars.open[t, s]) for s, symbol in enumerate(bars.symbols)})
+        trader.step(bars, t)
+        if TraderControl(engine).status("live").state == HALTED:
+            break
+    status = TraderControl(engine).status("live")
+    with Session(engine) as db:
+        rejected = [o for o in db.scalars(select(TraderOrderRow).where(TraderOrderRow.status == "rejected"))]
+    assert status.state == HALTED and "rejection_burst breached: 3.00" in (status.state_reason or "")
+    assert sum(o.reason.startswith("max_order_notional:") for o in rejected) == 3  # not halted at the second
+
+
+def test_dc_24_an_entry_too_small_for_the_venues_precision_is_not_sent(fake):
+    chosen = broker(fake)
+    symbol = next(iter(chosen.symbols))
+    tiny = Account.opening(0.0005)  # cash for less than one step of the venue's lot size
+    assert chosen.propose(Order("live:1:0:0", symbol, OPEN_LONG), tiny, price=100.0, max_size=float("inf")) is None

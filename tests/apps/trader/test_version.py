@@ -131,3 +131,48 @@ def test_dc_25_monitor_reports_a_workload_running_another_version_than_the_relea
     checks = {c["name"]: c for c in json.loads(out)["checks"]}
     assert code == 1 and not checks["backtester"]["healthy"]
     assert checks["backtester"]["detail"] == "runs version v1 but the stack's running release is v2"
+
+
+@pytest.mark.req("DC-25")
+def test_dc_25_a_change_whose_audit_failed_is_checked_again_not_cached(releases):
+    releases.save(release("v1", 1))
+    failing = [True]
+
+    def audit(_refusal: str | None) -> None:
+        if failing[0]:
+            raise OSError("audit store unavailable")
+
+    guard = VersionGuard("v2", current(releases), stack="dev", on_change=audit, clock=lambda: 0.0)
+    with pytest.raises(OSError):
+        guard.check()
+    failing[0] = False
+    assert "records v1 as running" in (guard.check() or "")  # same instant: checked again, still refused
+
+
+class CatchUp:
+    """A feed whose one update brings many new bars (a polling feed after downtime)."""
+
+    name = "catch-up"
+
+    def __init__(self, bars):
+        self.bars = bars
+
+    def updates(self, after):
+        yield self.bars
+
+
+@pytest.mark.req("DC-25")
+def test_dc_25_a_catch_up_of_many_bars_is_guarded_bar_by_bar(releases):
+    bars = load_bars("sample:GOOG").head(30)
+    releases.save(release("v2", 1))
+    clock = [0.0]
+    guard = VersionGuard("v2", current(releases), stack="dev", clock=lambda: clock[0], recheck_seconds=0)
+    feed = GuardedFeed(CatchUp(bars), guard, stop=threading.Event(), poll_seconds=0.01)
+    seen = []
+    for update in feed.updates(-1):
+        seen.append(update.n_bars)
+        if update.n_bars == 10:
+            releases.save(release("v3", 2))  # the stack moves on mid catch-up: the next bar waits
+            break
+    assert seen == list(range(1, 11))
+    assert guard.check() is not None

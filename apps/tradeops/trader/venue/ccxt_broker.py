@@ -118,7 +118,7 @@ class CcxtBroker:
         else:
             return f"unknown intent {order.intent!r}"
         venue = self.venue_symbol(order.symbol)
-        size = float(self.exchange.amount_to_precision(venue, wanted)) if wanted > 0 else 0.0  # truncates
+        size = self._amount(venue, wanted)
         limit = price * (1 + self.slippage if side == "buy" else 1 - self.slippage)
         if self.order_type == "limit":
             limit = float(self.exchange.price_to_precision(venue, limit))
@@ -129,6 +129,17 @@ class CcxtBroker:
         if limits["cost"]["min"] and notional < float(limits["cost"]["min"]):
             return f"below the venue's minimum notional ({limits['cost']['min']})"
         return Proposal(order, side, size, limit, notional)
+
+    def _amount(self, venue: str, wanted: float) -> float:
+        """`wanted` at the venue's amount precision (truncated); 0 when that leaves nothing (ccxt refuses it)."""
+        import ccxt
+
+        if wanted <= 0:
+            return 0.0
+        try:
+            return float(self.exchange.amount_to_precision(venue, wanted))
+        except ccxt.InvalidOrder:  # truncated to 0 at the venue's precision: below its minimum amount
+            return 0.0
 
     # -- sending ----------------------------------------------------------------------------
     def lookup(self, order_id: str) -> Execution | None:

@@ -61,6 +61,12 @@ def _flatten(engine: Engine, broker: CcxtBroker, session_id: str, bar: int, acto
     with Session(engine) as db, db.begin():  # record every intent before anything is sent
         session = lock_session(db, session_id)
         limits = RiskLimits.model_validate(session.risk if session is not None else {})
+        in_flight = db.scalars(
+            select(TraderOrderRow.id).where(TraderOrderRow.session_id == session_id, TraderOrderRow.status == "sent")
+        ).first()
+        if in_flight is not None:  # the loop is placing it: its fill is not in the accounts yet, so none is sold
+            why = f"order {in_flight} is in flight at the venue; flatten again once the trader has settled it"
+            return [{"symbol": "(all)", "order": None, "filled": False, "size": None, "price": None, "reason": why}]
         accounts = db.scalars(select(TraderAccountRow).where(TraderAccountRow.session_id == session_id)).all()
         orders = []
         for s, row in enumerate(sorted(accounts, key=lambda a: a.symbol)):
