@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+import schemathesis.specs.openapi.schemas  # noqa: F401 - see below
 from hypothesis import HealthCheck, given, settings
 
 from tests.apps.service.conftest import AUTH
@@ -14,6 +15,10 @@ from tests.fakes.servers import uvicorn_server
 from tradeops.service.backtester import create_app
 from tradeops.settings import load_settings
 
+# schemathesis loads its OpenAPI support on first use, and pytest rewrites those modules (it is a pytest
+# plugin) as they are imported; that rewrite failed once here with "SystemError: AST constructor recursion
+# depth mismatch", a CPython 3.11 bug seen in threaded programs (python/cpython#106905). Imported above, at
+# collection, nothing is parsed while the test's server threads run.
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES_PER_OPERATION = 25
 
