@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-import schemathesis.specs.openapi.schemas  # noqa: F401 - see below
+import schemathesis.specs.openapi.schemas  # see below: imported at collection
 from hypothesis import HealthCheck, given, settings
 
 from tests.apps.service.conftest import AUTH
