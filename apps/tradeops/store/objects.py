@@ -37,25 +37,31 @@ UPLOAD_PART = 8 * 1024 * 1024  # S3 multipart part size: up to 80 GB in 10,000 p
 
 
 class _ChunkReader:
-    """A read-only file object over an iterator of byte chunks (what boto3's uploader reads from)."""
+    """A read-only file object over an iterator of byte chunks (what boto3's uploader reads from).
+
+    It keeps nothing between reads but the unread tail of the last chunk, so a read of one part
+    holds that part twice at most, and only while it is joined.
+    """
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks = iter(chunks)
-        self._buffer = bytearray()
+        self._rest = b""
         self.size = 0
 
     def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buffer) < size:
+        parts, have = [self._rest], len(self._rest)
+        while size < 0 or have < size:
             chunk = next(self._chunks, None)
             if chunk is None:
                 break
-            self._buffer += chunk
+            parts.append(chunk)
+            have += len(chunk)
             self.size += len(chunk)
-        if size < 0:
-            size = len(self._buffer)
-        data = bytes(self._buffer[:size])
-        del self._buffer[:size]
-        return data
+        self._rest = b""
+        if 0 <= size < have:
+            last, keep = parts[-1], len(parts[-1]) - (have - size)
+            parts[-1], self._rest = last[:keep], last[keep:]
+        return b"".join(parts)
 
 
 def _check_key(key: str) -> str:
@@ -159,9 +165,10 @@ class S3ObjectStore:
         self.url = f"s3://{bucket}/{self.prefix}"
         deadlines = Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"})
         self.client = boto3.client("s3", endpoint_url=endpoint_url, config=deadlines)
-        # Uploads hold at most (in-memory parts + concurrent parts) x part size: 4 x 8 MiB = 32 MiB.
-        self.transfer = TransferConfig(multipart_chunksize=UPLOAD_PART, max_concurrency=2, use_threads=True)
-        self.transfer.max_in_memory_upload_chunks = 2
+        # Parts go up one after another, in the calling thread: an upload holds one 8 MiB part (twice
+        # while the reader joins it), whatever the object's size. Threads would hold a part per thread
+        # plus a queue of read-ahead parts, and their malloc arenas keep what they freed.
+        self.transfer = TransferConfig(multipart_chunksize=UPLOAD_PART, use_threads=False)
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{_check_key(key)}" if self.prefix else _check_key(key)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tradeops.errors import ConfigError
 from tradeops.store import open_object_store
@@ -59,3 +61,23 @@ def test_bt_3_an_unreachable_bucket_fails_ping(s3_server, monkeypatch):
         monkeypatch.setenv(name, value)
     with pytest.raises(Exception, match=r"404|Not Found|NoSuchBucket"):
         open_object_store("s3://no-such-bucket/x", s3_server).ping()
+
+
+@given(
+    chunks=st.lists(st.binary(max_size=50), max_size=20),
+    reads=st.lists(st.integers(min_value=0, max_value=70), max_size=30),
+)
+def test_bt_3_the_upload_reader_returns_the_stream_unchanged_whatever_the_read_sizes(chunks, reads):
+    """What boto3's multipart uploader reads part by part is the dump, byte for byte."""
+    from tradeops.store.objects import _ChunkReader
+
+    whole = b"".join(chunks)
+    reader, at, pieces = _ChunkReader(chunks), 0, []
+    for size in reads:
+        pieces.append(reader.read(size))
+        assert pieces[-1] == whole[at : at + size]  # a full part whenever the stream has one
+        at += len(pieces[-1])
+    pieces.append(reader.read())
+    assert b"".join(pieces) == whole
+    assert reader.size == len(whole)
+    assert reader.read(10) == b""
