@@ -79,6 +79,9 @@ class AppSettings(BaseSettings):
     )
     mcp_calls_per_minute: int = Field(60, ge=1, le=10_000, description="MCP tool calls allowed per principal a minute")
     backtester_url: str = Field("http://127.0.0.1:8000", description="the backtester API the Slack bot calls")
+    trader_url: str | None = Field(
+        None, description="the trader service the Slack bot and MCP server ask to cancel venue orders on a halt"
+    )
     backtester_public_url: str | None = Field(
         None, description="base URL of the backtester as people reach it (report links); default backtester_url"
     )

@@ -25,6 +25,7 @@ def settings_values(config: StackConfig, version: str) -> dict[str, str]:
         "TRADEOPS_NAMESPACE": config.namespace,
         "TRADEOPS_CANDIDATE_HASH": candidate_hash(config.candidate),
         "TRADEOPS_BACKTESTER_URL": f"http://tradeops-backtester:{common.HTTP_PORT}",
+        "TRADEOPS_TRADER_URL": f"http://tradeops-trader:{common.HTTP_PORT}",  # the Slack bot's and MCP's halt
         "TRADEOPS_SWEEP_JOB": config.sweeps.model_dump_json(),
         "NUMBA_CACHE_DIR": "/tmp/numba-cache",  # noqa: S108 - seeded from the image by an init container
     }

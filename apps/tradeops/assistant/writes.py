@@ -17,6 +17,7 @@ from pydantic import Field
 from tradeops.assistant.guard import Guarded, tool_errors
 from tradeops.assistant.results import ProposalResult, PullRequestRef
 from tradeops.errors import ConfigError
+from tradeops.trader import killswitch
 from tradeops.trader.control import COMMANDS, TraderStatus
 from tradeops.vcs.proposals import propose_audited
 from tradeops.vcs.stackfile import stack_file
@@ -80,7 +81,7 @@ class WriteTools(Guarded):
         await anyio.to_thread.run_sync(self.desk.check_writer, principal, action, "trader", detail)
         try:
             status = await anyio.to_thread.run_sync(
-                lambda: self.desk.control.set_state(COMMANDS[verb], actor=actor, reason=reason, session_id=session)
+                lambda: self._apply(verb, actor=actor, reason=reason, session=session)
             )  # audited as trader.<state> in the same transaction
         except Exception as error:
             self.desk.audit.record(
@@ -94,9 +95,23 @@ class WriteTools(Guarded):
         )
         return status
 
+    def _apply(self, verb: str, *, actor: str, reason: str, session: str | None) -> TraderStatus:
+        if verb == "halt":  # on a venue, the trader service also cancels its open orders (trader/killswitch.py)
+            settings = self.desk.settings
+            return killswitch.halt(
+                settings,
+                self.desk.control,
+                actor=actor,
+                reason=reason,
+                session_id=session,
+                trader_url=settings.trader_url,
+            )
+        return self.desk.control.set_state(COMMANDS[verb], actor=actor, reason=reason, session_id=session)
+
     @tool_errors
     async def halt(self, reason: Reason, ctx: Context, session: Session | None = None) -> TraderStatus:
-        """Stop trading: no new orders from the next bar on (the kill switch)."""
+        """Stop trading: no new orders from the next bar on (the kill switch); on a venue, cancel its open orders
+        too (`venue` says what was cancelled and what could not be)."""
         return await self._switch(ctx, "halt", reason, session)
 
     @tool_errors

@@ -206,7 +206,8 @@ def status(session: SessionOpt = None, as_json: AsJson = False) -> None:
         emit_json(current)
         return
     for name, value in current.items():
-        typer.echo(f"{name}: {value}")
+        if name != "venue":  # only a halt's answer carries it
+            typer.echo(f"{name}: {value}")
 
 
 def _switch(action: str, reason: str, session: str | None, actor: str | None) -> None:
@@ -234,34 +235,25 @@ def halt(
     as_json: AsJson = False,
 ) -> None:
     """Kill switch: no new orders at all until resumed (audited); on a venue, cancel its open orders too."""
+    from tradeops.errors import ConfigError, VenueError
+    from tradeops.trader import killswitch
+    from tradeops.trader.control import TraderControl
+
     settings = load_settings()
-    if settings.broker_kind != "ccxt":
-        if flatten:
-            from tradeops.errors import ConfigError
-
-            raise ConfigError("--flatten needs the venue broker (TRADEOPS_BROKER_KIND=ccxt); paper positions stay")
-        _switch("halt", reason, session, actor)
-        return
-    from tradeops.errors import VenueError
-    from tradeops.trader.venue.kill import halt_at_venue
-    from tradeops.trader.venue.setup import venue_broker
-
+    if flatten and settings.broker_kind != "ccxt":
+        raise ConfigError("--flatten needs the venue broker (TRADEOPS_BROKER_KIND=ccxt); paper positions stay")
     who = _who(actor)
-    report = halt_at_venue(
-        _engine(), venue_broker(settings), actor=who, reason=reason, session_id=session, flatten=flatten
+    current = killswitch.halt(
+        settings, TraderControl(_engine()), actor=who, reason=reason, session_id=session, flatten=flatten
     )
+    report = current.venue
     if as_json:
-        emit_json(report)
+        emit_json(current.as_dict())
     else:
-        stderr.print(f"session {report['session']} is HALTED ({who}: {reason})")
-        for entry in report["cancelled"]:
-            typer.echo(f"cancelled {entry['symbol']} {entry['client_id']}")
-        for entry in report["failed"]:
-            typer.echo(f"NOT cancelled {entry['symbol']} {entry['client_id']}: {entry['error']}")
-        for entry in report["flattened"]:
-            done = f"sold {entry['size']} at {entry['price']}" if entry["filled"] else f"not sold: {entry['reason']}"
-            typer.echo(f"flatten {entry['symbol']}: {done}")
-    if report["outcome"] != "applied":
+        stderr.print(f"session {current.session} is HALTED ({who}: {reason})")
+        for line in killswitch.venue_lines(report):
+            typer.echo(line)
+    if report is not None and report["outcome"] != "applied":
         raise VenueError("the venue did not do everything asked: see the lines above and `tradeops trader audit`")
 
 

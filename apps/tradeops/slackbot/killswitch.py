@@ -1,7 +1,9 @@
 """`/trading halt | reduce-only | resume`: a confirmation button first, then the kill switch, audited.
 
 The command answers with Block Kit buttons; Slack sends the click to /slack/interactions, where the
-clicker's permission is checked again before `TraderControl.set_state` runs with the clicker as actor.
+clicker's permission is checked again before the state changes with the clicker as actor. A halt on a
+venue also asks the trader service (`TRADEOPS_TRADER_URL`) to cancel the venue's open orders, and the
+reply lists what it cancelled and what it could not.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from typing import Any
 
 from tradeops.errors import ConfigError
 from tradeops.slackbot.desk import Caller, Desk
-from tradeops.slackbot.replies import Reply, confirmation_blocks, number
+from tradeops.slackbot.replies import Reply, confirmation_blocks, number, plain
 from tradeops.trader.control import COMMANDS
+from tradeops.trader.killswitch import halt, venue_lines
 
 CONFIRM, CANCEL = "killswitch.confirm", "killswitch.cancel"
 WORDING = {"halt": "Halt trading", "reduce-only": "Switch to reduce-only", "resume": "Resume trading"}
@@ -73,7 +76,12 @@ def click(desk: Desk, action: dict[str, Any], caller: Caller) -> Reply:
         desk.audit.record(actor=caller.actor, action=f"slack.{verb}", target="trader", outcome="denied", detail=detail)
         return Reply(f":no_entry: <@{caller.user_id}> may not {verb}: write permission required", replace_original=True)
     try:
-        status = desk.control.set_state(state, actor=caller.actor, reason=reason)  # audited as trader.<state>
+        if verb == "halt":  # on a venue, the trader service also cancels its open orders (trader/killswitch.py)
+            status = halt(
+                desk.settings, desk.control, actor=caller.actor, reason=reason, trader_url=desk.settings.trader_url
+            )
+        else:
+            status = desk.control.set_state(state, actor=caller.actor, reason=reason)  # audited as trader.<state>
     except Exception as error:  # noqa: BLE001 - e.g. no session, or the database is down: audited, answered
         desk.audit.record(
             actor=caller.actor,
@@ -83,9 +91,11 @@ def click(desk: Desk, action: dict[str, Any], caller: Caller) -> Reply:
             detail=detail | {"error": f"{type(error).__name__}: {error}"},
         )
         return Reply(f":warning: {WORDING[verb]} failed: {error}", replace_original=True)
+    venue = venue_lines(status.venue)
     return Reply(
         f":rotating_light: <@{caller.user_id}>: trader `{status.session}` is now *{status.state}* ({reason}); "
-        f"equity {number(status.equity)}, drawdown {number(status.drawdown_pct)}%",
+        f"equity {number(status.equity)}, drawdown {number(status.drawdown_pct)}%"
+        + (f"\nAt the venue:\n```{plain(chr(10).join(venue))}```" if venue else ""),
         visibility="in_channel",
         replace_original=True,
     )

@@ -61,6 +61,11 @@ def confirmation_blocks(
     ]
 
 
+def plain(text: str) -> str:
+    """Text Slack shows as written: its control characters &, < and > escaped (no links, no mentions)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def error_reply(message: str) -> Reply:
     return Reply(f":warning: {message}")
 

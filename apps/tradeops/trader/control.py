@@ -48,6 +48,7 @@ class TraderStatus:
     positions: dict[str, float]
     orders: dict[str, int]
     divergence: dict[str, Any] | None = None  # the last comparison with the backtest (trader/divergence.py)
+    venue: dict[str, Any] | None = None  # a halt's answer from the venue (trader/killswitch.py); None otherwise
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "last_time": self.last_time.isoformat() if self.last_time else None}

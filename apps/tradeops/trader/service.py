@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tradeops import __version__
 from tradeops.audit import AuditLog
 from tradeops.data.load import load_bars
-from tradeops.errors import ConfigError, TradeopsError
+from tradeops.errors import ConfigError
 from tradeops.gate.candidate import Candidate, load_candidate
 from tradeops.notify import open_notifier
 from tradeops.service.auth import Principal, token_guard
@@ -24,12 +24,13 @@ from tradeops.settings import AppSettings
 from tradeops.store.database import DatabaseTimeouts, check_writable, open_engine
 from tradeops.store.objects import open_object_store
 from tradeops.strategies import get_strategy
+from tradeops.trader import killswitch
 from tradeops.trader.control import COMMANDS, TraderControl
 from tradeops.trader.feed import DatasetFeed, Feed, FileBarSource, PollingFeed, ReplayFeed
 from tradeops.trader.loop import SessionConfig, Trader
 from tradeops.trader.metrics import FeedCollector, TraderCollector
 from tradeops.trader.risk import RiskLimits
-from tradeops.trader.venue.setup import venue_broker, venue_session
+from tradeops.trader.venue.setup import venue_session
 from tradeops.trader.version import GuardedFeed, VersionGuard
 
 SERVICE = "trader"
@@ -208,7 +209,6 @@ def create_app(settings: AppSettings) -> FastAPI:
             **({"version_guard": guard.state()} if guard else {}),
         }
         app.state.control, app.state.audit = control, AuditLog(engine)
-        app.state.venue = venue is not None  # a halt then also cancels the venue's open orders
         loop.thread.start()
         try:
             yield
@@ -226,24 +226,6 @@ def create_app(settings: AppSettings) -> FastAPI:
     app.include_router(_router(settings, config.session_id))
     install_guards(app, settings, mutating_under("/v1/trader/", "/v1/trader/audit"))
     return app
-
-
-def _halt_at_venue(
-    settings: AppSettings, control: TraderControl, *, actor: str, reason: str, session_id: str
-) -> dict[str, Any]:
-    """Halt, then cancel the venue's open orders (own broker: the loop's is not shared across threads)."""
-    import ccxt
-
-    from tradeops.trader.venue.kill import halt_at_venue
-
-    try:
-        report = halt_at_venue(
-            control.engine, venue_broker(settings), actor=actor, reason=reason, session_id=session_id
-        )
-    except (TradeopsError, ccxt.BaseError) as error:  # the venue could not be asked: the halt applies all the same
-        status = control.set_state(COMMANDS["halt"], actor=actor, reason=reason, session_id=session_id).as_dict()
-        return status | {"venue": {"outcome": "failed", "error": str(error)}}
-    return control.status(session_id).as_dict() | {"venue": report}
 
 
 def _router(settings: AppSettings, session_id: str) -> APIRouter:
@@ -264,9 +246,11 @@ def _router(settings: AppSettings, session_id: str) -> APIRouter:
         principal: Principal = Depends(authorised),  # noqa: B008 - a local dependency: an annotation cannot name it
     ) -> dict[str, Any]:
         ctl: TraderControl = request.app.state.control
-        if body.action == "halt" and request.app.state.venue:
-            return _halt_at_venue(settings, ctl, actor=principal.name, reason=body.reason, session_id=session_id)
         try:
+            if body.action == "halt":  # on a venue, its open orders are cancelled too (trader/killswitch.py)
+                return killswitch.halt(
+                    settings, ctl, actor=principal.name, reason=body.reason, session_id=session_id
+                ).as_dict()
             return ctl.set_state(
                 COMMANDS[body.action], actor=principal.name, reason=body.reason, session_id=session_id
             ).as_dict()

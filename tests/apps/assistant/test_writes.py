@@ -4,6 +4,8 @@ audited."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import pytest
 
@@ -115,3 +117,35 @@ def test_dc_23_oe_3_the_kill_switch_obeys_writers_only_and_every_attempt_is_audi
         ("mcp:bob", "mcp.halt", "denied"),
     ]
     assert audit.entries(action_prefix="mcp.halt")[-1].detail["reason"] == "panic"
+
+
+@pytest.mark.req("DC-24")
+def test_dc_24_a_halt_from_mcp_on_a_venue_has_the_trader_cancel_its_open_orders(serve_http, desk, tmp_path):
+    from tests.apps.service.conftest import TOKEN
+    from tests.apps.slackbot.test_killswitch import started
+    from tests.apps.trader.test_service import until
+    from tests.apps.trader.venue_helpers import funded_venue, left_open, venue_settings, venue_trader
+
+    fake = funded_venue()
+    data_dir = tmp_path / "trader"
+    database = f"sqlite:///{data_dir / 'tradeops.db'}"
+
+    async def halt(url: str) -> Any:
+        async with http_client(url, ALICE) as alice:
+            return await alice.call_tool("halt", {"reason": "venue drill"})
+
+    try:
+        with venue_trader(data_dir, fake, TOKEN, replay_speed=4) as trader_url:
+            control = TraderControl(open_engine(database))
+            until(lambda: started(control, "svc"))
+            left_open(fake, "manual-9")
+            with serve_http(**venue_settings(fake), database_url=database, trader_url=trader_url) as url:
+                answer = anyio.run(halt, url)
+            assert not answer.is_error and answer.structured_content["state"] == "halted"
+            venue = answer.structured_content["venue"]
+            assert venue["outcome"] == "applied" and [c["client_id"] for c in venue["cancelled"]] == ["manual-9"]
+            assert fake.account.open_orders() == []
+    finally:
+        fake.stop()
+    actors = {(e.actor, e.action) for e in AuditLog(open_engine(database)).entries()}
+    assert {("mcp:alice", "trader.halted"), ("mcp:alice", "mcp.halt"), ("token:api-client", "venue.halt")} <= actors

@@ -7,6 +7,7 @@ import pytest
 
 from tests.apps.slackbot.conftest import ADMIN, READER, WRITER, add_session
 from tradeops.audit import AuditLog
+from tradeops.errors import ConfigError
 from tradeops.store.database import open_engine
 from tradeops.trader.control import TraderControl
 
@@ -121,3 +122,52 @@ def test_oe_3_a_reason_too_long_for_a_button_is_refused_and_audited(bot, tmp_pat
     audit = AuditLog(open_engine(f"sqlite:///{tmp_path / 'bot' / 'tradeops.db'}"))
     (entry,) = audit.entries()
     assert (entry.action, entry.outcome) == ("slack.halt", "invalid") and len(entry.detail["reason"]) == 503
+
+
+def started(control: TraderControl, session: str) -> bool:
+    """The session exists and has traded a bar (its row appears once the service has started it)."""
+    try:
+        return control.status(session).last_bar >= 1
+    except ConfigError:
+        return False
+
+
+@pytest.mark.req("DC-24")
+def test_dc_24_a_halt_from_slack_on_a_venue_has_the_trader_cancel_its_open_orders(make_bot, tmp_path):
+    """The bot may not reach the venue; the trader service, which holds the broker, cancels for it."""
+    from tests.apps.trader.test_service import TOKEN, until
+    from tests.apps.trader.venue_helpers import funded_venue, left_open, venue_settings, venue_trader
+    from tests.fakes.servers import free_port
+
+    fake = funded_venue()
+    data_dir = tmp_path / "trader"
+    database = f"sqlite:///{data_dir / 'tradeops.db'}"
+    bot_settings = venue_settings(fake) | {"database_url": database, "api_token": TOKEN}
+    try:
+        with venue_trader(data_dir, fake, TOKEN, replay_speed=4) as trader_url:
+            control, audit = TraderControl(open_engine(database)), AuditLog(open_engine(database))
+            until(lambda: started(control, "svc"))
+            left_open(fake, "manual-7")
+            with make_bot(**bot_settings, trader_url=trader_url) as slack:
+                answer, _ = slack.command("halt venue drill", WRITER)
+                _, response_url = slack.click(buttons(answer.json())["killswitch.confirm"], WRITER)
+                message = slack.fake.replies(response_url)[0]["text"]
+            assert "now *halted* (venue drill)" in message and "cancelled BTC/USDT manual-7" in message
+            assert fake.account.open_orders() == [] and control.status("svc").state == "halted"
+
+            left_open(
+                fake, "manual-8"
+            )  # the trader cannot be reached: the halt stands and says the venue was not asked
+            with make_bot(**bot_settings, trader_url=f"http://127.0.0.1:{free_port()}") as slack:
+                answer, _ = slack.command("halt again", WRITER)
+                _, response_url = slack.click(buttons(answer.json())["killswitch.confirm"], WRITER)
+                message = slack.fake.replies(response_url)[0]["text"]
+            assert "now *halted*" in message and "NOT cancelled: the trader service at http://127.0.0.1:" in message
+            assert [o["clientOrderId"] for o in fake.account.open_orders()] == ["manual-8"]
+    finally:
+        fake.stop()
+    entries = [(e.actor, e.action, e.outcome) for e in reversed(audit.entries()) if e.action != "venue.baseline"]
+    assert (f"slack:{WRITER}", "trader.halted", "applied") in entries  # the clicker halted it
+    assert entries.index((f"slack:{WRITER}", "trader.halted", "applied")) < entries.index(
+        ("token:api-client", "venue.halt", "applied")
+    )  # then the trader (as the bot's token) cancelled at the venue

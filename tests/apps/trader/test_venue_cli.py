@@ -9,7 +9,7 @@ import pytest
 
 from tests.apps.cli.test_cli import cli
 from tests.apps.trader.conftest import session_config
-from tests.apps.trader.venue_helpers import SYMBOLS, broker, funded_venue, set_prices
+from tests.apps.trader.venue_helpers import SYMBOLS, broker, funded_venue, left_open, set_prices, venue_trader
 from tradeops.data import load_bars
 from tradeops.store.database import open_engine
 from tradeops.trader.loop import Trader
@@ -70,7 +70,9 @@ def test_dc_24_halt_on_a_venue_cancels_its_orders_and_reports_them(monkeypatch, 
     code, out, _ = cli(monkeypatch, capsys, "trader", "halt", "--reason", "drill", "--flatten", "--json")
     report = json.loads(out)
     assert code == 0 and report["state"] == "halted"
-    assert [c["client_id"] for c in report["cancelled"]] == ["left-open-1"] and traded.account.open_orders() == []
+    assert [c["client_id"] for c in report["venue"]["cancelled"]] == [
+        "left-open-1"
+    ] and traded.account.open_orders() == []
     traded.stop()  # the venue goes away: the halt still applies, and says what it could not do
     code, _, err = cli(monkeypatch, capsys, "trader", "halt", "--reason", "again")
     assert code == 2 and "did not do everything" in err and "Traceback" not in err
@@ -85,28 +87,14 @@ def test_dc_24_a_venue_broker_without_its_secret_is_a_clear_error(monkeypatch, c
 
 def test_dc_24_the_trader_services_halt_cancels_the_venues_open_orders(tmp_path):
     import httpx
-    import yaml
 
     from tests.apps.trader.test_service import AUTH, TOKEN, until
-    from tests.fakes.servers import uvicorn_server
-    from tradeops.settings import load_settings
-    from tradeops.trader.service import create_app
 
     fake = funded_venue()
-    candidate = tmp_path / "candidate.yaml"
-    candidate.write_text(yaml.safe_dump({"strategy": "sma_cross", "params": {"fast": 5, "slow": 20}, "data": DATA}))
-    settings = load_settings(
-        data_dir=tmp_path / "data", api_token=TOKEN, trader_candidate=candidate, trader_session="svc",
-        trader_replay_speed=0, broker_kind="ccxt", broker_sandbox=False, broker_api_key="fake-key",
-        broker_api_secret="fake-secret", broker_base_url=fake.url, broker_symbols=SYMBOLS,
-        broker_request_timeout_seconds=1, broker_order_deadline_seconds=3,
-    )  # fmt: skip
     try:
-        with uvicorn_server(create_app(settings)) as base, httpx.Client(base_url=base, timeout=30) as http:
+        with venue_trader(tmp_path / "data", fake, TOKEN) as base, httpx.Client(base_url=base, timeout=30) as http:
             until(lambda: http.get("/v1/trader/status").json()["status"] == "finished")
-            broker(fake).exchange.create_order(
-                "BTC/USDT", "limit", "buy", 0.1, 50.0, params={"newClientOrderId": "manual-1"}
-            )
+            left_open(fake, "manual-1")
             halted = http.post("/v1/trader/state", json={"action": "halt", "reason": "drill"}, headers=AUTH).json()
             assert halted["state"] == "halted"
             assert [c["client_id"] for c in halted["venue"]["cancelled"]] == ["manual-1"]

@@ -20,7 +20,7 @@ from tradeops.trader.control import HALTED, TraderControl
 from tradeops.trader.loop import Trader
 from tradeops.trader.risk import RiskLimits
 from tradeops.trader.venue.ccxt_broker import client_order_id
-from tradeops.trader.venue.kill import halt_at_venue
+from tradeops.trader.venue.kill import withdraw
 from tradeops.trader.venue.reconcile import accept_venue, reconcile
 from tradeops.trader.venue.session import VenueSession
 
@@ -125,7 +125,8 @@ def test_dc_24_halt_cancels_the_venues_open_orders_and_flatten_closes_positions(
             break
     exchange = trader.broker.exchange  # type: ignore[attr-defined]
     exchange.create_order("BTC/USDT", "limit", "buy", 0.1, 50.0, params={"newClientOrderId": "resting-1"})
-    report = halt_at_venue(trader.engine, trader.broker, actor="ops", reason="drill", session_id="live", flatten=True)  # type: ignore[arg-type]
+    halted = TraderControl(trader.engine).set_state(HALTED, actor="ops", reason="drill", session_id="live")
+    report = withdraw(trader.engine, trader.broker, halted, actor="ops", reason="drill", flatten=True)  # type: ignore[arg-type]
     assert [c["client_id"] for c in report["cancelled"]] == ["resting-1"] and report["failed"] == []
     assert fake.account.open_orders() == []
     assert report["flattened"] and all(f["filled"] for f in report["flattened"])
@@ -218,3 +219,27 @@ def test_dc_24_an_entry_too_small_for_the_venues_precision_is_not_sent(fake):
     symbol = next(iter(chosen.symbols))
     tiny = Account.opening(0.0005)  # cash for less than one step of the venue's lot size
     assert chosen.propose(Order("live:1:0:0", symbol, OPEN_LONG), tiny, price=100.0, max_size=float("inf")) is None
+
+
+def test_dc_24_accepting_the_venue_waits_for_an_order_in_flight(tmp_path, fake):
+    """An order sent and not yet settled may have filled at the venue only: no correction is right then."""
+    from datetime import UTC, datetime
+
+    bars = load_bars(DATA)
+    trader = venue_trader(tmp_path, fake, every=20)
+    trade(trader, fake, bars, 30)
+    fake.account.balances["USDT"] -= Decimal("5")
+    with Session(trader.engine) as db, db.begin():
+        db.add(
+            TraderOrderRow(
+                id="live:30:in-flight", session_id="live", symbol="SYN000", intent=OPEN_LONG, decided_bar=29,
+                status="sent", reason=None, created_at=datetime.now(UTC),
+            )
+        )  # fmt: skip
+    with pytest.raises(ConfigError, match="order live:30:in-flight is in flight at the venue"):
+        accept_venue(trader.engine, "live", trader.broker, actor="ops", reason="fee rebate")  # type: ignore[arg-type]
+    assert AuditLog(trader.engine).entries(action_prefix="venue.correction") == []
+    with Session(trader.engine) as db, db.begin():
+        db.get(TraderOrderRow, "live:30:in-flight").status = "unfilled"  # type: ignore[union-attr]
+    fixed = accept_venue(trader.engine, "live", trader.broker, actor="ops", reason="fee rebate")  # type: ignore[arg-type]
+    assert fixed.ok

@@ -20,17 +20,17 @@ from sqlalchemy.orm import Session
 from tradeops import audit
 from tradeops.store.models import TraderAccountRow, TraderOrderRow, TraderTradeRow
 from tradeops.trader.broker import CLOSE, Account, Execution, Order, Proposal
-from tradeops.trader.control import HALTED, TraderControl, lock_session
+from tradeops.trader.control import TraderStatus, lock_session
 from tradeops.trader.risk import RiskLimits
 from tradeops.trader.venue.ccxt_broker import CcxtBroker
 
 
-def halt_at_venue(
-    engine: Engine, broker: CcxtBroker, *, actor: str, reason: str, session_id: str | None = None, flatten: bool = False
+def withdraw(
+    engine: Engine, broker: CcxtBroker, status: TraderStatus, *, actor: str, reason: str, flatten: bool = False
 ) -> dict[str, Any]:
-    """Halt the session, cancel its open orders at the venue, and with `flatten` close its positions."""
-    status = TraderControl(engine).set_state(HALTED, actor=actor, reason=reason, session_id=session_id)
-    symbols = sorted(status.positions)
+    """For a session already HALTED: cancel every open order on its markets, with `flatten` sell what it holds;
+    audited as `venue.halt`. Returns what was cancelled, what failed, what was flattened, and the outcome."""
+    symbols = sorted(set(status.positions) | set(broker.symbols))
     report = broker.cancel_all(symbols)
     flattened = _flatten(engine, broker, status.session, status.last_bar, actor) if flatten else []
     outcome = "failed" if report["failed"] or any(not f["filled"] for f in flattened) else "applied"
@@ -41,7 +41,7 @@ def halt_at_venue(
         outcome=outcome,
         detail={"reason": reason, **report, "flattened": flattened},
     )
-    return {"session": status.session, "state": HALTED, **report, "flattened": flattened, "outcome": outcome}
+    return {**report, "flattened": flattened, "outcome": outcome}
 
 
 def pretrade_refusal(proposal: Proposal, account: Account, limits: RiskLimits) -> str | None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from tradeops import audit
 from tradeops.errors import ConfigError
-from tradeops.store.models import AuditRow, TraderAccountRow, TraderSessionRow
+from tradeops.store.models import AuditRow, TraderAccountRow, TraderOrderRow, TraderSessionRow
 from tradeops.trader.control import lock_session
 
 BASELINE, CORRECTION = "venue.baseline", "venue.correction"
@@ -108,27 +108,33 @@ def _accounts(db: Session, session_id: str) -> list[TraderAccountRow]:
 def reconcile(engine: Engine, session_id: str, venue: Venue, *, record_baseline: bool = False) -> Reconciliation:
     """Compare the venue with the ledger; the first time (with `record_baseline`) record the baseline."""
     with Session(engine) as db, db.begin():
-        row = db.get(TraderSessionRow, session_id)
-        if row is None:
-            raise ConfigError(f"no trading session {session_id!r}")
-        accounts = _accounts(db, session_id)
-        if not accounts:
-            raise ConfigError(f"trading session {session_id!r} has not traded a bar yet: nothing to reconcile")
-        assets = venue.assets([a.symbol for a in accounts])
-        snapshot = venue.snapshot([a.symbol for a in accounts])
-        held = holdings(accounts, assets)
-        base = baseline(db, session_id)
-        recorded = False
-        if base is None:
-            base = {asset: snapshot.balances.get(asset, 0.0) - amount for asset, amount in held.items()}
-            if not record_baseline:
-                raise ConfigError(f"trading session {session_id!r} has no venue baseline yet (the trader records it)")
-            audit.record(
-                db, actor=audit.RISK_ENGINE, action=BASELINE, target=session_id, outcome="recorded",
-                detail={"baseline": base, "venue": snapshot.balances, "ledger": held},
-            )  # fmt: skip
-            recorded = True
-        return _compare(session_id, held, base, snapshot, recorded)
+        return _reconcile_in(db, session_id, venue, record_baseline=record_baseline)[0]
+
+
+def _reconcile_in(
+    db: Session, session_id: str, venue: Venue, *, record_baseline: bool
+) -> tuple[Reconciliation, list[TraderAccountRow], dict[str, tuple[str, str]]]:
+    row = db.get(TraderSessionRow, session_id)
+    if row is None:
+        raise ConfigError(f"no trading session {session_id!r}")
+    accounts = _accounts(db, session_id)
+    if not accounts:
+        raise ConfigError(f"trading session {session_id!r} has not traded a bar yet: nothing to reconcile")
+    assets = venue.assets([a.symbol for a in accounts])
+    snapshot = venue.snapshot([a.symbol for a in accounts])
+    held = holdings(accounts, assets)
+    base = baseline(db, session_id)
+    recorded = False
+    if base is None:
+        base = {asset: snapshot.balances.get(asset, 0.0) - amount for asset, amount in held.items()}
+        if not record_baseline:
+            raise ConfigError(f"trading session {session_id!r} has no venue baseline yet (the trader records it)")
+        audit.record(
+            db, actor=audit.RISK_ENGINE, action=BASELINE, target=session_id, outcome="recorded",
+            detail={"baseline": base, "venue": snapshot.balances, "ledger": held},
+        )  # fmt: skip
+        recorded = True
+    return _compare(session_id, held, base, snapshot, recorded), accounts, assets
 
 
 def _compare(
@@ -163,17 +169,22 @@ def accept_venue(engine: Engine, session_id: str, venue: Venue, *, actor: str, r
     """Make the ledger hold what the venue holds (balance differences only), audited as `venue.correction`.
 
     A base asset's difference moves that symbol's position; the quote asset's is shared evenly by
-    the accounts' cash. Orders open at the venue are refused: they must be settled at the venue.
+    the accounts' cash. Orders open at the venue are refused: they must be settled at the venue. The
+    comparison and the correction are one transaction under the session's lock, and an order the
+    trader has in flight refuses it (its fill may be at the venue and not yet in the ledger).
     """
     if not reason.strip():
         raise ConfigError("say why: accepting the venue's balances needs a reason")
-    found = reconcile(engine, session_id, venue)
-    if any(d.kind == "open_order" for d in found.differences):
-        raise ConfigError("orders are open at the venue that the ledger does not know: cancel or settle them first")
-    with Session(engine) as db, db.begin():
+    with Session(engine) as db, db.begin():  # the venue is read under the session's lock: no bar moves the ledger
         lock_session(db, session_id)
-        accounts = _accounts(db, session_id)
-        assets = venue.assets([a.symbol for a in accounts])
+        in_flight = db.scalars(
+            select(TraderOrderRow.id).where(TraderOrderRow.session_id == session_id, TraderOrderRow.status == "sent")
+        ).first()
+        if in_flight is not None:  # the venue may hold its fill already, the ledger not yet: no delta is right
+            raise ConfigError(f"order {in_flight} is in flight at the venue; accept again once the trader settled it")
+        found, accounts, assets = _reconcile_in(db, session_id, venue, record_baseline=False)
+        if any(d.kind == "open_order" for d in found.differences):
+            raise ConfigError("orders are open at the venue that the ledger does not know: cancel or settle them first")
         changes = {}
         for asset, amounts in found.balances.items():
             delta = amounts["venue"] - amounts["expected"]
