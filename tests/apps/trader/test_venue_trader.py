@@ -243,3 +243,25 @@ def test_dc_24_accepting_the_venue_waits_for_an_order_in_flight(tmp_path, fake):
         db.get(TraderOrderRow, "live:30:in-flight").status = "unfilled"  # type: ignore[union-attr]
     fixed = accept_venue(trader.engine, "live", trader.broker, actor="ops", reason="fee rebate")  # type: ignore[arg-type]
     assert fixed.ok
+
+
+def test_dc_24_the_running_trader_sees_what_flatten_and_accept_venue_wrote_to_its_ledger(tmp_path, fake):
+    """The loop keeps the session in memory between bars: writes by the kill switch or an operator must reach it."""
+    bars = load_bars(DATA)
+    trader = venue_trader(tmp_path, fake, every=5)
+    for t in range(bars.n_bars):  # trade until the session holds a position
+        trade(trader, fake, bars, t + 1)
+        if any(trader_positions(trader).values()):
+            break
+    control = TraderControl(trader.engine)
+    halted = control.set_state(HALTED, actor="ops", reason="drill", session_id="live")
+    withdraw(trader.engine, trader.broker, halted, actor="ops", reason="drill", flatten=True)  # type: ignore[arg-type]
+    trade(trader, fake, bars, trader.last_bar + 3)  # halted bars: the loop writes its memory back
+    fake.account.balances["USDT"] += Decimal("7")  # a rebate, accepted by the operator while the loop runs
+    accept_venue(trader.engine, "live", trader.broker, actor="ops", reason="fee rebate")  # type: ignore[arg-type]
+    trade(trader, fake, bars, trader.last_bar + 3)
+    control.set_state("running", actor="ops", reason="drill over", session_id="live")
+    trade(trader, fake, bars, bars.n_bars)
+    assert reconcile(trader.engine, "live", trader.broker).ok  # type: ignore[arg-type]
+    assert TraderControl(trader.engine).status("live").state == "running"
+    assert duplicates(fake) == {}
