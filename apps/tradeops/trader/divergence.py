@@ -21,7 +21,7 @@ docs/trader.md); `divergence_every_bars` bounds it for long or fast replays.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -134,10 +134,14 @@ def compare(
 class DivergenceWatch:
     """The trading loop's side: compare at the configured bars, store the figures, breach the limits."""
 
-    def __init__(self, config: SessionConfig, limits: RiskLimits) -> None:
+    def __init__(
+        self, config: SessionConfig, limits: RiskLimits, is_flat: Callable[[str, float], bool] | None = None
+    ) -> None:
         self.config = config
         self.limits = limits
         self.every = every(limits)
+        # a venue's fee dust (below its smallest order) is no position: not an open trade, not a fill
+        self.is_flat = is_flat or (lambda _symbol, position: position == 0)
 
     def breaches(
         self,
@@ -155,14 +159,15 @@ class DivergenceWatch:
             return []
         stored = connection.execute(select(TraderTradeRow).where(TraderTradeRow.session_id == session_id))
         trades = [*stored.mappings(), *new_trades]
+        held = {symbol: a for symbol, a in accounts.items() if not self.is_flat(symbol, a.position)}
         found = compare(
             self.config,
             bars,
             t,
             equity=equity,
-            positions={symbol: a.position for symbol, a in accounts.items()},
-            trades=len(trades) + sum(1 for a in accounts.values() if a.position != 0),
-            fills=ledger_fills(trades, accounts),
+            positions={symbol: a.position for symbol, a in held.items()},
+            trades=len(trades) + sum(1 for a in held.values() if a.position != 0),
+            fills=ledger_fills(trades, held),
         )
         connection.execute(
             insert(TraderDivergenceRow).values(

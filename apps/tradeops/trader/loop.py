@@ -96,7 +96,7 @@ class Trader:
         self.venue = venue  # a remote broker's hooks: intent committed before sending, reconciliation
         self.signals = steps_for(config.strategy, config.params)  # the new bar's signals only, exactly
         self.guard = pretrade.PretradeGuard(config.limits, clock=clock)
-        self.divergence = divergence.DivergenceWatch(config, config.limits)
+        self.divergence = divergence.DivergenceWatch(config, config.limits, venue.broker.is_flat if venue else None)
         self._checked: object = None  # the data (array) whose traded prefix was last checked against the ledger
         self.state: ledger.SessionState | None = None  # read back from the ledger at the first bar
         self._reload = False  # read the state back at the next bar even though the cursor did not move

@@ -265,3 +265,27 @@ def test_dc_24_the_running_trader_sees_what_flatten_and_accept_venue_wrote_to_it
     assert reconcile(trader.engine, "live", trader.broker).ok  # type: ignore[arg-type]
     assert TraderControl(trader.engine).status("live").state == "running"
     assert duplicates(fake) == {}
+
+
+@pytest.mark.req("DC-24", "DC-25")
+def test_dc_24_dc_25_fee_dust_left_at_the_venue_is_no_open_trade_in_the_divergence(tmp_path, fake):
+    """Binance takes its fee in the bought asset, so a sell leaves dust below the smallest order: flat."""
+    from tradeops.store.models import TraderDivergenceRow
+
+    bars = load_bars(DATA)
+    config = session_config(
+        "live", "sma_cross", {"fast": 5, "slow": 20}, DATA, RiskLimits(divergence_every_bars=1), cash=20_000.0
+    )
+    chosen = broker(fake)
+    trader = Trader(
+        open_engine(f"sqlite:///{tmp_path / 'ledger.db'}"), config, broker=chosen, venue=VenueSession(chosen)
+    )
+    dusty = []
+    for t in range(bars.n_bars):
+        trade(trader, fake, bars, t + 1)
+        dusty += [t for s, p in trader_positions(trader).items() if p != 0 and chosen.is_flat(s, p)]
+    assert len(dusty) > 20  # bars that closed with only dust held
+    with Session(trader.engine) as db:
+        rows = list(db.scalars(select(TraderDivergenceRow).where(TraderDivergenceRow.session_id == "live")))
+    assert len(rows) == bars.n_bars - 2 and rows[-1].trades_backtest > 4
+    assert [r.bar for r in rows if r.trades_live != r.trades_backtest] == []
