@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from tradeops.data.bars import Bars
 from tradeops.engine.settings import ExecutionSettings
+from tradeops.store.database import open_engine
 from tradeops.store.models import TraderEquityRow, TraderOrderRow, TraderTradeRow
 from tradeops.strategies import get_strategy
 from tradeops.strategies.base import validate_params
@@ -70,3 +74,18 @@ def ledger(engine: Engine, session_id: str) -> dict[str, list[tuple[Any, ...]]]:
 
 def head(bars: Bars, n: int) -> Bars:
     return bars.head(n)
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    """A fresh ledger (SQLite on disk) for one test."""
+    engine = open_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    yield engine
+    engine.dispose()
+
+
+def orders(engine: Engine, session_id: str) -> list[TraderOrderRow]:
+    """A session's orders, in id (decision) order."""
+    with Session(engine) as db:
+        query = select(TraderOrderRow).where(TraderOrderRow.session_id == session_id).order_by(TraderOrderRow.id)
+        return list(db.scalars(query))

@@ -16,7 +16,6 @@ from tests.apps.trader.conftest import ledger, session_config
 from tradeops.audit import RISK_ENGINE, AuditLog
 from tradeops.data import load_bars
 from tradeops.engine.settings import ExecutionSettings
-from tradeops.store.database import open_engine
 from tradeops.store.models import TraderDivergenceRow
 from tradeops.trader.control import HALTED, RUNNING, TraderControl
 from tradeops.trader.drills import WorseFillsBroker
@@ -33,13 +32,6 @@ CHART = Path(__file__).resolve().parents[3] / "charts" / "tradeops-alerts"
 @pytest.fixture
 def goog_head():
     return load_bars("sample:GOOG").head(600)
-
-
-@pytest.fixture
-def engine(tmp_path):
-    engine = open_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
-    yield engine
-    engine.dispose()
 
 
 def compared(engine, session_id: str) -> list[TraderDivergenceRow]:

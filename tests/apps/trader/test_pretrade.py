@@ -9,16 +9,12 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from tests.apps.trader.conftest import ledger, session_config
+from tests.apps.trader.conftest import ledger, orders, session_config
 from tradeops.audit import AuditLog
 from tradeops.data import load_bars
 from tradeops.engine.settings import ExecutionSettings
 from tradeops.notify.console import ConsoleNotifier
-from tradeops.store.database import open_engine
-from tradeops.store.models import TraderOrderRow
 from tradeops.trader import pretrade
 from tradeops.trader.broker import CLOSE, OPEN_LONG, OPEN_SHORT, Account, Order, PaperBroker, Proposal
 from tradeops.trader.control import HALTED, RUNNING, TraderControl
@@ -179,19 +175,6 @@ def test_dc_25_the_paper_broker_proposes_exactly_the_order_it_executes(cash, pri
 @pytest.fixture
 def goog_head():
     return load_bars("sample:GOOG").head(500)
-
-
-@pytest.fixture
-def engine(tmp_path):
-    engine = open_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
-    yield engine
-    engine.dispose()
-
-
-def orders(engine, session_id: str) -> list[TraderOrderRow]:
-    with Session(engine) as db:
-        query = select(TraderOrderRow).where(TraderOrderRow.session_id == session_id).order_by(TraderOrderRow.id)
-        return list(db.scalars(query))
 
 
 def replay(engine, bars, tmp_path, limits: RiskLimits, name: str, **options) -> list[dict]:

@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.apps.trader.conftest import session_config
+from tests.apps.trader.conftest import orders, session_config
 from tradeops.audit import AuditLog
 from tradeops.data import load_bars
 from tradeops.errors import ConfigError, DataError
 from tradeops.notify.console import ConsoleNotifier
 from tradeops.store.database import open_engine
-from tradeops.store.models import TraderEquityRow, TraderOrderRow
+from tradeops.store.models import TraderEquityRow
 from tradeops.trader.control import HALTED, REDUCING, RUNNING, TraderControl
 from tradeops.trader.feed import ReplayFeed
 from tradeops.trader.loop import RISK_ENGINE, Trader
@@ -27,19 +27,6 @@ SMA = {"fast": 5, "slow": 20}
 @pytest.fixture
 def goog_head():
     return load_bars("sample:GOOG").head(700)
-
-
-@pytest.fixture
-def engine(tmp_path):
-    engine = open_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
-    yield engine
-    engine.dispose()
-
-
-def orders(engine, session_id: str) -> list[TraderOrderRow]:
-    with Session(engine) as db:
-        query = select(TraderOrderRow).where(TraderOrderRow.session_id == session_id).order_by(TraderOrderRow.id)
-        return list(db.scalars(query))
 
 
 def trip_bar(engine, session_id: str) -> int:
