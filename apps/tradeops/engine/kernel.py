@@ -1,9 +1,12 @@
 """The compiled simulation loop, executing every order through our order core (`tradeops.engine.orders`).
 
 One call simulates P parameter points over S symbols. Each point is a portfolio of S accounts
-with equal starting cash; its equity is their sum. Metrics accumulate while the loop runs, so a
-grid never materialises (bars x points) value arrays; full equity and trades are recorded only on
-request (single backtests). Compiled once and cached on disk (numba `cache=True`).
+with equal starting cash; its equity is their sum. Signals come as boolean arrays (bars, symbols, P) or,
+for a crossover strategy, as its indicator series, each distinct one once (windows, bars, symbols): the
+loop then crosses point p's two series bar by bar, so a grid never materialises signals per point.
+Metrics accumulate while the loop runs, so a grid never materialises (bars x points) value arrays; full
+equity and trades are recorded only on request (single backtests). Compiled once and cached on disk
+(numba `cache=True`).
 """
 
 from __future__ import annotations
@@ -78,6 +81,18 @@ def decide(entry, exit_, short_entry, short_exit, direction):
 
 
 @njit(cache=True)
+def crossed(fast, slow, t, s):
+    """(up, down) at bar t for symbol s: `fast` crossed above `slow` from bar t - 1 to bar t, or below it
+    (strict on both bars; NaN compares false), as `Crossover.signals` materialises them. Branch-free: it runs
+    for every bar, symbol and point, and which side of the slow series the fast one is on is data."""
+    before, now = max(t - 1, 0), t
+    fast_before, slow_before, fast_now, slow_now = fast[before, s], slow[before, s], fast[now, s], slow[now, s]
+    up = (t > 0) & (fast_before < slow_before) & (fast_now > slow_now)
+    down = (t > 0) & (fast_before > slow_before) & (fast_now < slow_now)
+    return up, down
+
+
+@njit(cache=True)
 def count_trade(row, pnl):
     """Add one closed trade's PnL to a point's accumulators."""
     row[CLOSED_TRADES] += 1
@@ -120,6 +135,9 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
     exits,
     short_entries,
     short_exits,
+    series,
+    fast_of,
+    slow_of,
     init_cash,
     fees,
     slippage,
@@ -132,13 +150,20 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
 ):
     """Simulate every point; return (accumulators (P, len(RAW_FIELDS)), trades recorded per point).
 
-    Recording (`record=True`) is for one point at a time: all points would share `trades_out`.
+    With `fast_of` and `slow_of` non-empty (one index per point), point p's signals are where
+    series[fast_of[p]] crosses series[slow_of[p]] (entries and short exits up, exits and short entries
+    down; `series` is (windows, bars, symbols)) and the four signal arrays are not read; otherwise they
+    are. Recording (`record=True`) is for one point at a time: all points would share `trades_out`.
     """
-    n_bars, n_symbols, n_points = entries.shape
+    n_bars, n_symbols = close.shape
+    crossover = fast_of.shape[0] > 0
+    n_points = fast_of.shape[0] if crossover else entries.shape[2]
     raw = np.zeros((n_points, len(RAW_FIELDS)))
     n_recorded = np.zeros(n_points, dtype=np.int64)
     cash0 = init_cash / n_symbols
     for p in prange(n_points):
+        fast = series[fast_of[p] if crossover else 0]
+        slow = series[slow_of[p] if crossover else 0]
         cash = np.full(n_symbols, cash0)
         position = np.zeros(n_symbols)
         debt = np.zeros(n_symbols)
@@ -151,19 +176,23 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
         peak_bar = 0
         previous = init_cash
         for t in range(n_bars):
-            for s in range(n_symbols):
-                if t == 0:
-                    continue
-                go_long, go_short, leave_long, leave_short = decide(
-                    entries[t - 1, s, p],
-                    exits[t - 1, s, p],
-                    short_entries[t - 1, s, p],
-                    short_exits[t - 1, s, p],
-                    direction,
-                )
-                state = orders.AccountState(cash[s], position[s], debt[s], free_cash[s])
+            for s in range(n_symbols if t > 0 else 0):
+                if crossover:
+                    up, down = crossed(fast, slow, t - 1, s)
+                    entry, exit_, short_entry, short_exit = up, down, down, up
+                else:
+                    entry, exit_ = entries[t - 1, s, p], exits[t - 1, s, p]
+                    short_entry, short_exit = short_entries[t - 1, s, p], short_exits[t - 1, s, p]
+                if not (entry | exit_ | short_entry | short_exit):
+                    continue  # no signal, as on most bars: no order
+                go_long, go_short, leave_long, leave_short = decide(entry, exit_, short_entry, short_exit, direction)
+                held = position[s]
+                closing = (held > 0 and leave_long) or (held < 0 and leave_short)
+                if not closing and not (held == 0 and (go_long or go_short)):
+                    continue  # no order either: the account stays as it is
+                state = orders.AccountState(cash[s], held, debt[s], free_cash[s])
                 price = open_[t, s]
-                if (position[s] > 0 and leave_long) or (position[s] < 0 and leave_short):
+                if closing:
                     state, result = _close(state, price, fees, slippage)
                     if result.status == orders.FILLED:
                         pnl = state.cash - cash_before[s]

@@ -89,9 +89,10 @@ def sma(values: np.ndarray, windows: np.ndarray) -> np.ndarray:
     return _per_unique_window(values, windows, _rolling_mean)
 
 
-def sma_per_window(values: np.ndarray, windows: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """`sma` without the broadcast: one (bars, symbols) array per distinct window and each point's index into them."""
-    return _per_window(values, windows, _rolling_mean)
+def sma_stack(values: np.ndarray, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`sma` without the broadcast: (distinct windows, bars, symbols), each window once, and each window's index."""
+    columns, inverse = _per_window(values, windows, _rolling_mean)
+    return np.stack(columns), inverse
 
 
 def rolling_max(values: np.ndarray, windows: np.ndarray) -> np.ndarray:
