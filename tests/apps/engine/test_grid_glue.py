@@ -3,7 +3,6 @@ JSON column by column, and a sweep that says how big it is before it starts."""
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 
@@ -16,7 +15,7 @@ from tradeops.engine import ExecutionSettings, kernel, run_backtest, run_grid
 from tradeops.engine import backtest as backtest_module
 from tradeops.engine.backtest import chunk_points, grid_summary
 from tradeops.engine.result import _trades
-from tradeops.strategies import get_strategy, indicators
+from tradeops.strategies import get_strategy, indicators, rolling
 from tradeops.strategies.base import expand_grid
 
 SMA = get_strategy("sma_cross")
@@ -27,23 +26,23 @@ def test_dc_18_each_moving_average_window_is_computed_once_per_run_across_chunks
     fast, slow = [5, 10, 20, 30], [20, 30, 60, 90]
     points, _ = expand_grid(SMA, {}, {"fast": fast, "slow": slow})
     whole = run_grid(SMA, points, goog, ExecutionSettings())
-    calls: list[int] = []
-    original = indicators._rolling_mean
+    calls: list[list[int]] = []
+    original = rolling.rolling_means
 
-    @functools.wraps(original)
-    def counted(frame, window):
-        calls.append(window)
-        return original(frame, window)
+    def counted(values, windows, out):
+        calls.append(windows.tolist())
+        return original(values, windows, out)
 
-    monkeypatch.setattr(indicators, "_rolling_mean", counted)
+    monkeypatch.setattr(rolling, "rolling_means", counted)
     monkeypatch.setattr(backtest_module, "CHUNK_CELLS", goog.n_bars * 3)  # three points per chunk
     assert chunk_points(goog) == 3 and len(points) > 3 * 3
-    chunked = run_grid(SMA, points, goog, ExecutionSettings())
-    assert sorted(calls) == sorted(set(fast) | set(slow))  # every distinct window exactly once
-    assert chunked.equals(whole)
+    seen: list[int] = []
+    chunked = run_grid(SMA, points, goog, ExecutionSettings(), progress=seen.append)
+    assert calls == [sorted(set(fast) | set(slow))]  # one computation for the run: every distinct window once
+    assert chunked.equals(whole) and sum(seen) == len(points) and set(seen[:-1]) == {3}
     calls.clear()
     run_grid(SMA, points, goog, ExecutionSettings())
-    assert sorted(calls) == sorted(set(fast) | set(slow))  # the cache lives for one run, not longer
+    assert calls == [sorted(set(fast) | set(slow))]  # nothing is kept from one run for the next
 
 
 def crossed_above(a: np.ndarray, b: np.ndarray) -> np.ndarray:
