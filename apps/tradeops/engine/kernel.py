@@ -80,16 +80,40 @@ def decide(entry, exit_, short_entry, short_exit, direction):
     return go_long, go_short, leave_long, leave_short
 
 
+# One bar's signals for one symbol, as bits of a code (0: no signal, as on most bars).
+ENTRY, EXIT, SHORT_ENTRY, SHORT_EXIT = 1, 2, 4, 8
+
+
 @njit(cache=True)
-def crossed(fast, slow, t, s):
-    """(up, down) at bar t for symbol s: `fast` crossed above `slow` from bar t - 1 to bar t, or below it
-    (strict on both bars; NaN compares false), as `Crossover.signals` materialises them. Branch-free: it runs
-    for every bar, symbol and point, and which side of the slow series the fast one is on is data."""
-    before, now = max(t - 1, 0), t
-    fast_before, slow_before, fast_now, slow_now = fast[before, s], slow[before, s], fast[now, s], slow[now, s]
-    up = (t > 0) & (fast_before < slow_before) & (fast_now > slow_now)
-    down = (t > 0) & (fast_before > slow_before) & (fast_now < slow_now)
-    return up, down
+def crossing_codes(fast, slow, t, codes):
+    """Fill codes[s] with bar t's signals where `fast` crossed `slow` from bar t - 1 to bar t (up: entry and
+    short exit; down: exit and short entry; strict on both bars, NaN compares false, as `Crossover.signals`
+    materialises them); return whether any symbol has one. One branch-free pass over the symbols."""
+    if t == 0:
+        codes[:] = 0
+        return False
+    fast_before, slow_before, fast_now, slow_now = fast[t - 1], slow[t - 1], fast[t], slow[t]
+    any_signal = np.uint8(0)
+    for s in range(codes.shape[0]):
+        up = (fast_before[s] < slow_before[s]) & (fast_now[s] > slow_now[s])
+        down = (fast_before[s] > slow_before[s]) & (fast_now[s] < slow_now[s])
+        code = np.uint8(up) * np.uint8(ENTRY | SHORT_EXIT) | np.uint8(down) * np.uint8(EXIT | SHORT_ENTRY)
+        codes[s] = code
+        any_signal |= code
+    return any_signal != 0
+
+
+@njit(cache=True)
+def array_codes(entries, exits, short_entries, short_exits, t, p, codes):
+    """Fill codes[s] with point p's signals at bar t from the four signal arrays; return whether any is set."""
+    any_signal = np.uint8(0)
+    for s in range(codes.shape[0]):
+        code = np.uint8(entries[t, s, p]) * np.uint8(ENTRY) | np.uint8(exits[t, s, p]) * np.uint8(EXIT)
+        code |= np.uint8(short_entries[t, s, p]) * np.uint8(SHORT_ENTRY)
+        code |= np.uint8(short_exits[t, s, p]) * np.uint8(SHORT_EXIT)
+        codes[s] = code
+        any_signal |= code
+    return any_signal != 0
 
 
 @njit(cache=True)
@@ -175,17 +199,21 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
         peak = init_cash
         peak_bar = 0
         previous = init_cash
+        codes = np.zeros(n_symbols, dtype=np.uint8)  # bar t - 1's signals, symbol by symbol
         for t in range(n_bars):
-            for s in range(n_symbols if t > 0 else 0):
-                if crossover:
-                    up, down = crossed(fast, slow, t - 1, s)
-                    entry, exit_, short_entry, short_exit = up, down, down, up
-                else:
-                    entry, exit_ = entries[t - 1, s, p], exits[t - 1, s, p]
-                    short_entry, short_exit = short_entries[t - 1, s, p], short_exits[t - 1, s, p]
-                if not (entry | exit_ | short_entry | short_exit):
-                    continue  # no signal, as on most bars: no order
-                go_long, go_short, leave_long, leave_short = decide(entry, exit_, short_entry, short_exit, direction)
+            if t == 0:
+                signalled = False
+            elif crossover:
+                signalled = crossing_codes(fast, slow, t - 1, codes)
+            else:
+                signalled = array_codes(entries, exits, short_entries, short_exits, t - 1, p, codes)
+            for s in range(n_symbols if signalled else 0):
+                code = codes[s]
+                if code == 0:
+                    continue  # no signal for this symbol: no order
+                go_long, go_short, leave_long, leave_short = decide(
+                    code & ENTRY != 0, code & EXIT != 0, code & SHORT_ENTRY != 0, code & SHORT_EXIT != 0, direction
+                )
                 held = position[s]
                 closing = (held > 0 and leave_long) or (held < 0 and leave_short)
                 if not closing and not (held == 0 and (go_long or go_short)):
