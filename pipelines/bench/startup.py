@@ -5,10 +5,11 @@
 Cases: (a) `tradeops --help` and `tradeops backup list` whole processes against `python -c "import typer"`;
 (b) `tradeops gate` on GOOG with every check, fresh process, against backtrader's and backtesting.py's
 whole processes running one backtest; (c) the 174-point sweep on `--bars` hourly synthetic bars, whole
-process, against backtesting.py's `optimize` of the same grid; (d) ns per bar-point of the kernel alone,
-of `run_grid` and of a plain numba loop written here (a moving-average cross with no order logic);
-(e) a `--big`-bar single backtest split into load, signals, kernel, trades and JSON; (f) `run_grid`'s ns per
-bar-point as the bars grow (`--linear`), to see whether its cost stays linear. Times are wall
+process, against backtesting.py's `optimize` of the same grid; (d) ns per bar-point of the kernel alone
+(on the inputs `run_grid` gives it), of `run_grid` and of plain numba loops (`pipelines.bench.plain_loops`:
+a moving-average cross with no order logic; its docstring says what each leaves out); (e) a `--big`-bar
+single backtest split into load, signals, kernel, trades and JSON; (f) `run_grid`'s ns per bar-point as the
+bars grow (`--linear`), to see whether its cost stays linear. Times are wall
 clock medians; nothing here asserts a time. Other work on the machine slows every figure alike.
 """
 
@@ -23,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -98,59 +98,47 @@ def case_sweep(folder: str, bars: int) -> dict[str, Any]:
     return {"case": f"c: whole process, 174-point sweep on {bars:,} hourly bars", "seconds": seconds}
 
 
-def plain_cross_loop() -> Callable[..., float]:
-    """A moving-average cross with all-in fills and no costs: the floor a numba loop reaches per bar-point."""
-    from numba import njit, prange
-
-    @njit(cache=False, parallel=True)
-    def loop(close: np.ndarray, up: np.ndarray, down: np.ndarray) -> float:
-        n_bars, n_symbols, n_points = up.shape
-        total = 0.0
-        for p in prange(n_points):
-            for s in range(n_symbols):
-                cash, units = 1.0, 0.0
-                for t in range(1, n_bars):
-                    price = close[t, s]
-                    if units == 0.0 and up[t - 1, s, p]:
-                        units, cash = cash / price, 0.0
-                    elif units > 0.0 and down[t - 1, s, p]:
-                        cash, units = units * price, 0.0
-                total += cash + units * close[n_bars - 1, s]
-        return total
-
-    return loop
-
-
-def case_per_bar_point(symbols: int, bars_per_symbol: int) -> dict[str, Any]:
+def case_per_bar_point(symbols: int, bars_per_symbol: int, repeat: int = 5) -> dict[str, Any]:
+    """ns per bar-point of `run_grid`, of the kernel alone on the inputs `run_grid` gives it (one chunk's points
+    crossing their moving averages in place; averages computed beforehand), and of the plain loops
+    (`pipelines.bench.plain_loops`); each the median of `repeat` calls after a warm-up call."""
+    from pipelines.bench import plain_loops
+    from pipelines.bench.engine import timed
     from tradeops.data import load_bars
     from tradeops.engine import ExecutionSettings, run_grid
     from tradeops.engine.backtest import _simulate, chunk_points
-    from tradeops.strategies import get_strategy
     from tradeops.strategies.base import expand_grid, table_from_points
+    from tradeops.strategies.sma_cross import SmaCross
 
     bars = load_bars(f"sample:synthetic?symbols={symbols}&bars={bars_per_symbol}")
-    strategy = get_strategy("sma_cross")
+    strategy = SmaCross()
     points, _ = expand_grid(strategy, {}, {"fast": FAST, "slow": SLOW})
     settings = ExecutionSettings()
     run_grid(strategy, points[:2], bars.head(300), settings)  # load the cached kernel
-    started = time.perf_counter()
-    run_grid(strategy, points, bars, settings)
-    grid = time.perf_counter() - started
     chunk = {k: v[: chunk_points(bars)] for k, v in table_from_points(points).items()}
-    signals = strategy.signals(bars, chunk)
-    started = time.perf_counter()
-    _simulate(signals, bars, settings, record=False)
-    kernel = time.perf_counter() - started
-    loop = plain_cross_loop()
-    loop(bars.close[:50], signals.entries[:50], signals.exits[:50])  # compile
-    started = time.perf_counter()
-    loop(bars.close, signals.entries, signals.exits)
-    plain = time.perf_counter() - started
-    n_chunk = signals.entries.shape[2]
+    crossover = strategy.crossover(bars, chunk)
+    signals = crossover.signals()  # what strategy.signals gives: the arrays other strategies hand the kernel
+    up, down = (np.ascontiguousarray(a.transpose(2, 1, 0)) for a in (signals.entries, signals.exits))
+    close_by_symbol = np.ascontiguousarray(bars.close.T)
+    loop, contiguous, marked = (
+        plain_loops.cross_loop(),
+        plain_loops.contiguous_cross_loop(),
+        plain_loops.marked_cross_loop(),
+    )
+    seconds = {
+        "kernel": timed(lambda: _simulate(crossover, bars, settings, record=False), repeat),
+        "run_grid": timed(lambda: run_grid(strategy, points, bars, settings), repeat),
+        "plain numba loop": timed(lambda: loop(bars.close, signals.entries, signals.exits), repeat),
+        "kernel, signal arrays": timed(lambda: _simulate(signals, bars, settings, record=False), repeat),
+        "plain numba loop, contiguous signals": timed(lambda: contiguous(close_by_symbol, up, down), repeat),
+        "plain numba loop, crossing the averages, equity marked": timed(
+            lambda: marked(bars.close, crossover.series, crossover.fast_of, crossover.slow_of), repeat
+        ),
+    }
+    cells = bars.n_bars * symbols
     per = {
-        "kernel": kernel / (bars.n_bars * symbols * n_chunk),
-        "run_grid": grid / (bars.n_bars * symbols * len(points)),
-        "plain numba loop": plain / (bars.n_bars * symbols * n_chunk),
+        name: value / (cells * (len(points) if name == "run_grid" else len(crossover.fast_of)))
+        for name, value in seconds.items()
     }
     return {
         "case": f"d: ns per bar-point, {len(points)} points x {symbols} symbols x {bars_per_symbol:,} bars",

@@ -14,11 +14,21 @@ from tradeops.data.bars import Bars
 from tradeops.engine import kernel, metrics
 from tradeops.engine.settings import DIRECTION_CODES, ExecutionSettings
 from tradeops.errors import DataError
-from tradeops.strategies.base import ParamTable, Signals, Strategy, StrategyParams, table_from_points
+from tradeops.strategies.base import (
+    Crossover,
+    ParamTable,
+    Signals,
+    Strategy,
+    StrategyParams,
+    crossover_form,
+    table_from_points,
+)
 from tradeops.strategies.indicators import computed_once
 
 # Memory for one chunk of a grid: its signal arrays and the indicator values gathered for them
-# (about BYTES_PER_CELL per bar x symbol x point); keeps a grid's memory flat at any size.
+# (about BYTES_PER_CELL per bar x symbol x point); keeps a grid's memory flat at any size. A crossover
+# strategy's chunk holds no per-point arrays (the kernel crosses the run's series in place): for it the
+# chunk only sets how often `progress` hears.
 CHUNK_BYTES = 256 * 2**20
 BYTES_PER_CELL = 40  # two float64 indicator columns + four bool signal arrays + crossing temporaries
 CHUNK_CELLS = CHUNK_BYTES // BYTES_PER_CELL  # bars x symbols x points simulated at once
@@ -43,18 +53,31 @@ def _check_length(bars: Bars) -> None:
         raise DataError(f"{bars.name}: {bars.n_bars} bar(s); a backtest needs at least 3")
 
 
+# What the kernel gets in place of the form it is not given (one signature: numba caches one compile).
+_NO_SIGNALS = np.zeros((0, 0, 0), dtype=np.bool_)
+_NO_SERIES = (np.zeros((1, 1, 1)), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))  # no points to cross
+
+
+def _kernel_inputs(source: Signals | Crossover) -> tuple[np.ndarray, ...]:
+    """The four signal arrays and the crossover's (series, fast_of, slow_of), one of them empty."""
+    if isinstance(source, Crossover):
+        series = np.ascontiguousarray(source.series, dtype=np.float64)
+        fast_of, slow_of = (np.ascontiguousarray(a, dtype=np.int64) for a in (source.fast_of, source.slow_of))
+        return (_NO_SIGNALS,) * 4 + (series, fast_of, slow_of)
+    # One memory layout for every call, so the kernel compiles (and caches) exactly one signature.
+    return tuple(np.ascontiguousarray(a, dtype=np.bool_) for a in source.as_tuple()) + _NO_SERIES
+
+
 def _simulate(
-    signals: Signals, bars: Bars, settings: ExecutionSettings, record: bool
+    source: Signals | Crossover, bars: Bars, settings: ExecutionSettings, record: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    n_points = signals.entries.shape[2]
+    n_points = len(source.fast_of) if isinstance(source, Crossover) else source.entries.shape[2]
     equity = np.zeros((bars.n_bars, n_points if record else 0))
     trades = np.zeros((bars.n_bars * bars.n_symbols + bars.n_symbols if record else 0, len(kernel.TRADE_FIELDS)))
-    # One memory layout for every call, so the kernel compiles (and caches) exactly one signature.
-    arrays = [np.ascontiguousarray(a, dtype=np.bool_) for a in signals.as_tuple()]
     raw, n_recorded = kernel.simulate(  # type: ignore[call-arg]  # numba's Dispatcher hides the signature
         bars.open,
         bars.close,
-        *arrays,
+        *_kernel_inputs(source),
         float(settings.cash),
         float(settings.commission),
         float(settings.slippage),
@@ -157,17 +180,23 @@ def run_grid(
     """Backtest every point; return parameters and metrics per point, in the order given.
 
     Points are simulated in chunks of `chunk_points` (memory stays flat); each indicator window is
-    computed once for the whole run; `progress(n)` is told after each chunk.
+    computed once for the whole run; `progress(n)` is told after each chunk. A strategy with a crossover
+    form (`crossover_form`) gives its series once and the kernel crosses them in place, materialising no
+    signals; any other strategy's signals are computed chunk by chunk.
     """
     _check_length(bars)
     table = table_from_points(list(points))
     chunk = chunk_points(bars)
     benchmark = metrics.buy_and_hold(bars.close, bars.bars_per_year())
     parts: list[dict[str, np.ndarray]] = []
+    form = crossover_form(strategy)
     with computed_once():
+        crossover = form(bars, table) if form is not None else None  # every point's series, once per run
         for start in range(0, len(points), chunk):
-            part: ParamTable = {name: values[start : start + chunk] for name, values in table.items()}
-            raw, *_ = _simulate(strategy.signals(bars, part), bars, settings, record=False)
+            items = slice(start, start + chunk)
+            part: ParamTable = {name: values[items] for name, values in table.items()}
+            source = crossover.points(items) if crossover is not None else strategy.signals(bars, part)
+            raw, *_ = _simulate(source, bars, settings, record=False)
             parts.append(metrics_for(raw, bars, settings, benchmark))
             if progress is not None:
                 progress(len(next(iter(part.values()))))

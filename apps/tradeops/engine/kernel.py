@@ -1,9 +1,12 @@
 """The compiled simulation loop, executing every order through our order core (`tradeops.engine.orders`).
 
 One call simulates P parameter points over S symbols. Each point is a portfolio of S accounts
-with equal starting cash; its equity is their sum. Metrics accumulate while the loop runs, so a
-grid never materialises (bars x points) value arrays; full equity and trades are recorded only on
-request (single backtests). Compiled once and cached on disk (numba `cache=True`).
+with equal starting cash; its equity is their sum. Signals come as boolean arrays (bars, symbols, P) or,
+for a crossover strategy, as its indicator series, each distinct one once (windows, bars, symbols): the
+loop then crosses point p's two series bar by bar, so a grid never materialises signals per point.
+Metrics accumulate while the loop runs, so a grid never materialises (bars x points) value arrays; full
+equity and trades are recorded only on request (single backtests). Compiled once and cached on disk
+(numba `cache=True`).
 """
 
 from __future__ import annotations
@@ -77,6 +80,42 @@ def decide(entry, exit_, short_entry, short_exit, direction):
     return go_long, go_short, leave_long, leave_short
 
 
+# One bar's signals for one symbol, as bits of a code (0: no signal, as on most bars).
+ENTRY, EXIT, SHORT_ENTRY, SHORT_EXIT = 1, 2, 4, 8
+
+
+@njit(cache=True)
+def crossing_codes(fast, slow, t, codes):
+    """Fill codes[s] with bar t's signals where `fast` crossed `slow` from bar t - 1 to bar t (up: entry and
+    short exit; down: exit and short entry; strict on both bars, NaN compares false, as `Crossover.signals`
+    materialises them); return whether any symbol has one. One branch-free pass over the symbols."""
+    if t == 0:
+        codes[:] = 0
+        return False
+    fast_before, slow_before, fast_now, slow_now = fast[t - 1], slow[t - 1], fast[t], slow[t]
+    any_signal = np.uint8(0)
+    for s in range(codes.shape[0]):
+        up = (fast_before[s] < slow_before[s]) & (fast_now[s] > slow_now[s])
+        down = (fast_before[s] > slow_before[s]) & (fast_now[s] < slow_now[s])
+        code = np.uint8(up) * np.uint8(ENTRY | SHORT_EXIT) | np.uint8(down) * np.uint8(EXIT | SHORT_ENTRY)
+        codes[s] = code
+        any_signal |= code
+    return any_signal != 0
+
+
+@njit(cache=True)
+def array_codes(entries, exits, short_entries, short_exits, t, p, codes):
+    """Fill codes[s] with point p's signals at bar t from the four signal arrays; return whether any is set."""
+    any_signal = np.uint8(0)
+    for s in range(codes.shape[0]):
+        code = np.uint8(entries[t, s, p]) * np.uint8(ENTRY) | np.uint8(exits[t, s, p]) * np.uint8(EXIT)
+        code |= np.uint8(short_entries[t, s, p]) * np.uint8(SHORT_ENTRY)
+        code |= np.uint8(short_exits[t, s, p]) * np.uint8(SHORT_EXIT)
+        codes[s] = code
+        any_signal |= code
+    return any_signal != 0
+
+
 @njit(cache=True)
 def count_trade(row, pnl):
     """Add one closed trade's PnL to a point's accumulators."""
@@ -120,6 +159,9 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
     exits,
     short_entries,
     short_exits,
+    series,
+    fast_of,
+    slow_of,
     init_cash,
     fees,
     slippage,
@@ -132,13 +174,20 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
 ):
     """Simulate every point; return (accumulators (P, len(RAW_FIELDS)), trades recorded per point).
 
-    Recording (`record=True`) is for one point at a time: all points would share `trades_out`.
+    With `fast_of` and `slow_of` non-empty (one index per point), point p's signals are where
+    series[fast_of[p]] crosses series[slow_of[p]] (entries and short exits up, exits and short entries
+    down; `series` is (windows, bars, symbols)) and the four signal arrays are not read; otherwise they
+    are. Recording (`record=True`) is for one point at a time: all points would share `trades_out`.
     """
-    n_bars, n_symbols, n_points = entries.shape
+    n_bars, n_symbols = close.shape
+    crossover = fast_of.shape[0] > 0
+    n_points = fast_of.shape[0] if crossover else entries.shape[2]
     raw = np.zeros((n_points, len(RAW_FIELDS)))
     n_recorded = np.zeros(n_points, dtype=np.int64)
     cash0 = init_cash / n_symbols
     for p in prange(n_points):
+        fast = series[fast_of[p] if crossover else 0]
+        slow = series[slow_of[p] if crossover else 0]
         cash = np.full(n_symbols, cash0)
         position = np.zeros(n_symbols)
         debt = np.zeros(n_symbols)
@@ -150,20 +199,28 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
         peak = init_cash
         peak_bar = 0
         previous = init_cash
+        codes = np.zeros(n_symbols, dtype=np.uint8)  # bar t - 1's signals, symbol by symbol
         for t in range(n_bars):
-            for s in range(n_symbols):
-                if t == 0:
-                    continue
+            if t == 0:
+                signalled = False
+            elif crossover:
+                signalled = crossing_codes(fast, slow, t - 1, codes)
+            else:
+                signalled = array_codes(entries, exits, short_entries, short_exits, t - 1, p, codes)
+            for s in range(n_symbols if signalled else 0):
+                code = codes[s]
+                if code == 0:
+                    continue  # no signal for this symbol: no order
                 go_long, go_short, leave_long, leave_short = decide(
-                    entries[t - 1, s, p],
-                    exits[t - 1, s, p],
-                    short_entries[t - 1, s, p],
-                    short_exits[t - 1, s, p],
-                    direction,
+                    code & ENTRY != 0, code & EXIT != 0, code & SHORT_ENTRY != 0, code & SHORT_EXIT != 0, direction
                 )
-                state = orders.AccountState(cash[s], position[s], debt[s], free_cash[s])
+                held = position[s]
+                closing = (held > 0 and leave_long) or (held < 0 and leave_short)
+                if not closing and not (held == 0 and (go_long or go_short)):
+                    continue  # no order either: the account stays as it is
+                state = orders.AccountState(cash[s], held, debt[s], free_cash[s])
                 price = open_[t, s]
-                if (position[s] > 0 and leave_long) or (position[s] < 0 and leave_short):
+                if closing:
                     state, result = _close(state, price, fees, slippage)
                     if result.status == orders.FILLED:
                         pnl = state.cash - cash_before[s]

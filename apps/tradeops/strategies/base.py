@@ -8,7 +8,7 @@ Signals at bar t may use bars 0..t only; the engine fills them at the open of ba
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -40,6 +40,31 @@ class Signals:
         return self.entries, self.exits, self.short_entries, self.short_exits
 
 
+@dataclass(frozen=True)
+class Crossover:
+    """Signals as crossings of two indicator series per point, for the grid's kernel to compare in place.
+
+    `series` (windows, bars, symbols) holds each distinct series once; point p goes long where
+    series[fast_of[p]] crosses above series[slow_of[p]] (strict on both bars: below, then above; NaN
+    is neither) and exits, or goes short, where it crosses below. `signals()` materialises the same.
+    """
+
+    series: np.ndarray
+    fast_of: np.ndarray
+    slow_of: np.ndarray
+
+    def points(self, items: slice) -> Crossover:
+        """The same series for a run of the points only."""
+        return Crossover(self.series, self.fast_of[items], self.slow_of[items])
+
+    def signals(self) -> Signals:
+        from tradeops.strategies.indicators import crossings
+
+        columns = list(self.series)
+        up, down = crossings(columns, self.fast_of, columns, self.slow_of)
+        return Signals(entries=up, exits=down, short_entries=down, short_exits=up)
+
+
 class Strategy(Protocol):
     """What every strategy provides."""
 
@@ -50,6 +75,12 @@ class Strategy(Protocol):
     def signals(self, bars: Bars, params: ParamTable) -> Signals:
         """Return signals for every parameter point in `params` (arrays of equal length)."""
         ...
+
+
+def crossover_form(strategy: Strategy) -> Callable[[Bars, ParamTable], Crossover] | None:
+    """A strategy's `crossover(bars, params) -> Crossover`, if it defines one: its signals as crossings of two
+    series, equal to `signals(bars, params)`, which a grid simulates without materialising them."""
+    return getattr(strategy, "crossover", None)
 
 
 def lookback(strategy: Strategy, params: StrategyParams) -> int | None:

@@ -2,7 +2,9 @@
 
 Each function takes a (bars, symbols) array and an int array of windows (P,) and returns
 (bars, symbols, P), computing each distinct window once. Values before a window is full are NaN.
-Inside `computed_once()` (a grid's run) a window is computed once for all the chunks of the run.
+Inside `computed_once()` (a grid's run) a window of the pandas-computed ones (max, min, RSI) is computed
+once for all the chunks of the run; moving averages are compiled (`tradeops.strategies.rolling`) and a
+crossover grid computes them once per run anyway (`SmaCross.crossover`).
 """
 
 from __future__ import annotations
@@ -64,10 +66,6 @@ def _per_unique_window(
     return np.stack([columns[i] for i in inverse], axis=-1)  # one copy, straight into the (bars, symbols, P) layout
 
 
-def _rolling_mean(frame: pd.DataFrame, window: int) -> pd.DataFrame:
-    return frame.rolling(window).mean()
-
-
 def _rolling_max(frame: pd.DataFrame, window: int) -> pd.DataFrame:
     return frame.rolling(window).max()
 
@@ -85,13 +83,17 @@ def _wilder_rsi(frame: pd.DataFrame, window: int) -> pd.DataFrame:
 
 
 def sma(values: np.ndarray, windows: np.ndarray) -> np.ndarray:
-    """Simple moving average of the last `window` values, the current bar included."""
-    return _per_unique_window(values, windows, _rolling_mean)
+    """Simple moving average of the last `window` values, the current bar included (pandas' rolling mean,
+    bit for bit: `tradeops.strategies.rolling`)."""
+    stack, inverse = sma_stack(values, windows)
+    return np.stack([stack[i] for i in inverse.tolist()], axis=-1)
 
 
-def sma_per_window(values: np.ndarray, windows: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """`sma` without the broadcast: one (bars, symbols) array per distinct window and each point's index into them."""
-    return _per_window(values, windows, _rolling_mean)
+def sma_stack(values: np.ndarray, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`sma` without the broadcast: (distinct windows, bars, symbols), each window once, and each point's index."""
+    from tradeops.strategies import rolling  # numba loads on first use, not with the strategies
+
+    return rolling.sma_stack(values, windows)
 
 
 def rolling_max(values: np.ndarray, windows: np.ndarray) -> np.ndarray:

@@ -8,9 +8,9 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from tradeops.data.bars import Bars
-from tradeops.strategies.base import ParamTable, Signals, StrategyParams
+from tradeops.strategies.base import Crossover, ParamTable, Signals, StrategyParams
 from tradeops.strategies.incremental import RecursiveSteps, SignalRow
-from tradeops.strategies.indicators import RollingMean, crossings, sma_per_window
+from tradeops.strategies.indicators import RollingMean, sma_stack
 
 
 class SmaCrossParams(StrategyParams):
@@ -46,10 +46,13 @@ class SmaCross:
         return SmaCrossSteps(params)
 
     def signals(self, bars: Bars, params: ParamTable) -> Signals:
-        fast, fast_of = sma_per_window(bars.close, params["fast"])
-        slow, slow_of = sma_per_window(bars.close, params["slow"])
-        up, down = crossings(fast, fast_of, slow, slow_of)
-        return Signals(entries=up, exits=down, short_entries=down, short_exits=up)
+        return self.crossover(bars, params).signals()
+
+    def crossover(self, bars: Bars, params: ParamTable) -> Crossover:
+        """Both averages of every point, each distinct window once, for the grid's kernel to cross in place."""
+        series, window_of = sma_stack(bars.close, np.concatenate([params["fast"], params["slow"]]))
+        n_points = len(params["fast"])
+        return Crossover(series, window_of[:n_points], window_of[n_points:])
 
 
 class SmaCrossSteps(RecursiveSteps):

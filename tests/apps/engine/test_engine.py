@@ -149,23 +149,25 @@ def test_dc_11_grid_points_equal_single_backtests_in_any_chunking(goog, monkeypa
 def test_dc_8_compiled_kernel_equals_its_interpreted_source(goog):
     """The numba-compiled loop and its plain-Python source give identical results (and coverage sees the source)."""
     from tradeops.engine import kernel
+    from tradeops.engine.backtest import _kernel_inputs
 
     bars = goog.head(600)
-    signals = SMA.signals(bars, {"fast": np.array([5]), "slow": np.array([20])})  # record mode: one point
-    arrays = [np.ascontiguousarray(a) for a in signals.as_tuple()]
+    params = {"fast": np.array([5]), "slow": np.array([20])}  # record mode: one point
 
-    def simulate(function):
+    def simulate(function, source):
         equity = np.zeros((bars.n_bars, 1))
         trades = np.zeros((bars.n_bars + 1, len(kernel.TRADE_FIELDS)))
+        inputs = _kernel_inputs(source)
         raw, counts = function(
-            bars.open, bars.close, *arrays, 10_000.0, 0.001, 0.0005, 1.0, kernel.LONG_SHORT, 1.0, True, equity, trades
+            bars.open, bars.close, *inputs, 10_000.0, 0.001, 0.0005, 1.0, kernel.LONG_SHORT, 1.0, True, equity, trades
         )
         return raw, counts, equity, trades
 
-    compiled, interpreted = simulate(kernel.simulate), simulate(kernel.simulate.py_func)
-    for fast, slow in zip(compiled, interpreted, strict=True):
-        np.testing.assert_allclose(fast, slow, rtol=1e-12)
-    assert compiled[1].sum() > 10
+    for source in (SMA.signals(bars, params), SMA.crossover(bars, params)):  # signal arrays, series crossed in place
+        compiled, interpreted = simulate(kernel.simulate, source), simulate(kernel.simulate.py_func, source)
+        for fast, slow in zip(compiled, interpreted, strict=True):
+            np.testing.assert_allclose(fast, slow, rtol=1e-12)
+        assert compiled[1].sum() > 10
 
 
 @pytest.mark.req("DC-8")

@@ -3,7 +3,6 @@ JSON column by column, and a sweep that says how big it is before it starts."""
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 
@@ -12,11 +11,11 @@ import pandas as pd
 import pytest
 
 from tests.apps.cli.test_cli import cli
-from tradeops.engine import ExecutionSettings, run_backtest, run_grid
+from tradeops.engine import ExecutionSettings, kernel, run_backtest, run_grid
 from tradeops.engine import backtest as backtest_module
 from tradeops.engine.backtest import chunk_points, grid_summary
 from tradeops.engine.result import _trades
-from tradeops.strategies import get_strategy, indicators
+from tradeops.strategies import get_strategy, indicators, rolling
 from tradeops.strategies.base import expand_grid
 
 SMA = get_strategy("sma_cross")
@@ -27,23 +26,23 @@ def test_dc_18_each_moving_average_window_is_computed_once_per_run_across_chunks
     fast, slow = [5, 10, 20, 30], [20, 30, 60, 90]
     points, _ = expand_grid(SMA, {}, {"fast": fast, "slow": slow})
     whole = run_grid(SMA, points, goog, ExecutionSettings())
-    calls: list[int] = []
-    original = indicators._rolling_mean
+    calls: list[list[int]] = []
+    original = rolling.rolling_means
 
-    @functools.wraps(original)
-    def counted(frame, window):
-        calls.append(window)
-        return original(frame, window)
+    def counted(values, windows, out):
+        calls.append(windows.tolist())
+        return original(values, windows, out)
 
-    monkeypatch.setattr(indicators, "_rolling_mean", counted)
+    monkeypatch.setattr(rolling, "rolling_means", counted)
     monkeypatch.setattr(backtest_module, "CHUNK_CELLS", goog.n_bars * 3)  # three points per chunk
     assert chunk_points(goog) == 3 and len(points) > 3 * 3
-    chunked = run_grid(SMA, points, goog, ExecutionSettings())
-    assert sorted(calls) == sorted(set(fast) | set(slow))  # every distinct window exactly once
-    assert chunked.equals(whole)
+    seen: list[int] = []
+    chunked = run_grid(SMA, points, goog, ExecutionSettings(), progress=seen.append)
+    assert calls == [sorted(set(fast) | set(slow))]  # one computation for the run: every distinct window once
+    assert chunked.equals(whole) and sum(seen) == len(points) and set(seen[:-1]) == {3}
     calls.clear()
     run_grid(SMA, points, goog, ExecutionSettings())
-    assert sorted(calls) == sorted(set(fast) | set(slow))  # the cache lives for one run, not longer
+    assert calls == [sorted(set(fast) | set(slow))]  # nothing is kept from one run for the next
 
 
 def crossed_above(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -66,6 +65,36 @@ def test_dc_18_crossings_equal_the_broadcast_comparison_with_ties_and_gaps():
     assert np.array_equal(up, crossed_above(fast, slow))
     assert np.array_equal(down, crossed_above(slow, fast))
     assert up.any() and down.any() and not up[:, :, 4].any()  # a point crossing itself never crosses
+
+
+@pytest.mark.req("DC-18")
+@pytest.mark.parametrize("direction", ["long_only", "short_only", "long_short"])
+def test_dc_18_the_kernel_crossing_series_in_place_equals_it_reading_materialised_signals(direction, goog, eurusd):
+    """A crossover grid never materialises its signals: the kernel's own crossing gives every accumulator,
+    trade and equity value bit for bit as the signal arrays do, ties (EURUSD's flat hours) and gaps included."""
+    from tradeops.data import load_bars
+    from tradeops.engine.backtest import _simulate
+    from tradeops.strategies.base import Crossover
+
+    settings = ExecutionSettings(direction=direction, commission=0.001, slippage=0.0005)
+    many = load_bars("sample:synthetic?symbols=3&bars=500")
+    rng = np.random.default_rng(11)
+    gappy = np.round(rng.normal(size=(4, many.n_bars, many.n_symbols)), 1)  # rounding makes ties
+    gappy[rng.random(gappy.shape) < 0.05] = np.nan
+    grid = {"fast": np.array([2, 3, 5, 10, 10]), "slow": np.array([5, 8, 20, 30, 50])}
+    cases = [(SMA.crossover(b, grid), b) for b in (goog, eurusd.head(3000), many)]
+    cases.append((Crossover(gappy, np.array([0, 1, 1, 3, 2]), np.array([2, 2, 3, 0, 2])), many))
+    for crossover, bars in cases:
+        raw, _, _, _ = _simulate(crossover, bars, settings, record=False)
+        assert np.array_equal(raw, _simulate(crossover.signals(), bars, settings, record=False)[0], equal_nan=True)
+        assert raw[:, kernel.CLOSED_TRADES].sum() > 10  # the grid traded
+        one = crossover.points(slice(1, 2))  # a single point, recorded
+        for in_place, materialised in zip(
+            _simulate(one, bars, settings, record=True),
+            _simulate(one.signals(), bars, settings, record=True),
+            strict=True,
+        ):
+            assert np.array_equal(in_place, materialised, equal_nan=True)
 
 
 def _reference_trades(frame: pd.DataFrame) -> list[dict]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tradeops.data import load_bars
@@ -81,5 +82,7 @@ def test_dc_18_the_carried_averages_equal_pandas_bit_for_bit(goog):
             mean, strength = RollingMean(window, values.shape[1]), WilderRsi(window, values.shape[1])
             means = np.array([mean.update(values, t) for t in range(len(values))])
             strengths = np.array([strength.update(values[t]) for t in range(len(values))])
+            pandas = pd.DataFrame(values).rolling(window).mean().to_numpy()  # `sma` is compiled: pandas itself here
+            assert np.array_equal(means, pandas, equal_nan=True)
             assert np.array_equal(means, sma(values, np.array([window]))[:, :, 0], equal_nan=True)
             assert np.array_equal(strengths, rsi(values, np.array([window]))[:, :, 0], equal_nan=True)
