@@ -1,22 +1,24 @@
-"""The trading loop's statements: a session's state kept in memory between bars, written with few Core statements.
+"""The trading loop's statements: a session's state kept in memory between bars, written with few statements.
 
 A bar costs one UPDATE of the session row that takes the write lock and returns what the kill switch
 may have changed (state, reason, peak and day-start equity) with the stored last bar; then the bar's
 rows (order updates, account updates and trades only when orders were pending, one equity row, new
 orders only when there are any); then one UPDATE that advances the cursor. Everything else the loop
-needs (accounts, pending orders, the last equity) stays in memory. Crash-only: `load` is the one way
-in, at start and whenever the stored last bar is not the one the memory holds (another process
-advanced the session, or a transaction rolled back).
+needs (accounts, pending orders, the last equity) stays in memory. The statements are Core statements
+compiled once per dialect and run on the bar's DBAPI cursor (store/prepared.py), in the bar's one
+transaction. Crash-only: `load` is the one way in, at start and whenever the stored last bar is not
+the one the memory holds (another process advanced the session, or a transaction rolled back).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 from tradeops.store.models import (
     TraderAccountRow,
@@ -25,6 +27,7 @@ from tradeops.store.models import (
     TraderSessionRow,
     TraderTradeRow,
 )
+from tradeops.store.prepared import Prepared
 from tradeops.trader.broker import Account, ClosedTrade
 
 SESSIONS = cast(Table, TraderSessionRow.__table__)
@@ -128,11 +131,12 @@ def lock(connection: Connection, session_id: str) -> dict[str, Any] | None:
     """Take the session row's write lock (SQLite: the database's; PostgreSQL: the row's) and return the
     fields the kill switch may change, with the stored last bar; None when the session is gone.
 
-    The kill switch enters through `control.lock_session`, which writes the row first too, so a halt
-    or a resume is either wholly before this bar or wholly after it.
+    The write changes nothing (last_bar = last_bar; the bar's advance stamps updated_at). The kill switch
+    enters through `control.lock_session`, which writes the row first too, so a halt or a resume is either
+    wholly before this bar or wholly after it.
     """
-    row = connection.execute(_LOCK, {"session_key": session_id, "updated_at": datetime.now(UTC)}).mappings().first()
-    return None if row is None else dict(row)
+    row = _statements(connection.dialect).lock.first(connection, {"session_key": session_id})
+    return None if row is None else dict(zip(CONTROLLED, row, strict=True))
 
 
 def open_accounts(connection: Connection, state: SessionState, symbols: tuple[str, ...], cash: float) -> None:
@@ -143,31 +147,32 @@ def open_accounts(connection: Connection, state: SessionState, symbols: tuple[st
         insert(ACCOUNTS),
         [{"session_id": state.session_id, "symbol": s, **asdict(a)} for s, a in state.accounts.items()],
     )
+    connection.execute(update(SESSIONS).where(SESSIONS.c.id == state.session_id).values(symbols=state.symbols))
 
 
 def commit_bar(connection: Connection, state: SessionState, writes: BarWrites, bar: int) -> None:
     """Write one bar's rows and advance the session's cursor to `bar` (the caller's transaction commits).
 
-    The statements are built once (below), so a bar pays for executing them, not for compiling them.
+    The statements are compiled once per dialect (`Statements`), so a bar pays for executing them only.
     """
+    statements = _statements(connection.dialect)
     session_id, time = state.session_id, writes.time
     if writes.orders:
-        connection.execute(_SETTLE_ORDER, writes.orders)
+        statements.settle_order.executemany(connection, writes.orders)
     if writes.accounts:
-        connection.execute(
-            _UPDATE_ACCOUNT,
+        statements.update_account.executemany(
+            connection,
             [{"session_key": session_id, "account_symbol": s, **asdict(a)} for s, a in writes.accounts.items()],
         )
     if writes.trades:
-        connection.execute(_INSERT_TRADE, [{"session_id": session_id, **t} for t in writes.trades])
-    connection.execute(_INSERT_EQUITY, {"session_id": session_id, "bar": bar, "time": time, **writes.equity})
+        statements.insert_trade.executemany(connection, [{"session_id": session_id, **t} for t in writes.trades])
+    statements.insert_equity.execute(connection, {"session_id": session_id, "bar": bar, "time": time, **writes.equity})
     if writes.new_orders:
-        connection.execute(_INSERT_ORDER, [{"session_id": session_id, **o} for o in writes.new_orders])
-    connection.execute(
-        _ADVANCE,
+        statements.insert_order.executemany(connection, [{"session_id": session_id, **o} for o in writes.new_orders])
+    statements.advance.execute(
+        connection,
         {
             "session_key": session_id,
-            "symbols": state.symbols,
             "last_bar": bar,
             "last_time": time,
             "updated_at": datetime.now(UTC),
@@ -181,19 +186,35 @@ def commit_bar(connection: Connection, state: SessionState, writes: BarWrites, b
     )
 
 
-_LOCK = (
-    update(SESSIONS)
-    .where(SESSIONS.c.id == bindparam("session_key"))
-    .values(updated_at=bindparam("updated_at"))
-    .returning(*(SESSIONS.c[name] for name in CONTROLLED))
+# What a bar's advance writes: the cursor, the fingerprint and the risk state (the symbols: once, at the first bar).
+ADVANCED = (
+    *("last_bar", "last_time", "updated_at", "data_fingerprint"),
+    *("peak_equity", "day", "day_start_equity", "state", "state_reason"),
 )
-_ADVANCE = update(SESSIONS).where(SESSIONS.c.id == bindparam("session_key"))  # SET: the parameters' keys
-_SETTLE_ORDER = (
-    update(ORDERS).where(ORDERS.c.id == bindparam("order_id")).values({name: bindparam(name) for name in ORDER_OUTCOME})
-)
-_UPDATE_ACCOUNT = (
-    update(ACCOUNTS)
-    .where(ACCOUNTS.c.session_id == bindparam("session_key"), ACCOUNTS.c.symbol == bindparam("account_symbol"))
-    .values({name: bindparam(name) for name in ACCOUNT_FIELDS})
-)
-_INSERT_TRADE, _INSERT_EQUITY, _INSERT_ORDER = insert(TRADES), insert(EQUITY), insert(ORDERS)
+EQUITY_FIELDS = ("session_id", "bar", "time", "equity", "exposure", "drawdown_pct")
+TRADE_FIELDS = ("session_id", "symbol", *ClosedTrade.__dataclass_fields__)
+ORDER_FIELDS = ("session_id", "id", "symbol", "intent", "decided_bar", "status", "reason", "created_at")
+
+
+class Statements:
+    """The loop's statements, compiled for one dialect (store/prepared.py)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        by_key = SESSIONS.c.id == bindparam("session_key")
+        self.lock = Prepared(
+            update(SESSIONS).where(by_key).values(last_bar=SESSIONS.c.last_bar).returning(*SESSIONS.c[CONTROLLED]),
+            dialect,
+        )
+        self.advance = Prepared(update(SESSIONS).where(by_key), dialect, ADVANCED)
+        self.settle_order = Prepared(update(ORDERS).where(ORDERS.c.id == bindparam("order_id")), dialect, ORDER_OUTCOME)
+        account = ACCOUNTS.c.session_id == bindparam("session_key"), ACCOUNTS.c.symbol == bindparam("account_symbol")
+        self.update_account = Prepared(update(ACCOUNTS).where(*account), dialect, ACCOUNT_FIELDS)
+        self.insert_trade = Prepared(insert(TRADES), dialect, TRADE_FIELDS)
+        self.insert_equity = Prepared(insert(EQUITY), dialect, EQUITY_FIELDS)
+        self.insert_order = Prepared(insert(ORDERS), dialect, ORDER_FIELDS)
+
+
+@functools.lru_cache(maxsize=16)
+def _statements(dialect: Dialect) -> Statements:
+    """The statements for a dialect (one per engine), compiled at its first bar."""
+    return Statements(dialect)
