@@ -34,6 +34,7 @@ from tradeops.strategies.base import Strategy, StrategyParams
 from tradeops.strategies.incremental import steps_for
 from tradeops.trader import divergence, ledger, pretrade, risk
 from tradeops.trader.broker import CLOSE, OPEN_LONG, OPEN_SHORT, Account, Broker, Execution, Order, PaperBroker
+from tradeops.trader.connections import BarConnections
 from tradeops.trader.control import RUNNING
 from tradeops.trader.feed import Feed
 from tradeops.trader.risk import RiskLimits
@@ -89,6 +90,7 @@ class Trader:
         venue: VenueSession | None = None,
     ) -> None:
         self.engine = engine
+        self.connections = BarConnections(engine)  # each bar's transaction
         self.config = config
         self.broker = broker or PaperBroker(config.execution)
         self.notifier = notifier
@@ -141,11 +143,12 @@ class Trader:
     # -- the loop ----------------------------------------------------------------------------
     def run(self, feed: Feed, on_bar: Callable[[int], None] | None = None) -> int:
         """Process every bar the feed yields (telling `on_bar` after each); return the last bar processed."""
-        for bars in feed.updates(self.last_bar):
-            for t in range(self.last_bar + 1, bars.n_bars):
-                self.step(bars, t)
-                if on_bar is not None:
-                    on_bar(t)
+        with self.connections.holding():  # the bars share a connection while they come back to back
+            for bars in feed.updates(self.last_bar):
+                for t in range(self.last_bar + 1, bars.n_bars):
+                    self.step(bars, t)
+                    if on_bar is not None:
+                        on_bar(t)
         return self.last_bar
 
     def step(self, bars: Bars, t: int) -> None:
@@ -158,7 +161,7 @@ class Trader:
             sent = self.venue.send(self, bars, t)
             self._reload = True  # send wrote order statuses in its own transactions: read the ledger back
         try:
-            with self.engine.begin() as connection:
+            with self.connections.transaction() as connection:
                 state = self._locked(connection)
                 if t <= state.last_bar:
                     self.last_bar = state.last_bar
