@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -50,6 +51,13 @@ class Bars:
     @property
     def n_symbols(self) -> int:
         return len(self.symbols)
+
+    def time(self, t: int) -> datetime:
+        """Bar t's time, as `index[t].to_pydatetime()` gives it, without building a pandas Timestamp."""
+        index = self.index  # its integers are UTC when it has a time zone
+        stamp: datetime = np.datetime64(int(index.asi8[t]), index.unit).astype("datetime64[us]").item()
+        tz = index.tz
+        return stamp if tz is None else stamp.replace(tzinfo=UTC).astimezone(tz)
 
     def head(self, n_bars: int) -> Bars:
         """Return the first `n_bars` bars: what a strategy could see at bar `n_bars - 1`."""

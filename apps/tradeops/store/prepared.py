@@ -36,19 +36,16 @@ class Prepared:
         self.sql = compiled.string
         self.dialect = dialect
         names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
-        self.names = tuple(names)
         self.keys = None if compiled.positional else tuple(compiled.escaped_bind_names.get(n, n) for n in names)
-        self.processors = tuple(compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
+        processors = [compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
+        self.binds = tuple(zip(names, processors, strict=True))  # (name, its type's conversion or None)
         self.returns = [column.type for column in getattr(statement, "exported_columns", ())]
         self._results: tuple[Processor, ...] | None = None  # from the first result's column types
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         """The driver's parameters for one execution (a KeyError names a value the caller left out)."""
-        converted = tuple(
-            values[name] if process is None else process(values[name])
-            for name, process in zip(self.names, self.processors, strict=True)
-        )
-        return converted if self.keys is None else dict(zip(self.keys, converted, strict=True))
+        converted = [values[name] if process is None else process(values[name]) for name, process in self.binds]
+        return tuple(converted) if self.keys is None else dict(zip(self.keys, converted, strict=True))
 
     def execute(self, connection: Connection, values: Mapping[str, Any]) -> None:
         """Run the statement once in `connection`'s transaction."""

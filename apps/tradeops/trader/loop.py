@@ -175,7 +175,7 @@ class Trader:
                     raise DataError(
                         f"the feed's symbols {list(bars.symbols)} differ from the session's {state.symbols}"
                     )
-                writes = ledger.BarWrites(time=bars.index[t].to_pydatetime())
+                writes = ledger.BarWrites(time=bars.time(t))
                 self._fill(connection, state, writes, bars, t, messages, sent)
                 self._mark(connection, state, writes, bars, t, messages)
                 self._decide(state, writes, bars, t)
@@ -363,7 +363,7 @@ class Trader:
     def _decide(self, state: ledger.SessionState, writes: ledger.BarWrites, bars: Bars, t: int) -> None:
         entries, exits, short_entries, short_exits = (a[:, 0] for a in self.signals.at(bars, t))
         direction = DIRECTION_CODES[self.config.execution.direction]
-        stamp = datetime.now(UTC)
+        stamp = None  # when the orders were decided: now, read once for the bar's orders
         for s, symbol in enumerate(bars.symbols):
             go_long, go_short, leave_long, leave_short = kernel.decide(  # the backtest's own rules
                 entries[s], exits[s], short_entries[s], short_exits[s], direction
@@ -377,6 +377,7 @@ class Trader:
             if (go_long or go_short) and (position == 0 or intents):
                 intents.append(OPEN_LONG if go_long else OPEN_SHORT)
             for n, intent in enumerate(intents):
+                stamp = stamp or datetime.now(UTC)
                 order_id = f"{state.session_id}:{t + 1:09d}:{s:04d}:{n}"
                 reason = risk.blocked(state.state, intent == CLOSE)
                 writes.new_orders.append(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -193,3 +194,15 @@ def test_dc_7_synthetic_options_are_bounded_and_dates_checked():
         load_bars("sample:synthetic?start=yesterdayish")
     with pytest.raises(DataError, match="at most 20,000,000"):
         load_bars("sample:synthetic?symbols=2000&bars=1000000")
+
+
+@pytest.mark.req("DC-18")
+@pytest.mark.parametrize("unit", ["s", "us", "ns"])
+@pytest.mark.parametrize("tz", [None, "UTC", "America/New_York"])
+def test_dc_7_dc_18_a_bars_time_is_the_index_entry_as_a_datetime(goog, unit, tz):
+    index = goog.index.as_unit(unit) + pd.Timedelta(hours=13, minutes=30, seconds=7)
+    index = index if tz is None else index.tz_localize("UTC").tz_convert(tz)
+    bars = dataclasses.replace(goog, index=index)
+    for t in (0, 1, bars.n_bars // 2, bars.n_bars - 1):
+        expected = index[t].to_pydatetime()
+        assert bars.time(t) == expected and bars.time(t).tzinfo == expected.tzinfo
