@@ -36,5 +36,7 @@ def test_dc_18_the_startup_bench_writes_every_case_side_by_side(tmp_path, capsys
     assert {"kernel, signal arrays", "plain numba loop, contiguous signals"} <= set(results[3]["ns_per_bar_point"])
     assert {"load", "signals", "kernel", "json"} <= set(results[4]["seconds"])
     assert list(results[5]["ns_per_bar_point"]) == ["run_grid, 400 bars", "run_grid, 800 bars"]
-    assert all(value > 0 for r in results for value in (r.get("seconds") or r["ns_per_bar_point"]).values())
+    measured = [(k, v) for r in results for k, v in (r.get("seconds") or r["ns_per_bar_point"]).items()]
+    # a figure derived by subtraction ("run_backtest minus signals and kernel") may dip below 0 under load
+    assert all(value > 0 for name, value in measured if "minus" not in name)
     assert "x the first" in capsys.readouterr().out
