@@ -11,6 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from tests.apps.trader.venue_helpers import funded_venue
+from tests.fakes.exchange import FakeBinance
 from tradeops.data.bars import Bars
 from tradeops.engine.settings import ExecutionSettings
 from tradeops.store.database import open_engine
@@ -89,3 +91,11 @@ def orders(engine: Engine, session_id: str) -> list[TraderOrderRow]:
     with Session(engine) as db:
         query = select(TraderOrderRow).where(TraderOrderRow.session_id == session_id).order_by(TraderOrderRow.id)
         return list(db.scalars(query))
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBinance]:
+    """The fake Binance, funded with USDT and two markets (venue_helpers.funded_venue); stopped after the test."""
+    venue = funded_venue()
+    yield venue
+    venue.stop()

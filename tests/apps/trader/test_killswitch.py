@@ -6,7 +6,7 @@ import pytest
 
 from tests.apps.slackbot.conftest import add_session
 from tests.apps.trader.test_service import TOKEN
-from tests.apps.trader.venue_helpers import funded_venue, venue_settings, venue_trader
+from tests.apps.trader.venue_helpers import venue_settings, venue_trader
 from tradeops.audit import AuditLog
 from tradeops.settings import load_settings
 from tradeops.slackbot.replies import plain
@@ -17,19 +17,12 @@ from tradeops.trader.control import TraderControl
 pytestmark = pytest.mark.req("DC-24")
 
 
-@pytest.fixture
-def venue():
-    fake = funded_venue()
-    yield fake
-    fake.stop()
-
-
-def test_dc_24_a_trader_that_refuses_the_token_leaves_the_halt_standing(tmp_path, venue):
-    with venue_trader(tmp_path / "trader", venue, TOKEN) as url:
+def test_dc_24_a_trader_that_refuses_the_token_leaves_the_halt_standing(tmp_path, fake):
+    with venue_trader(tmp_path / "trader", fake, TOKEN) as url:
         database = f"sqlite:///{tmp_path / 'desk.db'}"
         add_session(database)
         settings = load_settings(
-            data_dir=tmp_path, database_url=database, api_token="not-the-" + TOKEN, **venue_settings(venue)
+            data_dir=tmp_path, database_url=database, api_token="not-the-" + TOKEN, **venue_settings(fake)
         )
         control = TraderControl(open_engine(database))
         status = killswitch.halt(settings, control, actor="ops@desk", reason="drill", trader_url=url)
@@ -41,11 +34,11 @@ def test_dc_24_a_trader_that_refuses_the_token_leaves_the_halt_standing(tmp_path
     )
 
 
-def test_dc_24_a_venue_that_cannot_be_built_is_audited_and_the_halt_stands(tmp_path, venue):
+def test_dc_24_a_venue_that_cannot_be_built_is_audited_and_the_halt_stands(tmp_path, fake):
     database = f"sqlite:///{tmp_path / 'desk.db'}"
     add_session(database)
     settings = load_settings(
-        data_dir=tmp_path, database_url=database, **(venue_settings(venue) | {"broker_exchange": "nosuchvenue"})
+        data_dir=tmp_path, database_url=database, **(venue_settings(fake) | {"broker_exchange": "nosuchvenue"})
     )
     control = TraderControl(open_engine(database))
     status = killswitch.halt(settings, control, actor="ops@desk", reason="drill")

@@ -6,20 +6,13 @@ from decimal import Decimal
 
 import pytest
 
-from tests.apps.trader.venue_helpers import broker, funded_venue
+from tests.apps.trader.venue_helpers import broker
 from tradeops.errors import VenueError
 from tradeops.trader.broker import CLOSE, OPEN_LONG, OPEN_SHORT, Account, Order
 from tradeops.trader.venue.ccxt_broker import client_order_id
 from tradeops.trader.venue.exchange import Deadline
 
 pytestmark = pytest.mark.req("DC-24")
-
-
-@pytest.fixture
-def fake():
-    venue = funded_venue()
-    yield venue
-    venue.stop()
 
 
 def test_dc_24_client_order_ids_are_stable_short_and_in_the_venues_charset():

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.apps.trader.conftest import session_config
-from tests.apps.trader.venue_helpers import broker, duplicates, funded_venue, set_prices
+from tests.apps.trader.venue_helpers import broker, duplicates, set_prices
 from tradeops.audit import AuditLog
 from tradeops.data import load_bars
 from tradeops.errors import ConfigError
@@ -26,13 +26,6 @@ from tradeops.trader.venue.session import VenueSession
 
 pytestmark = pytest.mark.req("DC-24")
 DATA = "sample:synthetic?symbols=2&bars=240"
-
-
-@pytest.fixture
-def fake():
-    venue = funded_venue()
-    yield venue
-    venue.stop()
 
 
 def venue_trader(tmp_path, fake, *, every: int = 40) -> Trader:
