@@ -15,7 +15,22 @@ ORDER_CORE = "tradeops.engine.orders (vectorbt 1.2.0 buy_nb/sell_nb semantics)" 
 
 
 def _times(column: pd.Series) -> list[str | None]:
-    return [None if value is pd.NaT else value.isoformat() for value in column]
+    """The column as `Timestamp.isoformat()` strings (NaT becomes None).
+
+    Whole seconds, naive or UTC (every loader's bars), are formatted by numpy in one call; anything
+    else (fractions of a second, other time zones) goes through `isoformat` value by value.
+    """
+    values = pd.DatetimeIndex(column)
+    seconds = values.as_unit("s")
+    known = np.asarray(values.notna())
+    if str(values.tz or "UTC") != "UTC" or not (seconds[known] == values[known]).all():
+        return [None if value is pd.NaT else value.isoformat() for value in values]
+    strings = np.datetime_as_string(seconds.tz_localize(None).to_numpy(), unit="s").astype(object)
+    if values.tz is not None:
+        strings = strings + "+00:00"
+    strings[~known] = None
+    times: list[str | None] = strings.tolist()
+    return times
 
 
 def _numbers(column: pd.Series) -> list[float | None]:
@@ -68,4 +83,5 @@ def result_to_dict(result: BacktestResult) -> dict[str, Any]:
 
 def equity_points(equity: pd.Series) -> dict[str, list[Any]]:
     """The equity curve at every bar as stored with a run: ISO times and values."""
-    return {"time": [t.isoformat() for t in equity.index], "value": [float(v) for v in equity.to_numpy()]}
+    values: list[float] = equity.to_numpy(dtype="float64").tolist()
+    return {"time": _times(pd.Series(equity.index)), "value": values}

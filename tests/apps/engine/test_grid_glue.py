@@ -9,12 +9,14 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.apps.cli.test_cli import cli
 from tradeops.engine import ExecutionSettings, kernel, run_backtest, run_grid
 from tradeops.engine import backtest as backtest_module
 from tradeops.engine.backtest import chunk_points, grid_summary
-from tradeops.engine.result import _trades
+from tradeops.engine.result import _times, _trades, equity_points
 from tradeops.strategies import get_strategy, indicators, rolling
 from tradeops.strategies.base import expand_grid
 
@@ -130,6 +132,32 @@ def test_dc_18_trades_become_the_same_json_in_bulk_as_row_by_row(goog):
     odd.loc[0, "return_pct"], odd.loc[1, "pnl"], odd.loc[2, "exit_time"] = np.inf, np.nan, pd.NaT
     assert _trades(odd) == _reference_trades(odd)
     assert _trades(odd.head(0)) == []
+
+
+@pytest.mark.req("DC-18")
+@settings(max_examples=150, deadline=None)
+@given(
+    seconds=st.lists(st.integers(-2_000_000_000, 4_000_000_000), max_size=40),
+    fraction=st.sampled_from([0, 1, 500_000_000, 123_456_000]),
+    tz=st.sampled_from([None, "UTC", "America/New_York"]),
+    unit=st.sampled_from(["s", "us", "ns"]),
+    missing=st.sets(st.integers(0, 39)),
+)
+def test_dc_18_times_become_the_same_strings_in_bulk_as_isoformat(seconds, fraction, tz, unit, missing):
+    stamps = pd.to_datetime(np.array(seconds, dtype="int64") * 10**9 + fraction, unit="ns", utc=tz is not None)
+    index = (stamps.tz_convert(tz) if tz is not None else stamps).as_unit(unit if fraction % 1000 == 0 else "ns")
+    column = pd.Series(index).astype(index.dtype)
+    column[[i for i in missing if i < len(column)]] = pd.NaT
+    assert _times(column) == [None if value is pd.NaT else value.isoformat() for value in column]
+
+
+@pytest.mark.req("DC-18")
+def test_dc_18_the_equity_curve_becomes_the_same_points_in_bulk(goog):
+    result = run_backtest(SMA, SMA.Params(fast=5, slow=20), goog, ExecutionSettings())
+    points = equity_points(result.equity)
+    assert points["time"] == [t.isoformat() for t in result.equity.index]
+    assert points["value"] == [float(v) for v in result.equity.to_numpy()]
+    assert json.dumps(points)  # plain lists of str and float
 
 
 @pytest.mark.req("DC-18")
