@@ -14,8 +14,8 @@ ENGINE_VERSION = f"tradeops {__version__}"  # what stored runs record as the eng
 ORDER_CORE = "tradeops.engine.orders (vectorbt 1.2.0 buy_nb/sell_nb semantics)"  # what executed the orders
 
 
-def _times(column: pd.Series) -> list[str | None]:
-    """The column as `Timestamp.isoformat()` strings (NaT becomes None).
+def _times(column: pd.Series | pd.Index) -> list[str | None]:
+    """The times as `Timestamp.isoformat()` strings (NaT becomes None).
 
     Whole seconds, naive or UTC (every loader's bars), are formatted by numpy in one call; anything
     else (fractions of a second, other time zones) goes through `isoformat` value by value.
@@ -23,7 +23,8 @@ def _times(column: pd.Series) -> list[str | None]:
     values = pd.DatetimeIndex(column)
     seconds = values.as_unit("s")
     known = np.asarray(values.notna())
-    if str(values.tz or "UTC") != "UTC" or not (seconds[known] == values[known]).all():
+    other_zone = values.tz is not None and str(values.tz) != "UTC"
+    if other_zone or not (seconds[known] == values[known]).all():
         return [None if value is pd.NaT else value.isoformat() for value in values]
     strings = np.datetime_as_string(seconds.tz_localize(None).to_numpy(), unit="s").astype(object)
     if values.tz is not None:
@@ -49,9 +50,9 @@ def _trades(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """The trade frame as JSON records, column by column (a million-bar backtest has tens of thousands)."""
     columns = [
         frame["symbol"].tolist(),
-        _times(pd.Series(pd.to_datetime(frame["entry_time"]))),
+        _times(frame["entry_time"]),
         _numbers(frame["entry_price"]),
-        _times(pd.Series(pd.to_datetime(frame["exit_time"]))),
+        _times(frame["exit_time"]),
         *(_numbers(frame[name]) for name in TRADE_KEYS[4:]),
     ]
     return [dict(zip(TRADE_KEYS, row, strict=True)) for row in zip(*columns, strict=True)]
@@ -84,4 +85,4 @@ def result_to_dict(result: BacktestResult) -> dict[str, Any]:
 def equity_points(equity: pd.Series) -> dict[str, list[Any]]:
     """The equity curve at every bar as stored with a run: ISO times and values."""
     values: list[float] = equity.to_numpy(dtype="float64").tolist()
-    return {"time": _times(pd.Series(equity.index)), "value": values}
+    return {"time": _times(equity.index), "value": values}
