@@ -172,7 +172,10 @@ class AppSettings(BaseSettings):
         60, ge=1, le=100_000, description="bars between reconciliations with the venue (and one on every start)"
     )
     broker_max_bar_age_seconds: float = Field(
-        900.0, gt=0, description="a bar older than this (catching up after downtime) sends no orders to the venue"
+        900.0, gt=0, description="a bar closed longer ago than this (catching up after downtime) sends no orders"
+    )
+    broker_price_buffer: float = Field(
+        0.005, ge=0, lt=0.1, description="an order's limit past a fresh quote (0.005 = 0.5%): it never fills beyond"
     )
     broker_request_timeout_seconds: float = Field(10.0, gt=0, le=120, description="deadline of each venue call")
     broker_order_deadline_seconds: float = Field(

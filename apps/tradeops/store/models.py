@@ -99,7 +99,8 @@ class TraderOrderRow(Base):
     symbol: Mapped[str] = mapped_column(String(64))
     intent: Mapped[str] = mapped_column(String(16))  # open_long | open_short | close
     decided_bar: Mapped[int] = mapped_column(Integer)
-    # pending | sent (intent recorded, the venue's answer not yet) | filled | rejected | unfilled
+    # pending | sent (intent recorded, the venue's answer not yet) | flattening (the same, a flatten's: the loop
+    # never adopts it) | filled | rejected | unfilled
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
     fill_bar: Mapped[int | None] = mapped_column(Integer)
@@ -107,6 +108,8 @@ class TraderOrderRow(Base):
     price: Mapped[float | None] = mapped_column(Float)
     size: Mapped[float | None] = mapped_column(Float)
     fees: Mapped[float | None] = mapped_column(Float)
+    # fees the venue charged in assets other than the market's own (BNB), per asset: reconciliation counts them
+    other_fees: Mapped[dict[str, float] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_trader_orders_session_status", "session_id", "status"),)

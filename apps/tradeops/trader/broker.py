@@ -84,6 +84,8 @@ class Execution:
     fees: float | None = None
     reason: str | None = None
     closed: ClosedTrade | None = None
+    rejected: bool = False  # refused before it reached the venue (recorded `rejected`, not `unfilled`)
+    other_fees: dict[str, float] | None = None  # fees charged in an asset that is not the market's (BNB), per asset
 
 
 class Broker(Protocol):

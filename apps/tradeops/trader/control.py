@@ -6,12 +6,14 @@ change made here (from the CLI, the trader API or Slack) applies from the next b
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from tradeops import audit
@@ -26,7 +28,11 @@ from tradeops.store.models import (
 )
 
 RUNNING, HALTED, REDUCING = "running", "halted", "reducing"
+SENT, FLATTENING = "sent", "flattening"  # an order's intent recorded, the venue's answer not yet: the loop's, flatten's
+IN_FLIGHT = (SENT, FLATTENING)
 STATES = (RUNNING, HALTED, REDUCING)
+LOCK_WAIT_SECONDS = 60.0  # a kill-switch change waits this long for an order at the venue; a halt waits for
+# longer than the venue's order deadline (trader/killswitch.py)
 COMMANDS = {"halt": HALTED, "reduce-only": REDUCING, "resume": RUNNING}  # kill-switch verb -> state
 
 
@@ -87,12 +93,36 @@ class TraderControl:
             raise ConfigError("no active trading session; start one with `tradeops serve trader` or `trader replay`")
         return row
 
-    def set_state(self, state: str, *, actor: str, reason: str, session_id: str | None = None) -> TraderStatus:
-        """Move a session to `state` and audit it (outcome `applied`, or `unchanged` when already there)."""
+    def set_state(
+        self,
+        state: str,
+        *,
+        actor: str,
+        reason: str,
+        session_id: str | None = None,
+        wait_seconds: float = LOCK_WAIT_SECONDS,
+    ) -> TraderStatus:
+        """Move a session to `state` and audit it (outcome `applied`, or `unchanged` when already there).
+
+        The session's lock is the one the venue gateway holds while an order is at the venue: the change waits
+        for that order's answer (up to `wait_seconds`, longer than any order's deadline), so once a halt has
+        returned nothing more is sent."""
         if state not in STATES:
             raise ConfigError(f"unknown trader state {state!r}; states: {', '.join(STATES)}")
         if not reason.strip():
             raise ConfigError("say why: a kill-switch change needs a reason")
+        stop = time.monotonic() + wait_seconds
+        while True:
+            try:
+                return self._set_state(state, actor=actor, reason=reason, session_id=session_id)
+            except OperationalError as error:  # the lock's wait ran out (SQLite busy, PostgreSQL lock_timeout)
+                if "lock" not in str(error.orig).lower() or time.monotonic() >= stop:
+                    raise ConfigError(
+                        f"the session stayed locked for {wait_seconds:g}s (an order at the venue?): {error.orig}"
+                    ) from None
+                time.sleep(0.05)
+
+    def _set_state(self, state: str, *, actor: str, reason: str, session_id: str | None) -> TraderStatus:
         with Session(self.engine) as session, session.begin():
             row = lock_session(session, self.resolve(session, session_id).id)
             assert row is not None  # resolved just now, in this transaction
@@ -111,6 +141,17 @@ class TraderControl:
             )
             target = row.id
         return self.status(target)
+
+    def in_flight(self, session_id: str) -> list[str]:
+        """The session's orders sent to the venue whose answer is not booked yet (status sent or flattening)."""
+        with Session(self.engine) as session:
+            return list(
+                session.scalars(
+                    select(TraderOrderRow.id)
+                    .where(TraderOrderRow.session_id == session_id, TraderOrderRow.status.in_(IN_FLIGHT))
+                    .order_by(TraderOrderRow.id)
+                )
+            )
 
     @staticmethod
     def _rebase(session: Session, row: TraderSessionRow) -> None:

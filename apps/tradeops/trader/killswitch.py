@@ -18,7 +18,14 @@ from tradeops.errors import TradeopsError
 from tradeops.settings import AppSettings
 from tradeops.trader.control import HALTED, TraderControl, TraderStatus
 
-TRADER_DEADLINE = (5.0, 60.0)  # seconds to connect to the trader service, and for it to answer the venue's part
+CONNECT_SECONDS = 5.0  # to reach the trader service
+MARGIN_SECONDS = 15.0  # beyond the venue's own deadlines: a caller always waits longer than the trader does
+
+
+def deadline_seconds(settings: AppSettings) -> float:
+    """How long a halt may take where the venue is reached: the session's lock (an order at the venue, bounded
+    by the order deadline), then the cancels (bounded by the order deadline), plus a margin."""
+    return 2 * settings.broker_order_deadline_seconds + MARGIN_SECONDS
 
 
 def halt(
@@ -31,14 +38,21 @@ def halt(
     flatten: bool = False,
     trader_url: str | None = None,
 ) -> TraderStatus:
-    """Halt the session; on a venue, withdraw its open orders (and with `flatten` sell its positions)."""
-    status = control.set_state(HALTED, actor=actor, reason=reason, session_id=session_id)
+    """Halt the session; on a venue, withdraw its open orders (and with `flatten` sell its positions).
+
+    Returns once nothing more can be sent: the state changes under the lock the venue gateway holds while an
+    order is at the venue, so an order being sent is awaited (its answer is the venue's), every later one is
+    refused; then the venue's open orders are cancelled. The answer lists both (`venue.in_flight`,
+    `venue.cancelled`)."""
+    wait = settings.broker_order_deadline_seconds + MARGIN_SECONDS
+    status = control.set_state(HALTED, actor=actor, reason=reason, session_id=session_id, wait_seconds=wait)
     if settings.broker_kind != "ccxt":
         return status
     if trader_url:
-        venue = _through_trader(settings, trader_url, reason, flatten)
+        venue = _through_trader(settings, trader_url, reason, flatten, status.session)
     else:
         venue = _at_venue(settings, control, status, actor=actor, reason=reason, flatten=flatten)
+    venue["in_flight"] = control.in_flight(status.session)
     return replace(control.status(status.session), venue=venue)
 
 
@@ -65,7 +79,7 @@ def _at_venue(
         return _failed(message)
 
 
-def _through_trader(settings: AppSettings, url: str, reason: str, flatten: bool) -> dict[str, Any]:
+def _through_trader(settings: AppSettings, url: str, reason: str, flatten: bool, session: str) -> dict[str, Any]:
     """Ask the trader service to halt (already done here: it answers `unchanged`) and cancel at the venue."""
     import httpx
 
@@ -75,9 +89,9 @@ def _through_trader(settings: AppSettings, url: str, reason: str, flatten: bool)
     try:
         answer = httpx.post(
             f"{url.rstrip('/')}/v1/trader/state",
-            json={"action": "halt", "reason": reason},
+            json={"action": "halt", "reason": reason, "session": session},
             headers={"Authorization": f"Bearer {token}"},
-            timeout=httpx.Timeout(TRADER_DEADLINE[1], connect=TRADER_DEADLINE[0]),
+            timeout=httpx.Timeout(deadline_seconds(settings) + MARGIN_SECONDS, connect=CONNECT_SECONDS),
         )
     except httpx.HTTPError as error:
         return _failed(f"the trader service at {url} did not answer: {type(error).__name__}: {error}")
@@ -98,6 +112,9 @@ def venue_lines(report: dict[str, Any] | None) -> list[str]:
         return []
     lines = [f"cancelled {e['symbol']} {e['client_id']}" for e in report["cancelled"]]
     lines += [f"NOT cancelled {e['symbol']} {e['client_id']}: {e['error']}" for e in report["failed"]]
+    lines += [
+        f"in flight (sent before the halt, its fill is booked at its bar): {o}" for o in report.get("in_flight", [])
+    ]
     for entry in report["flattened"]:
         done = f"sold {entry['size']} at {entry['price']}" if entry["filled"] else f"not sold: {entry['reason']}"
         lines.append(f"flatten {entry['symbol']}: {done}")

@@ -36,7 +36,7 @@ ORDERS = cast(Table, TraderOrderRow.__table__)
 TRADES = cast(Table, TraderTradeRow.__table__)
 EQUITY = cast(Table, TraderEquityRow.__table__)
 ACCOUNT_FIELDS = tuple(Account.__dataclass_fields__)
-ORDER_OUTCOME = ("status", "reason", "fill_bar", "fill_time", "price", "size", "fees")
+ORDER_OUTCOME = ("status", "reason", "fill_bar", "fill_time", "price", "size", "fees", "other_fees")
 CONTROLLED = ("last_bar", "state", "state_reason", "peak_equity", "day_start_equity")  # read under the lock
 
 

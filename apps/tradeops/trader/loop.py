@@ -156,9 +156,8 @@ class Trader:
         messages: list[Message] = []
         sent: dict[str, Execution] = {}
         if self.venue is not None:
-            if self.state is not None and self.state.last_bar == t - 1:
-                self._check_history(self.state, bars)  # nothing goes to the venue on edited or shifted bars
-            sent = self.venue.send(self, bars, t)
+            verified = self._verified(bars, t)  # nothing goes to the venue on edited or shifted bars, restart or not
+            sent = self.venue.send(self, bars, t, verified) if verified is not None else {}
             self._reload = True  # send wrote order statuses in its own transactions: read the ledger back
         try:
             with self.connections.transaction() as connection:
@@ -193,6 +192,19 @@ class Trader:
             for message in messages:
                 if self.notifier is not None:
                     self.notifier.send(message)
+
+    def _verified(self, bars: Bars, t: int) -> ledger.SessionState | None:
+        """The ledger's state, its traded history checked against `bars`, before anything is sent for bar `t`
+        (read back from the ledger when this process has none yet: a restart checks before it sends)."""
+        state = self.state
+        if state is None:
+            with self.engine.connect() as connection:
+                state = ledger.load(connection, self.config.session_id)
+            self._checked = None
+        if state is None or state.last_bar != t - 1:
+            return None  # not the next bar: the bar's transaction says what is wrong
+        self._check_history(state, bars)
+        return state
 
     def _locked(self, connection: Connection) -> ledger.SessionState:
         """Lock the session row and return its state: from memory while the stored last bar is the one it
@@ -260,7 +272,10 @@ class Trader:
             request = Order(order.id, order.symbol, order.intent)
             max_size = self.max_size(price)
             done = sent.get(order.id) or self.broker.lookup(order.id)
-            if done is None:  # not sent before a restart: the pre-trade checks judge it now
+            if done is None and self.venue is not None:  # only the gateway sends to a venue (venue/gateway.py)
+                writes.settle(order.id, "rejected", "not sent: the venue gateway did not take it at this bar")
+                continue
+            if done is None:  # paper: the pre-trade checks judge it now
                 rejection = self.pretrade(connection, state.accounts, request, bars, t, price, messages)
                 if rejection is not None:
                     writes.settle(order.id, "rejected", rejection.describe())
@@ -268,11 +283,13 @@ class Trader:
                 done = self.broker.execute(request, account, price=price, bar=t, max_size=max_size)
             fill_time = writes.time
             if not done.filled:
-                writes.settle(order.id, "unfilled", done.reason, fill_bar=t, fill_time=fill_time)
+                status = "rejected" if done.rejected else "unfilled"
+                writes.settle(order.id, status, done.reason, fill_bar=t, fill_time=fill_time)
                 continue
             writes.settle(
-                order.id, "filled", fill_bar=t, fill_time=fill_time, price=done.price, size=done.size, fees=done.fees
-            )
+                order.id, "filled", fill_bar=t, fill_time=fill_time, price=done.price, size=done.size, fees=done.fees,
+                other_fees=done.other_fees,
+            )  # fmt: skip
             state.accounts[order.symbol] = writes.accounts[order.symbol] = done.account
             if done.closed is not None:
                 writes.close(order.symbol, done.closed)

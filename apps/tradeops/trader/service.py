@@ -45,6 +45,9 @@ class StateChange(BaseModel):
 
     action: Literal["halt", "reduce-only", "resume"]
     reason: str = Field(min_length=3, max_length=500, description="why; goes to the audit log")
+    session: str | None = Field(
+        None, max_length=64, description="the session meant (this service's own when left out; another is refused)"
+    )
 
 
 def risk_limits(settings: AppSettings) -> RiskLimits:
@@ -246,6 +249,8 @@ def _router(settings: AppSettings, session_id: str) -> APIRouter:
         principal: Principal = Depends(authorised),  # noqa: B008 - a local dependency: an annotation cannot name it
     ) -> dict[str, Any]:
         ctl: TraderControl = request.app.state.control
+        if body.session is not None and body.session != session_id:
+            raise HTTPException(409, f"this trader service trades session {session_id!r}, not {body.session!r}")
         try:
             if body.action == "halt":  # on a venue, its open orders are cancelled too (trader/killswitch.py)
                 return killswitch.halt(

@@ -30,7 +30,7 @@ def test_dc_24_a_market_buy_and_close_record_the_venues_fills_and_fees(fake):
     bought = venue.execute(Order("s:000000001:0000:0", "SYN000", OPEN_LONG), opening, price=100.0, bar=1, max_size=9e9)
     assert bought.filled
     (trade,) = fake.account.trades
-    assert bought.size == float(trade["qty"]) and bought.price == float(trade["price"])
+    assert bought.size == float(trade["qty"]) and bought.price == pytest.approx(float(trade["price"]))
     assert bought.account.position == pytest.approx(float(Decimal(trade["qty"]) - Decimal(trade["commission"])))
     assert bought.account.cash == pytest.approx(1000.0 - float(trade["quoteQty"]))
     assert bought.size * 100.0 * 1.001 <= 1000.0  # sized to the cash after the venue's fee, at the venue's precision
@@ -84,7 +84,9 @@ def test_dc_24_orders_below_the_venues_minimums_are_not_sent(fake):
     assert fake.account.orders == []
     proposal = venue.propose(order, Account.opening(1000.0), price=102.5, max_size=1.234567)
     assert proposal is not None and proposal.side == "buy" and proposal.size == 1.23456
-    assert proposal.notional == pytest.approx(1.23456 * 102.5)
+    ask = float(fake.account.price["BTCUSDT"])  # sized and capped at the venue's fresh quote, not the bar's 102.5
+    assert proposal.price == pytest.approx(ask * (1 + venue.buffer), abs=0.01)
+    assert proposal.notional == pytest.approx(1.23456 * proposal.price)
 
 
 def test_dc_24_a_timeout_after_the_venue_accepted_finds_the_order_instead_of_placing_it_again(fake):

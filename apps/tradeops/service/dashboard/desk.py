@@ -141,16 +141,22 @@ def build_router(settings: AppSettings, sessions: Sessions) -> APIRouter:
         confirm: Annotated[str, Form()] = "",
         csrf: Annotated[str, Form()] = "",
     ) -> Response:
+        from tradeops.trader import killswitch
         from tradeops.trader.control import COMMANDS, TraderControl
 
         login = login_of(request, sessions)
         require_csrf(login, csrf)
         if confirm != command:
             raise HTTPException(422, f"confirm: type {command!r} to confirm")
+        control = TraderControl(request.app.state.store.engine)
         try:
-            TraderControl(request.app.state.store.engine).set_state(
-                COMMANDS[command], actor=login.principal, reason=reason, session_id=session
-            )
+            if command == "halt":  # the one kill switch: on a venue the trader service cancels its open orders too
+                killswitch.halt(
+                    settings, control, actor=login.principal, reason=reason, session_id=session,
+                    trader_url=settings.trader_url,
+                )  # fmt: skip
+            else:
+                control.set_state(COMMANDS[command], actor=login.principal, reason=reason, session_id=session)
         except ConfigError as error:
             raise HTTPException(422, str(error)) from None
         return RedirectResponse(f"/ui/trader?session={session}", status_code=303)

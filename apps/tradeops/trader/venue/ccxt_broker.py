@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -22,6 +22,7 @@ from tradeops.trader.broker import CLOSE, OPEN_LONG, OPEN_SHORT, Account, Closed
 from tradeops.trader.venue.exchange import Deadline, retrying
 
 ORDER_TYPES = ("market", "limit")
+PRICE_BUFFER = 0.005  # an order's limit is 0.5% past the quote: room for fees' rounding and movement until it fills
 
 
 def client_order_id(order: Order) -> str:
@@ -39,8 +40,10 @@ class Fill:
 
     size: float
     cost: float
-    base_fee: float  # fee taken from the asset bought (Binance's spot rule)
+    base_fee: float  # fee taken from the base asset (Binance's spot rule for a buy)
     quote_fee: float
+    other_fees: dict[str, float] = field(default_factory=dict)  # fees in other assets (BNB), per asset
+    other_value: float = 0.0  # those fees valued in the quote asset at fill time
 
     @property
     def price(self) -> float:
@@ -61,6 +64,7 @@ class CcxtBroker:
         fraction: float = 1.0,
         slippage: float = 0.0,
         order_type: str = "market",
+        price_buffer: float = PRICE_BUFFER,
         fill_wait_seconds: float = 5.0,
         deadline: Deadline | None = None,
     ) -> None:
@@ -69,6 +73,7 @@ class CcxtBroker:
         self.exchange = exchange
         self.symbols = dict(symbols or {})
         self.fraction, self.slippage, self.order_type = fraction, slippage, order_type
+        self.buffer = max(slippage, price_buffer)  # how far past the quote an order may fill (its limit)
         self.fill_wait_seconds = fill_wait_seconds
         self.deadline = deadline or Deadline()
         self._done: dict[str, Execution] = {}
@@ -86,49 +91,99 @@ class CcxtBroker:
             raise VenueError(f"{symbol}: the venue has no spot market {venue!r}")
         return dict(self._markets[venue])
 
-    def _minimum(self, market: dict[str, Any]) -> float:
-        return float(market["limits"]["amount"]["min"] or 0.0)
+    def _dust(self, market: dict[str, Any]) -> float:
+        """The largest position that cannot be sold: below the venue's minimum amount or one amount step
+        (either may be None: then only nothing at all is flat)."""
+        minimum = market.get("limits", {}).get("amount", {}).get("min") or 0.0
+        step = market.get("precision", {}).get("amount") if self._tick_precision() else None
+        return max(float(minimum), float(step or 0.0))
+
+    def _tick_precision(self) -> bool:
+        import ccxt
+
+        return bool(getattr(self.exchange, "precisionMode", None) == ccxt.TICK_SIZE)
 
     def is_flat(self, symbol: str, position: float) -> bool:
-        """A position below the venue's smallest order (fee dust) cannot be sold: it counts as flat."""
-        return abs(position) < self._minimum(self.market(symbol))
+        """A position below the venue's smallest sellable amount (fee dust) cannot be sold: it counts as flat."""
+        return position == 0 or abs(position) < self._dust(self.market(symbol))
+
+    def fee_rate(self, symbol: str) -> float:
+        """The venue's taker fee for `symbol`, as a fraction of notional (0 when the market does not say)."""
+        return float(self.market(symbol).get("taker") or 0.0)
+
+    def quote(self, symbol: str, side: str) -> float | None:
+        """A fresh price to size at: the ask to buy, the bid to sell (the last trade when the book side is empty);
+        None when the venue has no ticker."""
+        if not getattr(self.exchange, "has", {}).get("fetchTicker"):
+            return None
+        venue = self.venue_symbol(symbol)
+        ticker = retrying(f"read the {venue} quote", partial(self.exchange.fetch_ticker, venue), self.deadline)
+        price = ticker.get("ask" if side == "buy" else "bid") or ticker.get("last")
+        return float(price) if price else None
+
+    def working(self, symbol: str) -> set[str]:
+        """The client order ids the venue still works on `symbol` (the duplicate guard's input)."""
+        venue = self.venue_symbol(symbol)
+        opened = retrying(
+            f"read the open orders on {venue}", partial(self.exchange.fetch_open_orders, venue), self.deadline
+        )
+        return {str(o.get("clientOrderId")) for o in opened if o.get("clientOrderId")}
 
     # -- before sending ---------------------------------------------------------------------
     def propose(self, order: Order, account: Account, *, price: float, max_size: float) -> Proposal | None:
-        """The order as it would be sent (venue precision and minimums applied), or None when nothing would go."""
-        plan = self._plan(order, account, price=price, max_size=max_size)
+        """The order as it would be sent (a fresh quote, venue precision and minimums applied), or None."""
+        plan = self.plan(order, account, price=price, max_size=max_size)
         return plan if isinstance(plan, Proposal) else None
 
-    def _plan(self, order: Order, account: Account, *, price: float, max_size: float) -> Proposal | str:
+    def plan(self, order: Order, account: Account, *, price: float, max_size: float) -> Proposal | str:
+        """The order as `place` sends it, or why nothing would be sent.
+
+        An entry is sized at a fresh quote (the ask) raised by `buffer` for movement, with the taker fee on top,
+        and sent with that price as its limit (a market order becomes an immediate-or-cancel limit: price
+        protection), so its cost with fees can never exceed the account's free cash. `price` (the bar's) is
+        used only when the venue has no ticker.
+        """
         if order.intent == OPEN_SHORT:
             return "spot venue: cannot sell short"
         market = self.market(order.symbol)
+        venue = self.venue_symbol(order.symbol)
         if order.intent == CLOSE:
             if self.is_flat(order.symbol, account.position):
                 return "nothing to close"
             side, wanted = "sell", account.position
+            quoted = self.quote(order.symbol, side) or price
+            limit = quoted * (1 - self.buffer)
         elif order.intent == OPEN_LONG:
             if not self.is_flat(order.symbol, account.position):
                 return "position not flat"
-            fee = float(market.get("taker") or 0.0)
-            side, wanted = (
-                "buy",
-                min(max_size, account.free_cash * self.fraction / (price * (1 + self.slippage) * (1 + fee))),
-            )
+            side = "buy"
+            quoted = self.quote(order.symbol, side) or price
+            limit = quoted * (1 + self.buffer)
+            wanted = min(max_size, account.free_cash * self.fraction / (limit * (1 + self.fee_rate(order.symbol))))
         else:
             return f"unknown intent {order.intent!r}"
-        venue = self.venue_symbol(order.symbol)
+        if side == "buy" or self.order_type == "limit":
+            limit = self._price(order.symbol, limit, side)
         size = self._amount(venue, wanted)
-        limit = price * (1 + self.slippage if side == "buy" else 1 - self.slippage)
-        if self.order_type == "limit":
-            limit = float(self.exchange.price_to_precision(venue, limit))
         notional = size * limit
         limits = market["limits"]
-        if size <= 0 or size < self._minimum(market):
-            return f"below the venue's minimum amount ({limits['amount']['min']})"
+        minimum = limits["amount"]["min"]
+        if size <= 0 or (minimum is not None and size < float(minimum)):
+            return f"below the venue's minimum amount ({minimum if minimum is not None else 'one amount step'})"
         if limits["cost"]["min"] and notional < float(limits["cost"]["min"]):
             return f"below the venue's minimum notional ({limits['cost']['min']})"
         return Proposal(order, side, size, limit, notional)
+
+    def _price(self, symbol: str, limit: float, side: str) -> float:
+        """`limit` at the venue's price precision, never rounded against the session (down to buy, up to sell)."""
+        import math
+
+        step = self.market(symbol).get("precision", {}).get("price")
+        venue = self.venue_symbol(symbol)
+        if step and self._tick_precision():
+            ticks = limit / float(step)
+            limit = (math.floor(ticks + 1e-9) if side == "buy" else math.ceil(ticks - 1e-9)) * float(step)
+        return float(self.exchange.price_to_precision(venue, limit))
 
     def _amount(self, venue: str, wanted: float) -> float:
         """`wanted` at the venue's amount precision (truncated); 0 when that leaves nothing (ccxt refuses it)."""
@@ -151,11 +206,16 @@ class CcxtBroker:
         found = self.recover(order, account, bar=bar)
         if found is not None:
             return found
-        stop = time.monotonic() + self.deadline.order_seconds
-        symbol, cid = self.venue_symbol(order.symbol), client_order_id(order)
-        plan = self._plan(order, account, price=price, max_size=max_size)
+        plan = self.plan(order, account, price=price, max_size=max_size)
         if isinstance(plan, str):
             return Execution(False, account, reason=plan)
+        return self.place(plan, account, bar=bar)
+
+    def place(self, plan: Proposal, account: Account, *, bar: int) -> Execution:
+        """Send exactly `plan` (see `plan`) under its client order id, settle it and read its fills."""
+        order = plan.order
+        stop = time.monotonic() + self.deadline.order_seconds
+        symbol, cid = self.venue_symbol(order.symbol), client_order_id(order)
         placed = self._send(plan, symbol, cid, stop)
         if isinstance(placed, str):
             return Execution(False, account, reason=placed)
@@ -193,12 +253,13 @@ class CcxtBroker:
         """Place the order; after a timeout look it up by client order id and send again only if the venue lacks it."""
         import ccxt
 
-        limit = plan.price if self.order_type == "limit" else None
+        protected = plan.side == "buy" and self.order_type == "market"  # a market buy capped at its limit: IOC
+        kind = "limit" if protected or self.order_type == "limit" else "market"
+        params = {"newClientOrderId": cid} | ({"timeInForce": "IOC"} if protected else {})
+        limit = plan.price if kind == "limit" else None
         while True:
             try:
-                return self.exchange.create_order(
-                    symbol, self.order_type, plan.side, plan.size, limit, params={"newClientOrderId": cid}
-                )
+                return self.exchange.create_order(symbol, kind, plan.side, plan.size, limit, params=params)
             except ccxt.AuthenticationError as error:
                 raise VenueError(f"order {cid}: the venue refused the API key: {error}") from None
             except (ccxt.NetworkError, ccxt.ExchangeNotAvailable):
@@ -234,19 +295,32 @@ class CcxtBroker:
         return placed
 
     def _fills(self, symbol: str, placed: dict[str, Any], stop: float) -> Fill:
-        trades = retrying(
-            f"read the fills of {placed.get('clientOrderId')}",
-            lambda: self.exchange.fetch_my_trades(symbol, params={"orderId": placed["id"]}),
-            self.deadline,
-            until=stop,
-        )
+        """The order's trades through ccxt's unified API (by order id), and their fees in whatever asset charged."""
+        if getattr(self.exchange, "has", {}).get("fetchOrderTrades"):
+            read = partial(self.exchange.fetch_order_trades, placed["id"], symbol)
+        else:  # the account's trades on the market since the order, filtered by its id
+            mine = partial(self.exchange.fetch_my_trades, symbol, placed.get("timestamp"))
+            read = lambda: [t for t in mine() if str(t.get("order")) == str(placed["id"])]  # noqa: E731
+        trades = retrying(f"read the fills of {placed.get('clientOrderId')}", read, self.deadline, until=stop)
         base, quote = self.market_assets(symbol)
         size = sum(float(t["amount"]) for t in trades)
         cost = sum(float(t["cost"]) for t in trades)
-        fees = [t["fee"] for t in trades if t.get("fee") and t["fee"].get("cost")]
-        base_fee = sum(float(f["cost"]) for f in fees if f["currency"] == base)
-        quote_fee = sum(float(f["cost"]) for f in fees if f["currency"] == quote)
-        return Fill(size, cost, base_fee, quote_fee)
+        charged: dict[str, float] = {}
+        for trade in trades:
+            for fee in trade.get("fees") or ([trade["fee"]] if trade.get("fee") else []):
+                if fee and fee.get("cost"):
+                    charged[fee["currency"]] = charged.get(fee["currency"], 0.0) + float(fee["cost"])
+        others = {asset: amount for asset, amount in charged.items() if asset not in (base, quote)}
+        value = sum(amount * self._value(asset, quote) for asset, amount in others.items())
+        return Fill(size, cost, charged.get(base, 0.0), charged.get(quote, 0.0), others, value)
+
+    def _value(self, asset: str, quote: str) -> float:
+        """What one unit of `asset` is worth in `quote` now (a fee charged in BNB, valued at fill time)."""
+        pair = f"{asset}/{quote}"
+        if self._markets is None or pair not in self._markets:
+            return 0.0  # no market to value it on: the amount is still booked, in its own asset
+        ticker = retrying(f"read the {pair} price", partial(self.exchange.fetch_ticker, pair), self.deadline)
+        return float(ticker.get("last") or ticker.get("bid") or 0.0)
 
     def market_assets(self, venue_symbol: str) -> tuple[str, str]:
         base, _, quote = venue_symbol.partition("/")
@@ -256,7 +330,8 @@ class CcxtBroker:
     def _account_after(order: Order, account: Account, fill: Fill, bar: int, placed: dict[str, Any]) -> Execution:
         if fill.size <= 0:
             return Execution(False, account, reason=f"venue: {placed.get('status')} with nothing filled")
-        fees = fill.quote_fee + fill.base_fee * fill.price
+        fees = fill.quote_fee + fill.base_fee * fill.price + fill.other_value
+        others = fill.other_fees or None
         if order.intent != CLOSE:
             cash = account.cash - fill.cost - fill.quote_fee
             after = replace(
@@ -269,32 +344,34 @@ class CcxtBroker:
                 entry_fees=fees,
                 cash_before=account.cash,
             )
-            return Execution(True, after, fill.price, fill.size, fees)
+            return Execution(True, after, fill.price, fill.size, fees, other_fees=others)
         cash = account.cash + fill.cost - fill.quote_fee
-        after = replace(account, cash=cash, free_cash=cash, position=account.position - fill.size)
+        after = replace(account, cash=cash, free_cash=cash, position=account.position - fill.size - fill.base_fee)
         closed = ClosedTrade(
             entry_bar=account.entry_bar,
             entry_price=account.entry_price,
             exit_bar=bar,
             exit_price=fill.price,
             size=fill.size,
-            pnl=cash - account.cash_before,
+            pnl=cash - account.cash_before - fill.other_value,
             fees=account.entry_fees + fees,
         )
-        return Execution(True, after, fill.price, fill.size, fees, closed=closed)
+        return Execution(True, after, fill.price, fill.size, fees, closed=closed, other_fees=others)
 
     # -- what reconciliation and the kill switch ask --------------------------------------
     def assets(self, symbols: list[str]) -> dict[str, tuple[str, str]]:
         """Each session symbol's (base, quote) asset at the venue."""
         return {symbol: self.market_assets(self.venue_symbol(symbol)) for symbol in symbols}
 
-    def snapshot(self, symbols: list[str]) -> Any:
-        """The venue's total balances and the open orders on the session's markets."""
+    def snapshot(self, symbols: list[str], *, extra: Sequence[str] = ()) -> Any:
+        """The venue's total balances (every asset the account holds, and the session's markets' and `extra`'s
+        even at zero) and the open orders on the session's markets."""
         from tradeops.trader.venue.reconcile import VenueSnapshot
 
         balance = retrying("read the venue's balances", self.exchange.fetch_balance, self.deadline)
-        wanted = {asset for pair in self.assets(symbols).values() for asset in pair}
-        totals = {asset: float(balance.get("total", {}).get(asset) or 0.0) for asset in sorted(wanted)}
+        wanted = {asset for pair in self.assets(symbols).values() for asset in pair} | set(extra)
+        held = {asset for asset, amount in (balance.get("total") or {}).items() if amount}  # the account's other money
+        totals = {asset: float(balance.get("total", {}).get(asset) or 0.0) for asset in sorted(wanted | held)}
         opened = []
         for symbol in symbols:
             venue = self.venue_symbol(symbol)

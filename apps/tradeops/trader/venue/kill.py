@@ -2,8 +2,9 @@
 
 Stopping a process never cancels venue orders (nautilus_trader's rule); only this does, and it
 reports what it cancelled and what it could not. Flatten orders go the way every order goes:
-their intent is committed to the ledger before they are sent, each carries its own client order
-id, and the venue's fills are recorded after; they pass the pre-trade checks at one call site.
+their intent is committed to the ledger before they are sent (status `flattening`, which the
+trading loop never adopts), each carries its own client order id, and each passes the venue
+gateway (trader/venue/gateway.py) as the kill switch's own close; this module books its fill, once.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from sqlalchemy.orm import Session
 
 from tradeops import audit
 from tradeops.store.models import TraderAccountRow, TraderOrderRow, TraderTradeRow
-from tradeops.trader.broker import CLOSE, Account, Execution, Order, Proposal
-from tradeops.trader.control import TraderStatus, lock_session
+from tradeops.trader.broker import CLOSE, Execution, Order
+from tradeops.trader.control import FLATTENING, SENT, TraderStatus, lock_session
+from tradeops.trader.pretrade import PretradeGuard
 from tradeops.trader.risk import RiskLimits
 from tradeops.trader.venue.ccxt_broker import CcxtBroker
+from tradeops.trader.venue.gateway import KILL_SWITCH, Basis, Gateway
 
 
 def withdraw(
@@ -44,17 +47,9 @@ def withdraw(
     return {**report, "flattened": flattened, "outcome": outcome}
 
 
-def pretrade_refusal(proposal: Proposal, account: Account, limits: RiskLimits) -> str | None:
-    """The pre-trade checks for a flatten order (a close: the exposure limits do not apply; the collar is taken
-    against the order's own estimate, as there is no bar to compare with); the reason it is refused, or None."""
-    from tradeops.trader.pretrade import PretradeGuard, check
-
-    context = PretradeGuard(limits).context(last_close=proposal.price, notionals={}, balance=account.free_cash)
-    found = check(proposal, limits, context)
-    return None if found is None else found.describe()
-
-
 def _flatten(engine: Engine, broker: CcxtBroker, session_id: str, bar: int, actor: str) -> list[dict[str, Any]]:
+    """Sell what the session holds, each order through the gateway as the kill switch's own (status `flattening`:
+    the trading loop never adopts it; this function books it, once)."""
     market = copy(broker)
     market.order_type = "market"
     stamp = datetime.now(UTC)
@@ -62,38 +57,44 @@ def _flatten(engine: Engine, broker: CcxtBroker, session_id: str, bar: int, acto
         session = lock_session(db, session_id)
         limits = RiskLimits.model_validate(session.risk if session is not None else {})
         in_flight = db.scalars(
-            select(TraderOrderRow.id).where(TraderOrderRow.session_id == session_id, TraderOrderRow.status == "sent")
+            select(TraderOrderRow.id).where(TraderOrderRow.session_id == session_id, TraderOrderRow.status == SENT)
         ).first()
         if in_flight is not None:  # the loop is placing it: its fill is not in the accounts yet, so none is sold
             why = f"order {in_flight} is in flight at the venue; flatten again once the trader has settled it"
             return [{"symbol": "(all)", "order": None, "filled": False, "size": None, "price": None, "reason": why}]
+        unsettled = db.scalars(  # a flatten killed before it booked its answer: found at the venue, booked now
+            select(TraderOrderRow).where(TraderOrderRow.session_id == session_id, TraderOrderRow.status == FLATTENING)
+        ).all()
+        orders = [(Order(o.id, o.symbol, CLOSE), True) for o in unsettled]
         accounts = db.scalars(select(TraderAccountRow).where(TraderAccountRow.session_id == session_id)).all()
-        orders = []
         for s, row in enumerate(sorted(accounts, key=lambda a: a.symbol)):
-            if broker.is_flat(row.symbol, row.position):
+            if broker.is_flat(row.symbol, row.position) or any(o.symbol == row.symbol for o, _ in orders):
                 continue
             order = Order(f"{session_id}:flatten:{stamp:%Y%m%dT%H%M%S%f}:{s:04d}", row.symbol, CLOSE)
             db.add(
                 TraderOrderRow(
                     id=order.id, session_id=session_id, symbol=row.symbol, intent=CLOSE, decided_bar=bar,
-                    status="sent", reason=f"flatten by {actor}", created_at=stamp,
+                    status=FLATTENING, reason=f"flatten by {actor}", created_at=stamp,
                 )
             )  # fmt: skip
-            orders.append((order, Account(**{n: getattr(row, n) for n in Account.__dataclass_fields__})))
+            orders.append((order, False))
+    gateway = Gateway(engine, session_id, market, guard=PretradeGuard(limits))
     results = []
-    for order, account in orders:
-        price = account.entry_price  # an estimate for the minimum-notional check: the order is a market order
-        proposal = market.propose(order, account, price=price, max_size=float("inf"))
-        refused = "nothing to send" if proposal is None else pretrade_refusal(proposal, account, limits)
-        done = (
-            Execution(False, account, reason=refused)
-            if refused
-            else market.execute(order, account, price=price, bar=bar, max_size=float("inf"))
-        )
-        _record(engine, session_id, order, done, bar)
+    for order, in_flight in orders:
+        basis = Basis(bar=bar, reference=_estimate(engine, session_id, order.symbol))
+        done = gateway.submit(order, basis, owner=KILL_SWITCH, in_flight=in_flight)
+        if not done.rejected:
+            _record(engine, session_id, order, done, bar)
         results.append({"symbol": order.symbol, "order": order.id, "filled": done.filled, "size": done.size})
         results[-1] |= {"price": done.price, "fees": done.fees, "reason": done.reason}
     return results
+
+
+def _estimate(engine: Engine, session_id: str, symbol: str) -> float:
+    """The price a flatten order is planned at when the venue has no ticker: the position's entry price."""
+    with Session(engine) as db:
+        row = db.get(TraderAccountRow, (session_id, symbol))
+        return float(row.entry_price) if row is not None else 0.0
 
 
 def _record(engine: Engine, session_id: str, order: Order, done: Execution, bar: int) -> None:
@@ -101,11 +102,14 @@ def _record(engine: Engine, session_id: str, order: Order, done: Execution, bar:
         lock_session(db, session_id)
         row = db.get(TraderOrderRow, order.id)
         assert row is not None  # committed above
+        if row.status != FLATTENING:
+            return  # booked already (once: by this function, under the session's lock)
         row.fill_bar, row.fill_time = bar, datetime.now(UTC)
         if not done.filled:
             row.status, row.reason = "unfilled", done.reason
             return
         row.status, row.price, row.size, row.fees = "filled", done.price, done.size, done.fees
+        row.other_fees = done.other_fees
         account = db.get(TraderAccountRow, (session_id, order.symbol))
         assert account is not None
         for name, value in asdict(done.account).items():

@@ -10,6 +10,7 @@ reported, never adopted, never cancelled here. `accept_venue` writes an audited 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from tradeops import audit
 from tradeops.errors import ConfigError
 from tradeops.store.models import AuditRow, TraderAccountRow, TraderOrderRow, TraderSessionRow
-from tradeops.trader.control import lock_session
+from tradeops.trader.control import IN_FLIGHT, lock_session
 
 BASELINE, CORRECTION = "venue.baseline", "venue.correction"
 TOLERANCE = 1e-8  # absolute, plus 1e-9 of the amount: float arithmetic on fills, not money
@@ -39,7 +40,7 @@ class Venue(Protocol):
     """The part of a venue broker reconciliation needs."""
 
     def assets(self, symbols: list[str]) -> dict[str, tuple[str, str]]: ...
-    def snapshot(self, symbols: list[str]) -> VenueSnapshot: ...
+    def snapshot(self, symbols: list[str], *, extra: Sequence[str] = ()) -> VenueSnapshot: ...
 
 
 @dataclass(frozen=True)
@@ -80,14 +81,32 @@ class Reconciliation:
         }
 
 
-def holdings(accounts: list[TraderAccountRow], assets: dict[str, tuple[str, str]]) -> dict[str, float]:
-    """What the ledger says the session holds, per venue asset."""
+def holdings(
+    accounts: list[TraderAccountRow], assets: dict[str, tuple[str, str]], fees: dict[str, float] | None = None
+) -> dict[str, float]:
+    """What the ledger says the session holds, per venue asset: each market's base and quote, less the fees the
+    venue charged in other assets (BNB: what the session took from the account's other money)."""
     held: dict[str, float] = {}
     for account in accounts:
         base, quote = assets[account.symbol]
         held[base] = held.get(base, 0.0) + account.position
         held[quote] = held.get(quote, 0.0) + account.cash
+    for asset, amount in (fees or {}).items():
+        held[asset] = held.get(asset, 0.0) - amount
     return held
+
+
+def other_fees(db: Session, session_id: str) -> dict[str, float]:
+    """The fees the session's filled orders paid in assets other than their market's, per asset."""
+    spent: dict[str, float] = {}
+    for fees in db.scalars(
+        select(TraderOrderRow.other_fees).where(
+            TraderOrderRow.session_id == session_id, TraderOrderRow.other_fees.is_not(None)
+        )
+    ):
+        for asset, amount in (fees or {}).items():
+            spent[asset] = spent.get(asset, 0.0) + float(amount)
+    return spent
 
 
 def baseline(db: Session, session_id: str) -> dict[str, float] | None:
@@ -121,12 +140,16 @@ def _reconcile_in(
     if not accounts:
         raise ConfigError(f"trading session {session_id!r} has not traded a bar yet: nothing to reconcile")
     assets = venue.assets([a.symbol for a in accounts])
-    snapshot = venue.snapshot([a.symbol for a in accounts])
-    held = holdings(accounts, assets)
+    fees = other_fees(db, session_id)
+    snapshot = venue.snapshot([a.symbol for a in accounts], extra=sorted(fees))
+    held = holdings(accounts, assets, fees)
     base = baseline(db, session_id)
     recorded = False
-    if base is None:
-        base = {asset: snapshot.balances.get(asset, 0.0) - amount for asset, amount in held.items()}
+    if base is None:  # every asset the account holds: a fee asset the session touches later is in it already
+        base = {
+            asset: snapshot.balances.get(asset, 0.0) - held.get(asset, 0.0)
+            for asset in held.keys() | snapshot.balances.keys()
+        }
         if not record_baseline:
             raise ConfigError(f"trading session {session_id!r} has no venue baseline yet (the trader records it)")
         audit.record(
@@ -178,7 +201,9 @@ def accept_venue(engine: Engine, session_id: str, venue: Venue, *, actor: str, r
     with Session(engine) as db, db.begin():  # the venue is read under the session's lock: no bar moves the ledger
         lock_session(db, session_id)
         in_flight = db.scalars(
-            select(TraderOrderRow.id).where(TraderOrderRow.session_id == session_id, TraderOrderRow.status == "sent")
+            select(TraderOrderRow.id).where(
+                TraderOrderRow.session_id == session_id, TraderOrderRow.status.in_(IN_FLIGHT)
+            )
         ).first()
         if in_flight is not None:  # the venue may hold its fill already, the ledger not yet: no delta is right
             raise ConfigError(f"order {in_flight} is in flight at the venue; accept again once the trader settled it")
@@ -198,6 +223,13 @@ def accept_venue(engine: Engine, session_id: str, venue: Venue, *, actor: str, r
             for account in quotes:
                 account.cash += delta / len(quotes)
                 account.free_cash += delta / len(quotes)
+            if not bases and not quotes:  # a fee asset (BNB): no account holds it, the baseline takes the delta
+                before = baseline(db, session_id) or {}
+                moved = before | {asset: before.get(asset, 0.0) + delta}
+                audit.record(
+                    db, actor=actor, action=BASELINE, target=session_id, outcome="recorded",
+                    detail={"baseline": moved, "venue": {asset: amounts["venue"]}, "ledger": {}},
+                )  # fmt: skip
         audit.record(
             db, actor=actor, action=CORRECTION, target=session_id, outcome="applied" if changes else "unchanged",
             detail={"reason": reason, "changes": changes, "differences": [asdict(d) for d in found.differences]},

@@ -1,10 +1,12 @@
 """The trading loop's hooks for a venue broker: intent before sending, reconciliation after the bar.
 
 `send` runs before the bar's transaction: it marks each pending order `sent` and commits (the
-intent is recorded), and only then sends it. A process killed after that commit and before the
-venue's answer is recorded leaves the order `sent`; the next start sends it again through the
-broker, which finds it at the venue by its client order id instead of placing it twice. An order
-already `sent` while the trader is halted is only looked up, never placed.
+intent is recorded), and only then sends each through the venue gateway (trader/venue/gateway.py),
+which re-checks state, history, the bar's age, cash and the pre-trade limits under the session's
+lock right before the venue call. A process killed after that commit and before the venue's
+answer is recorded leaves the order `sent`; the next start passes it to the gateway again, which
+finds it at the venue by its client order id instead of placing it twice. An order already `sent`
+while the trader is halted is only looked up, never placed.
 
 A restarted process reconciles before it sends anything (crash-only: recovery reconciles with the
 venue before trading), unless orders are in flight: then their bar settles them first and
@@ -14,19 +16,21 @@ difference halts the session, audited, with a Slack message.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tradeops import audit
 from tradeops.notify.base import Message
-from tradeops.store.models import TraderAccountRow, TraderOrderRow
-from tradeops.trader import risk
-from tradeops.trader.broker import CLOSE, Account, Execution, Order
-from tradeops.trader.control import HALTED, lock_session
+from tradeops.store.models import TraderOrderRow
+from tradeops.trader import ledger
+from tradeops.trader.broker import Execution, Order
+from tradeops.trader.control import HALTED, IN_FLIGHT, SENT, lock_session
 from tradeops.trader.venue.ccxt_broker import CcxtBroker
+from tradeops.trader.venue.gateway import Basis, Gateway
 from tradeops.trader.venue.reconcile import Reconciliation, reconcile
 
 if TYPE_CHECKING:
@@ -34,91 +38,95 @@ if TYPE_CHECKING:
     from tradeops.trader.loop import Trader
 
 
-def _account(row: TraderAccountRow) -> Account:
-    return Account(**{name: getattr(row, name) for name in Account.__dataclass_fields__})
+def bar_close(bars: Bars, t: int) -> datetime:
+    """When bar `t` closed: its open plus the bars' timeframe (the spacing before it; the next bar's open)."""
+    import pandas as pd
+
+    index = bars.index
+    if bars.origin is not None and bars.origin.timeframe:
+        from tradeops.data.timeframes import timeframe_seconds
+
+        step = pd.Timedelta(seconds=timeframe_seconds(bars.origin.timeframe))
+    elif t > 0:
+        step = index[t] - index[t - 1]
+    elif len(index) > 1:
+        step = index[1] - index[0]
+    else:
+        step = pd.Timedelta(0)
+    return (index[t] + step).to_pydatetime()
 
 
 class VenueSession:
     """Wires a `CcxtBroker` into a `Trader` (pass it as both `broker=` and `venue=`)."""
 
     def __init__(
-        self, broker: CcxtBroker, *, reconcile_every: int = 60, max_bar_age_seconds: float | None = None
+        self,
+        broker: CcxtBroker,
+        *,
+        reconcile_every: int = 60,
+        max_bar_age_seconds: float | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.broker = broker
+        self.now = now
         self.reconcile_every = reconcile_every
         self.max_bar_age_seconds = max_bar_age_seconds  # None: any bar may trade (a replay against a sandbox)
         self.reconciled_once = False
         self.last: Reconciliation | None = None
         self.messages: list[Message] = []  # from a reconciliation before the bar, sent with the bar's
+        self._gateway: Gateway | None = None
 
-    def send(self, trader: Trader, bars: Bars, t: int) -> dict[str, Execution]:
-        """Commit each pending order's intent, then send it; return the venue's answers by order id."""
+    def gateway(self, trader: Trader) -> Gateway:
+        """The session's one gateway to the venue (trader/venue/gateway.py)."""
+        if self._gateway is None:
+            self._gateway = Gateway(
+                trader.engine,
+                trader.config.session_id,
+                self.broker,
+                guard=trader.guard,
+                max_bar_age_seconds=self.max_bar_age_seconds,
+                now=self.now,
+            )
+        return self._gateway
+
+    def send(self, trader: Trader, bars: Bars, t: int, verified: ledger.SessionState) -> dict[str, Execution]:
+        """Commit each pending order's intent, then send each through the gateway; the answers by order id.
+
+        `verified` is the ledger's state whose history the caller checked against `bars`: the gateway sends
+        nothing unless the ledger still holds exactly that history when the order goes.
+        """
         self._recover(trader, t)
         with Session(trader.engine) as db, db.begin():
             row = lock_session(db, trader.config.session_id)
             if row is None or t != row.last_bar + 1:
                 return {}  # the bar's transaction reports what is wrong
-            accounts = {
-                a.symbol: _account(a)
-                for a in db.scalars(select(TraderAccountRow).where(TraderAccountRow.session_id == row.id))
-            }
             orders = db.scalars(
                 select(TraderOrderRow)
-                .where(TraderOrderRow.session_id == row.id, TraderOrderRow.status.in_(("pending", "sent")))
+                .where(TraderOrderRow.session_id == row.id, TraderOrderRow.status.in_(("pending", SENT)))
                 .order_by(TraderOrderRow.id)
             ).all()
-            plan: list[tuple[Order, str | None, bool]] = []  # (order, why it may not be placed, sent before)
-            stale = self._stale(bars, t)
+            plan = [(Order(o.id, o.symbol, o.intent), o.status == SENT) for o in orders]
             for order in orders:
-                blocked = stale or risk.blocked(row.state, order.intent == CLOSE)
-                if blocked is not None and order.status == "pending":
-                    order.status, order.reason = "rejected", blocked
-                    continue
-                plan.append((Order(order.id, order.symbol, order.intent), blocked, order.status == "sent"))
-                order.status = "sent"
-        answers: dict[str, Execution] = {}  # committed above: every intent is recorded before anything is sent
-        for request, blocked, in_flight in plan:
-            price = float(bars.open[t, bars.symbols.index(request.symbol)])
-            account = accounts[request.symbol]
-            if blocked is None:
-                # an order sent before a restart may be at the venue (found by its client order id); one the venue
-                # never saw passes the pre-trade checks like any other before it is sent
-                done = self.broker.recover(request, account, bar=t) if in_flight else None
-                if done is None:
-                    if self._refused(trader, accounts, request, bars, t, price) is not None:
-                        continue  # recorded as rejected, never sent
-                    done = self.broker.execute(request, account, price=price, bar=t, max_size=trader.max_size(price))
-            else:
-                done = self.broker.recover(request, account, bar=t) or Execution(False, account, reason=blocked)
-            accounts[request.symbol] = done.account
-            answers[request.id] = done
-        return answers
-
-    def _refused(
-        self, trader: Trader, accounts: dict[str, Account], request: Order, bars: Bars, t: int, price: float
-    ) -> str | None:
-        """The pre-trade checks, just before sending (the loop's one place every order passes); a rejection is
-        recorded on the order (its intent was `sent`, it becomes `rejected`) with its audit entry."""
-        with trader.engine.begin() as connection:
-            found = trader.pretrade(connection, accounts, request, bars, t, price, self.messages)
-            if found is None:
-                return None
-            connection.execute(
-                update(TraderOrderRow)
-                .where(TraderOrderRow.id == request.id)
-                .values(status="rejected", reason=found.describe())
+                order.status = SENT
+        gateway = self.gateway(trader)  # committed above: every intent is recorded before anything is sent
+        opens = {symbol: float(bars.open[t, s]) for s, symbol in enumerate(bars.symbols)}
+        closes = {symbol: float(bars.close[t - 1, s]) for s, symbol in enumerate(bars.symbols)} if t > 0 else opens
+        answers: dict[str, Execution] = {}
+        for request, in_flight in plan:
+            basis = Basis(
+                bar=t,
+                reference=opens[request.symbol],
+                last_bar=verified.last_bar,
+                fingerprint=verified.data_fingerprint,
+                bar_close=bar_close(bars, t),
+                last_close=closes[request.symbol],
+                max_size=trader.max_size(opens[request.symbol]),
+                prices=opens,
             )
-        return found.describe()
-
-    def _stale(self, bars: Bars, t: int) -> str | None:
-        """Why bar `t` is too old to send orders at (catching up after downtime must not trade the past)."""
-        if self.max_bar_age_seconds is None:
-            return None
-        opened = bars.index[t].to_pydatetime()
-        age = (datetime.now(UTC) - (opened if opened.tzinfo else opened.replace(tzinfo=UTC))).total_seconds()
-        if age <= self.max_bar_age_seconds:
-            return None
-        return f"stale bar: opened {age:.0f}s ago (more than {self.max_bar_age_seconds:g}s); not sent to the venue"
+            answers[request.id] = gateway.submit(request, basis, in_flight=in_flight)
+        self.messages += gateway.messages
+        gateway.messages = []
+        return answers
 
     def after_bar(self, trader: Trader, t: int) -> list[Message]:
         """Reconcile when due; on a difference halt the session and return the message for Slack."""
@@ -134,7 +142,7 @@ class VenueSession:
         with Session(trader.engine) as db:
             in_flight = db.scalars(
                 select(TraderOrderRow.id)
-                .where(TraderOrderRow.session_id == trader.config.session_id, TraderOrderRow.status == "sent")
+                .where(TraderOrderRow.session_id == trader.config.session_id, TraderOrderRow.status.in_(IN_FLIGHT))
                 .limit(1)
             ).first()
         if in_flight is None:

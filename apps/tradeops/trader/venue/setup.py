@@ -37,6 +37,7 @@ def venue_broker(settings: AppSettings, *, fraction: float = 1.0, slippage: floa
         fraction=fraction,
         slippage=slippage,
         order_type=settings.broker_order_type,
+        price_buffer=settings.broker_price_buffer,
         deadline=deadline,
     )
 
