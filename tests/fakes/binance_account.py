@@ -3,15 +3,27 @@
 Speaks Binance's real REST format, as ccxt's `binance` sends and parses it: `X-MBX-APIKEY` plus an
 HMAC-SHA256 `signature` over the query (GET/DELETE) or the form body (POST), a `timestamp` within
 `recvWindow`; `POST/GET/DELETE /api/v3/order` (by `orderId` or `origClientOrderId`), `GET/DELETE
-/api/v3/openOrders`, `GET /api/v3/account`, `GET /api/v3/myTrades`. The exchange filters
-(LOT_SIZE, PRICE_FILTER, NOTIONAL) are enforced with Binance's error codes.
+/api/v3/openOrders`, `GET /api/v3/account`, `GET /api/v3/myTrades`. Each market's exchange filters
+(`rules`: LOT_SIZE, PRICE_FILTER, NOTIONAL) are published in exchangeInfo and enforced exactly as
+published, with Binance's error codes. The balance check is Binance's: an order needs what it spends
+(quote for a buy, base for a sell), never its fee, which comes out of what it receives (or BNB).
 
 It does not deduplicate `newClientOrderId` (Binance only refuses one already open): every order it
-accepted is kept, so a test counts duplicates by client order id. Test hooks: `price` per symbol
-(where market orders fill), `fill_ratio` (a partial fill: a market order then EXPIRED, a limit order
-stays open), `rejects` (the next orders answered with an error), `answer_delay` (the order is
-accepted, then the answer comes too late for the client's deadline) and `on_order` (called with
-"received" before and "accepted" after an order is booked: a test kills the client there).
+accepted is kept, so a test counts duplicates by client order id.
+
+Switches a test sets (the defaults are a venue that agrees with the bar: no spread, no move, whole fills):
+- `price[symbol]`: the venue's mid price; quotes and market fills derive from it.
+- `rules[symbol]`: a `MarketRules` (step, tick, min_qty, min_notional; None omits that minimum).
+- `spread_bps`: bid = price * (1 - spread/2), ask = price * (1 + spread/2), on the tick; buys fill at the ask.
+- `move_bps`: the price moves this much (signed) between the quote and the fill of every order.
+- `price_path`: (symbol, nth order of that symbol, from 0) -> multiplier of the touch at fill; see `seeded_path`.
+- `fill_ratio`: a partial fill (a market order then EXPIRED, a limit order stays open).
+- `rejects`: the next orders answered with these (code, message) errors.
+- `answer_delay`: the order is booked, then its answer comes too late for the client's deadline.
+- `lost_answers`: the next N booked orders get no answer at all (the connection closes).
+- `fee_asset`: fees paid in this asset (BNB) at `THIRD_ASSET_FEE_RATE`, valued at `price[asset+quote]`;
+  the received asset pays when that balance is short.
+- `on_order`: called with "received" before and "accepted" after an order is booked (a test kills the client there).
 """
 
 from __future__ import annotations
@@ -19,15 +31,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import itertools
+import random
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 FEE_RATE = Decimal("0.001")  # Binance's standard spot taker and maker fee
+THIRD_ASSET_FEE_RATE = Decimal("0.00075")  # Binance's rate when fees are paid with BNB (25% off)
 STEP, TICK, MIN_NOTIONAL = Decimal("0.00001"), Decimal("0.01"), Decimal("5")
+MAX_QTY, MAX_PRICE, MAX_NOTIONAL = Decimal("9000"), Decimal("1000000"), Decimal("9000000")
+SATOSHI = Decimal("0.00000001")
 OPEN_STATUSES = ("NEW", "PARTIALLY_FILLED")
 
 
@@ -41,6 +57,67 @@ def _s(value: Decimal) -> str:
     return f"{value:.8f}"
 
 
+@dataclass(frozen=True)
+class MarketRules:
+    """One market's filters: lot `step`, price `tick`, and minimums (None: the venue publishes none)."""
+
+    step: Decimal = STEP
+    tick: Decimal = TICK
+    min_qty: Decimal | None = STEP
+    min_notional: Decimal | None = MIN_NOTIONAL
+
+    def filters(self) -> list[dict[str, Any]]:
+        """The exchangeInfo filters, as Binance words them; a None minimum is left out (ccxt reads None)."""
+        lot: dict[str, Any] = {"filterType": "LOT_SIZE", "maxQty": _s(MAX_QTY), "stepSize": _s(self.step)}
+        if self.min_qty is not None:
+            lot["minQty"] = _s(self.min_qty)
+        published = [
+            {
+                "filterType": "PRICE_FILTER",
+                "minPrice": _s(self.tick),
+                "maxPrice": _s(MAX_PRICE),
+                "tickSize": _s(self.tick),
+            },
+            lot,
+        ]
+        if self.min_notional is not None:
+            published.append(
+                {
+                    "filterType": "NOTIONAL",
+                    "minNotional": _s(self.min_notional),
+                    "applyMinToMarket": True,
+                    "maxNotional": _s(MAX_NOTIONAL),
+                    "applyMaxToMarket": False,
+                    "avgPriceMins": 5,
+                }
+            )
+        return published
+
+    def check(self, kind: str, quantity: Decimal, price: Decimal) -> None:
+        """Refuse what the published filters refuse (`price`: the limit, or the market price for a market order)."""
+        if quantity <= 0 or quantity % self.step or quantity > MAX_QTY:
+            raise VenueError(400, -1013, "Filter failure: LOT_SIZE")
+        if self.min_qty is not None and quantity < self.min_qty:
+            raise VenueError(400, -1013, "Filter failure: LOT_SIZE")
+        if kind == "LIMIT" and (price < self.tick or price > MAX_PRICE or price % self.tick):
+            raise VenueError(400, -1013, "Filter failure: PRICE_FILTER")
+        notional = quantity * price
+        if self.min_notional is not None and (
+            notional < self.min_notional or (kind == "LIMIT" and notional > MAX_NOTIONAL)
+        ):
+            raise VenueError(400, -1013, "Filter failure: NOTIONAL")
+
+
+def seeded_path(seed: int, max_bps: float) -> Callable[[str, int], Decimal]:
+    """A `price_path` moving each fill a seeded random amount within +-`max_bps` of the touch (same seed, same path)."""
+
+    def path(symbol: str, nth: int) -> Decimal:
+        move = random.Random(f"{seed}:{symbol}:{nth}").uniform(-max_bps, max_bps)
+        return 1 + Decimal(f"{move:.4f}") / 10_000
+
+    return path
+
+
 @dataclass
 class SpotAccount:
     """One API key's spot account; `pairs` maps a Binance symbol (BTCUSDT) to (base, quote)."""
@@ -51,11 +128,17 @@ class SpotAccount:
     balances: dict[str, Decimal] = field(default_factory=dict)  # free
     locked: dict[str, Decimal] = field(default_factory=dict)
     price: dict[str, Decimal] = field(default_factory=dict)
+    rules: dict[str, MarketRules] = field(default_factory=dict)
     orders: list[dict[str, Any]] = field(default_factory=list)  # every order accepted, in order
     trades: list[dict[str, Any]] = field(default_factory=list)
     fill_ratio: Decimal = Decimal(1)
     rejects: deque[tuple[int, str]] = field(default_factory=deque)
     answer_delay: float = 0.0
+    lost_answers: int = 0
+    spread_bps: float = 0.0
+    move_bps: float = 0.0
+    price_path: Callable[[str, int], Decimal | float] | None = None
+    fee_asset: str | None = None
     on_order: Callable[[str, dict[str, str]], None] | None = None
     ids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -71,6 +154,31 @@ class SpotAccount:
 
     def total(self, asset: str) -> Decimal:
         return self.balances.get(asset, Decimal(0)) + self.locked.get(asset, Decimal(0))
+
+    # -- the book -----------------------------------------------------------------------
+    def market_rules(self, symbol: str) -> MarketRules:
+        return self.rules.get(symbol) or MarketRules()
+
+    def quote(self, symbol: str) -> tuple[Decimal, Decimal]:
+        """The best bid and ask now: the price, or `spread_bps` around it on the market's tick."""
+        price = self.price[symbol]
+        if not self.spread_bps:
+            return price, price
+        half, tick = price * Decimal(str(self.spread_bps)) / 20_000, self.market_rules(symbol).tick
+        return (price - half).quantize(tick, ROUND_FLOOR), (price + half).quantize(tick, ROUND_CEILING)
+
+    def touch_at_fill(self, symbol: str, side: str) -> Decimal:
+        """Where the book stands when an order arrives: the quote's side, moved by `price_path` or `move_bps`."""
+        bid, ask = self.quote(symbol)
+        touch = ask if side == "BUY" else bid
+        if self.price_path is not None:
+            nth = sum(order["symbol"] == symbol for order in self.orders)
+            multiplier = Decimal(str(self.price_path(symbol, nth)))
+        else:
+            multiplier = 1 + Decimal(str(self.move_bps)) / 10_000
+        if multiplier == 1:
+            return touch
+        return (touch * multiplier).quantize(self.market_rules(symbol).tick, ROUND_HALF_EVEN)
 
     # -- authentication -----------------------------------------------------------------
     def authenticate(self, headers: Any, payload: str) -> dict[str, str]:
@@ -117,10 +225,12 @@ class SpotAccount:
         if side not in ("BUY", "SELL") or kind not in ("MARKET", "LIMIT"):
             raise VenueError(400, -1102, "Mandatory parameter 'side' or 'type' was not sent or is invalid.")
         quantity = Decimal(p.get("quantity", "0"))
-        price = self.price[symbol] if kind == "MARKET" else Decimal(p.get("price", "0"))
-        self._filters(quantity, price if kind == "LIMIT" else None, quantity * self.price[symbol])
+        touch = self.touch_at_fill(symbol, side)
+        price = touch if kind == "MARKET" else Decimal(p.get("price", "0"))
+        # a market order's NOTIONAL is judged at the venue's (average) price, a limit order's at its limit
+        self.market_rules(symbol).check(kind, quantity, self.price[symbol] if kind == "MARKET" else price)
         base, quote = self.pairs[symbol]
-        spend, need = (quote, quantity * price * (1 + FEE_RATE)) if side == "BUY" else (base, quantity)
+        spend, need = (quote, quantity * price) if side == "BUY" else (base, quantity)
         if self.balances.get(spend, Decimal(0)) < need:
             raise VenueError(400, -2010, "Account has insufficient balance for requested action.")
         stamp = int(time.time() * 1000)
@@ -145,28 +255,20 @@ class SpotAccount:
             "selfTradePreventionMode": "NONE",
         }
         self.orders.append(order)
-        self._match(order, need if side == "BUY" else quantity, spend)
+        self._match(order, touch, need, spend)
         if self.on_order:
             self.on_order("accepted", p)
         return {**self._public(order), "transactTime": stamp, "fills": self._fills(order)}
 
-    def _filters(self, quantity: Decimal, price: Decimal | None, notional: Decimal) -> None:
-        if quantity < STEP or quantity % STEP:
-            raise VenueError(400, -1013, "Filter failure: LOT_SIZE")
-        if price is not None and (price <= 0 or price % TICK):
-            raise VenueError(400, -1013, "Filter failure: PRICE_FILTER")
-        if notional < MIN_NOTIONAL:
-            raise VenueError(400, -1013, "Filter failure: NOTIONAL")
-
-    def _match(self, order: dict[str, Any], reserve: Decimal, asset: str) -> None:
-        """Fill what the book allows now (all, or `fill_ratio` of it); lock what rests."""
-        symbol, side = order["symbol"], order["side"]
-        market, limit = self.price[symbol], Decimal(order["price"])
-        marketable = order["type"] == "MARKET" or (limit >= market if side == "BUY" else limit <= market)
+    def _match(self, order: dict[str, Any], touch: Decimal, reserve: Decimal, asset: str) -> None:
+        """Fill what the book allows now at `touch` (all, or `fill_ratio` of it); lock what rests."""
+        side, limit = order["side"], Decimal(order["price"])
+        marketable = order["type"] == "MARKET" or (limit >= touch if side == "BUY" else limit <= touch)
         quantity = Decimal(order["origQty"])
-        filled = (quantity * self.fill_ratio).quantize(STEP, rounding="ROUND_DOWN") if marketable else Decimal(0)
+        step = self.market_rules(order["symbol"]).step
+        filled = (quantity * self.fill_ratio).quantize(step, rounding=ROUND_DOWN) if marketable else Decimal(0)
         if filled:
-            self._trade(order, filled, market if order["type"] == "MARKET" else limit)
+            self._trade(order, filled, touch)  # a marketable limit takes the book at its price, not at the limit
         if order["type"] == "MARKET" or order["timeInForce"] in ("IOC", "FOK"):
             order["status"] = "FILLED" if filled == quantity else "EXPIRED"
             order["isWorking"] = False
@@ -181,14 +283,14 @@ class SpotAccount:
     def _trade(self, order: dict[str, Any], quantity: Decimal, price: Decimal) -> None:
         base, quote = self.pairs[order["symbol"]]
         cost = quantity * price
-        if order["side"] == "BUY":  # Binance charges the fee in the asset received
-            fee, fee_asset = quantity * FEE_RATE, base
+        if order["side"] == "BUY":
             self.balances[quote] -= cost
-            self.fund(base, quantity - fee)
+            received, amount = base, quantity
         else:
-            fee, fee_asset = cost * FEE_RATE, quote
             self.balances[base] -= quantity
-            self.fund(quote, cost - fee)
+            received, amount = quote, cost
+        fee, fee_asset = self._fee(quote, cost, received, amount)
+        self.fund(received, amount - fee if fee_asset == received else amount)
         order["executedQty"] = _s(Decimal(order["executedQty"]) + quantity)
         order["cummulativeQuoteQty"] = _s(Decimal(order["cummulativeQuoteQty"]) + cost)
         self.trades.append(
@@ -208,6 +310,16 @@ class SpotAccount:
                 "isBestMatch": True,
             }
         )
+
+    def _fee(self, quote: str, cost: Decimal, received: str, amount: Decimal) -> tuple[Decimal, str]:
+        """Binance's fee: in `fee_asset` when that balance covers it (charged here), else from what was received."""
+        rate = self.price.get(f"{self.fee_asset}{quote}") if self.fee_asset else None
+        if self.fee_asset and rate:
+            fee = (cost * THIRD_ASSET_FEE_RATE / rate).quantize(SATOSHI, ROUND_CEILING)
+            if self.balances.get(self.fee_asset, Decimal(0)) >= fee:
+                self.balances[self.fee_asset] -= fee
+                return fee, self.fee_asset
+        return amount * FEE_RATE, received
 
     def _fills(self, order: dict[str, Any]) -> list[dict[str, Any]]:
         return [
@@ -279,19 +391,3 @@ class SpotAccount:
     @staticmethod
     def _public(order: dict[str, Any]) -> dict[str, Any]:
         return {key: value for key, value in order.items() if not key.startswith("_")}
-
-
-def filters() -> list[dict[str, Any]]:
-    """The exchangeInfo filters this account enforces."""
-    return [
-        {"filterType": "PRICE_FILTER", "minPrice": "0.01000000", "maxPrice": "1000000.00000000", "tickSize": _s(TICK)},
-        {"filterType": "LOT_SIZE", "minQty": _s(STEP), "maxQty": "9000.00000000", "stepSize": _s(STEP)},
-        {
-            "filterType": "NOTIONAL",
-            "minNotional": _s(MIN_NOTIONAL),
-            "applyMinToMarket": True,
-            "maxNotional": "9000000.00000000",
-            "applyMaxToMarket": False,
-            "avgPriceMins": 5,
-        },
-    ]

@@ -25,6 +25,12 @@ def funded_venue(usdt: float = 50_000.0) -> FakeBinance:
     return fake
 
 
+def fund_other_money(fake: FakeBinance, amounts: dict[str, float]) -> None:
+    """Put money the session never trades in the venue account (other assets, another desk's cash)."""
+    for asset, amount in amounts.items():
+        fake.account.fund(asset, amount)
+
+
 def broker(fake: FakeBinance, *, deadline: Deadline = FAST, **options: object) -> CcxtBroker:
     exchange = open_venue(
         "binance", api_key="fake-key", secret="fake-secret", sandbox=False, deadline=deadline, base_url=fake.url
