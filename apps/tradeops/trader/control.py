@@ -24,10 +24,10 @@ from tradeops.store.models import (
     TraderOrderRow,
     TraderSessionRow,
 )
-
-RUNNING, HALTED, REDUCING = "running", "halted", "reducing"
-STATES = (RUNNING, HALTED, REDUCING)
-COMMANDS = {"halt": HALTED, "reduce-only": REDUCING, "resume": RUNNING}  # kill-switch verb -> state
+from tradeops.trader.states import COMMANDS as COMMANDS  # the states, declared apart and re-exported here
+from tradeops.trader.states import HALTED as HALTED
+from tradeops.trader.states import REDUCING as REDUCING
+from tradeops.trader.states import RUNNING, STATES
 
 
 @dataclass(frozen=True)
