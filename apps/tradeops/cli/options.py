@@ -143,18 +143,14 @@ class RiskOptions:
         from tradeops.errors import format_validation
         from tradeops.trader.risk import RiskLimits
 
-        values = (base or RiskLimits()).model_dump() | self.given
+        base = base or RiskLimits()
         try:
-            return RiskLimits.model_validate(values)
+            return type(base).model_validate(base.model_dump() | self.given)
         except ValidationError as error:
-            raise ConfigError(f"invalid risk limits: {format_validation(error, _option)}") from error
+            raise ConfigError(f"invalid risk limits: {format_validation(error)}") from error
 
 
 NO_RISK_GIVEN = RiskOptions()  # the default of a command's `risk` parameter (the decorator always passes it)
-
-
-def _option(loc: tuple[int | str, ...]) -> str:
-    return "--" + str(loc[0]).replace("_", "-") if loc else ""
 
 
 def risk_options(model: type[RiskLimits] | None = None) -> Callable[[Command], Command]:
