@@ -27,6 +27,7 @@ from infra.config import (
     parse_bundle_inputs,
     parse_stack_config,
 )
+from tradeops.settings import flat_variable
 
 
 @dataclass
@@ -52,7 +53,7 @@ class Stack:
 def trader_env(config: StackConfig, candidate_hash: str) -> tuple[tuple[str, str], ...]:
     """The trader trades the gated candidate in a session named after it, within the stack's risk limits."""
     limits = {  # a limit left at its default is the trader's default too
-        f"TRADEOPS_TRADER_{name.upper()}": str(value)
+        flat_variable("trader_risk", name): str(value)
         for name, value in config.risk.model_dump(exclude_defaults=True).items()
     }
     return (

@@ -12,7 +12,7 @@ from pydantic import BaseModel, SecretStr
 
 from pipelines.infra.evaluate import ROOT, stack_config
 from tradeops.errors import ConfigError
-from tradeops.settings import AppSettings, load_settings
+from tradeops.settings import load_settings, variables
 
 ENV_EXAMPLE = ROOT / ".env.example"
 HEADER = (
@@ -41,10 +41,6 @@ class Need:
         return self.state in ("missing", "invalid")
 
 
-def env_name(field: str) -> str:
-    return f"TRADEOPS_{field.upper()}"
-
-
 def env_example() -> str:
     """Every TRADEOPS_* variable with its description and default; secrets are left empty."""
     lines = [
@@ -54,15 +50,16 @@ def env_example() -> str:
             "# anything left unset takes the embedded default.\n"
         ),
     ]
-    for name, field in AppSettings.model_fields.items():
-        default = field.get_default()
+    for variable in variables():
+        field = variable.field
+        default = field.get_default(call_default_factory=True)
         secret = field.annotation is not None and SecretStr in getattr(
             field.annotation, "__args__", (field.annotation,)
         )
         shown = default.model_dump_json() if isinstance(default, BaseModel) else default  # nested: read as JSON
         value = "" if default is None or secret else str(shown)
         lines.append(f"\n# {field.description}" + ("" if default is None else f" (default: {shown})") + "\n")
-        lines.append(f"# {env_name(name)}={value}\n")
+        lines.append(f"# {variable.name}={value}\n")
     return "".join(lines)
 
 
@@ -82,12 +79,10 @@ def local_needs() -> list[Need]:
     except ConfigError as error:
         return [Need("env", "TRADEOPS_*", "invalid", str(error))]
     needs = []
-    for name, field in AppSettings.model_fields.items():
-        variable = env_name(name)
-        given = variable in os.environ or name in settings.model_fields_set
-        value = getattr(settings, name)
-        state = "set" if given else ("default" if value is not None else "optional")
-        needs.append(Need("env", variable, state, field.description or ""))
+    for variable in variables():
+        value = variable.value(settings)
+        state = "set" if variable.given(settings) else ("default" if value is not None else "optional")
+        needs.append(Need("env", variable.name, state, variable.field.description or ""))
     return needs
 
 

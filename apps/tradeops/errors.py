@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pydantic import ValidationError
 
 
@@ -20,11 +22,11 @@ class ConfigError(TradeopsError):
     """A strategy, candidate, threshold or settings value that is invalid."""
 
 
-def format_validation(error: ValidationError) -> str:
-    """Render pydantic errors as `field: reason` pairs, one per problem."""
+def format_validation(error: ValidationError, name: Callable[[tuple[int | str, ...]], str] | None = None) -> str:
+    """Render pydantic errors as `field: reason` pairs, one per problem; `name` spells a location its own way."""
     parts = []
     for item in error.errors():
-        where = ".".join(str(p) for p in item["loc"])
+        where = name(item["loc"]) if name else ".".join(str(p) for p in item["loc"])
         message = item["msg"].removeprefix("Value error, ")
         parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)

@@ -1,28 +1,80 @@
-"""Process settings from `TRADEOPS_*` environment variables, validated once in `main()`."""
+"""Process settings from `TRADEOPS_*` environment variables, validated once in `main()`.
+
+A nested model named in FLAT is read from one variable per field rather than from one JSON value:
+`trader_risk` (the trader's `RiskLimits`, declared once in tradeops.trader.risk) from
+TRADEOPS_TRADER_MAX_DRAWDOWN_PCT and its siblings, the names the stack renders (infra/stack.py).
+A field added to the model is a variable, a `.env.example` entry and a `trader replay` option at once.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_serializer, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_serializer, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tradeops.data.sources import DatasetSource
 from tradeops.engine.limits import Limits
 from tradeops.errors import ConfigError, format_validation
 from tradeops.secrecy import PLACEHOLDERS, weak_database_url, weak_secret
 from tradeops.sweeps.config import SweepJobConfig
+from tradeops.trader.risk import RiskLimits
 
 STRICT_ENVIRONMENTS = ("staging", "prod")  # weak secrets and missing URLs refused; local and dev keep defaults
+PREFIX = "TRADEOPS_"
+FLAT = {"trader_risk": "trader_"}  # nested setting -> the prefix of its fields' variables
+
+
+def flat_variable(setting: str, field: str) -> str:
+    """The variable of one field of a FLAT nested setting: ("trader_risk", "max_drawdown_pct") ->
+    TRADEOPS_TRADER_MAX_DRAWDOWN_PCT."""
+    return f"{PREFIX}{FLAT[setting]}{field}".upper()
+
+
+class _FlatSource(PydanticBaseSettingsSource):
+    """Each FLAT nested setting from its fields' variables; a variable not set leaves its field to the model."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads every variable at once
+
+    def __call__(self) -> dict[str, Any]:
+        environ = {name.upper(): value for name, value in os.environ.items()}
+        found: dict[str, Any] = {}
+        for setting in FLAT:
+            names = _nested_model(self.settings_cls, setting).model_fields
+            given = {name: environ[variable] for name in names if (variable := flat_variable(setting, name)) in environ}
+            if given:
+                found[setting] = given
+        return found
+
+
+def _nested_model(settings: type[BaseSettings], setting: str) -> type[BaseModel]:
+    model = settings.model_fields[setting].annotation
+    assert isinstance(model, type) and issubclass(model, BaseModel), f"{setting} is not a nested model"
+    return model
 
 
 class AppSettings(BaseSettings):
     """Everything a tradeops process reads from its environment; embedded defaults for one laptop."""
 
-    model_config = SettingsConfigDict(env_prefix="TRADEOPS_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore", frozen=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments first, then the FLAT variables, then the usual sources (the first to give a value wins)."""
+        return init_settings, _FlatSource(settings_cls), env_settings, dotenv_settings, file_secret_settings
 
     environment: Literal["local", "dev", "staging", "prod"] = Field("local", description="where this runs")
     data_dir: Path = Field(
@@ -124,37 +176,10 @@ class AppSettings(BaseSettings):
     )
     trader_poll_seconds: float = Field(60.0, gt=0, description="seconds between polls of the live feed")
     trader_replay_speed: float = Field(1.0, ge=0, description="replayed bars per second (0 = as fast as possible)")
-    trader_max_position_notional: float | None = Field(None, gt=0, description="risk: largest notional per symbol")
-    trader_max_daily_loss_pct: float | None = Field(None, gt=0, le=100, description="risk: largest daily loss, %")
-    trader_max_drawdown_pct: float | None = Field(None, gt=0, le=100, description="risk: largest drawdown, %")
-    trader_max_order_notional: float | None = Field(None, gt=0, description="pre-trade: largest entry order notional")
-    trader_max_total_notional: float | None = Field(
-        None, gt=0, description="pre-trade: largest gross notional over all symbols"
-    )
-    trader_max_orders_per_minute: int | None = Field(
-        None, ge=1, description="pre-trade: most orders sent per 60 s of wall clock"
-    )
-    trader_price_collar_pct: float | None = Field(
-        None, gt=0, le=100, description="pre-trade: largest distance of an order's price from the last close, %"
-    )
-    trader_duplicate_window_seconds: float | None = Field(
-        None, gt=0, description="pre-trade: refuse an order repeating one sent this many seconds before"
-    )
-    trader_require_balance: bool = Field(
-        True, description="pre-trade: refuse an entry whose notional exceeds free cash"
-    )
-    trader_rejection_burst: int | None = Field(
-        None, ge=1, description="pre-trade rejections within trader_rejection_window_bars bars that halt the trader"
-    )
-    trader_rejection_window_bars: int = Field(10, ge=1, description="the window of trader_rejection_burst, in bars")
-    trader_divergence_every_bars: int | None = Field(
-        None, ge=1, description="compare the session with a backtest of the same bars every N bars"
-    )
-    trader_max_equity_drift_bps: float | None = Field(
-        None, gt=0, description="divergence: live equity this far from the backtest's (bps) halts"
-    )
-    trader_max_slippage_bps: float | None = Field(
-        None, gt=0, description="divergence: mean fill this much worse than modelled (bps) halts"
+    trader_risk: RiskLimits = Field(
+        default_factory=RiskLimits,
+        description="the trader's risk limits, one TRADEOPS_TRADER_<LIMIT> variable per field of "
+        "tradeops.trader.risk.RiskLimits (the names the stack renders into the trader's Deployment)",
     )
     broker_kind: Literal["paper", "ccxt"] = Field(
         "paper", description="where orders go: the paper broker, or a venue through ccxt (docs/trader.md: going live)"
@@ -298,6 +323,45 @@ def mask_password(url: str | None) -> str | None:
     return f"{scheme}://{authority}{slash}{path}"
 
 
+@dataclass(frozen=True)
+class Variable:
+    """One TRADEOPS_* variable: the setting it fills (two names for a field of a FLAT nested one) and its field."""
+
+    name: str
+    path: tuple[str, ...]
+    field: FieldInfo
+
+    def value(self, settings: BaseModel) -> Any:
+        for name in self.path:
+            settings = getattr(settings, name)
+        return settings
+
+    def given(self, settings: BaseModel) -> bool:
+        """Set in the environment or passed as an argument (not defaulted)."""
+        *parents, name = self.path
+        owner = Variable(self.name, tuple(parents), self.field).value(settings)
+        return self.name in os.environ or name in owner.model_fields_set
+
+
+def variables(settings: type[BaseSettings] = AppSettings) -> list[Variable]:
+    """Every variable the settings read, in declaration order, a FLAT nested setting's fields in its place."""
+    found = []
+    for name, field in settings.model_fields.items():
+        if name in FLAT:
+            nested = _nested_model(settings, name).model_fields
+            found += [Variable(flat_variable(name, sub), (name, sub), info) for sub, info in nested.items()]
+        else:
+            found.append(Variable(f"{PREFIX}{name.upper()}", (name,), field))
+    return found
+
+
+def _spelled(loc: tuple[int | str, ...]) -> str:
+    """A field of a FLAT nested setting named as its variable is: trader_max_drawdown_pct, not trader_risk.max..."""
+    if len(loc) > 1 and loc[0] in FLAT:
+        loc = (flat_variable(str(loc[0]), str(loc[1])).removeprefix(PREFIX).lower(), *loc[2:])
+    return ".".join(map(str, loc))
+
+
 def load_settings(**overrides: object) -> AppSettings:
     """Build settings from the environment, secret files and overrides; a ConfigError names each bad one.
 
@@ -310,4 +374,4 @@ def load_settings(**overrides: object) -> AppSettings:
     try:
         return AppSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
-        raise ConfigError(f"invalid TRADEOPS_* settings: {format_validation(error)}") from error
+        raise ConfigError(f"invalid TRADEOPS_* settings: {format_validation(error, _spelled)}") from error

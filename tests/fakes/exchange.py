@@ -95,6 +95,8 @@ class FakeBinance:
         self.too_many_requests: deque[int] = deque()  # Retry-After seconds of the next signed requests' 429s
         self.latency_seconds = 0.0
         self.route_latency: dict[str, float] = {}
+        self.fault_paths = {"/api/v3/klines"}  # the public paths the queued faults answer
+        self.retry_after: str | None = None  # the Retry-After header of a fault 429 or 503, when set
         self.requests: list[tuple[float, str, dict[str, str]]] = []
         self.lock = threading.Lock()
         self.account = SpotAccount()
@@ -165,11 +167,14 @@ class FakeBinance:
         query = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
         with self.lock:
             self.requests.append((time.monotonic(), parsed.path, query))
-            status = self.faults.popleft() if self.faults and parsed.path == "/api/v3/klines" else None
+            status = self.faults.popleft() if self.faults and parsed.path in self.fault_paths else None
             if status is None and parsed.path == "/api/v3/klines":
                 status = self.storm_status
         if status is not None:
-            self._send(request, status, {"code": -1003 if status == 429 else -1001, "msg": f"fake fault {status}"})
+            asked = {"Retry-After": self.retry_after} if self.retry_after and status in (429, 503) else {}
+            self._send(
+                request, status, {"code": -1003 if status == 429 else -1001, "msg": f"fake fault {status}"}, asked
+            )
             return
         if parsed.path == "/api/v3/time":
             self._send(request, 200, {"serverTime": self.now_ms})

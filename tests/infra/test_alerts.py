@@ -47,7 +47,9 @@ def exported_series(data: Path) -> set[str]:
     candidate = data / "candidate.yaml"
     candidate.write_text("strategy: sma_cross\ndata: sample:synthetic?bars=80\n")
     trader = trader_app(  # compared with its backtest, it publishes the divergence gauges too
-        load_settings(data_dir=data, trader_candidate=candidate, trader_replay_speed=0, trader_divergence_every_bars=5)
+        load_settings(
+            data_dir=data, trader_candidate=candidate, trader_replay_speed=0, trader_risk={"divergence_every_bars": 5}
+        )
     )
     with TestClient(trader) as api:
         deadline = time.monotonic() + 60

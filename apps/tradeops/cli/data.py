@@ -167,7 +167,12 @@ def _fetch_and_print(
     from tradeops.settings import load_settings
 
     settings = load_settings()
-    policy = FetchPolicy(attempts=settings.fetch_attempts, backoff_seconds=settings.fetch_backoff_seconds)
+    waits = Console(stderr=True, soft_wrap=True, markup=False, emoji=False, highlight=False)
+    policy = FetchPolicy(
+        attempts=settings.fetch_attempts,
+        backoff_seconds=settings.fetch_backoff_seconds,
+        on_wait=lambda wait: waits.print(wait.describe()),  # e.g. "... retrying in 2s (RateLimitExceeded)"
+    )
     exchange = open_exchange(exchange_id, base_url=settings.exchange_base_url, timeout_ms=policy.timeout_ms)
     report = fetch_dataset(
         _datasets(),

@@ -8,9 +8,9 @@ import json
 import math
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 import yaml
@@ -19,6 +19,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 
 from tradeops.engine.settings import Direction, ExecutionSettings, Sizing
 from tradeops.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pydantic.fields import FieldInfo
+
+    from tradeops.trader.risk import RiskLimits
 
 Strategy = Annotated[str, typer.Option("--strategy", "-s", help="strategy name, e.g. sma_cross")]
 Params = Annotated[
@@ -94,26 +99,83 @@ def execution_options(*names: str) -> Callable[[Command], Command]:
     unknown = set(chosen) - set(EXECUTION_OPTIONS)
     if unknown:
         raise ValueError(f"unknown execution options: {sorted(unknown)}")
+    options = {name: EXECUTION_OPTIONS[name] for name in chosen}
+    return _grouped("execution", options, lambda given: ExecutionOptions(**given))
+
+
+def _grouped(
+    parameter: str, options: dict[str, Any], build: Callable[[dict[str, Any]], Any]
+) -> Callable[[Command], Command]:
+    """Replace a command's `parameter` by keyword options (name -> Annotated type, default None); the command
+    receives `build(values given to them)` as `parameter`."""
 
     def decorate(command: Command) -> Command:
         signature = inspect.signature(command, eval_str=True)
-        if "execution" not in signature.parameters:
-            raise TypeError(f"{command.__name__} must take a parameter `execution: ExecutionOptions`")
-        kept = [p for p in signature.parameters.values() if p.name != "execution"]
+        if parameter not in signature.parameters:
+            raise TypeError(f"{command.__name__} must take a parameter `{parameter}`")
+        kept = [p for p in signature.parameters.values() if p.name != parameter]
         added = [
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=EXECUTION_OPTIONS[name])
-            for name in chosen
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=option)
+            for name, option in options.items()
         ]
 
         @functools.wraps(command)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            execution = ExecutionOptions(**{name: kwargs.pop(name) for name in chosen})
-            return command(*args, execution=execution, **kwargs)
+            values = build({name: kwargs.pop(name) for name in options})
+            return command(*args, **{parameter: values}, **kwargs)
 
         wrapper.__signature__ = signature.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+@dataclass(frozen=True)
+class RiskOptions:
+    """The risk limits given on the command line; a limit not given keeps the base's value."""
+
+    given: dict[str, Any] = field(default_factory=dict)
+
+    def limits(self, base: RiskLimits | None = None) -> RiskLimits:
+        """These limits laid over `base` (or no limits); a ConfigError names a bad one (exit 2)."""
+        from pydantic import ValidationError
+
+        from tradeops.errors import format_validation
+        from tradeops.trader.risk import RiskLimits
+
+        base = base or RiskLimits()
+        try:
+            return type(base).model_validate(base.model_dump() | self.given)
+        except ValidationError as error:
+            raise ConfigError(f"invalid risk limits: {format_validation(error)}") from error
+
+
+NO_RISK_GIVEN = RiskOptions()  # the default of a command's `risk` parameter (the decorator always passes it)
+
+
+def risk_options(model: type[RiskLimits] | None = None) -> Callable[[Command], Command]:
+    """Give a command one option per field of RiskLimits (or `model`), received together as `risk: RiskOptions`.
+
+    Each option is generated from its field: `max_drawdown_pct` -> `--max-drawdown-pct` with the field's
+    type and description, a bool `--require-balance/--no-require-balance`; a field added to the model
+    is an option of every command that takes them.
+    """
+    if model is None:
+        from tradeops.trader.risk import RiskLimits
+
+        model = RiskLimits
+    options = {name: _model_option(name, info) for name, info in model.model_fields.items()}
+    return _grouped("risk", options, lambda given: RiskOptions({k: v for k, v in given.items() if v is not None}))
+
+
+def _model_option(name: str, info: FieldInfo) -> Any:
+    kind = info.annotation
+    flag = "--" + name.replace("_", "-")
+    if kind is bool:
+        flag = f"{flag}/--no-{flag[2:]}"
+    default = info.get_default(call_default_factory=True)
+    text = (info.description or name) + ("" if default is None else f" (default: {str(default).lower()})")
+    return Annotated[kind | None, typer.Option(flag, help=text)]  # type: ignore[operator]
 
 
 def parse_value(text: str) -> Any:

@@ -7,7 +7,7 @@ import hashlib
 import json
 import socket
 import time
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,24 +15,25 @@ from rich.console import Console
 from tradeops.cli.backtest import metrics_table
 from tradeops.cli.options import (
     GIVEN_NONE,
+    NO_RISK_GIVEN,
     AsJson,
     Data,
     ExecutionOptions,
     MaxGap,
     Params,
+    RiskOptions,
     Strategy,
     emit_json,
     execution_options,
     parse_params,
     plain_console,
     progress_bar,
+    risk_options,
 )
 from tradeops.settings import load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
-
-    from tradeops.trader.risk import RiskLimits
 
 app = typer.Typer(help="Paper-trade through the live loop, and the trader's kill switch.", no_args_is_help=True)
 stderr = plain_console(stderr=True)
@@ -42,41 +43,6 @@ SessionOpt = Annotated[
 ]
 Reason = Annotated[str, typer.Option("--reason", help="why; recorded in the audit log")]
 Actor = Annotated[str | None, typer.Option("--actor", help="who acts (default: user@host)")]
-NotionalOpt = Annotated[float | None, typer.Option("--max-position-notional", help="risk: largest notional per symbol")]
-DailyLossOpt = Annotated[float | None, typer.Option("--max-daily-loss-pct", help="risk: largest daily loss, %")]
-DrawdownOpt = Annotated[float | None, typer.Option("--max-drawdown-pct", help="risk: largest drawdown, %")]
-OrderNotionalOpt = Annotated[
-    float | None, typer.Option("--max-order-notional", help="pre-trade: largest entry order notional")
-]
-TotalNotionalOpt = Annotated[
-    float | None, typer.Option("--max-total-notional", help="pre-trade: largest gross notional, all symbols")
-]
-RateOpt = Annotated[
-    int | None, typer.Option("--max-orders-per-minute", min=1, help="pre-trade: most orders per 60 s, wall clock")
-]
-CollarOpt = Annotated[
-    float | None, typer.Option("--price-collar-pct", help="pre-trade: largest distance from the last close, %")
-]
-DuplicateOpt = Annotated[
-    float | None,
-    typer.Option("--duplicate-window-seconds", help="pre-trade: refuse an order repeating one sent this recently"),
-]
-BalanceOpt = Annotated[
-    bool, typer.Option("--require-balance/--no-require-balance", help="pre-trade: entries need the free cash")
-]
-BurstOpt = Annotated[
-    int | None, typer.Option("--rejection-burst", min=1, help="pre-trade rejections in the window that halt")
-]
-WindowOpt = Annotated[int, typer.Option("--rejection-window-bars", min=1, help="the window of --rejection-burst")]
-EveryOpt = Annotated[
-    int | None, typer.Option("--divergence-every-bars", min=1, help="compare with the backtest every N bars")
-]
-DriftOpt = Annotated[
-    float | None, typer.Option("--max-equity-drift-bps", help="divergence: equity drift from the backtest that halts")
-]
-SlippageLimitOpt = Annotated[
-    float | None, typer.Option("--max-slippage-bps", help="divergence: mean fill slippage vs the model that halts")
-]
 
 
 def _engine() -> Engine:
@@ -87,21 +53,9 @@ def _engine() -> Engine:
     return open_engine(settings.resolved_database_url, timeouts=DatabaseTimeouts.of(settings))
 
 
-def _limits(**given: Any) -> RiskLimits:
-    """The replay's risk limits; a bad value is a ConfigError naming the option's limit (exit 2)."""
-    from pydantic import ValidationError
-
-    from tradeops.errors import ConfigError, format_validation
-    from tradeops.trader.risk import RiskLimits
-
-    try:
-        return RiskLimits(**given)
-    except ValidationError as error:
-        raise ConfigError(f"invalid risk limits: {format_validation(error)}") from error
-
-
 @app.command("replay")
 @execution_options()
+@risk_options()
 def replay(
     strategy: Strategy,
     data: Data,
@@ -112,26 +66,14 @@ def replay(
         typer.Option("--session", help="session name (default: derived from the inputs, so a rerun resumes)"),
     ] = None,
     speed: Annotated[float, typer.Option("--speed", min=0, help="bars per second (0 = as fast as possible)")] = 0.0,
-    max_position_notional: NotionalOpt = None,
-    max_daily_loss_pct: DailyLossOpt = None,
-    max_drawdown_pct: DrawdownOpt = None,
-    max_order_notional: OrderNotionalOpt = None,
-    max_total_notional: TotalNotionalOpt = None,
-    max_orders_per_minute: RateOpt = None,
-    price_collar_pct: CollarOpt = None,
-    duplicate_window_seconds: DuplicateOpt = None,
-    require_balance: BalanceOpt = True,
-    rejection_burst: BurstOpt = None,
-    rejection_window_bars: WindowOpt = 10,
-    divergence_every_bars: EveryOpt = None,
-    max_equity_drift_bps: DriftOpt = None,
-    max_slippage_bps: SlippageLimitOpt = None,
+    risk: RiskOptions = NO_RISK_GIVEN,
     execution: ExecutionOptions = GIVEN_NONE,
     max_gap: MaxGap = None,
 ) -> None:
     """Paper-trade a data set bar by bar through the live loop; print what `backtest run` prints.
 
-    Killed and rerun with the same inputs, it resumes where the ledger stopped.
+    Killed and rerun with the same inputs, it resumes where the ledger stopped. A risk limit not given
+    as an option is the environment's (TRADEOPS_TRADER_<LIMIT>, what the trader service reads), else none.
     """
     from tradeops.data import load_bars
     from tradeops.engine.result import result_to_dict
@@ -144,22 +86,8 @@ def replay(
     chosen = get_strategy(strategy)
     params = validate_params(chosen, parse_params(param))
     settings = execution.settings()
-    limits = _limits(
-        max_position_notional=max_position_notional,
-        max_daily_loss_pct=max_daily_loss_pct,
-        max_drawdown_pct=max_drawdown_pct,
-        max_order_notional=max_order_notional,
-        max_total_notional=max_total_notional,
-        max_orders_per_minute=max_orders_per_minute,
-        price_collar_pct=price_collar_pct,
-        duplicate_window_seconds=duplicate_window_seconds,
-        require_balance=require_balance,
-        rejection_burst=rejection_burst,
-        rejection_window_bars=rejection_window_bars,
-        divergence_every_bars=divergence_every_bars,
-        max_equity_drift_bps=max_equity_drift_bps,
-        max_slippage_bps=max_slippage_bps,
-    )
+    process = load_settings()
+    limits = risk.limits(process.trader_risk)
     bars = load_bars(data, max_gap=max_gap)
     identity = json.dumps(
         [strategy, params.model_dump(mode="json"), data, settings.model_dump(mode="json"), limits.model_dump()]
@@ -170,7 +98,7 @@ def replay(
     from tradeops.trader.control import TraderControl
 
     engine = _engine()
-    notifier = open_notifier(load_settings())
+    notifier = open_notifier(process)
     trader = Trader(engine, config, notifier=notifier)
     with progress_bar(transient=as_json) as progress:
         task = progress.add_task(f"session {session_id}", total=bars.n_bars, completed=trader.last_bar + 1)

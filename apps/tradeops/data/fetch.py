@@ -1,9 +1,10 @@
 """Fetch OHLCV bars from a venue through ccxt into a dataset: incremental, closed candles only, retried.
 
-ccxt does the HTTP, the venue's wire format and the rate limiting (`enableRateLimit`); this module
-pages through `fetch_ohlcv(since, limit)`, retries network errors and 429s with exponential backoff,
-drops the still-forming candle, validates with the loader's rules and writes one new version, or
-nothing at all when any symbol fails (the previous version stays the latest).
+ccxt does the HTTP, the venue's wire format and the rate limiting (`enableRateLimit`), opened and
+retried by `tradeops.venues.client` (the venue broker's client too: network errors, 5xx and 429s
+backed off, a Retry-After honoured, within each request's deadline); this module pages through
+`fetch_ohlcv(since, limit)`, drops the still-forming candle, validates with the loader's rules and
+writes one new version, or nothing at all when any symbol fails (the previous version stays the latest).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
-from urllib.parse import urlparse
 
 import pandas as pd
 
@@ -23,20 +23,36 @@ from tradeops.data.datasets import DatasetRef, DatasetStore, Manifest, check_nam
 from tradeops.data.load import frame_to_bars
 from tradeops.data.timeframes import find_gaps, timeframe_seconds
 from tradeops.errors import DataError
+from tradeops.venues.client import Deadline, Wait, retrying
+from tradeops.venues.client import open_exchange as open_exchange  # where `data fetch` callers find it
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class FetchPolicy:
-    """How hard to try: attempts per request, backoff (doubling, capped), page size and deadline."""
+    """How hard to try: attempts per request, backoff (doubling, capped), page size, the deadline of one HTTP
+    request and of one request's every try, and who hears of each wait."""
 
     attempts: int = 6
     backoff_seconds: float = 1.0
     max_backoff_seconds: float = 30.0
     page_limit: int = 1000
     timeout_ms: int = 15_000
+    deadline_seconds: float = 300.0
     sleep: Callable[[float], None] = time.sleep
+    on_wait: Callable[[Wait], None] | None = None
+
+    @property
+    def deadline(self) -> Deadline:
+        """The venue client's retry policy for one request."""
+        return Deadline(
+            request_seconds=self.timeout_ms / 1000,
+            order_seconds=self.deadline_seconds,
+            backoff_seconds=self.backoff_seconds,
+            max_backoff_seconds=self.max_backoff_seconds,
+            attempts=self.attempts,
+        )
 
 
 @dataclass
@@ -62,50 +78,19 @@ class FetchReport:
     symbols: list[SymbolReport]
 
 
-def open_exchange(
-    exchange_id: str, *, base_url: str | None = None, timeout_ms: int = 15_000, rate_limited: bool = True
-) -> Any:
-    """Return a ccxt exchange for public market data; `base_url` replaces the host of every API URL.
-
-    `rate_limited=False` switches ccxt's throttle off (only for benchmarks against a local fake).
-    """
-    import ccxt
-
-    if exchange_id not in ccxt.exchanges:
-        raise DataError(f"--exchange {exchange_id!r}: not a ccxt exchange id (e.g. binance, kraken, coinbase)")
-    exchange = getattr(ccxt, exchange_id)(
-        {"enableRateLimit": rate_limited, "timeout": timeout_ms, "options": {"fetchMarkets": {"types": ["spot"]}}}
-    )
-    if base_url:
-        exchange.urls["api"] = _rebase(exchange.urls["api"], base_url.rstrip("/"))
-    return exchange
-
-
-def _rebase(urls: Any, base: str) -> Any:
-    if isinstance(urls, dict):
-        return {key: _rebase(value, base) for key, value in urls.items()}
-    if isinstance(urls, str) and urls.startswith("http"):
-        return base + urlparse(urls).path
-    return urls
-
-
 def _retrying(what: str, call: Callable[[], T], policy: FetchPolicy, report: SymbolReport | None) -> T:
     import ccxt
 
-    for attempt in range(policy.attempts):
-        try:
-            return call()
-        except ccxt.OperationFailed as error:  # timeouts, 5xx, 429, "internal error": worth another try
-            if attempt == policy.attempts - 1:
-                raise DataError(
-                    f"{what}: failed after {policy.attempts} attempts: {type(error).__name__}: {error}"
-                ) from None
-            if report is not None:
-                report.retries += 1
-            policy.sleep(min(policy.max_backoff_seconds, policy.backoff_seconds * 2**attempt))
-        except ccxt.BaseError as error:
-            raise DataError(f"{what}: {type(error).__name__}: {error}") from None
-    raise AssertionError("unreachable")  # pragma: no cover
+    def waited(wait: Wait) -> None:
+        if report is not None:
+            report.retries += 1
+        if policy.on_wait is not None:
+            policy.on_wait(wait)
+
+    try:
+        return retrying(what, call, policy.deadline, on_wait=waited, failure=DataError, sleep=policy.sleep)
+    except ccxt.BaseError as error:  # the venue refused the request itself: trying again cannot help
+        raise DataError(f"{what}: {type(error).__name__}: {error}") from None
 
 
 def _server_time(exchange: Any, policy: FetchPolicy) -> int:

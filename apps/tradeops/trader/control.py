@@ -27,13 +27,15 @@ from tradeops.store.models import (
     TraderSessionRow,
 )
 
-RUNNING, HALTED, REDUCING = "running", "halted", "reducing"
+from tradeops.trader.states import COMMANDS as COMMANDS  # the states, declared apart and re-exported here
+from tradeops.trader.states import HALTED as HALTED
+from tradeops.trader.states import REDUCING as REDUCING
+from tradeops.trader.states import RUNNING, STATES
+
 SENT, FLATTENING = "sent", "flattening"  # an order's intent recorded, the venue's answer not yet: the loop's, flatten's
 IN_FLIGHT = (SENT, FLATTENING)
-STATES = (RUNNING, HALTED, REDUCING)
 LOCK_WAIT_SECONDS = 60.0  # a kill-switch change waits this long for an order at the venue; a halt waits for
 # longer than the venue's order deadline (trader/killswitch.py)
-COMMANDS = {"halt": HALTED, "reduce-only": REDUCING, "resume": RUNNING}  # kill-switch verb -> state
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tradeops.trader.control import HALTED, REDUCING, RUNNING
+from tradeops.trader.states import HALTED, REDUCING, RUNNING
 
 SEVERITY = {RUNNING: 0, REDUCING: 1, HALTED: 2}
 

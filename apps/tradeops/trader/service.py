@@ -29,7 +29,6 @@ from tradeops.trader.control import COMMANDS, TraderControl
 from tradeops.trader.feed import DatasetFeed, Feed, FileBarSource, PollingFeed, ReplayFeed
 from tradeops.trader.loop import SessionConfig, Trader
 from tradeops.trader.metrics import FeedCollector, TraderCollector
-from tradeops.trader.risk import RiskLimits
 from tradeops.trader.venue.setup import venue_session
 from tradeops.trader.version import GuardedFeed, VersionGuard
 
@@ -50,26 +49,6 @@ class StateChange(BaseModel):
     )
 
 
-def risk_limits(settings: AppSettings) -> RiskLimits:
-    """The stack's `risk:` as the trader's environment carries it (TRADEOPS_TRADER_<LIMIT>, see infra/stack.py)."""
-    return RiskLimits(
-        max_position_notional=settings.trader_max_position_notional,
-        max_daily_loss_pct=settings.trader_max_daily_loss_pct,
-        max_drawdown_pct=settings.trader_max_drawdown_pct,
-        max_order_notional=settings.trader_max_order_notional,
-        max_total_notional=settings.trader_max_total_notional,
-        max_orders_per_minute=settings.trader_max_orders_per_minute,
-        price_collar_pct=settings.trader_price_collar_pct,
-        duplicate_window_seconds=settings.trader_duplicate_window_seconds,
-        require_balance=settings.trader_require_balance,
-        rejection_burst=settings.trader_rejection_burst,
-        rejection_window_bars=settings.trader_rejection_window_bars,
-        divergence_every_bars=settings.trader_divergence_every_bars,
-        max_equity_drift_bps=settings.trader_max_equity_drift_bps,
-        max_slippage_bps=settings.trader_max_slippage_bps,
-    )
-
-
 def session_config(settings: AppSettings) -> tuple[SessionConfig, Candidate]:
     """The session the settings describe; a ConfigError names what is missing."""
     if settings.trader_candidate is None:
@@ -81,7 +60,7 @@ def session_config(settings: AppSettings) -> tuple[SessionConfig, Candidate]:
         params=candidate.strategy_params(),
         data_ref=str(settings.trader_feed_file or candidate.data),
         execution=candidate.execution,
-        limits=risk_limits(settings),
+        limits=settings.trader_risk,  # TRADEOPS_TRADER_<LIMIT>, rendered from the stack's `risk:` (infra/stack.py)
     )
     return config, candidate
 
