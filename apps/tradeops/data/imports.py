@@ -94,10 +94,10 @@ def import_file(
     """Validate a file with the loader's rules and store it as a new version of `dataset`."""
     frame, reading = read_import(path, symbol=symbol, time_unit=time_unit)
     bars = frame_to_bars(frame, source=str(path), default_symbol=symbol or path.name.split(".")[0].upper())
+    check_plausible(bars, source=str(path), reading=reading, timeframe=timeframe)
     found = infer_timeframe(bars.index.to_numpy())
     if timeframe is not None and timeframe_seconds(timeframe) != timeframe_seconds(found):
         raise DataError(f"{path}: --timeframe {timeframe} but most bars are {found} apart")
-    check_plausible(bars, source=str(path), reading=reading, timeframe=timeframe)
     frames = bars_to_frames(bars)
     quality = check_frames(frames, timeframe=timeframe or found).to_dict()
     manifest, created = store.write(

@@ -206,21 +206,24 @@ def _timeline(
     found.add("backward_bars", len(back), symbol, stamps, back, ["earlier than the bar before"] * MAX_WHERE)
     if step is None:
         return
+    timeline = np.unique(stamps)  # holes are judged on the sorted timeline: an unsorted bar is not a gap too
+    seconds = timeline.astype("datetime64[s]").astype("int64")
+    jumps = np.diff(seconds)
     holes = np.flatnonzero(jumps > step)
-    missing = jumps[holes] // step - 1
-    if closes:
+    if closes:  # a market without Saturday bars: leave out the weekends a hole spans, forgive short closures
         days = seconds // DAY
-        skipped_weekdays = np.busday_count(
-            (days[holes] + 1).astype("datetime64[D]"), days[holes + 1].astype("datetime64[D]")
-        )
-        closure = (jumps[holes] >= DAY) & (skipped_weekdays <= limits.closure_max_weekdays)
+        first, last = (days[holes] + 1).astype("datetime64[D]"), days[holes + 1].astype("datetime64[D]")
+        weekdays = np.busday_count(first, last)
+        weekend_seconds = (days[holes + 1] - days[holes] - 1 - weekdays) * DAY
+        missing = (jumps[holes] - weekend_seconds) // step - 1
+        closure = (jumps[holes] >= DAY) & (weekdays <= limits.closure_max_weekdays)
         holes, missing = holes[~closure], missing[~closure]
+    else:
+        missing = jumps[holes] // step - 1
     holes, missing = holes[missing > 0], missing[missing > 0]
-    details = [
-        f"{int(n)} bar(s) missing before {_iso(stamps[i + 1])}"
-        for i, n in zip(holes[:MAX_WHERE], missing, strict=False)
-    ]
-    found.add("missing_bars", int(missing.sum()), symbol, stamps, holes, details)
+    rows = zip(holes[:MAX_WHERE], missing, strict=False)
+    details = [f"{int(n)} bar(s) missing before {_iso(timeline[i + 1])}" for i, n in rows]
+    found.add("missing_bars", int(missing.sum()), symbol, timeline, holes, details)
 
 
 def _prices(found: _Found, symbol: str, stamps: np.ndarray, values: dict[str, np.ndarray], limits: DataQuality) -> None:

@@ -61,5 +61,13 @@ class DataQuality(BaseModel):
 
     def limit(self, check: str) -> int | None:
         """Return the limit of one check (None: off)."""
-        value: int | None = getattr(self, f"max_{check}")
-        return value
+        return {
+            "missing_bars": self.max_missing_bars,
+            "duplicate_bars": self.max_duplicate_bars,
+            "backward_bars": self.max_backward_bars,
+            "ohlc_errors": self.max_ohlc_errors,
+            "future_bars": self.max_future_bars,
+            "spikes": self.max_spikes,
+            "stale_runs": self.max_stale_runs,
+            "zero_volume_runs": self.max_zero_volume_runs,
+        }[check]

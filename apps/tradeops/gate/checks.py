@@ -129,7 +129,7 @@ def data_quality_checks(report: QualityReport) -> list[Check]:
         if found.limit is None:
             continue
         places = "; ".join(f"{w['symbol']} at {w['at']}: {w['detail']}" for w in found.where[:3])
-        detail = f"{found.count:,} found" + (f", first: {places}" if places else "")
+        detail = f"{found.count:,} found, first: {places}" if places else ""
         checks.append(Check(found.name, "data_quality", float(found.count), float(found.limit), found.passed, detail))
     return checks
 
