@@ -35,7 +35,7 @@ COMMANDS.add("db", "tradeops.cli.service:db_app", "The results database.")
 COMMANDS.add("mcp", "tradeops.cli.mcpserver:app", "The Model Context Protocol server for AI assistants.")
 COMMANDS.add("sweep", "tradeops.cli.sweep:app", "Sharded sweeps as Kubernetes Indexed Jobs: submit, status, collect.")
 COMMANDS.add("runs", "tradeops.cli.runs:app", "Stored runs: list, show, compare, export.")
-COMMANDS.add("data", "tradeops.cli.data:app", "Market data as versioned datasets: import, fetch, list, show, sync.")
+COMMANDS.add("data", "tradeops.cli.data:app", "Versioned market datasets: import, fetch, list, show, check, sync.")
 COMMANDS.add("strategies", "tradeops.cli.strategies:strategies", "Every strategy with its parameters.")
 
 

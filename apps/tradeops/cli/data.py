@@ -1,4 +1,4 @@
-"""`tradeops data import|fetch|list|show`: market data as named, versioned datasets."""
+"""`tradeops data import|fetch|list|show|check`: market data as named, versioned datasets."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from tradeops.data.datasets import DatasetStore, Manifest
+    from tradeops.data.quality import QualityReport
 
-app = typer.Typer(help="Market data: import, fetch, list and show versioned datasets.", no_args_is_help=True)
+app = typer.Typer(help="Market data: import, fetch, list, show and check versioned datasets.", no_args_is_help=True)
 
 DatasetName = Annotated[str, typer.Option("--dataset", help="dataset name, e.g. binance-btcusdt-1h")]
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
@@ -138,6 +139,83 @@ def show_command(
     out.print(f"  source {manifest.source}, fetched {manifest.fetched_at}, created {manifest.created_at}")
     out.print(f"  {len(manifest.parts)} part(s), {manifest.size:,} bytes")
     _print_stored(out, manifest, created=True)
+    _print_recorded_quality(out, manifest.quality)
+
+
+def _print_recorded_quality(out: Console, quality: dict[str, Any]) -> None:
+    if not quality:
+        out.print("  quality: not recorded (a version stored before the checks; run `tradeops data check`)")
+        return
+    state = "passed" if quality["passed"] else "FAILED"
+    out.print(f"  quality at {quality['checked_at']} (default thresholds): {state}")
+    for check in quality["checks"]:
+        limit = "off" if check["limit"] is None else check["limit"]
+        first = check["where"][0] if check["where"] else None
+        place = f"  first: {first['symbol']} at {first['at']}, {first['detail']}" if first else ""
+        out.print(f"    {check['name']}: {check['count']:,} (limit {limit}){place}")
+
+
+@app.command("check")
+def check_command(
+    reference: Annotated[
+        str, typer.Argument(help="NAME (latest) or NAME@VERSION; also sample:NAME or a CSV/Parquet file")
+    ],
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option("--threshold", "-t", help="NAME=VALUE, e.g. max_missing_bars=10 or spike_sigmas=8; none: off"),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Check data quality: gaps, duplicate or backward bars, OHLC errors, future bars, spikes, stale and
+    zero-volume runs; exit 0 clean, 1 a limit exceeded, 2 bad input."""
+    report = _quality(reference, threshold or [])
+    if as_json:
+        typer.echo(json.dumps({"ref": reference, **report.to_dict()}, indent=2))
+    else:
+        _print_quality(_console(), reference, report)
+    raise typer.Exit(0 if report.passed else 1)
+
+
+def _quality(reference: str, thresholds: list[str]) -> QualityReport:
+    from pydantic import ValidationError
+
+    from tradeops.cli.options import parse_assignments, parse_value
+    from tradeops.data.load import SAMPLE_PREFIX, load_bars
+    from tradeops.data.quality import check_bars, check_frames, split_symbols
+    from tradeops.data.quality_thresholds import DataQuality
+    from tradeops.errors import ConfigError, format_validation
+
+    overrides = {name: parse_value(value) for name, value in parse_assignments(thresholds, "--threshold").items()}
+    try:
+        limits = DataQuality.model_validate(DataQuality().model_dump() | overrides)
+    except ValidationError as error:
+        raise ConfigError(f"--threshold: {format_validation(error)}") from None
+    if reference.startswith(SAMPLE_PREFIX) or Path(reference).suffix.lower() in (".csv", ".gz", ".parquet"):
+        return check_bars(load_bars(reference), limits)
+    from tradeops.data.datasets import parse_ref
+
+    store = _datasets()
+    manifest = store.manifest(parse_ref(reference))
+    return check_frames(split_symbols(store.read(manifest)), limits, timeframe=manifest.timeframe)
+
+
+def _print_quality(out: Console, reference: str, report: QualityReport) -> None:
+    out.print(f"{reference}: timeframe {report.timeframe or 'unknown (gaps not checked)'}; market {report.calendar}")
+    table = Table("check", "count", "limit", "result", "where (first)")
+    for check in report.checks:
+        first = check.where[0] if check.where else None
+        table.add_row(
+            check.name,
+            f"{check.count:,}",
+            "off" if check.limit is None else str(check.limit),
+            "pass" if check.passed else "FAIL",
+            f"{first['symbol']} {first['at']}: {first['detail']}" if first else "",
+        )
+    out.print(table)
+    for check in report.failed:
+        for place in check.where[1:]:
+            out.print(f"  {check.name}: {place['symbol']} {place['at']}: {place['detail']}")
+    out.print(("passed" if report.passed else f"FAILED: {report.summary()}") + f" (exit {0 if report.passed else 1})")
 
 
 @app.command("fetch")

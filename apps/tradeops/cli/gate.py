@@ -84,7 +84,7 @@ def _candidate(
 
 def _print(verdict: Verdict) -> None:
     console = Console(emoji=False)
-    if verdict.error is not None:
+    if verdict.error is not None and not verdict.checks:
         console.print(f"[bold red]UNDECIDED[/] (exit 2): {escape(verdict.error)}", highlight=False)
         return
     table = Table(title="gate checks")
@@ -99,6 +99,9 @@ def _print(verdict: Verdict) -> None:
     for check in verdict.checks:
         if check.detail:
             console.print(f"  {check.name}: {escape(check.detail)}", highlight=False)
+    if verdict.error is not None:  # checks that ran before the verdict became undecided (data quality)
+        console.print(f"[bold red]UNDECIDED[/] (exit 2): {escape(verdict.error)}", highlight=False)
+        return
     word = "[bold green]PASSED[/]" if verdict.passed else "[bold red]FAILED[/]"
     console.print(f"{word} (exit {verdict.exit_code})")
 

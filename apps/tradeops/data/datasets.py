@@ -99,6 +99,7 @@ class Manifest(BaseModel):
     fetched_at: str
     created_at: str
     parts: list[Part]
+    quality: dict[str, Any] = {}  # the data quality checks at write time (tradeops.data.quality); {} before them
 
     @property
     def ref(self) -> str:
@@ -158,11 +159,19 @@ class DatasetStore:
         return versions[-1]
 
     def write(
-        self, name: str, frames: dict[str, pd.DataFrame], *, timeframe: str, source: str, fetched_at: str | None = None
+        self,
+        name: str,
+        frames: dict[str, pd.DataFrame],
+        *,
+        timeframe: str,
+        source: str,
+        fetched_at: str | None = None,
+        quality: dict[str, Any] | None = None,
     ) -> tuple[Manifest, bool]:
         """Store validated per-symbol frames as a version; return it and whether it is new.
 
-        Equal bars give the same version, so writing them again creates nothing.
+        Equal bars give the same version, so writing them again creates nothing. `quality` is the
+        data quality report (`QualityReport.to_dict()`) recorded in the manifest.
         """
         check_name(name)
         from tradeops.data.timeframes import timeframe_seconds
@@ -193,6 +202,7 @@ class DatasetStore:
             fetched_at=fetched_at or _now(),
             created_at=_now(),
             parts=parts,
+            quality=quality or {},
         )
         body = json.dumps(manifest.model_dump(mode="json"), indent=2).encode()
         self.objects.put(self._manifest_key(name, version), body, "application/json")

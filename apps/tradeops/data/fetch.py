@@ -21,6 +21,7 @@ import pandas as pd
 from tradeops.data.bars import FIELDS
 from tradeops.data.datasets import DatasetRef, DatasetStore, Manifest, check_name
 from tradeops.data.load import frame_to_bars
+from tradeops.data.quality import check_frames
 from tradeops.data.timeframes import find_gaps, timeframe_seconds
 from tradeops.errors import DataError
 from tradeops.venues.client import Deadline, Wait, retrying
@@ -179,7 +180,8 @@ def fetch_dataset(
         empty = [symbol for symbol, frame in frames.items() if frame.empty]
         raise DataError(f"{exchange.id}: no closed {timeframe} bars for {', '.join(empty)} in the range asked")
     source = f"ccxt:{exchange.id}"
-    manifest, created = store.write(dataset, frames, timeframe=timeframe, source=source)
+    quality = check_frames(frames, timeframe=timeframe).to_dict()  # recorded, with the default thresholds
+    manifest, created = store.write(dataset, frames, timeframe=timeframe, source=source, quality=quality)
     return FetchReport(manifest, created, reports)
 
 

@@ -11,7 +11,8 @@ import pandas as pd
 
 from tradeops.data.bars import FIELDS, Bars
 from tradeops.data.load import TIMESTAMP_NAMES, frame_to_bars, read_table
-from tradeops.data.timeframes import infer_timeframe, timeframe_seconds
+from tradeops.data.quality import check_frames
+from tradeops.data.timeframes import infer_timeframe, timeframe_name, timeframe_seconds
 from tradeops.errors import DataError
 
 if TYPE_CHECKING:
@@ -21,6 +22,9 @@ TimeUnit = Literal["s", "ms", "us", "ns"]
 UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 # The largest epoch value each unit reaches before year 5138 (s) / 2286 (others): magnitude tells them apart.
 _UNIT_LIMITS: tuple[tuple[float, TimeUnit], ...] = ((1e11, "s"), (1e14, "ms"), (1e17, "us"), (float("inf"), "ns"))
+# Bar lengths venues offer (ccxt's spellings); a file spaced otherwise was most likely read in the wrong unit.
+KNOWN_TIMEFRAMES = ("1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w")
+EARLIEST = pd.Timestamp("1990-01-01")
 
 
 @dataclass(frozen=True)
@@ -90,10 +94,39 @@ def import_file(
     """Validate a file with the loader's rules and store it as a new version of `dataset`."""
     frame, reading = read_import(path, symbol=symbol, time_unit=time_unit)
     bars = frame_to_bars(frame, source=str(path), default_symbol=symbol or path.name.split(".")[0].upper())
+    check_plausible(bars, source=str(path), reading=reading, timeframe=timeframe)
     found = infer_timeframe(bars.index.to_numpy())
     if timeframe is not None and timeframe_seconds(timeframe) != timeframe_seconds(found):
         raise DataError(f"{path}: --timeframe {timeframe} but most bars are {found} apart")
+    frames = bars_to_frames(bars)
+    quality = check_frames(frames, timeframe=timeframe or found).to_dict()
     manifest, created = store.write(
-        dataset, bars_to_frames(bars), timeframe=timeframe or found, source=f"file:{path.name}"
+        dataset, frames, timeframe=timeframe or found, source=f"file:{path.name}", quality=quality
     )
     return Imported(manifest, created, reading)
+
+
+def check_plausible(bars: Bars, *, source: str, reading: str, timeframe: str | None = None) -> None:
+    """Refuse times before 1990 or after tomorrow and a bar spacing no venue offers: a misread time unit."""
+    hint = f"the times were read as {reading}"
+    if "--time-unit" in reading and "given" in reading:
+        hint += "; check --time-unit, or leave it out to detect the unit from the magnitude"
+    first, last = bars.index[0], bars.index[-1]
+    if first < EARLIEST:
+        raise DataError(f"{source}: first bar at {first}, before 1990: implausible for market data ({hint})")
+    tomorrow = pd.Timestamp.now(tz="UTC").tz_localize(None) + pd.Timedelta(days=1)
+    if last > tomorrow:
+        raise DataError(f"{source}: last bar at {last}, after tomorrow: implausible for market data ({hint})")
+    if timeframe is not None and timeframe not in KNOWN_TIMEFRAMES:
+        raise DataError(
+            f"{source}: --timeframe {timeframe} is not a bar length venues offer ({', '.join(KNOWN_TIMEFRAMES)})"
+        )
+    seconds = bars.index.to_numpy().astype("datetime64[s]").astype("int64")
+    steps = np.diff(seconds)
+    if len(steps) and timeframe is None:
+        spacing = timeframe_name(int(np.median(steps)))
+        if spacing not in KNOWN_TIMEFRAMES:
+            raise DataError(
+                f"{source}: bars are a median {spacing} apart, not a bar length venues offer "
+                f"({', '.join(KNOWN_TIMEFRAMES)}); {hint}"
+            )

@@ -133,8 +133,9 @@ def _normalise_columns(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     frame = frame.rename(columns={stamp_col: "timestamp"})
     if pd.api.types.is_numeric_dtype(frame["timestamp"]):
         raise DataError(
-            f"{source}: column 'timestamp' holds numbers; epoch values are ambiguous (seconds? "
-            "milliseconds?): write ISO-8601 times such as 2024-01-31 or 2024-01-31T15:30:00Z"
+            f"{source}: column 'timestamp' holds epoch numbers, which this loader does not read (seconds? "
+            "milliseconds?): run `tradeops data import FILE --dataset NAME` (it reads epoch s/ms/us/ns) and "
+            "use --data dataset:NAME, or write ISO-8601 times such as 2024-01-31T15:30:00Z"
         )
     if "symbol" in frame.columns:
         blank = frame["symbol"].isna() | (frame["symbol"].astype(str).str.strip() == "")

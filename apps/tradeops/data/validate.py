@@ -11,6 +11,7 @@ from tradeops.data.bars import FIELDS
 from tradeops.errors import DataError
 
 MAX_REPORTED = 5
+MAX_PRICE = 1e12  # no instrument is quoted above this: 1e300 is a broken feed or a misread column, not a price
 
 
 @dataclass(frozen=True)
@@ -69,13 +70,16 @@ def check_timeline(frame: pd.DataFrame, max_gap: pd.Timedelta | None, found: Fin
 
 
 def check_values(frame: pd.DataFrame, found: Findings) -> None:
-    """No NaN in OHLC, prices > 0, high/low bracket open and close, volume >= 0."""
+    """No NaN in OHLC, 0 < prices <= 1e12, high/low bracket open and close, volume >= 0."""
     values = {field: frame[field].to_numpy(dtype="float64") for field in FIELDS}
     for name in ("open", "high", "low", "close"):
         column = values[name]
         found.add(frame, np.isnan(column), name, "missing value (NaN)")
         found.add(frame, ~np.isnan(column) & (column <= 0), name, "price must be > 0")
         found.add(frame, np.isinf(column), name, "price must be finite")
+        found.add(
+            frame, np.isfinite(column) & (column > MAX_PRICE), name, f"price above {MAX_PRICE:.0e} is implausible"
+        )
     volume = values["volume"]
     found.add(frame, np.isnan(volume), "volume", "missing value (NaN)")
     found.add(frame, volume < 0, "volume", "volume must be >= 0")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tradeops.data import load_bars
+from tradeops.data.quality import check_bars
 from tradeops.engine.backtest import BacktestResult
 from tradeops.engine.result import result_to_dict
 from tradeops.errors import TradeopsError
 from tradeops.gate.candidate import Candidate, load_candidate, validate_candidate
-from tradeops.gate.checks import evaluate
+from tradeops.gate.checks import data_quality_checks, evaluate
 from tradeops.gate.thresholds import Thresholds
 from tradeops.gate.verdict import EXIT_FAIL, EXIT_PASS, EXIT_UNDECIDED, Check, Verdict
 from tradeops.strategies import get_strategy
@@ -28,19 +29,31 @@ def run_gate(
     """Judge a candidate; never raises for bad data or config, which yield an undecided verdict.
 
     `dataset:` references are read from `objects` (default: the object store the settings name).
+    The bars pass the `data_quality` checks first: data that fails one is never judged (undecided,
+    exit 2, the failing check named), since a verdict on broken data is no verdict.
 
     Returns the verdict and the candidate's BacktestResult (None when undecided).
     """
     summary = candidate.model_dump(mode="json")
     try:
         bars = load_bars(candidate.data, max_gap=max_gap, max_bars=max_bars, window=candidate.window, objects=objects)
+        quality = check_bars(
+            bars, candidate.thresholds.data_quality, timeframe=bars.origin.timeframe if bars.origin else None
+        )
+        quality_checks = data_quality_checks(quality)
+        if not quality.passed:
+            error = f"data quality: {quality.summary()}; see `tradeops data check`"
+            return Verdict(checks=quality_checks, error=error, candidate=summary, data=bars.provenance()), None
         strategy = get_strategy(candidate.strategy)
         result, checks = evaluate(
             strategy, candidate.strategy_params(), bars, candidate.execution, candidate.thresholds
         )
     except TradeopsError as error:
         return Verdict(error=str(error), candidate=summary), None
-    return Verdict(checks=checks, candidate=summary, result=result_to_dict(result), data=bars.provenance()), result
+    verdict = Verdict(
+        checks=quality_checks + checks, candidate=summary, result=result_to_dict(result), data=bars.provenance()
+    )
+    return verdict, result
 
 
 __all__ = [

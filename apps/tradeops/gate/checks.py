@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from tradeops.data.bars import Bars
+from tradeops.data.quality import QualityReport
 from tradeops.engine.backtest import BacktestResult, run_backtest, run_grid
 from tradeops.engine.settings import ExecutionSettings
 from tradeops.gate.thresholds import Profitability, Safety, Thresholds
@@ -119,6 +120,18 @@ def robustness_check(
         share >= limit,
         f"{len(passing)} of {len(points)} neighbouring points pass",
     )
+
+
+def data_quality_checks(report: QualityReport) -> list[Check]:
+    """Turn the enabled data quality checks into gate checks: value = defects found, limit = defects allowed."""
+    checks = []
+    for found in report.checks:
+        if found.limit is None:
+            continue
+        places = "; ".join(f"{w['symbol']} at {w['at']}: {w['detail']}" for w in found.where[:3])
+        detail = f"{found.count:,} found, first: {places}" if places else ""
+        checks.append(Check(found.name, "data_quality", float(found.count), float(found.limit), found.passed, detail))
+    return checks
 
 
 def evaluate(

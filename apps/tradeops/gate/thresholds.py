@@ -1,4 +1,4 @@
-"""The thresholds a candidate must meet: profitability and safety, each limit optional (null = off)."""
+"""The thresholds a candidate must meet: profitability, safety and data quality, each limit optional (null = off)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tradeops.data.quality_thresholds import DataQuality
 from tradeops.errors import ConfigError, format_validation
 
 
@@ -45,19 +46,17 @@ class Safety(BaseModel):
 
 
 class Thresholds(BaseModel):
-    """Both groups; every name is unique, so `--threshold NAME=VALUE` needs no group."""
+    """The three groups; every name is unique, so `--threshold NAME=VALUE` needs no group."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     profitability: Profitability = Profitability()
     safety: Safety = Safety()
+    data_quality: DataQuality = DataQuality()
 
     def with_overrides(self, overrides: dict[str, Any]) -> Thresholds:
         """Return a copy with flat `name: value` overrides applied (None switches a check off)."""
-        groups: dict[str, dict[str, Any]] = {
-            "profitability": self.profitability.model_dump(),
-            "safety": self.safety.model_dump(),
-        }
+        groups: dict[str, dict[str, Any]] = {name: getattr(self, name).model_dump() for name in type(self).model_fields}
         for name, value in overrides.items():
             group = next((g for g, values in groups.items() if name in values), None)
             if group is None:

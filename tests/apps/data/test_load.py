@@ -172,7 +172,7 @@ def test_dc_7_times_with_offsets_become_one_utc_timeline(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("date,open,high,low,close,volume\n1700000000,1,2,0.5,1.5,1\n", "epoch values are ambiguous"),
+        ("date,open,high,low,close,volume\n1700000000,1,2,0.5,1.5,1\n", "holds epoch numbers.*tradeops data import"),
         ("date,open,high,low,close,volume\n2024-01-01,1,inf,0.5,1.5,1\n", "'high': price must be finite"),
         ("date,open,high,low,close,volume\n2024-01-01,1,2,0.5,1.5,inf\n", "'volume': volume must be finite"),
         (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tradeops.data.quality_thresholds import CHECK_NAMES
 from tradeops.engine import ExecutionSettings, run_backtest
 from tradeops.errors import ConfigError
 from tradeops.gate import EXIT_FAIL, EXIT_PASS, EXIT_UNDECIDED, load_candidate, run_gate, validate_candidate
@@ -20,6 +21,7 @@ def test_bt_4_dc_2_a_sound_candidate_passes_every_default_check():
     verdict, result = run_gate(validate_candidate(GOOD))
     names = [c.name for c in verdict.checks]
     assert names == [
+        *CHECK_NAMES,  # the data_quality group first: broken data is never judged
         "min_trades",
         "min_sharpe",
         "min_profit_factor",
@@ -102,6 +104,7 @@ def test_bt_4_switched_off_checks_are_not_run():
             "lookahead_cuts": None,
             "min_robust_share": None,
         },
+        "data_quality": {f"max_{name}": None for name in CHECK_NAMES},
     }
     verdict, _ = run_gate(validate_candidate(GOOD | {"thresholds": off}))
     assert verdict.checks == [] and verdict.passed
