@@ -27,13 +27,18 @@ def run_gate(
 ) -> tuple[Verdict, BacktestResult | None]:
     """Judge a candidate; never raises for bad data or config, which yield an undecided verdict.
 
-    `dataset:` references are read from `objects` (default: the object store the settings name).
+    `dataset:` references are read from `objects` (default: the object store the settings name);
+    `dataset:NAME` is pinned to its latest version first, so the verdict's `data` names the exact
+    version judged (`ref` NAME@VERSION, `sha256`).
 
     Returns the verdict and the candidate's BacktestResult (None when undecided).
     """
+    from tradeops.data.pinning import pin
+
     summary = candidate.model_dump(mode="json")
     try:
-        bars = load_bars(candidate.data, max_gap=max_gap, max_bars=max_bars, window=candidate.window, objects=objects)
+        data = pin(candidate.data, objects).reference
+        bars = load_bars(data, max_gap=max_gap, max_bars=max_bars, window=candidate.window, objects=objects)
         strategy = get_strategy(candidate.strategy)
         result, checks = evaluate(
             strategy, candidate.strategy_params(), bars, candidate.execution, candidate.thresholds
