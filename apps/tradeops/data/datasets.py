@@ -201,13 +201,18 @@ class DatasetStore:
         Without a pointer (a dataset written before pointers existed, or an unreadable one) the
         versions are scanned instead, a warning says so, and the pointer is written.
         """
+        stale = None
         try:
-            return Latest.model_validate_json(self.objects.get(self._latest_key(check_name(name))))
+            pointer = Latest.model_validate_json(self.objects.get(self._latest_key(check_name(name))))
         except KeyError:
             why = f"{PREFIX}{name}: no {LATEST} pointer (written before pointers existed)"
         except ValidationError:
             why = f"{PREFIX}{name}: {LATEST} is unreadable"
-        newest = self._scan(name, why)
+        else:
+            if pointer.manifest == self._manifest_key(name, pointer.version):
+                return pointer
+            why, stale = f"{PREFIX}{name}: {LATEST} names {pointer.manifest}, not a version of this dataset", pointer
+        newest = self._scan(name, why, stale)
         return self._pointer(newest)
 
     def _scan(self, name: str, why: str, stale: Latest | None = None) -> Manifest:
