@@ -44,7 +44,12 @@ Strategy = Annotated[str, Field(description="strategy name (see list_strategies)
 Params = Annotated[dict[str, Any], Field(description="strategy parameters", examples=[{"fast": 10, "slow": 30}])]
 Data = Annotated[
     str,
-    Field(min_length=1, max_length=512, description="sample:NAME, or a file in the market data folder"),
+    Field(
+        min_length=1,
+        max_length=512,
+        description="sample:NAME, dataset:NAME[@VERSION] (NAME alone: pinned to its latest version when submitted, "
+        "and the run records that version), or a file in the market data folder",
+    ),
 ]
 RunId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="a run id")]
 LOWER_IS_BETTER = {"max_drawdown_pct"}

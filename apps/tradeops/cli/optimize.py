@@ -92,7 +92,8 @@ def optimize(
         storage=storage,
         seed=seed,
     )
-    outcome = summary(run_study(search, trials, workers), search)
+    study_run, search = run_study(search, trials, workers)  # the search on the study's pinned data version
+    outcome = summary(study_run, search)
     if outcome["best"] is None:
         raise ConfigError(f"all {outcome['trials']} trials were pruned: no point of the space can be scored")
     code = 0
@@ -103,7 +104,8 @@ def optimize(
     else:
         best = outcome["best"]
         stdout.print(
-            f"study {search.study}: {outcome['trials']} trials ({outcome['states']['pruned']} pruned); best "
+            f"study {search.study} on {search.data}: {outcome['trials']} trials "
+            f"({outcome['states']['pruned']} pruned); best "
             f"{objective} {best['value']:.4f} at {best['params']} (trial {best['number']})"
         )
         if gate:

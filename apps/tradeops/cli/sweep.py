@@ -60,6 +60,7 @@ def submit(
     max_gap: MaxGap = None,
 ) -> None:
     """Create the sweep as a run and submit its Indexed Job; print the sweep id."""
+    from tradeops.data.pinning import pin
     from tradeops.kube import batch_api
     from tradeops.sweeps.cluster import stack_target
     from tradeops.sweeps.cluster import submit as submit_job
@@ -87,13 +88,14 @@ def submit(
         raise ConfigError(f"{path}: no such stack file; run from the repository root")
     store, objects = _stores()
     try:
+        spec = spec.model_copy(update={"data": pin(data, objects).reference})  # every shard reads this version
         target = stack_target(objects, stack, path.read_text(), str(path))
         run = store.create(
             kind="sweep",
             strategy=strategy,
             params=spec.params,
             request=spec.model_dump(mode="json") | {"shards": shards, "stack": stack},
-            data_ref=data,
+            data_ref=spec.data,
             source="cli",
         )
         store.mark_running(run.id)

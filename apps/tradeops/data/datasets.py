@@ -2,11 +2,20 @@
 
 Layout under `datasets/NAME/`:
   parts/SHA256.parquet            one symbol, one calendar year; content-addressed, shared by versions
-  versions/VERSION/manifest.json  symbols, timeframe, span, bars, gaps, source, parts; written LAST
+  versions/VERSION/manifest.json  symbols, timeframe, span, bars, gaps, source, parts; written after the parts
+  latest.json                     the newest version: version, sha256, manifest key; written LAST
 
 A version exists only once its manifest does, so a write that dies half way leaves parts nobody
 lists (cleanup removes them) and never a complete-looking version. Reading checks every part's
 sha256 against the manifest: corrupt data is refused, never used.
+
+The latest version is one GET of `latest.json`, however many versions there are (an hourly sync
+keeps 720 in 30 days; scanning them was one LIST and 720 GETs). The pointer only moves forwards: a
+writer compares its version's `created_at` with the pointer's before replacing it, so a write that
+finishes late never hides a newer version. A dataset written before the pointer existed, or a
+pointer naming a manifest that is gone, is found by the old scan instead, with a warning, and the
+pointer is written again. `tradeops.data.pinning` turns `dataset:NAME` into `dataset:NAME@VERSION`
+once, where work is submitted, so every shard, trial and result of that work reads the same bars.
 """
 
 from __future__ import annotations
@@ -14,13 +23,14 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from tradeops.data.fields import FIELDS
 from tradeops.errors import DataError
@@ -35,6 +45,8 @@ if TYPE_CHECKING:
 
 PREFIX = "dataset:"
 ROOT = "datasets"
+LATEST = "latest.json"
+log = logging.getLogger(__name__)
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 VERSION_PATTERN = re.compile(r"^[0-9a-f]{16}$")
 
@@ -110,6 +122,27 @@ class Manifest(BaseModel):
         return sum(part.bytes for part in self.parts)
 
 
+class Latest(BaseModel):
+    """The pointer to a dataset's newest version, `datasets/NAME/latest.json`: small, read in one request."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dataset: str
+    version: str
+    sha256: str
+    manifest: str
+    created_at: str
+
+    @property
+    def ref(self) -> str:
+        return f"{PREFIX}{self.dataset}@{self.version}"
+
+
+def _newer(manifest: Manifest | Latest, than: Latest) -> bool:
+    mine = (datetime.fromisoformat(manifest.created_at), manifest.version)
+    return mine > (datetime.fromisoformat(than.created_at), than.version)
+
+
 def content_hash(frames: dict[str, pd.DataFrame], timeframe: str) -> str:
     """Return a SHA-256 over the timeframe, then each symbol (sorted), its timestamps and every value."""
     digest = hashlib.sha256(timeframe.encode())
@@ -145,7 +178,11 @@ class DatasetStore:
         return sorted(found, key=lambda manifest: manifest.created_at)
 
     def manifest(self, ref: DatasetRef) -> Manifest:
-        """Return the named version, or the latest one; a DataError says what exists instead."""
+        """Return the named version, or the latest one; a DataError says what exists instead.
+
+        The latest is two GETs (the pointer, then its manifest); a pointer whose manifest is gone
+        falls back to the scan and says so.
+        """
         if ref.version:
             try:
                 raw = self.objects.get(self._manifest_key(ref.name, ref.version))
@@ -153,10 +190,63 @@ class DatasetStore:
                 known = [m.version for m in self.versions(ref.name)]
                 raise DataError(f"{ref}: no such version (versions: {', '.join(known) or 'none'})") from None
             return Manifest.model_validate_json(raw)
-        versions = self.versions(ref.name)
+        pointer = self.latest(ref.name)
+        try:
+            return Manifest.model_validate_json(self.objects.get(pointer.manifest))
+        except KeyError:
+            return self._scan(ref.name, f"{pointer.ref}: {LATEST} names a manifest that is missing", stale=pointer)
+
+    def latest(self, name: str) -> Latest:
+        """Return the pointer to the newest version: one GET, whatever the number of versions.
+
+        Without a pointer (a dataset written before pointers existed, or an unreadable one) the
+        versions are scanned instead, a warning says so, and the pointer is written.
+        """
+        stale = None
+        try:
+            pointer = Latest.model_validate_json(self.objects.get(self._latest_key(check_name(name))))
+        except KeyError:
+            why = f"{PREFIX}{name}: no {LATEST} pointer (written before pointers existed)"
+        except ValidationError:
+            why = f"{PREFIX}{name}: {LATEST} is unreadable"
+        else:
+            if pointer.manifest == self._manifest_key(name, pointer.version):
+                return pointer
+            why, stale = f"{PREFIX}{name}: {LATEST} names {pointer.manifest}, not a version of this dataset", pointer
+        newest = self._scan(name, why, stale)
+        return self._pointer(newest)
+
+    def _scan(self, name: str, why: str, stale: Latest | None = None) -> Manifest:
+        versions = self.versions(name)
         if not versions:
-            raise DataError(f"{ref}: no such dataset (datasets: {', '.join(self.names()) or 'none'})")
-        return versions[-1]
+            if stale is not None:
+                self.objects.delete(self._latest_key(name))
+            raise DataError(f"{PREFIX}{name}: no such dataset (datasets: {', '.join(self.names()) or 'none'})")
+        newest = versions[-1]
+        log.warning("%s; scanned %d version(s) instead: the latest is %s", why, len(versions), newest.ref)
+        self._advance(newest, stale=stale)
+        return newest
+
+    def _pointer(self, manifest: Manifest) -> Latest:
+        return Latest(
+            dataset=manifest.dataset,
+            version=manifest.version,
+            sha256=manifest.sha256,
+            manifest=self._manifest_key(manifest.dataset, manifest.version),
+            created_at=manifest.created_at,
+        )
+
+    def _advance(self, manifest: Manifest, stale: Latest | None = None) -> None:
+        """Point `latest.json` at `manifest` unless it names a newer version already (a `stale` one aside)."""
+        key = self._latest_key(manifest.dataset)
+        try:
+            current: Latest | None = Latest.model_validate_json(self.objects.get(key))
+        except (KeyError, ValidationError):
+            current = None
+        if current is not None and current != stale and not _newer(manifest, current):
+            return  # a newer version's writer finished first: never move the pointer back
+        body = json.dumps(self._pointer(manifest).model_dump(mode="json"), indent=2).encode()
+        self.objects.put(key, body, "application/json")
 
     def write(
         self,
@@ -206,6 +296,7 @@ class DatasetStore:
         )
         body = json.dumps(manifest.model_dump(mode="json"), indent=2).encode()
         self.objects.put(self._manifest_key(name, version), body, "application/json")
+        self._advance(manifest)  # after the manifest: a crash in between leaves the old pointer, never a dangling one
         self.objects.delete(pending)
         return manifest, True
 
@@ -230,6 +321,16 @@ class DatasetStore:
         """Remove one version's manifest (its parts become orphans unless another version uses them)."""
         key = self._manifest_key(check_name(name), version)
         self.objects.delete(key)
+        try:
+            pointer: Latest | None = Latest.model_validate_json(self.objects.get(self._latest_key(name)))
+        except (KeyError, ValidationError):
+            pointer = None
+        if pointer is not None and pointer.version == version:  # the latest went: point at the newest left
+            remaining = self.versions(name)
+            if remaining:
+                self._advance(remaining[-1], stale=pointer)
+            else:
+                self.objects.delete(self._latest_key(name))
         return key
 
     def writes_in_flight(self, name: str) -> dict[str, str]:
@@ -244,6 +345,9 @@ class DatasetStore:
 
     def _manifest_key(self, name: str, version: str) -> str:
         return f"{ROOT}/{name}/versions/{version}/manifest.json"
+
+    def _latest_key(self, name: str) -> str:
+        return f"{ROOT}/{name}/{LATEST}"
 
     def _write_parts(self, name: str, symbol: str, frame: pd.DataFrame) -> list[Part]:
         import pandas as pd

@@ -28,15 +28,20 @@ def run_gate(
 ) -> tuple[Verdict, BacktestResult | None]:
     """Judge a candidate; never raises for bad data or config, which yield an undecided verdict.
 
-    `dataset:` references are read from `objects` (default: the object store the settings name).
-    The bars pass the `data_quality` checks first: data that fails one is never judged (undecided,
-    exit 2, the failing check named), since a verdict on broken data is no verdict.
+    `dataset:` references are read from `objects` (default: the object store the settings name);
+    `dataset:NAME` is pinned to its latest version first, so the verdict's `data` names the exact
+    version judged (`ref` NAME@VERSION, `sha256`). The bars pass the `data_quality` checks first: data
+    that fails one is never judged (undecided, exit 2, the failing check named), since a verdict on
+    broken data is no verdict.
 
     Returns the verdict and the candidate's BacktestResult (None when undecided).
     """
+    from tradeops.data.pinning import pin
+
     summary = candidate.model_dump(mode="json")
     try:
-        bars = load_bars(candidate.data, max_gap=max_gap, max_bars=max_bars, window=candidate.window, objects=objects)
+        data = pin(candidate.data, objects).reference
+        bars = load_bars(data, max_gap=max_gap, max_bars=max_bars, window=candidate.window, objects=objects)
         quality = check_bars(
             bars, candidate.thresholds.data_quality, timeframe=bars.origin.timeframe if bars.origin else None
         )

@@ -136,12 +136,17 @@ def job_manifest(document: SweepDocument, config: SweepJobConfig) -> dict[str, A
 def submit(
     objects: ObjectStore, batch: Any, run_id: str, spec: SweepSpec, shards: int, target: Target
 ) -> SweepDocument:
-    """Store the sweep's document, then create its Indexed Job; return the document."""
+    """Store the sweep's document, then create its Indexed Job; return the document.
+
+    A `dataset:NAME` is pinned to its latest version here, so every shard reads the same one.
+    """
+    from tradeops.data.pinning import pin
+
     if not 1 <= shards <= target.config.max_shards:
         raise ConfigError(f"--shards {shards}: this stack allows 1 to {target.config.max_shards}")
     document = SweepDocument(
         id=run_id,
-        spec=spec,
+        spec=spec.model_copy(update={"data": pin(spec.data, objects).reference}),
         shards=shards,
         namespace=target.namespace,
         job=job_name(run_id),

@@ -23,9 +23,14 @@ def shard_bytes(spec_json: str, shard: int, shards: int) -> bytes:
 
 
 def run_sharded(spec: SweepSpec, workers: int, *, shards: int | None = None) -> Part:
-    """Run `shards` (default `workers`) shards in `workers` fresh processes; merge their parts."""
+    """Run `shards` (default `workers`) shards in `workers` fresh processes; merge their parts.
+
+    A `dataset:NAME` is pinned first, so every shard reads the same version.
+    """
+    from tradeops.data.pinning import pin
+
     count = shards or workers
-    spec_json = spec.model_dump_json()
+    spec_json = spec.model_copy(update={"data": pin(spec.data).reference}).model_dump_json()
     context = get_context("spawn")  # a fresh interpreter per worker, as a pod starts one
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = [pool.submit(shard_bytes, spec_json, shard, count) for shard in range(count)]

@@ -6,6 +6,10 @@ is pruned, as is one whose objective is undefined. The study lives in our databa
 processes or pods with the same storage and study name work on one study: PostgreSQL keeps it in
 an `optuna` schema of our database, SQLite in a sibling file (Optuna keeps its own migration table,
 which must not meet ours).
+
+A study reads one data version: the run that creates it pins `dataset:NAME` to the latest version
+and records it (and its sha256) in the study's user attributes; every worker that joins later,
+however late, reads that version, and each trial records the version it read.
 """
 
 from __future__ import annotations
@@ -125,6 +129,26 @@ def open_study(search: Search) -> optuna.Study:
     )
 
 
+def bind_data(study: optuna.Study, search: Search) -> Search:
+    """Return `search` on the data version the study records; pin and record it when the study has none.
+
+    A worker given another version than the study's is refused: one study, one data version.
+    """
+    from tradeops.data.pinning import pin
+
+    recorded = study.user_attrs.get("data")
+    if recorded is None:
+        pinned = pin(search.data)
+        study.set_user_attr("data", pinned.reference)
+        study.set_user_attr("data_sha256", pinned.sha256)
+        return search.model_copy(update={"data": pinned.reference})
+    if search.data not in (recorded, recorded.partition("@")[0] if recorded.startswith("dataset:") else recorded):
+        raise ConfigError(
+            f"study {search.study} reads {recorded}, not {search.data}: give another --study to search other data"
+        )
+    return search.model_copy(update={"data": recorded})
+
+
 @dataclass
 class Objective:
     """Backtest one suggested point on the loaded bars; prune what the model refuses or cannot score."""
@@ -139,6 +163,8 @@ class Objective:
         self.strategy = get_strategy(self.search.strategy)
         self.bars = load_bars(self.search.data, max_gap=self.search.max_gap)
         self.settings = ExecutionSettings.model_validate(self.search.settings)
+        provenance = self.bars.provenance()
+        self.data = {"data": provenance["ref"], "data_sha256": provenance["sha256"]}
 
     def __call__(self, trial: optuna.Trial) -> float:
         import optuna
@@ -146,6 +172,8 @@ class Objective:
         from tradeops.engine import run_grid
 
         trial.set_user_attr("worker", os.getpid())  # which process ran it: workers share one study
+        for name, value in self.data.items():  # the exact data version this trial read
+            trial.set_user_attr(name, value)
         suggested = {
             d.name: trial.suggest_int(d.name, int(d.low), int(d.high))
             if d.integer
@@ -169,21 +197,22 @@ def work(search_json: str, trials: int) -> int:
 
     search = Search.model_validate_json(search_json)
     study = open_study(search)
+    search = bind_data(study, search)
     finished = (TrialState.COMPLETE, TrialState.PRUNED)
     study.optimize(Objective(search), n_trials=trials, callbacks=[MaxTrialsCallback(trials, states=finished)])
     return len(study.trials)
 
 
-def optimize(search: Search, trials: int, workers: int = 1) -> optuna.Study:
-    """Run `trials` trials in `workers` processes sharing the study; return it."""
-    open_study(search)  # created once, before the workers race to join it
+def optimize(search: Search, trials: int, workers: int = 1) -> tuple[optuna.Study, Search]:
+    """Run `trials` trials in `workers` processes sharing the study; return it and the search on its data version."""
+    search = bind_data(open_study(search), search)  # created and pinned once, before the workers race to join it
     if workers == 1:
         work(search.model_dump_json(), trials)
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
             for future in [pool.submit(work, search.model_dump_json(), trials) for _ in range(workers)]:
                 future.result()
-    return open_study(search)
+    return open_study(search), search
 
 
 def summary(study: optuna.Study, search: Search) -> dict[str, Any]:
@@ -200,6 +229,7 @@ def summary(study: optuna.Study, search: Search) -> dict[str, Any]:
         "study": search.study,
         "strategy": search.strategy,
         "data": search.data,
+        "data_sha256": study.user_attrs.get("data_sha256"),
         "objective": search.objective,
         "direction": direction_of(search.objective),
         "trials": len(study.trials),

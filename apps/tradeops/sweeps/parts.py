@@ -37,6 +37,7 @@ class PartManifest(BaseModel):
     sweep: str
     spec: SweepSpec
     data_name: str
+    data_version: str | None = None  # `dataset:NAME@VERSION` the shard read (None: a sample or a file)
     data_fingerprint: str
     engine_version: str
     shard: int
@@ -110,6 +111,7 @@ def run_part(spec: SweepSpec, shard: int, shards: int, ready: Prepared | None = 
         sweep=spec.identity(),
         spec=spec,
         data_name=ready.bars.name,
+        data_version=_version(ready.bars),
         data_fingerprint=ready.bars.fingerprint(),
         engine_version=ENGINE_VERSION,
         shard=shard,
@@ -118,6 +120,11 @@ def run_part(spec: SweepSpec, shard: int, shards: int, ready: Prepared | None = 
         total_items=len(item_costs(spec, ready)),
     )
     return Part(table, manifest)
+
+
+def _version(bars: Bars) -> str | None:
+    origin = bars.origin
+    return f"dataset:{origin.dataset}@{origin.version}" if origin else None
 
 
 def _fold_choices(spec: SweepSpec, ready: Prepared, items: range) -> pd.DataFrame:
@@ -168,14 +175,14 @@ def part_from_bytes(name: str, data: bytes) -> Part:
     return Part(table.to_pandas(), manifest)
 
 
-IDENTITY = ("sweep", "data_fingerprint", "engine_version", "shards", "total_items")
+IDENTITY = ("sweep", "data_version", "data_fingerprint", "engine_version", "shards", "total_items")
 
 
 def _same_sweep(name: str, part: Part, first_name: str, first: Part) -> None:
     for field in IDENTITY:
         mine, theirs = getattr(part.manifest, field), getattr(first.manifest, field)
         if mine != theirs:
-            what = "grid/options" if field == "sweep" else field
+            what = {"sweep": "grid/options", "data_version": "data version"}.get(field, field)
             raise ConfigError(f"{name}: foreign part: its {what} ({mine}) differs from {first_name}'s ({theirs})")
 
 
@@ -216,7 +223,12 @@ def merge_report(parts: Sequence[tuple[str, Part]], merged: Part) -> dict[str, A
         "sweep": manifest.sweep,
         "kind": manifest.spec.kind,
         "strategy": manifest.spec.strategy,
-        "data": {"ref": manifest.spec.data, "name": manifest.data_name, "fingerprint": manifest.data_fingerprint},
+        "data": {
+            "ref": manifest.spec.data,
+            "name": manifest.data_name,
+            "version": manifest.data_version,
+            "fingerprint": manifest.data_fingerprint,
+        },
         "engine_version": manifest.engine_version,
         "shards": manifest.shards,
         "rows": len(merged.table),

@@ -36,6 +36,10 @@ def sweep_result(merged: Part, sort_by: str, top: int) -> dict[str, Any]:
         "invalid_points": invalid,
         "sort_by": sort_by,
         "best": best_records(merged.table, sort_by, top),
-        "data": {"name": manifest.data_name, "fingerprint": manifest.data_fingerprint},
+        "data": {
+            "name": manifest.data_name,
+            "version": manifest.data_version,
+            "fingerprint": manifest.data_fingerprint,
+        },
         "shards": manifest.shards,
     }

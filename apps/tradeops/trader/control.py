@@ -26,7 +26,6 @@ from tradeops.store.models import (
     TraderOrderRow,
     TraderSessionRow,
 )
-
 from tradeops.trader.states import COMMANDS as COMMANDS  # the states, declared apart and re-exported here
 from tradeops.trader.states import HALTED as HALTED
 from tradeops.trader.states import REDUCING as REDUCING

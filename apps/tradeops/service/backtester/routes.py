@@ -70,19 +70,26 @@ def build_router(settings: AppSettings) -> APIRouter:  # noqa: C901 - one closur
 
     authorised = token_guard(settings)
 
-    def resolve_data(reference: str) -> str:
-        """Return what the worker loads: a sample, a dataset, or the absolute path of a file in the market folder."""
+    def resolve_data(request: Request, reference: str) -> str:
+        """Return what the worker loads: a sample, a pinned dataset version, or the absolute path of a market file.
+
+        `dataset:NAME` becomes `dataset:NAME@VERSION` here, at submission: the run reads that version
+        however long it waits in the queue, and its result records it.
+        """
         if reference.startswith("sample:"):
             return reference
         if reference.startswith("dataset:"):
-            from tradeops.data.datasets import parse_ref
+            from tradeops.data.pinning import pin
+            from tradeops.store.objects import ObjectStoreError
 
             try:
-                return str(parse_ref(reference))
+                return pin(reference, objects(request)).reference
             except DataError as error:
                 raise HTTPException(
                     422, [{"loc": ["body", "data"], "msg": str(error), "type": "value_error"}]
                 ) from None
+            except ObjectStoreError as error:
+                raise HTTPException(503, f"{error}; retry later", headers={"Retry-After": "5"}) from None
         target = (settings.market_dir / reference).resolve()
         if Path(reference).is_absolute() or not target.is_relative_to(settings.market_dir):
             raise HTTPException(
@@ -99,7 +106,8 @@ def build_router(settings: AppSettings) -> APIRouter:  # noqa: C901 - one closur
         return str(target)
 
     def enqueue(request: Request, kind: str, path: str, body: Any) -> Accepted:
-        payload = body.model_dump(mode="json") | {"data": resolve_data(body.data), "max_bars": limits.max_bars}
+        data = resolve_data(request, body.data)
+        payload = body.model_dump(mode="json") | {"data": data, "max_bars": limits.max_bars}
         try:
             with runner(request).reserved() as submit:  # a full queue is refused before a row is written
                 run = store(request).create(
@@ -107,7 +115,7 @@ def build_router(settings: AppSettings) -> APIRouter:  # noqa: C901 - one closur
                     strategy=body.strategy,
                     params=body.params,
                     request=payload,
-                    data_ref=body.data,
+                    data_ref=data if data.startswith("dataset:") else body.data,  # a file's server path stays private
                     owner=socket.gethostname(),
                 )
                 submit(run.id)
@@ -136,7 +144,7 @@ def build_router(settings: AppSettings) -> APIRouter:  # noqa: C901 - one closur
     def create_sweep(request: Request, body: SweepRequest) -> Accepted:
         """Queue a parameter grid; with `shards`, submit it as the cluster's Indexed Job of that many pods."""
         if body.shards is not None:
-            return submit_sharded(request, body, resolve_data(body.data), settings)
+            return submit_sharded(request, body, resolve_data(request, body.data), settings)
         return enqueue(request, "sweep", "sweeps", body)
 
     @router.post("/gate", status_code=202, dependencies=mutating, responses=responses, tags=["gate"])

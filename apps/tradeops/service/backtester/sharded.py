@@ -34,8 +34,9 @@ def submit_sharded(request: Request, body: SweepRequest, data: str, settings: Ap
         raise HTTPException(409, str(error)) from None
     target = Target(namespace=settings.namespace, image=image, version=version, config=settings.sweep_job)
     request_body: dict[str, Any] = body.model_dump(mode="json")
+    data_ref = data if data.startswith("dataset:") else body.data  # NAME@VERSION; a server path stays private
     run = store.create(
-        kind="sweep", strategy=body.strategy, params=body.params, request=request_body, data_ref=body.data, source="api"
+        kind="sweep", strategy=body.strategy, params=body.params, request=request_body, data_ref=data_ref, source="api"
     )
     store.mark_running(run.id)
     try:
