@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from tradeops.data.fields import FIELDS
 from tradeops.errors import DataError
@@ -81,6 +81,15 @@ class Part(BaseModel):
     last: str
 
 
+class MarketUnits(BaseModel):
+    """One symbol's order units at its market: amount step (1 = whole units) and minimum amount."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lot_size: float | None = Field(None, ge=0)
+    min_size: float | None = Field(None, ge=0)
+
+
 class Manifest(BaseModel):
     """What a version holds; the version is a content hash over its bars."""
 
@@ -99,6 +108,13 @@ class Manifest(BaseModel):
     fetched_at: str
     created_at: str
     parts: list[Part]
+    units: dict[str, MarketUnits] = Field(default_factory=dict)  # per symbol, when the source told them
+
+    def market_units(self) -> MarketUnits:
+        """The units one setting can hold for every symbol: the coarsest lot and the largest minimum."""
+        lots = [u.lot_size for u in self.units.values() if u.lot_size is not None]
+        minimums = [u.min_size for u in self.units.values() if u.min_size is not None]
+        return MarketUnits(lot_size=max(lots) if lots else None, min_size=max(minimums) if minimums else None)
 
     @property
     def ref(self) -> str:
@@ -158,11 +174,19 @@ class DatasetStore:
         return versions[-1]
 
     def write(
-        self, name: str, frames: dict[str, pd.DataFrame], *, timeframe: str, source: str, fetched_at: str | None = None
+        self,
+        name: str,
+        frames: dict[str, pd.DataFrame],
+        *,
+        timeframe: str,
+        source: str,
+        fetched_at: str | None = None,
+        units: dict[str, MarketUnits] | None = None,
     ) -> tuple[Manifest, bool]:
         """Store validated per-symbol frames as a version; return it and whether it is new.
 
-        Equal bars give the same version, so writing them again creates nothing.
+        Equal bars give the same version, so writing them again creates nothing. `units` records each
+        symbol's amount step and minimum (what sizing follows when the bars are backtested).
         """
         check_name(name)
         from tradeops.data.timeframes import timeframe_seconds
@@ -193,6 +217,7 @@ class DatasetStore:
             fetched_at=fetched_at or _now(),
             created_at=_now(),
             parts=parts,
+            units=units or {},
         )
         body = json.dumps(manifest.model_dump(mode="json"), indent=2).encode()
         self.objects.put(self._manifest_key(name, version), body, "application/json")

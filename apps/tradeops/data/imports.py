@@ -15,7 +15,7 @@ from tradeops.data.timeframes import infer_timeframe, timeframe_seconds
 from tradeops.errors import DataError
 
 if TYPE_CHECKING:
-    from tradeops.data.datasets import DatasetStore, Manifest
+    from tradeops.data.datasets import DatasetStore, Manifest, MarketUnits
 
 TimeUnit = Literal["s", "ms", "us", "ns"]
 UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
@@ -86,14 +86,21 @@ def import_file(
     symbol: str | None = None,
     timeframe: str | None = None,
     time_unit: TimeUnit | None = None,
+    units: MarketUnits | None = None,
 ) -> Imported:
-    """Validate a file with the loader's rules and store it as a new version of `dataset`."""
+    """Validate a file with the loader's rules and store it as a new version of `dataset`; `units` (amount
+    step and minimum of its market) are recorded for every symbol in it."""
     frame, reading = read_import(path, symbol=symbol, time_unit=time_unit)
     bars = frame_to_bars(frame, source=str(path), default_symbol=symbol or path.name.split(".")[0].upper())
     found = infer_timeframe(bars.index.to_numpy())
     if timeframe is not None and timeframe_seconds(timeframe) != timeframe_seconds(found):
         raise DataError(f"{path}: --timeframe {timeframe} but most bars are {found} apart")
+    frames = bars_to_frames(bars)
     manifest, created = store.write(
-        dataset, bars_to_frames(bars), timeframe=timeframe or found, source=f"file:{path.name}"
+        dataset,
+        frames,
+        timeframe=timeframe or found,
+        source=f"file:{path.name}",
+        units={symbol: units for symbol in frames} if units is not None else None,
     )
     return Imported(manifest, created, reading)
