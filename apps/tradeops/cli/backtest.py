@@ -29,6 +29,7 @@ from tradeops.cli.options import (
     parse_params,
     plain_console,
     progress_bar,
+    warn_skipped,
 )
 from tradeops.cli.service import watch
 from tradeops.cli.shards import ShardOpt, Workers, merge, write_shard
@@ -85,6 +86,7 @@ def run(
     limits = load_settings().limits
     bars = load_bars(data, max_gap=max_gap, max_bars=limits.max_bars, window=window_from_options(start, end))
     result = run_backtest(chosen, params, bars, settings)
+    warn_skipped(result.metrics["skipped_entries"], bars, result.settings)
     payload = result_to_dict(result)
     if report is not None:
         write_report(report, result)
@@ -159,6 +161,7 @@ def sweep(
         with progress_bar(transient=as_json) as progress:
             task = progress.add_task(f"{strategy} x {len(points)} points", total=len(points))
             table = run_grid(chosen, points, bars, settings, progress=lambda n: progress.advance(task, n))
+        warn_skipped(float(table["skipped_entries"].max()), bars, settings)  # the worst point's count
     if report is not None:
         from tradeops.reports.html import write_html
         from tradeops.reports.pages import sweep_page
@@ -255,6 +258,7 @@ def walkforward(
                 sort_by=sort_by,
                 progress=lambda n: progress.advance(task, n),
             )
+        warn_skipped(result.metrics["skipped_entries"], bars, settings)
         payload = walk_forward_to_dict(result)
         if report is not None:
             from tradeops.reports.html import write_html

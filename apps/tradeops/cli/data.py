@@ -44,13 +44,25 @@ def import_command(
         str | None,
         typer.Option("--time-unit", help="epoch unit of numeric timestamps: s, ms, us or ns (default: detected)"),
     ] = None,
+    lot_size: Annotated[
+        float | None,
+        typer.Option("--lot-size", min=0, help="the market's amount step: 1 = whole units, 0.00001 for BTC, 0 = any"),
+    ] = None,
+    min_size: Annotated[
+        float | None, typer.Option("--min-size", min=0, help="the market's smallest order amount, e.g. 0.00001")
+    ] = None,
 ) -> None:
-    """Validate a file and store it as a new version of a dataset (ISO or epoch times)."""
+    """Validate a file and store it as a new version of a dataset (ISO or epoch times).
+
+    --lot-size and --min-size record the market's units: backtests of the dataset size orders to them.
+    """
+    from tradeops.data.datasets import MarketUnits
     from tradeops.data.imports import UNIT_NAMES, import_file
     from tradeops.errors import DataError
 
     if time_unit is not None and time_unit not in UNIT_NAMES:
         raise DataError(f"--time-unit {time_unit!r}: use s, ms, us or ns")
+    given = lot_size is not None or min_size is not None
     imported = import_file(
         _datasets(),
         file,
@@ -58,6 +70,7 @@ def import_command(
         symbol=symbol,
         timeframe=timeframe,
         time_unit=time_unit,  # type: ignore[arg-type]
+        units=MarketUnits(lot_size=lot_size, min_size=min_size) if given else None,
     )
     out = _console()
     out.print(f"timestamps: {imported.time_reading}")

@@ -25,6 +25,7 @@ from tradeops.cli.options import (
     parse_params,
     parse_value,
     plain_console,
+    warn_skipped,
 )
 from tradeops.data.window import window_from_options
 from tradeops.errors import TradeopsError
@@ -140,6 +141,8 @@ def gate(
         verdict, result = Verdict(error=str(error)), None
     except Exception as error:  # noqa: BLE001 - a crash must still yield "undecided", never a pass
         verdict, result = Verdict(error=f"internal error: {type(error).__name__}: {error}"), None
+    if result is not None:
+        warn_skipped(result.metrics["skipped_entries"], result.bars, result.settings)
     if out is not None:
         emit_json(verdict.to_dict(), out)
     if report is not None and result is not None:

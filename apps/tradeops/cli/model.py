@@ -54,7 +54,7 @@ def _card_json(card: ModelCard) -> dict[str, object]:
 
 
 @app.command("train")
-@execution_options("cash", "commission", "slippage", "direction")
+@execution_options("cash", "commission", "slippage", "direction", "lot_size", "min_size")
 def train(
     data: Data,
     param: Params = None,

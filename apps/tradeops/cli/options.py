@@ -23,6 +23,7 @@ from tradeops.errors import ConfigError
 if TYPE_CHECKING:
     from pydantic.fields import FieldInfo
 
+    from tradeops.data.bars import Bars
     from tradeops.trader.risk import RiskLimits
 
 Strategy = Annotated[str, typer.Option("--strategy", "-s", help="strategy name, e.g. sma_cross")]
@@ -53,6 +54,19 @@ Fraction = Annotated[float | None, typer.Option("--fraction", help="share of cas
 DirectionOpt = Annotated[
     Direction | None, typer.Option("--direction", help="long_only, long_short or short_only (default: long_only)")
 ]
+LotSize = Annotated[
+    float | None,
+    typer.Option(
+        "--lot-size",
+        min=0,
+        help="amount step of an order: 1 = whole units, 0.00001 for BTC, 0 = any fraction "
+        "(default: the market's; fractional for crypto, whole for equities)",
+    ),
+]
+MinSize = Annotated[
+    float | None,
+    typer.Option("--min-size", min=0, help="smallest amount an entry may have (default: the market's, else none)"),
+]
 Report = Annotated[Path | None, typer.Option("--report", help="write a self-contained HTML report here")]
 
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -68,6 +82,8 @@ class ExecutionOptions:
     sizing: Sizing | None = None
     fraction: float | None = None
     direction: Direction | None = None
+    lot_size: float | None = None
+    min_size: float | None = None
 
     def settings(self, base: ExecutionSettings | None = None) -> ExecutionSettings:
         """The settings these options give laid over `base` (or the defaults)."""
@@ -86,11 +102,13 @@ EXECUTION_OPTIONS: dict[str, Any] = {
     "sizing": SizingOpt,
     "fraction": Fraction,
     "direction": DirectionOpt,
+    "lot_size": LotSize,
+    "min_size": MinSize,
 }
 
 
 def execution_options(*names: str) -> Callable[[Command], Command]:
-    """Give a command the execution options (all six, or those named) as one `execution: ExecutionOptions`.
+    """Give a command the execution options (all of them, or those named) as one `execution: ExecutionOptions`.
 
     The options are declared once, here; the command declares a parameter `execution` and receives them
     together, so every command spells, documents and validates them the same way.
@@ -255,6 +273,15 @@ def emit_json(payload: Any, out: Path | None = None) -> None:
 def plain_console(*, stderr: bool = False) -> Console:
     """A console that prints text as given: user text (paths, reasons, names) is never read as markup or emoji."""
     return Console(stderr=stderr, soft_wrap=True, markup=False, emoji=False, highlight=False)
+
+
+def warn_skipped(skipped: float, bars: Bars, settings: ExecutionSettings) -> None:
+    """Say on stderr, in one line, that entry signals could not be executed (cash below one lot or the minimum)."""
+    from tradeops.engine.sizing import skipped_warning
+
+    line = skipped_warning(skipped, bars, settings)
+    if line is not None:
+        plain_console(stderr=True).print(f"warning: {line}")
 
 
 def progress_bar(transient: bool) -> Progress:

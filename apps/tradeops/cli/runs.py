@@ -123,6 +123,7 @@ def list_runs(
             "created_at": r.created_at.isoformat(),
             "sharpe": (r.metrics or {}).get("sharpe"),
             "total_return_pct": (r.metrics or {}).get("total_return_pct"),
+            "execution": r.execution(),
         }
         for r in runs
     ]
@@ -131,14 +132,16 @@ def list_runs(
         return
     table = Table(title=f"{len(rows)} of {total} runs")
     table.add_column("id", no_wrap=True, min_width=32)  # whole: `runs show` takes it
-    for column in ("kind", "status", "source", "strategy", "params", "data", "created", "sharpe", "return %"):
+    for column in ("kind", "status", "source", "strategy", "params", "data", "execution", "created", "sharpe"):
         table.add_column(column)
+    table.add_column("return %")
     for row in rows:
         params = " ".join(f"{k}={v}" for k, v in row["params"].items())
         table.add_row(
             *(escape(str(row[k])) for k in ("id", "kind", "status", "source", "strategy")),
             escape(params),
             escape(row["data"]),
+            escape(row["execution"]),
             row["created_at"][:19],
             _cell(row["sharpe"]),
             _cell(row["total_return_pct"]),
@@ -152,12 +155,13 @@ def show(run_id: Annotated[str, typer.Argument(help="run id")], as_json: AsJson 
     run = fetch_runs([run_id])[0]
     if as_json:
         fields = {k: v for k, v in run.__dict__.items() if k not in ("result",)}
-        emit_json(fields)
+        emit_json(fields | {"execution": run.execution()})
         return
     console = Console(highlight=False)
     console.print(f"run {run.id}: {run.kind} {run.status} ({run.source})", markup=False)
     console.print(f"{run.strategy} {run.params} on {run.data_ref} ({run.data_fingerprint})", markup=False)
     console.print(f"created {run.created_at:%Y-%m-%d %H:%M:%S}  engine {run.engine_version}", markup=False)
+    console.print(f"execution: {run.execution()}", markup=False)
     if run.error:
         console.print(f"error: {run.error}", markup=False)
     table = Table(title="metrics")
@@ -193,7 +197,14 @@ def compare(
         from tradeops.reports.pages import compare_page
 
         described = [
-            {"label": r.id[:8], "strategy": r.strategy, "params": r.params, "data": r.data_ref, "metrics": r.metrics}
+            {
+                "label": r.id[:8],
+                "strategy": r.strategy,
+                "params": r.params,
+                "data": r.data_ref,
+                "execution": r.execution(),
+                "metrics": r.metrics,
+            }
             for r in runs
         ]
         curves = {r.id[:8]: curve for r in runs if (curve := equity_of(r)) is not None}
@@ -206,6 +217,7 @@ def compare(
     table.add_column("metric")
     for r in runs:
         table.add_column(escape(f"{r.id[:8]} {r.strategy}"), justify="right")
+    table.add_row("execution", *(escape(r.execution()) for r in runs))
     for name in COMPARED:
         table.add_row(name, *(_cell((r.metrics or {}).get(name)) for r in runs))
     Console().print(table)

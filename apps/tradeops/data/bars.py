@@ -21,6 +21,9 @@ class DatasetOrigin:
     version: str
     sha256: str
     timeframe: str
+    source: str | None = None  # where the bars came from, e.g. ccxt:binance
+    lot_size: float | None = None  # the market's amount step, as its manifest records it (None: not recorded)
+    min_size: float | None = None  # the market's minimum amount (None: not recorded)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tradeops.data.fields import FIELDS
 from tradeops.errors import DataError
@@ -93,6 +93,15 @@ class Part(BaseModel):
     last: str
 
 
+class MarketUnits(BaseModel):
+    """One symbol's order units at its market: amount step (1 = whole units) and minimum amount."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lot_size: float | None = Field(None, ge=0)
+    min_size: float | None = Field(None, ge=0)
+
+
 class Manifest(BaseModel):
     """What a version holds; the version is a content hash over its bars."""
 
@@ -112,6 +121,13 @@ class Manifest(BaseModel):
     created_at: str
     parts: list[Part]
     quality: dict[str, Any] = {}  # the data quality checks at write time (tradeops.data.quality); {} before them
+    units: dict[str, MarketUnits] = Field(default_factory=dict)  # per symbol, when the source told them
+
+    def market_units(self) -> MarketUnits:
+        """The units one setting can hold for every symbol: the coarsest lot and the largest minimum."""
+        lots = [u.lot_size for u in self.units.values() if u.lot_size is not None]
+        minimums = [u.min_size for u in self.units.values() if u.min_size is not None]
+        return MarketUnits(lot_size=max(lots) if lots else None, min_size=max(minimums) if minimums else None)
 
     @property
     def ref(self) -> str:
@@ -257,11 +273,13 @@ class DatasetStore:
         source: str,
         fetched_at: str | None = None,
         quality: dict[str, Any] | None = None,
+        units: dict[str, MarketUnits] | None = None,
     ) -> tuple[Manifest, bool]:
         """Store validated per-symbol frames as a version; return it and whether it is new.
 
         Equal bars give the same version, so writing them again creates nothing. `quality` is the
-        data quality report (`QualityReport.to_dict()`) recorded in the manifest.
+        data quality report (`QualityReport.to_dict()`) recorded in the manifest; `units` records each
+        symbol's amount step and minimum (what sizing follows when the bars are backtested).
         """
         check_name(name)
         from tradeops.data.timeframes import timeframe_seconds
@@ -293,6 +311,7 @@ class DatasetStore:
             created_at=_now(),
             parts=parts,
             quality=quality or {},
+            units=units or {},
         )
         body = json.dumps(manifest.model_dump(mode="json"), indent=2).encode()
         self.objects.put(self._manifest_key(name, version), body, "application/json")

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from tradeops.data.bars import FIELDS
-from tradeops.data.datasets import DatasetRef, DatasetStore, Manifest, check_name
+from tradeops.data.datasets import DatasetRef, DatasetStore, Manifest, MarketUnits, check_name
 from tradeops.data.load import frame_to_bars
 from tradeops.data.quality import check_frames
 from tradeops.data.timeframes import find_gaps, timeframe_seconds
@@ -181,8 +181,30 @@ def fetch_dataset(
         raise DataError(f"{exchange.id}: no closed {timeframe} bars for {', '.join(empty)} in the range asked")
     source = f"ccxt:{exchange.id}"
     quality = check_frames(frames, timeframe=timeframe).to_dict()  # recorded, with the default thresholds
-    manifest, created = store.write(dataset, frames, timeframe=timeframe, source=source, quality=quality)
+    units = {symbol: market_units(exchange, symbol) for symbol in frames if symbol in exchange.markets}
+    manifest, created = store.write(dataset, frames, timeframe=timeframe, source=source, quality=quality, units=units)
     return FetchReport(manifest, created, reports)
+
+
+def market_units(exchange: Any, symbol: str) -> MarketUnits:
+    """The market's amount step and minimum as ccxt knows them (`precision.amount`, `limits.amount.min`).
+
+    ccxt gives the precision as a step (TICK_SIZE mode, e.g. 1e-05) or as decimal places (DECIMAL_PLACES,
+    e.g. 5); significant digits say nothing about a step and record none.
+    """
+    import ccxt
+
+    market = exchange.markets[symbol]
+    precision = (market.get("precision") or {}).get("amount")
+    minimum = ((market.get("limits") or {}).get("amount") or {}).get("min")
+    lot: float | None = None
+    if precision is not None:
+        mode = getattr(exchange, "precisionMode", ccxt.TICK_SIZE)
+        if mode == ccxt.TICK_SIZE:
+            lot = float(precision)
+        elif mode == ccxt.DECIMAL_PLACES:
+            lot = 10.0 ** -int(precision)
+    return MarketUnits(lot_size=lot, min_size=float(minimum) if minimum is not None else None)
 
 
 def _previous(store: DatasetStore, dataset: str, timeframe: str) -> dict[str, pd.DataFrame]:

@@ -16,7 +16,7 @@ from tradeops.data.timeframes import infer_timeframe, timeframe_name, timeframe_
 from tradeops.errors import DataError
 
 if TYPE_CHECKING:
-    from tradeops.data.datasets import DatasetStore, Manifest
+    from tradeops.data.datasets import DatasetStore, Manifest, MarketUnits
 
 TimeUnit = Literal["s", "ms", "us", "ns"]
 UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
@@ -90,8 +90,10 @@ def import_file(
     symbol: str | None = None,
     timeframe: str | None = None,
     time_unit: TimeUnit | None = None,
+    units: MarketUnits | None = None,
 ) -> Imported:
-    """Validate a file with the loader's rules and store it as a new version of `dataset`."""
+    """Validate a file with the loader's rules and store it as a new version of `dataset`; `units` (amount
+    step and minimum of its market) are recorded for every symbol in it."""
     frame, reading = read_import(path, symbol=symbol, time_unit=time_unit)
     bars = frame_to_bars(frame, source=str(path), default_symbol=symbol or path.name.split(".")[0].upper())
     check_plausible(bars, source=str(path), reading=reading, timeframe=timeframe)
@@ -101,7 +103,12 @@ def import_file(
     frames = bars_to_frames(bars)
     quality = check_frames(frames, timeframe=timeframe or found).to_dict()
     manifest, created = store.write(
-        dataset, frames, timeframe=timeframe or found, source=f"file:{path.name}", quality=quality
+        dataset,
+        frames,
+        timeframe=timeframe or found,
+        source=f"file:{path.name}",
+        quality=quality,
+        units={symbol: units for symbol in frames} if units is not None else None,
     )
     return Imported(manifest, created, reading)
 

@@ -68,7 +68,16 @@ def _load_dataset(reference: str, gap: pd.Timedelta | None, objects: ObjectStore
     store = open_datasets(objects)
     manifest = store.manifest(parse_ref(reference))
     bars = frame_to_bars(store.read(manifest), source=reference, max_gap=gap)
-    origin = DatasetOrigin(manifest.dataset, manifest.version, manifest.sha256, manifest.timeframe)
+    units = manifest.market_units()
+    origin = DatasetOrigin(
+        manifest.dataset,
+        manifest.version,
+        manifest.sha256,
+        manifest.timeframe,
+        source=manifest.source,
+        lot_size=units.lot_size,
+        min_size=units.min_size,
+    )
     return dataclasses.replace(bars, origin=origin)
 
 

@@ -12,13 +12,15 @@ from tradeops.errors import DataError
 
 REAL_SAMPLES = {"GOOG": "GOOG.csv", "EURUSD": "EURUSD.csv"}
 SYNTHETIC = "synthetic"
+CRYPTO = "crypto"
+CRYPTO_DEFAULTS: dict[str, int | str] = {"bars": 2000, "seed": 7, "start": "2017-08-17"}
 MAX_SYNTHETIC_CELLS = 20_000_000  # ~160 MB per field: bounded, whoever asks
 SYNTHETIC_DEFAULTS: dict[str, int | str] = {"symbols": 1, "bars": 2520, "seed": 42, "start": "2015-01-02"}
 
 
 def names() -> list[str]:
     """Return every sample name, as used after `sample:`."""
-    return [*REAL_SAMPLES, SYNTHETIC]
+    return [*REAL_SAMPLES, SYNTHETIC, CRYPTO]
 
 
 def load_sample(name: str, options: dict[str, str], *, max_cells: int | None = None) -> pd.DataFrame:
@@ -35,6 +37,11 @@ def load_sample(name: str, options: dict[str, str], *, max_cells: int | None = N
             seed=int(settings["seed"]),
             start=str(settings["start"]),
         )
+    if name == CRYPTO:
+        chosen = _synthetic_options(
+            options, min(max_cells or MAX_SYNTHETIC_CELLS, MAX_SYNTHETIC_CELLS), CRYPTO_DEFAULTS
+        )
+        return crypto(bars=int(chosen["bars"]), seed=int(chosen["seed"]), start=str(chosen["start"]))
     raise DataError(f"unknown sample {name!r}; samples: {', '.join(names())}")
 
 
@@ -45,14 +52,17 @@ def _backtesting_data_dir() -> Path:
     return Path(spec.origin).parent / "test"
 
 
-def _synthetic_options(options: dict[str, str], max_cells: int = MAX_SYNTHETIC_CELLS) -> dict[str, int | str]:
-    unknown = set(options) - set(SYNTHETIC_DEFAULTS)
+def _synthetic_options(
+    options: dict[str, str],
+    max_cells: int = MAX_SYNTHETIC_CELLS,
+    defaults: dict[str, int | str] = SYNTHETIC_DEFAULTS,
+) -> dict[str, int | str]:
+    unknown = set(options) - set(defaults)
     if unknown:
         raise DataError(
-            f"sample:synthetic: unknown option(s) {', '.join(sorted(unknown))}; "
-            f"options: {', '.join(SYNTHETIC_DEFAULTS)}"
+            f"sample:synthetic: unknown option(s) {', '.join(sorted(unknown))}; options: {', '.join(defaults)}"
         )
-    merged: dict[str, int | str] = {**SYNTHETIC_DEFAULTS}
+    merged: dict[str, int | str] = {**defaults}
     for key, raw in options.items():
         if key == "start":
             try:
@@ -68,10 +78,10 @@ def _synthetic_options(options: dict[str, str], max_cells: int = MAX_SYNTHETIC_C
         merged[key] = number
         if number < (0 if key == "seed" else 1):
             raise DataError(f"sample:synthetic: option {key}={raw!r} is out of range")
-    cells = int(merged["symbols"]) * int(merged["bars"])
+    cells = int(merged.get("symbols", 1)) * int(merged["bars"])
     if cells > max_cells:
         raise DataError(
-            f"sample:synthetic: {merged['symbols']} symbols x {merged['bars']} bars is {cells:,} values "
+            f"sample:synthetic: {merged.get('symbols', 1)} symbols x {merged['bars']} bars is {cells:,} values "
             f"per field; at most {max_cells:,} (the memory cap: TRADEOPS_MEMORY_LIMIT_MIB, docs/backtester.md)"
         )
     return merged
@@ -116,3 +126,44 @@ def synthetic(*, symbols: int = 1, bars: int = 2520, seed: int = 42, start: str 
         for i, name in enumerate(names_)
     ]
     return pd.concat(frames, ignore_index=True)
+
+
+BTC_DAILY_LOG_SD = 0.037  # standard deviation of BTC/USDT's daily log return, 2017-2024 (about 3.5-4%)
+BTC_TREND = (8_000.0, 40_000.0)  # the trend the walk reverts to, from the first bar to the last
+BTC_REVERSION = 0.004  # per day: the walk wanders far from the trend (years-long swings) yet comes back
+BTC_WICK_SD = 0.012  # each wick beyond open/close: BTC's mean daily high-low range is about 4-5% of the close
+
+
+def crypto(*, bars: int = 2000, seed: int = 7, start: str = "2017-08-17") -> pd.DataFrame:
+    """Generate daily BTC/USDT-like bars, every calendar day (crypto trades through weekends): same arguments,
+    same bars.
+
+    Calibrated to BTC/USDT daily bars on Binance, 2017-2024: daily log-return standard deviation 3.7%
+    (`BTC_DAILY_LOG_SD`), a mean high-low range of about 4-5% of the close, price levels from about 3,000
+    to 70,000 around a trend rising from 8,000 to 40,000 (mean-reverting in log price, so it keeps to those
+    levels over any length); volumes in BTC (thousands a day). A seeded stand-in for the real bars, never
+    equity bars relabelled: a test of a crypto market sizes and fills at that market's prices.
+    """
+    rng = np.random.default_rng(seed)
+    index = pd.date_range(start=start, periods=bars, freq="D", name="timestamp")
+    trend = np.linspace(np.log(BTC_TREND[0]), np.log(BTC_TREND[1]), bars)
+    shocks = rng.standard_normal(bars) * BTC_DAILY_LOG_SD
+    deviation = np.zeros(bars)
+    for t in range(1, bars):
+        deviation[t] = deviation[t - 1] * (1 - BTC_REVERSION) + shocks[t]
+    close = np.exp(trend + deviation)
+    previous = np.concatenate([[close[0] * np.exp(-shocks[0])], close[:-1]])
+    open_ = previous * np.exp(rng.standard_normal(bars) * BTC_DAILY_LOG_SD * 0.05)  # a 24/7 market barely gaps
+    wick = np.abs(rng.standard_normal((2, bars))) * BTC_WICK_SD
+    frame = pd.DataFrame(
+        {
+            "timestamp": index,
+            "symbol": "BTC/USDT",
+            "open": open_,
+            "high": np.maximum(open_, close) * np.exp(wick[0]),
+            "low": np.minimum(open_, close) * np.exp(-wick[1]),
+            "close": close,
+            "volume": np.round(rng.lognormal(np.log(40_000), 0.5, size=bars), 5),
+        }
+    )
+    return frame

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from tradeops.data.bars import Bars
-from tradeops.engine import kernel, metrics
+from tradeops.engine import kernel, metrics, sizing
 from tradeops.engine.settings import DIRECTION_CODES, ExecutionSettings
 from tradeops.errors import DataError
 from tradeops.strategies.base import (
@@ -71,6 +71,7 @@ def _kernel_inputs(source: Signals | Crossover) -> tuple[np.ndarray, ...]:
 def _simulate(
     source: Signals | Crossover, bars: Bars, settings: ExecutionSettings, record: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    settings = sizing.for_bars(settings, bars)
     n_points = len(source.fast_of) if isinstance(source, Crossover) else source.entries.shape[2]
     equity = np.zeros((bars.n_bars, n_points if record else 0))
     trades = np.zeros((bars.n_bars * bars.n_symbols + bars.n_symbols if record else 0, len(kernel.TRADE_FIELDS)))
@@ -83,7 +84,8 @@ def _simulate(
         float(settings.slippage),
         float(settings.fraction),
         DIRECTION_CODES[settings.direction],
-        np.nan if settings.fractional_units else 1.0,
+        sizing.lot_code(settings.lot_size),
+        sizing.lot_code(settings.min_size),
         record,
         equity,
         trades,
@@ -96,16 +98,27 @@ def metrics_for(
 ) -> dict[str, np.ndarray]:
     """Named metric arrays from the kernel's accumulators for `bars` under `settings`.
 
-    `benchmark` is `metrics.buy_and_hold` of the bars, computed here when not given (a grid passes it once).
+    `benchmark` is `benchmark_for` the bars, computed here when not given (a grid passes it once).
     """
-    per_year = bars.bars_per_year()
     return metrics.from_raw(
         raw,
         initial_cash=settings.cash,
         n_bars=bars.n_bars,
         years=bars.years(),
-        bars_per_year=per_year,
-        benchmark=benchmark if benchmark is not None else metrics.buy_and_hold(bars.close, per_year),
+        bars_per_year=bars.bars_per_year(),
+        benchmark=benchmark if benchmark is not None else benchmark_for(bars, settings),
+    )
+
+
+def benchmark_for(bars: Bars, settings: ExecutionSettings) -> dict[str, float]:
+    """Buy-and-hold of `bars` with the settings' cash, in the units the strategy trades (`metrics.buy_and_hold`)."""
+    settings = sizing.for_bars(settings, bars)
+    return metrics.buy_and_hold(
+        bars.close,
+        bars.bars_per_year(),
+        cash=settings.cash,
+        lot=sizing.lot_code(settings.lot_size),
+        minimum=sizing.lot_code(settings.min_size),
     )
 
 
@@ -128,8 +141,9 @@ def trades_frame(records: pd.DataFrame, bars: Bars) -> pd.DataFrame:
 
 
 def run_backtest(strategy: Strategy, params: StrategyParams, bars: Bars, settings: ExecutionSettings) -> BacktestResult:
-    """Backtest one parameter point, recording equity and every trade."""
+    """Backtest one parameter point, recording equity and every trade; its settings carry the units it used."""
     _check_length(bars)
+    settings = sizing.for_bars(settings, bars)
     signals = strategy.signals(bars, table_from_points([params]))
     raw, n_recorded, equity, trades = _simulate(signals, bars, settings, record=True)
     records = pd.DataFrame(trades[: n_recorded[0]], columns=kernel.TRADE_FIELDS)
@@ -187,7 +201,8 @@ def run_grid(
     _check_length(bars)
     table = table_from_points(list(points))
     chunk = chunk_points(bars)
-    benchmark = metrics.buy_and_hold(bars.close, bars.bars_per_year())
+    settings = sizing.for_bars(settings, bars)
+    benchmark = benchmark_for(bars, settings)
     parts: list[dict[str, np.ndarray]] = []
     form = crossover_form(strategy)
     with computed_once():

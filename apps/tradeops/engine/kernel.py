@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from tradeops.engine import orders
+from tradeops.engine import orders, sizing
 
 # Columns of the per-point accumulator array returned by `simulate`.
 RAW_FIELDS = (
@@ -31,6 +31,7 @@ RAW_FIELDS = (
     "gross_loss",
     "pnl_sq",
     "n_returns",
+    "skipped_entries",
 )
 (
     FINAL_EQUITY,
@@ -46,17 +47,27 @@ RAW_FIELDS = (
     GROSS_LOSS,
     PNL_SQ,
     N_RETURNS,
+    SKIPPED_ENTRIES,
 ) = range(len(RAW_FIELDS))
 TRADE_FIELDS = ("symbol", "entry_bar", "entry_price", "exit_bar", "exit_price", "size", "pnl", "fees")
 LONG_ONLY, LONG_SHORT, SHORT_ONLY = 0, 1, 2
 
 
 @njit(cache=True)
-def _open(state, price, is_long, fees, slippage, granularity, fraction, size):
-    """Open a long (buy) or a short (sell) of up to `size` units with `fraction` of what the account can reach."""
+def _open(state, price, is_long, fees, slippage, granularity, fraction, size, minimum):
+    """Open a long (buy) or a short (sell) of up to `size` units with `fraction` of what the account can reach,
+    in whole lots of `granularity` (NaN: any fraction); an amount below `minimum` (NaN: none) is not sent."""
     if is_long:
-        return orders.buy(state, size, price, fees, slippage, granularity, fraction)
-    return orders.sell(state, size, price, fees, slippage, granularity, fraction, False)
+        after, result = orders.buy(state, size, price, fees, slippage, granularity, fraction)
+    else:
+        after, result = orders.sell(state, size, price, fees, slippage, granularity, fraction, False)
+    if result.status != orders.FILLED:
+        return after, result
+    if result.size == 0:  # less than one lot: the order core "fills" nothing, which is no entry
+        return state, orders.OrderOutcome(np.nan, np.nan, np.nan, orders.IGNORED, orders.SIZE_ZERO)
+    if sizing.below_minimum(result.size, minimum):
+        return state, orders.OrderOutcome(np.nan, np.nan, np.nan, orders.IGNORED, orders.BELOW_MINIMUM)
+    return after, result
 
 
 @njit(cache=True)
@@ -168,11 +179,15 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
     fraction,
     direction,
     granularity,
+    minimum,
     record,
     equity_out,
     trades_out,
 ):
     """Simulate every point; return (accumulators (P, len(RAW_FIELDS)), trades recorded per point).
+
+    Entries are sized in lots of `granularity` (NaN: any fraction) and skipped below `minimum` (NaN:
+    none); an entry signal that fills nothing counts in SKIPPED_ENTRIES.
 
     With `fast_of` and `slow_of` non-empty (one index per point), point p's signals are where
     series[fast_of[p]] crosses series[slow_of[p]] (entries and short exits up, exits and short entries
@@ -238,12 +253,14 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
                             n_recorded[p] = k + 1
                 if state.position == 0 and (go_long or go_short):
                     before = state.cash
-                    state, result = _open(state, price, go_long, fees, slippage, granularity, fraction, np.inf)
+                    state, result = _open(state, price, go_long, fees, slippage, granularity, fraction, np.inf, minimum)
                     if result.status == orders.FILLED:
                         cash_before[s] = before
                         entry_bar[s] = t
                         entry_price[s] = result.price
                         entry_fees[s] = result.fees
+                    else:  # a signal the account could not act on: less than one lot, below the minimum
+                        raw[p, SKIPPED_ENTRIES] += 1
                 cash[s] = state.cash
                 position[s] = state.position
                 debt[s] = state.debt

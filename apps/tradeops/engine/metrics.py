@@ -16,8 +16,10 @@ per calendar year, Y = calendar years covered by the data):
 - win_rate_pct: winning closed trades / closed trades x 100
 - exposure_pct: bars with an open position / bars x 100
 - trades: closed trades (a position still open at the end counts in equity, not here)
+- skipped_entries: entry signals that filled nothing (cash below one lot or the minimum, no cash left)
 - sqn: sqrt(trades) x mean(trade pnl) / std(trade pnl, ddof=1) (Van Tharp's system quality number)
-- buy_and_hold_*: the same numbers for holding every symbol (equal weight) from the first close
+- buy_and_hold_*: the same numbers for holding every symbol (equal weight) from the first close, in the
+  strategy's units: each symbol's share of the cash buys whole lots (none below the minimum), the rest stays cash
 - excess_return_pct: total_return_pct - buy_and_hold_return_pct
 Undefined values (no trades, no variance) are NaN, written as null in JSON.
 """
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tradeops.engine import kernel
+from tradeops.engine import kernel, sizing
 
 METRIC_NAMES = (
     "total_return_pct",
@@ -47,6 +49,7 @@ METRIC_NAMES = (
     "buy_and_hold_sharpe",
     "buy_and_hold_max_drawdown_pct",
     "excess_return_pct",
+    "skipped_entries",
 )
 
 
@@ -55,9 +58,11 @@ def _divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.asarray(a, dtype="float64") / np.asarray(b, dtype="float64")
 
 
-def buy_and_hold(close: np.ndarray, bars_per_year: float) -> dict[str, float]:
-    """Return, Sharpe and max drawdown of holding every symbol in equal weight from the first close."""
-    curve = (close / close[0]).mean(axis=1)
+def buy_and_hold(
+    close: np.ndarray, bars_per_year: float, *, cash: float = 1.0, lot: float = np.nan, minimum: float = np.nan
+) -> dict[str, float]:
+    """Return, Sharpe and max drawdown of holding every symbol in equal weight from the first close (`held_curve`)."""
+    curve = held_curve(close, cash=cash, lot=lot, minimum=minimum)
     returns = np.diff(curve) / curve[:-1]
     std = returns.std(ddof=1) if len(returns) > 1 else np.nan
     peak = np.maximum.accumulate(curve)
@@ -66,6 +71,17 @@ def buy_and_hold(close: np.ndarray, bars_per_year: float) -> dict[str, float]:
         "buy_and_hold_sharpe": float(returns.mean() / std * np.sqrt(bars_per_year)) if std else np.nan,
         "buy_and_hold_max_drawdown_pct": float((1 - curve / peak).max() * 100),
     }
+
+
+def held_curve(close: np.ndarray, *, cash: float = 1.0, lot: float = np.nan, minimum: float = np.nan) -> np.ndarray:
+    """Equity per bar over `cash` of buying every symbol in equal weight at the first close and holding it.
+
+    Each symbol's share of `cash` buys `sizing.units` of it (lots of `lot`, none below `minimum`; NaN:
+    any fraction, no minimum), as the strategy's orders are sized; what it cannot buy stays cash.
+    """
+    share = cash / close.shape[1]
+    held = np.array([sizing.units(share, float(price), lot, minimum) for price in close[0]])
+    return np.asarray(((share - held * close[0]) + held * close).sum(axis=1) / cash)
 
 
 def from_raw(
@@ -105,6 +121,7 @@ def from_raw(
         "exposure_pct": col["exposure_bars"] / n_bars * 100,
         "trades": trades,
         "sqn": np.sqrt(trades) * _divide(_divide(net, trades), np.sqrt(np.clip(pnl_var, 0, None))),
+        "skipped_entries": col["skipped_entries"],
     }
     for name, value in benchmark.items():
         metrics[name] = np.full_like(growth, value)

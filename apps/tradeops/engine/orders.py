@@ -32,6 +32,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from tradeops.engine.sizing import lot_units
+
 REL_TOL = 1e-9  # relative: 1,000,000,000 and 1,000,000,001 are the same amount
 ABS_TOL = 1e-12  # absolute: an amount this close to 0 is 0
 
@@ -46,9 +48,18 @@ NO_REASON = -1
     NO_POSITION,  # a reduce-only sale with no position
     FEES_EXCEED_CASH,  # the budget (a sale: the free cash) is too small to pay for any fill and its fees
     NEGATIVE_SIZE,  # the size came out below 0 (a reduce-only sale while short)
-) = range(6)
+    BELOW_MINIMUM,  # the size is below the market's minimum amount (the kernel's `_open` checks it)
+) = range(7)
 # The word for each reason, as the paper broker has always recorded it in the trader's ledger.
-REASON_WORDS = ("sizezero", "nocashshort", "nocashlong", "noopenposition", "cantcoverfees", "minsizenotreached")
+REASON_WORDS = (
+    "sizezero",
+    "nocashshort",
+    "nocashlong",
+    "noopenposition",
+    "cantcoverfees",
+    "minsizenotreached",
+    "minsizenotreached",
+)
 
 
 class AccountState(NamedTuple):
@@ -94,14 +105,6 @@ def _below(a: float, b: float) -> bool:
 
 
 @njit(cache=True)
-def _in_units(size: float, granularity: float) -> float:
-    """`size` rounded down to a multiple of `granularity` (NaN: any size)."""
-    if np.isnan(granularity):
-        return size
-    return size // granularity * granularity
-
-
-@njit(cache=True)
 def _unfilled(status: int, reason: int) -> OrderOutcome:
     return OrderOutcome(np.nan, np.nan, np.nan, status, reason)
 
@@ -134,7 +137,7 @@ def buy(
         raise ValueError("cannot buy an unbounded size with an unbounded budget")
     if size == 0:
         return state, _unfilled(IGNORED, SIZE_ZERO)
-    wanted = _in_units(size, granularity)
+    wanted = lot_units(size, granularity)
 
     cost = wanted * fill_price
     fee = cost * fees
@@ -148,7 +151,7 @@ def buy(
         if np.isnan(granularity):
             paid_fees, spent = budget - for_units, budget
         else:
-            units = _in_units(units, granularity)
+            units = lot_units(units, granularity)
             paid_fees = units * fill_price * fees
             spent = units * fill_price + paid_fees
     if same_amount(wanted, 0.0):
@@ -221,7 +224,7 @@ def sell(
             return state, _unfilled(REJECTED, NO_POSITION)
     elif np.isinf(units):
         raise ValueError("cannot sell short an unbounded size: give a percent or a finite size")
-    units = _in_units(units, granularity)
+    units = lot_units(units, granularity)
     if same_amount(units, 0.0):
         return state, _unfilled(IGNORED, SIZE_ZERO)
     if _below(units, 0.0):

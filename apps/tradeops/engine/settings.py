@@ -1,8 +1,13 @@
-"""Execution settings: cash, costs, sizing and direction (the defaults of the front door)."""
+"""Execution settings: cash, costs, sizing, units and direction (the defaults of the front door).
+
+Units follow the market: `lot_size` and `min_size` left unset take the market's (see
+`tradeops.engine.sizing.for_bars`); given, they win.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -46,7 +51,41 @@ class ExecutionSettings(BaseModel):
         1.0, gt=0, le=1, description="share of available cash per entry with fixed_fraction (e.g. 0.5)"
     )
     direction: Direction = Field(Direction.LONG_ONLY, description="long_only, long_short or short_only")
-    fractional_units: bool = Field(False, description="allow fractional units (crypto); whole units otherwise")
+    lot_size: float | None = Field(
+        None,
+        ge=0,
+        le=MAX_CASH,
+        description="amount step of an order: 1 = whole units, 0.00001 for BTC, 0 = any fraction; "
+        "unset: the market's (a dataset's recorded precision; fractional for crypto, whole otherwise)",
+    )
+    min_size: float | None = Field(
+        None,
+        ge=0,
+        le=MAX_CASH,
+        description="smallest amount an entry may have (e.g. 0.00001); unset: the market's (a dataset's "
+        "recorded minimum, else none)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fractional_units_is_lot_size(cls, data: Any) -> Any:
+        """Read `fractional_units` (candidate files and runs stored before lot sizes) as lot_size 0 or 1."""
+        if isinstance(data, dict) and "fractional_units" in data:
+            data = dict(data)
+            fractional = data.pop("fractional_units")
+            if data.get("lot_size") is None:
+                data["lot_size"] = 0.0 if fractional else 1.0
+        return data
+
+    def summary(self) -> str:
+        """The settings in one line, as runs list/show/compare and the dashboard show them."""
+        from tradeops.engine.sizing import describe
+
+        sizing = self.sizing.value if self.sizing is Sizing.ALL_IN else f"{self.sizing.value} {self.fraction:g}"
+        return (
+            f"cash {self.cash:,.0f}, commission {self.commission:g}, slippage {self.slippage:g}, {sizing}, "
+            f"{self.direction.value}, {describe(self)}"
+        )
 
     @model_validator(mode="after")
     def _fraction_matches_sizing(self) -> ExecutionSettings:

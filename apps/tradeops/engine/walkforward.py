@@ -21,8 +21,7 @@ import numpy as np
 import pandas as pd
 
 from tradeops.data.bars import Bars
-from tradeops.engine.backtest import BacktestResult, best_rows, run_backtest, run_grid
-from tradeops.engine.metrics import buy_and_hold
+from tradeops.engine.backtest import BacktestResult, benchmark_for, best_rows, run_backtest, run_grid
 from tradeops.engine.settings import ExecutionSettings
 from tradeops.errors import ConfigError, DataError
 from tradeops.strategies.base import ParamTable, Signals, Strategy, StrategyParams
@@ -92,8 +91,9 @@ def fold_windows(bars: Bars, train_bars: int, test_bars: int, anchored: bool) ->
 
 
 def _stitched_metrics(
-    curve: np.ndarray, trades: pd.DataFrame, folds: list[Fold], oos: Bars, cash: float
+    curve: np.ndarray, trades: pd.DataFrame, folds: list[Fold], oos: Bars, settings: ExecutionSettings
 ) -> dict[str, float]:
+    cash = settings.cash
     per_year = oos.bars_per_year()
     returns = np.diff(curve) / curve[:-1]
     std = returns.std(ddof=1) if len(returns) > 1 else math.nan
@@ -102,7 +102,7 @@ def _stitched_metrics(
     years = oos.years()
     pnl = trades["pnl"].to_numpy()
     gross_profit, gross_loss = pnl[pnl > 0].sum(), -pnl[pnl < 0].sum()
-    benchmark = buy_and_hold(oos.close, per_year)
+    benchmark = benchmark_for(oos, settings)
     total = (growth - 1) * 100
     with np.errstate(divide="ignore", invalid="ignore"):
         return {
@@ -117,6 +117,7 @@ def _stitched_metrics(
                 sum(f.result.metrics["exposure_pct"] * f.result.bars.n_bars for f in folds) / oos.n_bars
             ),
             "trades": float(len(pnl)),
+            "skipped_entries": float(sum(f.result.metrics["skipped_entries"] for f in folds)),
             **benchmark,
             "excess_return_pct": float(total - benchmark["buy_and_hold_return_pct"]),
         }
@@ -230,7 +231,7 @@ def stitch_folds(
         folds=folds,
         equity=stitched,
         trades=trades,
-        metrics=_stitched_metrics(curve, trades, folds, oos, settings.cash),
+        metrics=_stitched_metrics(curve, trades, folds, oos, settings),
     )
 
 

@@ -21,7 +21,11 @@ MINIMUMS = {  # threshold -> metric it bounds from below
     "min_total_return_pct": "total_return_pct",
     "min_excess_return_pct": "excess_return_pct",
 }
-MAXIMUMS = {"max_drawdown_pct": "max_drawdown_pct", "max_exposure_pct": "exposure_pct"}
+MAXIMUMS = {
+    "max_drawdown_pct": "max_drawdown_pct",
+    "max_exposure_pct": "exposure_pct",
+    "max_skipped_entries": "skipped_entries",
+}
 
 
 def _compare(name: str, group: str, value: float, limit: float, at_least: bool) -> Check:

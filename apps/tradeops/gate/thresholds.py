@@ -33,6 +33,11 @@ class Safety(BaseModel):
     max_exposure_pct: float | None = Field(
         None, gt=0, le=100, description="share of bars in the market at most, percent"
     )
+    max_skipped_entries: int | None = Field(
+        0,
+        ge=0,
+        description="entry signals that could not be executed (cash below one lot or the minimum) at most",
+    )
     oos_train_fraction: float | None = Field(
         0.7, gt=0.1, lt=0.95, description="in-sample share of the bars for the out-of-sample check"
     )

@@ -80,9 +80,13 @@ def _note(x: Any, y: float, text: str, **extra: Any) -> dict[str, Any]:
     return {"x": x, "y": y, "yref": "paper", "text": text, "showarrow": False, "xanchor": "left"} | extra
 
 
-def buy_and_hold_curve(close: np.ndarray, index: pd.DatetimeIndex, cash: float) -> pd.Series:
-    """Equal-weight buy and hold of every symbol from the first close, in cash."""
-    return pd.Series((close / close[0]).mean(axis=1) * cash, index=index)
+def buy_and_hold_curve(
+    close: np.ndarray, index: pd.DatetimeIndex, cash: float, lot: float = np.nan, minimum: float = np.nan
+) -> pd.Series:
+    """Equal-weight buy and hold of every symbol from the first close, in cash, in the strategy's units."""
+    from tradeops.engine.metrics import held_curve
+
+    return pd.Series(held_curve(close, cash=cash, lot=lot, minimum=minimum) * cash, index=index)
 
 
 def equity_figure(

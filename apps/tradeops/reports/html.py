@@ -10,6 +10,7 @@ import jinja2
 import pandas as pd
 
 from tradeops import __version__
+from tradeops.engine import sizing
 from tradeops.engine.backtest import BacktestResult
 from tradeops.gate.verdict import Verdict
 from tradeops.reports.definitions import DEFINITIONS
@@ -55,7 +56,10 @@ def backtest_figures(result: BacktestResult, split: pd.Timestamp | None) -> dict
     bars, equity = result.bars, result.equity
     per_year = bars.bars_per_year()
     window = max(5, min(126, len(equity) // 4))
-    benchmark = charts.buy_and_hold_curve(bars.close, bars.index, result.settings.cash)
+    settings = result.settings
+    benchmark = charts.buy_and_hold_curve(
+        bars.close, bars.index, settings.cash, sizing.lot_code(settings.lot_size), sizing.lot_code(settings.min_size)
+    )
     figures: dict[str, Any] = {
         "equity": charts.equity_figure(equity, benchmark, split),
         "underwater": charts.underwater_figure(equity),
@@ -94,6 +98,8 @@ def render(result: BacktestResult, verdict: Verdict | None = None, *, oos_train_
         plot_config=PLOT_CONFIG,
         version=__version__,
         data=result.bars.provenance(),
+        units=sizing.describe(result.settings),
+        skipped=sizing.skipped_warning(result.metrics.get("skipped_entries", 0.0), result.bars, result.settings),
     )
 
 

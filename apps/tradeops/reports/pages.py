@@ -88,5 +88,9 @@ def compare_page(runs: list[dict[str, Any]], curves: dict[str, pd.Series], metri
     columns = ["metric", *[run["label"] for run in runs]]
     rows = [[name, *[(run["metrics"] or {}).get(name) for run in runs]] for name in metric_names]
     figures = {"overlay": overlay_figure(curves)} if curves else {}
-    subtitle = "; ".join(f"{run['label']}: {run['strategy']} {run['params']} on {run['data']}" for run in runs)
+    subtitle = "; ".join(
+        f"{run['label']}: {run['strategy']} {run['params']} on {run['data']}"
+        + (f" ({run['execution']})" if run.get("execution") else "")
+        for run in runs
+    )
     return render_page("Compared runs", subtitle, figures, [TableView("compare", "metrics", columns, rows)])

@@ -50,6 +50,21 @@ class Run:
     finished_at: datetime | None
     duration_seconds: float | None
 
+    def execution(self) -> str:
+        """The execution settings in one line (`ExecutionSettings.summary`): those the run used, as its result
+        records them, else those it was asked for; "n/a" for a run stored without them."""
+        from pydantic import ValidationError
+
+        from tradeops.engine.settings import ExecutionSettings
+
+        given = (self.result or {}).get("execution") or (self.request or {}).get("execution")
+        if given is None:
+            return "n/a"
+        try:
+            return ExecutionSettings.model_validate(given).summary()
+        except ValidationError:
+            return "n/a"
+
     @classmethod
     def of(cls, row: RunRow) -> Run:
         values = {name: getattr(row, name) for name in cls.__dataclass_fields__}

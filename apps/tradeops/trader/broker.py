@@ -16,9 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-import numpy as np
-
-from tradeops.engine import kernel, orders
+from tradeops.engine import kernel, orders, sizing
 from tradeops.engine.settings import ExecutionSettings
 
 OPEN_LONG, OPEN_SHORT, CLOSE = "open_long", "open_short", "close"
@@ -111,10 +109,12 @@ class PaperBroker:
     name = "paper"
 
     def __init__(self, settings: ExecutionSettings) -> None:
+        """Fill with `settings`; give them with the market's units (`sizing.for_bars`) — unset units are whole."""
         self.fees = float(settings.commission)
         self.slippage = float(settings.slippage)
         self.fraction = float(settings.fraction)
-        self.granularity = np.nan if settings.fractional_units else 1.0
+        self.granularity = sizing.lot_code(settings.lot_size if settings.lot_size is not None else sizing.WHOLE_UNITS)
+        self.minimum = sizing.lot_code(settings.min_size)
 
     def lookup(self, order_id: str) -> Execution | None:
         return None  # paper fills live only in the ledger, which a crash rolls back with the order
@@ -137,7 +137,7 @@ class PaperBroker:
                 return Execution(False, account, reason="position not flat")
             is_long = order.intent == OPEN_LONG
             state, result = kernel._open(
-                state, price, is_long, self.fees, self.slippage, self.granularity, self.fraction, max_size
+                state, price, is_long, self.fees, self.slippage, self.granularity, self.fraction, max_size, self.minimum
             )
         if result.status != orders.FILLED:
             return Execution(False, account, reason=orders.REASON_WORDS[result.reason])

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from tradeops import audit
 from tradeops.data.bars import Bars
-from tradeops.engine import kernel
+from tradeops.engine import kernel, sizing
 from tradeops.engine.settings import DIRECTION_CODES, ExecutionSettings
 from tradeops.errors import ConfigError, DataError
 from tradeops.notify.base import Message, Notifier
@@ -93,6 +93,7 @@ class Trader:
         self.connections = BarConnections(engine)  # each bar's transaction
         self.config = config
         self.broker = broker or PaperBroker(config.execution)
+        self._paper_units_open = broker is None  # the paper broker takes the market's units from the first bars
         self.notifier = notifier
         self.heartbeat = heartbeat or (lambda: None)
         self.venue = venue  # a remote broker's hooks: intent committed before sending, reconciliation
@@ -153,6 +154,9 @@ class Trader:
 
     def step(self, bars: Bars, t: int) -> None:
         """Process bar `t` of `bars` in one transaction (a bar already processed is skipped)."""
+        if self._paper_units_open:  # size in the units a backtest of these bars uses (`sizing.for_bars`)
+            self.broker = PaperBroker(sizing.for_bars(self.config.execution, bars))
+            self._paper_units_open = False
         messages: list[Message] = []
         sent: dict[str, Execution] = {}
         if self.venue is not None:

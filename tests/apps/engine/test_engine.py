@@ -111,7 +111,9 @@ def test_dc_8_metrics_follow_their_documented_definitions(goog):
     assert metrics["win_rate_pct"] == pytest.approx((pnl > 0).mean() * 100)
     assert metrics["expectancy"] == pytest.approx(pnl.mean())
     assert metrics["sqn"] == pytest.approx(math.sqrt(len(pnl)) * pnl.mean() / pnl.std(ddof=1))
-    assert metrics["buy_and_hold_return_pct"] == pytest.approx((goog.close[-1, 0] / goog.close[0, 0] - 1) * 100)
+    shares = math.floor(10_000 / goog.close[0, 0])  # whole shares, as the strategy buys them; the rest stays cash
+    held = 10_000 + shares * (goog.close[-1, 0] - goog.close[0, 0])
+    assert metrics["buy_and_hold_return_pct"] == pytest.approx((held / 10_000 - 1) * 100)
     assert metrics["excess_return_pct"] == pytest.approx(
         metrics["total_return_pct"] - metrics["buy_and_hold_return_pct"]
     )
@@ -159,7 +161,19 @@ def test_dc_8_compiled_kernel_equals_its_interpreted_source(goog):
         trades = np.zeros((bars.n_bars + 1, len(kernel.TRADE_FIELDS)))
         inputs = _kernel_inputs(source)
         raw, counts = function(
-            bars.open, bars.close, *inputs, 10_000.0, 0.001, 0.0005, 1.0, kernel.LONG_SHORT, 1.0, True, equity, trades
+            bars.open,
+            bars.close,
+            *inputs,
+            10_000.0,
+            0.001,
+            0.0005,
+            1.0,
+            kernel.LONG_SHORT,
+            1.0,
+            2.0,
+            True,
+            equity,
+            trades,
         )
         return raw, counts, equity, trades
 

@@ -39,6 +39,7 @@ REASON = {
     orders.NO_POSITION: OrderStatusInfo.NoOpenPosition,
     orders.FEES_EXCEED_CASH: OrderStatusInfo.CantCoverFees,
     orders.NEGATIVE_SIZE: OrderStatusInfo.MinSizeNotReached,  # a size below the minimum of 0
+    orders.BELOW_MINIMUM: OrderStatusInfo.MinSizeNotReached,  # a size below the market's minimum amount
 }
 RTOL = 1e-12
 
@@ -218,7 +219,7 @@ def reference_portfolio(bars: Bars, signals: Signals, settings: ExecutionSetting
             slippage=float(settings.slippage),
             size=float(settings.fraction) if fraction else np.inf,
             size_type="percent" if fraction else "amount",
-            size_granularity=np.nan if settings.fractional_units else 1.0,
+            size_granularity=np.nan if settings.lot_size == 0 else 1.0,
             min_size=0.0,
         )
 

@@ -89,7 +89,9 @@ def test_dc_13_out_of_sample_results_are_stitched_by_compounding(goog):
         == sum(len(f.result.trades) + len(f.result.open_trades) for f in result.folds)
     )
     oos = goog.slice(500, goog.n_bars)
-    assert result.metrics["buy_and_hold_return_pct"] == pytest.approx((oos.close[-1, 0] / oos.close[0, 0] - 1) * 100)
+    shares = 10_000 // oos.close[0, 0]  # whole shares bought with the initial cash at the first close
+    held = 10_000 + shares * (oos.close[-1, 0] - oos.close[0, 0])
+    assert result.metrics["buy_and_hold_return_pct"] == pytest.approx((held / 10_000 - 1) * 100)
     payload = walk_forward_to_dict(result)
     assert payload["oos"]["final_equity"] == pytest.approx(ends[-1])
     assert [f["params"] for f in payload["folds"]] == [f.params.model_dump() for f in result.folds]
