@@ -79,6 +79,7 @@ def replay(
     from tradeops.engine.result import result_to_dict
     from tradeops.strategies import get_strategy
     from tradeops.strategies.base import validate_params
+    from tradeops.engine import sizing
     from tradeops.trader.feed import ReplayFeed
     from tradeops.trader.loop import SessionConfig, Trader
     from tradeops.trader.result import session_result
@@ -89,6 +90,7 @@ def replay(
     process = load_settings()
     limits = risk.limits(process.trader_risk)
     bars = load_bars(data, max_gap=max_gap)
+    settings = sizing.for_bars(settings, bars)  # the market's units, as a backtest of these bars takes them
     identity = json.dumps(
         [strategy, params.model_dump(mode="json"), data, settings.model_dump(mode="json"), limits.model_dump()]
     )

@@ -27,6 +27,7 @@ def test_bt_4_dc_2_a_sound_candidate_passes_every_default_check():
         "min_profit_factor",
         "min_total_return_pct",
         "max_drawdown_pct",
+        "max_skipped_entries",
         "min_oos_sharpe_ratio",
         "lookahead_cuts",
         "min_robust_share",
@@ -103,6 +104,7 @@ def test_bt_4_switched_off_checks_are_not_run():
             "oos_train_fraction": None,
             "lookahead_cuts": None,
             "min_robust_share": None,
+            "max_skipped_entries": None,
         },
         "data_quality": {f"max_{name}": None for name in CHECK_NAMES},
     }
