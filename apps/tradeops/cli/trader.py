@@ -134,10 +134,10 @@ def replay(
     Killed and rerun with the same inputs, it resumes where the ledger stopped.
     """
     from tradeops.data import load_bars
+    from tradeops.engine import sizing
     from tradeops.engine.result import result_to_dict
     from tradeops.strategies import get_strategy
     from tradeops.strategies.base import validate_params
-    from tradeops.engine import sizing
     from tradeops.trader.feed import ReplayFeed
     from tradeops.trader.loop import SessionConfig, Trader
     from tradeops.trader.result import session_result
