@@ -76,10 +76,10 @@ def replay(
     as an option is the environment's (TRADEOPS_TRADER_<LIMIT>, what the trader service reads), else none.
     """
     from tradeops.data import load_bars
+    from tradeops.engine import sizing
     from tradeops.engine.result import result_to_dict
     from tradeops.strategies import get_strategy
     from tradeops.strategies.base import validate_params
-    from tradeops.engine import sizing
     from tradeops.trader.feed import ReplayFeed
     from tradeops.trader.loop import SessionConfig, Trader
     from tradeops.trader.result import session_result
