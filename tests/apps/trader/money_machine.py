@@ -46,10 +46,12 @@ from tradeops.trader.venue.session import VenueSession
 DATA = "sample:synthetic?symbols=2&bars=240"
 SESSION = "live"
 CASH = 20_000.0  # the session's allocation; the venue account holds 50,000 USDT (other money beside it)
-WARM_UP = 20  # sma_cross(5, 20) decides nothing before its slow average exists
+PARAMS = {"fast": 3, "slow": 8}  # fast averages: the session trades every few bars, so short runs trade
+WARM_UP = 8  # sma_cross decides nothing before its slow average exists
 DECIDED_AT_STATE = ("trader halted", "reduce-only: entries refused")  # risk.blocked: refused when decided, never sent
 MOVES_BPS = (0.0, 0.0, 25.0, -40.0, -120.0, 45.0, 80.0, 200.0)  # within the 50 bps buffer, in our favour, beyond it
 FAULTS = ("reject", "lost_answer", "partial_fill", "rate_limit")
+AFTER = st.integers(0, 3)  # bars the feed delivers after an event (hypothesis draws rules evenly: bars keep coming)
 
 
 class Killed(Exception):
@@ -64,7 +66,7 @@ def true_bars() -> Bars:
 def open_trader(ledger_path: Path, fake: Any, *, every: int = 10) -> Trader:
     """A process on the session: its own ledger connection and venue broker, on the same ledger file and venue."""
     engine = open_engine(f"sqlite:///{ledger_path}")
-    config = session_config(SESSION, "sma_cross", {"fast": 5, "slow": 20}, DATA, cash=CASH)
+    config = session_config(SESSION, "sma_cross", PARAMS, DATA, cash=CASH)
     chosen = broker(fake)
     return Trader(engine, config, broker=chosen, venue=VenueSession(chosen, reconcile_every=every))
 
@@ -84,6 +86,7 @@ class Tally:
     steps: int = 0
     bars: int = 0
     venue_orders: int = 0
+    venue_fills: int = 0
     rules: Counter[str] | None = None
 
     def count(self, name: str) -> None:
@@ -116,6 +119,7 @@ class MoneyMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         TALLY.venue_orders += len(self.fake.account.orders)
+        TALLY.venue_fills += sum(1 for o in self.fake.account.orders if Decimal(o["executedQty"]) > 0)
         self.fake.stop()
         for engine in self.engines:
             engine.dispose()
@@ -156,36 +160,47 @@ class MoneyMachine(RuleBasedStateMachine):
         for t in range(WARM_UP):
             self._step(t, 0.0)
 
-    @rule(bars=st.integers(1, 6), move_bps=st.sampled_from(MOVES_BPS))
+    @rule(bars=st.integers(1, 10), move_bps=st.sampled_from(MOVES_BPS))
     def bar(self, bars: int, move_bps: float) -> None:
         """Advance `bars` bars (a few per step, so a short run still trades), the venue moved by `move_bps`."""
         TALLY.count("bar")
+        self._advance(bars, move_bps)
+
+    def _advance(self, bars: int, move_bps: float = 0.0) -> None:
+        """The feed delivers the next `bars` bars (every other rule ends with a few: events happen between bars)."""
         for _ in range(bars):
             t = self.trader.last_bar + 1
             if t >= self.bars.n_bars:
                 return
             self._step(t, move_bps)
 
-    @rule()
-    def halt(self) -> None:
+    @precondition(lambda self: self._state() != HALTED)
+    @rule(then=AFTER)
+    def halt(self, then: int) -> None:
         TALLY.count("halt")
         self.control.set_state(HALTED, actor="ops", reason="drill", session_id=SESSION)
         self.halted_at = len(self.fake.account.orders)
+        self._advance(then)
 
-    @rule()
-    def resume(self) -> None:
+    @precondition(lambda self: self._state() != RUNNING)
+    @rule(then=AFTER)
+    def resume(self, then: int) -> None:
         TALLY.count("resume")
         self.control.set_state(RUNNING, actor="ops", reason="drill over", session_id=SESSION)
         self.halted_at = self.reducing_at = None
+        self._advance(then)
 
-    @rule()
-    def reduce_only(self) -> None:
+    @precondition(lambda self: self._state() == RUNNING)
+    @rule(then=AFTER)
+    def reduce_only(self, then: int) -> None:
         TALLY.count("reduce_only")
         self.control.set_state(REDUCING, actor="ops", reason="drill", session_id=SESSION)
         self.halted_at, self.reducing_at = None, len(self.fake.account.orders)
+        self._advance(then)
 
-    @rule()
-    def flatten(self) -> None:
+    @precondition(lambda self: self._state() != HALTED)
+    @rule(then=AFTER)
+    def flatten(self, then: int) -> None:
         """The kill switch: halt, then cancel at the venue and sell what the session holds (as its own closes)."""
         TALLY.count("flatten")
         status = self.control.set_state(HALTED, actor="ops", reason="flatten drill", session_id=SESSION)
@@ -195,9 +210,10 @@ class MoneyMachine(RuleBasedStateMachine):
         sent = self.fake.account.orders[before:]
         assert all(o["side"] == "SELL" for o in sent), "flatten sent something other than a close"
         self.halted_at = len(self.fake.account.orders)  # the kill switch's own closes; nothing else after them
+        self._advance(then)
 
-    @rule(mid_send=st.booleans())
-    def restart(self, mid_send: bool) -> None:
+    @rule(mid_send=st.booleans(), then=AFTER)
+    def restart(self, mid_send: bool, then: int) -> None:
         """A new process on the same ledger and venue. Between bars a kill -9 is the same for the ledger (each bar is
         one transaction); `mid_send` kills the process at the next bar right after the venue booked an order."""
         TALLY.count("restart")
@@ -222,9 +238,10 @@ class MoneyMachine(RuleBasedStateMachine):
         self.trader = open_trader(self.ledger_path, self.fake)
         self.engines.append(self.trader.engine)
         self.control = TraderControl(self.trader.engine)
+        self._advance(then)
 
-    @rule(kind=st.sampled_from(FAULTS))
-    def fault(self, kind: str) -> None:
+    @rule(kind=st.sampled_from(FAULTS), then=AFTER)
+    def fault(self, kind: str, then: int) -> None:
         """The venue's next order (or request) misbehaves."""
         TALLY.count("fault")
         account = self.fake.account
@@ -236,6 +253,7 @@ class MoneyMachine(RuleBasedStateMachine):
             account.fill_ratio, self.partial_for_next_bar = Decimal("0.5"), True
         else:
             self.fake.too_many_requests.append(0)
+        self._advance(then)
 
     @precondition(lambda self: 0 <= self.trader.last_bar < self.bars.n_bars - 1)
     @rule(edited_bar=st.integers(0, 10_000), factor=st.sampled_from((1.01, 0.99, 1.0001)))
