@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -297,7 +297,7 @@ class CcxtBroker:
     def _fills(self, symbol: str, placed: dict[str, Any], stop: float) -> Fill:
         """The order's trades through ccxt's unified API (by order id), and their fees in whatever asset charged."""
         if getattr(self.exchange, "has", {}).get("fetchOrderTrades"):
-            read = partial(self.exchange.fetch_order_trades, placed["id"], symbol)
+            read: Callable[[], list[Any]] = partial(self.exchange.fetch_order_trades, placed["id"], symbol)
         else:  # the account's trades on the market since the order, filtered by its id
             mine = partial(self.exchange.fetch_my_trades, symbol, placed.get("timestamp"))
             read = lambda: [t for t in mine() if str(t.get("order")) == str(placed["id"])]  # noqa: E731

@@ -80,9 +80,9 @@ def _flatten(engine: Engine, broker: CcxtBroker, session_id: str, bar: int, acto
             orders.append((order, False))
     gateway = Gateway(engine, session_id, market, guard=PretradeGuard(limits))
     results = []
-    for order, in_flight in orders:
+    for order, sent_before in orders:
         basis = Basis(bar=bar, reference=_estimate(engine, session_id, order.symbol))
-        done = gateway.submit(order, basis, owner=KILL_SWITCH, in_flight=in_flight)
+        done = gateway.submit(order, basis, owner=KILL_SWITCH, in_flight=sent_before)
         if not done.rejected:
             _record(engine, session_id, order, done, bar)
         results.append({"symbol": order.symbol, "order": order.id, "filled": done.filled, "size": done.size})
