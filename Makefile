@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 CHECKOV := .venv-checkov/bin/checkov  # a tool environment of its own: its pins fight vectorbt's and pulumi's
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup chromium run test bench faults lint clean
+.PHONY: setup chromium run test bench faults soak lint clean
 
 setup: $(STAMP) chromium
 
@@ -60,6 +60,11 @@ bench: setup
 faults: setup
 	$(BIN)/python -m pipelines.faults --out reports/faults.json
 	$(BIN)/python -m pipelines.bench.market_data --out reports/market_data_bench.json
+
+# The money path's state machine (tests/apps/trader/money_machine.py, DC-28) run longer than the suite runs it:
+# new random examples each round; prints steps, examples and invariant violations, exits 1 on one.
+soak: setup
+	$(BIN)/python -m pipelines.soak.money --count 200 --seconds 900
 
 clean:
 	rm -rf $(VENV) .venv-checkov reports .coverage

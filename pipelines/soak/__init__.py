@@ -1,0 +1,1 @@
+"""Long runs of the test suite's property machines, apart from the suite: `make soak`."""
