@@ -53,7 +53,7 @@ def test_dc_13_a_trained_version_is_stored_with_its_card_and_predicts_by_version
     assert card.features == list(FEATURES) and card.feature_hash == FEATURE_HASH
     assert card.libraries["scikit-learn"] == sklearn.__version__
     assert card.validation["predictions"] > 500 and 0 <= card.validation["accuracy"] <= 1
-    assert card.gate["exit_code"] == verdict.exit_code and len(card.gate["checks"]) == len(verdict.checks) == 8
+    assert card.gate["exit_code"] == verdict.exit_code and len(card.gate["checks"]) == len(verdict.checks) == 9
     assert card.params["train_bars"] == 200 and card.params["model"] is None
 
     model, _ = registry.load(card.version)

@@ -13,7 +13,7 @@ from tests.apps.service.conftest import AUTH, wait_for
 BACKTEST = {"strategy": "sma_cross", "params": {"fast": 10, "slow": 20}, "data": "sample:GOOG"}
 SLOW_SWEEP = {
     "strategy": "sma_cross",
-    "data": "sample:synthetic?symbols=40&bars=3000",
+    "data": "sample:synthetic?symbols=80&bars=3000",
     "grid": {"fast": list(range(2, 60)), "slow": list(range(61, 200, 2))},
 }
 

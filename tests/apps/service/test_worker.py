@@ -42,7 +42,7 @@ def test_bt_1_worker_entry_point_reports_errors_instead_of_dying(monkeypatch):
     monkeypatch.setattr("os.nice", niceness.append)  # the worker lowers its own priority; not this test process
     pipe = Pipe()
     child_main(pipe, "backtest", {"strategy": "sma_cross", "data": "sample:NOPE"})  # type: ignore[arg-type]
-    assert pipe.sent == [("error", "unknown sample 'NOPE'; samples: GOOG, EURUSD, synthetic")] and pipe.closed
+    assert pipe.sent == [("error", "unknown sample 'NOPE'; samples: GOOG, EURUSD, synthetic, crypto")] and pipe.closed
     pipe = Pipe()
     child_main(pipe, "backtest", {"data": "sample:GOOG"})  # type: ignore[arg-type]
     ((status, message),) = pipe.sent

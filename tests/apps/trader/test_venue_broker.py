@@ -123,7 +123,9 @@ def test_dc_24_a_limit_order_left_open_across_a_restart_is_settled_not_placed_ag
     assert fake.account.open_orders() == []  # the rest was cancelled, and its locked USDT released
     assert done.filled and done.size == pytest.approx(1.0)
     assert fake.account.locked.get("USDT", 0) == 0
-    assert fake.account.total("USDT") == pytest.approx(Decimal(50_000) - Decimal("102.5"))
+    (trade,) = fake.account.trades  # a marketable limit fills at the book's price, below its 102.5 limit
+    assert Decimal(trade["price"]) < Decimal("102.5")
+    assert fake.account.total("USDT") == pytest.approx(Decimal(50_000) - Decimal(trade["quoteQty"]))
 
 
 def test_dc_24_a_bad_api_key_is_a_clear_venue_error(fake):

@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -108,6 +108,8 @@ KINDS = [
 def test_dc_24_kill_9_at_any_point_between_intent_and_answer_never_places_an_order_twice(
     tmp_path_factory, signed_requests, kind, n, phase
 ):
+    # a kind the uninterrupted session never sends (a lookup by client id runs only when recovering) has no kill point
+    assume(signed_requests[kind] > 0)
     at = n % signed_requests[kind] + 1
     database = tmp_path_factory.mktemp("kill9") / "ledger.db"
     fake = funded_venue()

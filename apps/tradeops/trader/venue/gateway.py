@@ -38,7 +38,7 @@ from tradeops.notify.base import Message
 from tradeops.store.models import TraderAccountRow, TraderOrderRow
 from tradeops.trader import risk
 from tradeops.trader.broker import CLOSE, Account, Execution, Order, Proposal
-from tradeops.trader.control import HALTED, lock_session
+from tradeops.trader.control import lock_session
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -131,10 +131,8 @@ class Gateway:
         self, state: str, last_bar: int, fingerprint: str | None, order: Order, basis: Basis, owner: str
     ) -> str | None:
         closing = order.intent == CLOSE
-        if state == HALTED and not (owner == KILL_SWITCH and closing):
-            return "halted: nothing is sent to the venue while the session is halted"
-        blocked = risk.blocked(state, closing)
-        if blocked is not None and owner != KILL_SWITCH:
+        blocked = risk.blocked(state, closing)  # HALTED refuses all, REDUCING entries: the loop's own words
+        if blocked is not None and not (owner == KILL_SWITCH and closing):
             return blocked
         if basis.last_bar is not None and (last_bar, fingerprint) != (basis.last_bar, basis.fingerprint):
             return (
