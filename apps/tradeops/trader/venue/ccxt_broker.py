@@ -298,7 +298,7 @@ class CcxtBroker:
         """The order's trades through ccxt's unified API (by order id), and their fees in whatever asset charged."""
         read: Callable[[], list[Any]]
         if getattr(self.exchange, "has", {}).get("fetchOrderTrades"):
-            read: Callable[[], list[Any]] = partial(self.exchange.fetch_order_trades, placed["id"], symbol)
+            read = partial(self.exchange.fetch_order_trades, placed["id"], symbol)
         else:  # the account's trades on the market since the order, filtered by its id
             mine = partial(self.exchange.fetch_my_trades, symbol, placed.get("timestamp"))
             read = lambda: [t for t in mine() if str(t.get("order")) == str(placed["id"])]  # noqa: E731
