@@ -63,8 +63,11 @@ faults: setup
 
 # The money path's state machine (tests/apps/trader/money_machine.py, DC-28) run longer than the suite runs it:
 # new random examples each round; prints steps, examples and invariant violations, exits 1 on one.
+# The money path's state machine (tests/apps/trader/money_machine.py) run longer: `make soak COUNT=N SECONDS=S`.
+SOAK_COUNT ?= 200
+SOAK_SECONDS ?= 1200
 soak: setup
-	$(BIN)/python -m pipelines.soak.money --count 200 --seconds 900
+	$(BIN)/python -m pipelines.soak.money --count $(or $(COUNT),$(SOAK_COUNT)) --seconds $(or $(SECONDS),$(SOAK_SECONDS))
 
 clean:
 	rm -rf $(VENV) .venv-checkov reports .coverage
