@@ -121,7 +121,7 @@ class DatasetFeed:
         while not self.stop.is_set():
             manifest = self.datasets.manifest(self.ref)
             if manifest.version != self.version:
-                bars = load_bars(self.reference, objects=self.datasets.objects)
+                bars = load_bars(manifest.ref, objects=self.datasets.objects)  # the version just read, not a newer
                 self.version, self.timeframe_seconds = manifest.version, timeframe_seconds(manifest.timeframe)
                 if bars.n_bars < after + 1:
                     raise DataError(

@@ -114,6 +114,9 @@ class Trader:
             row = db.get(TraderSessionRow, config.session_id)
             if row is not None:
                 stored = {name: getattr(row, name) for name in identity}
+                # the execution as today's model reads it: a session stored before a field was added or renamed
+                # (fractional_units -> lot_size) resumes with the same settings
+                stored["execution"] = ExecutionSettings.model_validate(row.execution).model_dump(mode="json")
                 if stored != identity:
                     changed = ", ".join(name for name in identity if stored[name] != identity[name])
                     raise ConfigError(
