@@ -19,10 +19,11 @@ from tradeops.data import load_bars
 from tradeops.data.datasets import DatasetStore
 from tradeops.data.fetch import FetchPolicy, fetch_dataset, open_exchange
 from tradeops.data.load import frame_to_bars
-from tradeops.data.samples import BTC_DAILY_LOG_SD, crypto
+from tradeops.data.samples import BTC_DAILY_LOG_SD, crypto, crypto_regimes
 from tradeops.engine import run_backtest, sizing
 from tradeops.engine.backtest import _simulate
 from tradeops.engine.settings import ExecutionSettings
+from tradeops.errors import DataError
 from tradeops.store.objects import FolderObjectStore
 from tradeops.strategies import get_strategy
 from tradeops.strategies.base import Signals, validate_params
@@ -111,6 +112,35 @@ def test_dc_32_the_crypto_sample_is_at_btc_price_levels_and_volatility():
     assert 0.03 < daily_range < 0.07
     assert frame.equals(crypto()) and not frame.equals(crypto(seed=8))  # seeded: same arguments, same bars
     assert (pd.to_datetime(frame["timestamp"]).diff().dropna() == pd.Timedelta("1D")).all()  # weekends too
+
+
+def _variance_ratio(close: np.ndarray, days: int = 30) -> float:
+    """Variance of `days`-day log returns over `days` x that of daily ones: about 1 for a random walk, above 1 when
+    moves persist (trends)."""
+    log_close = np.log(close)
+    return float((log_close[days:] - log_close[:-days]).var() / (days * np.diff(log_close).var()))
+
+
+@pytest.mark.req("DC-32")
+def test_dc_32_the_regime_sample_trends_at_btc_price_levels_volatility_and_tails():
+    frame = load_bars("sample:crypto?regimes=1")
+    assert list(frame.symbols) == ["BTC/USDT"]
+    assert np.array_equal(frame.close[:, 0], crypto_regimes()["close"].to_numpy())
+    seeds = range(8)
+    regimes = [crypto_regimes(seed=seed)["close"].to_numpy() for seed in seeds]
+    walks = [crypto(seed=seed)["close"].to_numpy() for seed in seeds]
+    for close in regimes:
+        log_returns = np.diff(np.log(close))
+        assert 0.034 <= log_returns.std() <= 0.045  # BTC's daily sd is about 3.7%
+        assert 3_000 < close.min() < 10_000 and 25_000 < close.max() < 200_000  # BTC: 3,200 to 73,000 (2017-2024)
+        assert pd.Series(log_returns).kurt() > 1  # fat tails: a normal walk's excess kurtosis is 0
+    # moves persist for weeks in the regimes; a random walk's 30-day moves are as its daily ones predict
+    assert np.mean([_variance_ratio(c) for c in regimes]) > np.mean([_variance_ratio(c) for c in walks]) + 0.1
+    assert crypto_regimes(bars=300).equals(crypto_regimes(bars=300))
+    assert not crypto_regimes(bars=300).equals(crypto_regimes(bars=300, seed=8))
+    assert np.array_equal(load_bars("sample:crypto?regimes=0").close[:, 0], crypto()["close"].to_numpy())
+    with pytest.raises(DataError, match=r"sample:crypto: option regimes='2' is out of range"):
+        load_bars("sample:crypto?regimes=2")
 
 
 @pytest.mark.req("DC-32")
