@@ -2,8 +2,10 @@
 
 One arithmetic for every place that sizes an order. The compiled order core (`tradeops.engine.orders`,
 hence the backtest kernel and the paper broker, which executes through the kernel's own functions)
-rounds with `lot_units` and checks the minimum with `below_minimum`; the venue broker sizes with
-`units`, the same two steps. A lot of 0 or NaN means any fraction; a minimum of 0 or NaN means none.
+rounds with `lot_units` and checks the minimum with `below_minimum`. The venue broker rounds with the
+venue's own rule (ccxt's `amount_to_precision`) and the market's minimum; a property test holds it equal
+to `units` (tests/apps/trader/test_venue_sizing.py). A lot of 0 or NaN means any fraction; a minimum of 0
+or NaN means none.
 
 `for_bars` fills the settings a user left unset from the market the bars come from: a dataset's
 recorded amount precision and minimum (ccxt's `market["precision"]["amount"]` and

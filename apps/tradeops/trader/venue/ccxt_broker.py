@@ -157,12 +157,11 @@ class CcxtBroker:
             if not self.is_flat(order.symbol, account.position):
                 return "position not flat"
             side = "buy"
-            quoted = self.quote(order.symbol, side) or price
-            limit = quoted * (1 + self.buffer)
+            limit = self.entry_limit(order.symbol, self.quote(order.symbol, side) or price)
             wanted = min(max_size, account.free_cash * self.fraction / (limit * (1 + self.fee_rate(order.symbol))))
         else:
             return f"unknown intent {order.intent!r}"
-        if side == "buy" or self.order_type == "limit":
+        if side == "sell" and self.order_type == "limit":
             limit = self._price(order.symbol, limit, side)
         size = self._amount(venue, wanted)
         notional = size * limit
@@ -173,6 +172,10 @@ class CcxtBroker:
         if limits["cost"]["min"] and notional < float(limits["cost"]["min"]):
             return f"below the venue's minimum notional ({limits['cost']['min']})"
         return Proposal(order, side, size, limit, notional)
+
+    def entry_limit(self, symbol: str, quote: float) -> float:
+        """An entry's limit: `quote` (the ask) raised by the buffer, rounded down to the venue's tick."""
+        return self._price(symbol, quote * (1 + self.buffer), "buy")
 
     def _price(self, symbol: str, limit: float, side: str) -> float:
         """`limit` at the venue's price precision, never rounded against the session (down to buy, up to sell)."""
