@@ -157,9 +157,17 @@ def crypto(*, bars: int = 2000, seed: int = 7, start: str = "2017-08-17") -> pd.
         deviation[t] = deviation[t - 1] * (1 - BTC_REVERSION) + shocks[t]
     close = np.exp(trend + deviation)
     previous = np.concatenate([[close[0] * np.exp(-shocks[0])], close[:-1]])
-    open_ = previous * np.exp(rng.standard_normal(bars) * BTC_DAILY_LOG_SD * 0.05)  # a 24/7 market barely gaps
+    return _btc_bars(rng, index, close, previous)
+
+
+def _btc_bars(
+    rng: np.random.Generator, index: pd.DatetimeIndex, close: np.ndarray, previous: np.ndarray
+) -> pd.DataFrame:
+    """BTC/USDT bars around `close`: opens near the previous close (a 24/7 market barely gaps), wicks, volumes."""
+    bars = len(close)
+    open_ = previous * np.exp(rng.standard_normal(bars) * BTC_DAILY_LOG_SD * 0.05)
     wick = np.abs(rng.standard_normal((2, bars))) * BTC_WICK_SD
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "timestamp": index,
             "symbol": "BTC/USDT",
@@ -170,7 +178,6 @@ def crypto(*, bars: int = 2000, seed: int = 7, start: str = "2017-08-17") -> pd.
             "volume": np.round(rng.lognormal(np.log(40_000), 0.5, size=bars), 5),
         }
     )
-    return frame
 
 
 BTC_BULL = (0.004, 0.034, 70)  # a bull regime: daily log drift, daily log-return sd, mean length in days
@@ -211,16 +218,4 @@ def crypto_regimes(*, bars: int = 2000, seed: int = 7, start: str = "2017-08-17"
             bull = not bull
     close = np.exp(log_close)
     previous = np.concatenate([[close[0]], close[:-1]])
-    open_ = previous * np.exp(rng.standard_normal(bars) * BTC_DAILY_LOG_SD * 0.05)  # a 24/7 market barely gaps
-    wick = np.abs(rng.standard_normal((2, bars))) * BTC_WICK_SD
-    return pd.DataFrame(
-        {
-            "timestamp": index,
-            "symbol": "BTC/USDT",
-            "open": open_,
-            "high": np.maximum(open_, close) * np.exp(wick[0]),
-            "low": np.minimum(open_, close) * np.exp(-wick[1]),
-            "close": close,
-            "volume": np.round(rng.lognormal(np.log(40_000), 0.5, size=bars), 5),
-        }
-    )
+    return _btc_bars(rng, index, close, previous)

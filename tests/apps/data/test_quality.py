@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -11,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.apps.cli.test_cli import cli
 from tests.fakes.exchange import MINUTE_MS, FakeBinance, walk
-from tradeops.cli import main
 from tradeops.data import load_bars
 from tradeops.data.datasets import DatasetStore
 from tradeops.data.fetch import FetchPolicy, fetch_dataset, open_exchange
@@ -179,14 +178,6 @@ def test_dc_30_thresholds_come_from_one_model_and_switch_checks_off():
     assert check_frames({"X": frame}, relaxed, timeframe="1h", now=NOW).passed
     off = check(check_frames({"X": frame}, DataQuality(max_missing_bars=None), timeframe="1h", now=NOW), "missing_bars")
     assert off.count == 12 and off.passed and off.limit is None
-
-
-def cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["tradeops", *args])
-    with pytest.raises(SystemExit) as done:
-        main()
-    captured = capsys.readouterr()
-    return int(done.value.code or 0), captured.out, captured.err
 
 
 @pytest.fixture
