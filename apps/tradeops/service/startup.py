@@ -37,7 +37,7 @@ class StartupWatch:
 
         try:
             await self.app(scope, receive, quiet_send)
-        except Exception as error:  # noqa: BLE001 - a failed start: reported by run_service, once
+        except Exception as error:
             if self.started:
                 raise
             self.error = error

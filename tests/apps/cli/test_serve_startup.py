@@ -14,7 +14,15 @@ pytestmark = pytest.mark.req("DC-48")
 
 
 def serve(service: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-c", "from tradeops.cli import main; main()", "serve", service, "--port", str(free_port())]
+    command = [
+        sys.executable,
+        "-c",
+        "from tradeops.cli import main; main()",
+        "serve",
+        service,
+        "--port",
+        str(free_port()),
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, env={**os.environ, **env})
 
 
