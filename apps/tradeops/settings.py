@@ -242,6 +242,9 @@ class AppSettings(BaseSettings):
     max_body_bytes: int = Field(
         1_000_000, ge=1024, le=1_000_000_000, description="larger request bodies get 413 before any parsing or auth"
     )
+    max_json_depth: int = Field(
+        64, ge=8, le=1000, description="JSON bodies (and Slack's payload JSON) nested deeper get 400 before parsing"
+    )
 
     @model_validator(mode="after")
     def _secrets_outside_local(self) -> AppSettings:

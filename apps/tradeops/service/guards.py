@@ -5,7 +5,9 @@ In order, for each HTTP request, before a byte of the body is read:
    limit by FastAPI's own `max_body_size` (also 413);
 2. a route that needs the bearer token gets 401 without it (authentication before parsing);
 3. the route gets `request_timeout_seconds`; past that the client gets 503 (the work may still finish), so a
-   stuck dependency can delay an answer but never withhold it.
+   stuck dependency can delay an answer but never withhold it;
+4. within that deadline a JSON body, or a form's JSON value (Slack's `payload=`), nested deeper than
+   `max_json_depth` gets 400 before any parser sees it (service/depth.py).
 Validation errors (422) quote at most a short excerpt of the input, never the input itself.
 """
 
@@ -24,6 +26,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tradeops.service.auth import BearerAuth
+from tradeops.service.depth import body_depth, may_nest
 from tradeops.settings import AppSettings
 
 NeedsToken = Callable[[str, str], bool]  # (method, path) -> the route needs the bearer token
@@ -46,6 +49,7 @@ def install_guards(app: FastAPI, settings: AppSettings, needs_token: NeedsToken 
     app.add_middleware(
         RequestGuards,
         max_body_bytes=settings.max_body_bytes,
+        max_json_depth=settings.max_json_depth,
         timeout_seconds=settings.request_timeout_seconds,
         auth=BearerAuth(settings),
         needs_token=needs_token or (lambda _method, _path: False),
@@ -77,9 +81,17 @@ class RequestGuards:
     """The pure-ASGI middleware doing steps 1 to 3 (see the module)."""
 
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, timeout_seconds: float, auth: BearerAuth, needs_token: NeedsToken
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_json_depth: int,
+        timeout_seconds: float,
+        auth: BearerAuth,
+        needs_token: NeedsToken,
     ) -> None:
         self.app, self.max_body_bytes, self.timeout = app, max_body_bytes, timeout_seconds
+        self.max_json_depth = max_json_depth
         self.auth, self.needs_token = auth, needs_token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -91,7 +103,7 @@ class RequestGuards:
         if refusal is not None:
             await refusal(scope, receive, send)
             return
-        await self._within_deadline(scope, receive, send)
+        await self._within_deadline(scope, receive, send, headers.get("content-type", ""))
 
     def _refusal(self, scope: Scope, headers: dict[str, str]) -> JSONResponse | None:
         length = headers.get("content-length", "0").strip()
@@ -108,7 +120,30 @@ class RequestGuards:
             )
         return None
 
-    async def _within_deadline(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _depth_checked(self, scope: Scope, receive: Receive, send: Send, content_type: str) -> None:
+        """Read a JSON or form body whole (bounded by the size limit), refuse it when too deep, else replay it."""
+        if not may_nest(content_type):
+            await self.app(scope, receive, send)
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunks.append(message.get("body", b""))
+            size, more = size + len(chunks[-1]), message.get("more_body", False)
+            if size > self.max_body_bytes:
+                await _too_large(self.max_body_bytes)(scope, receive, send)
+                return
+        body = b"".join(chunks)
+        if body_depth(content_type, body) > self.max_json_depth:
+            detail = f"the body's JSON is nested deeper than {self.max_json_depth} levels (TRADEOPS_MAX_JSON_DEPTH)"
+            await JSONResponse({"detail": detail}, status_code=400)(scope, receive, send)
+            return
+        await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive), send)
+
+    async def _within_deadline(self, scope: Scope, receive: Receive, send: Send, content_type: str) -> None:
         state = {"started": False, "abandoned": False}
 
         async def tracked_send(message: Message) -> None:
@@ -117,7 +152,7 @@ class RequestGuards:
             state["started"] = True
             await send(message)
 
-        task = asyncio.ensure_future(self.app(scope, receive, tracked_send))
+        task = asyncio.ensure_future(self._depth_checked(scope, receive, tracked_send, content_type))
         done, _ = await asyncio.wait({task}, timeout=self.timeout)
         if task in done:
             task.result()
@@ -131,6 +166,16 @@ class RequestGuards:
                 status_code=503,
                 headers={"Retry-After": "5"},
             )(scope, receive, send)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A `receive` that hands out `messages` first, then waits on the real one (for the disconnect)."""
+    queue = list(messages)
+
+    async def replayed() -> Message:
+        return queue.pop(0) if queue else await receive()
+
+    return replayed
 
 
 def _consume(task: asyncio.Future[Any]) -> None:

@@ -43,3 +43,22 @@ def test_dc_48_nan_and_infinities_are_refused_in_every_number_a_request_carries(
 def test_dc_48_finite_numbers_still_pass(api):
     answer = api.post("/v1/gate", json=GATE | {"thresholds": {"profitability": {"min_sharpe": 0.25}}}, headers=AUTH)
     assert answer.status_code == 202, answer.text
+
+
+def nested(depth: int) -> str:
+    return '{"a": ' * depth + "1" + "}" * depth
+
+
+@pytest.mark.parametrize("depth", [100_000, 65])
+@pytest.mark.parametrize("path", ["/v1/backtests", "/v1/gate", "/v1/sweeps"])
+def test_dc_48_json_nested_deeper_than_the_limit_gets_400_before_parsing(api, path, depth):
+    body = '{"strategy": "sma_cross", "params": ' + nested(depth) + "}"
+    answer = api.post(path, content=body, headers=AUTH | {"Content-Type": "application/json"})
+    assert answer.status_code == 400, answer.text[:300]
+    assert "nested deeper than 64" in answer.json()["detail"]
+
+
+def test_dc_48_depth_inside_strings_does_not_count(api):
+    body = {"strategy": "sma_cross", "params": {"fast": 10, "slow": 30}, "data": "sample:GOOG" + "[{" * 500}
+    answer = api.post("/v1/backtests", json=body, headers=AUTH)
+    assert answer.status_code == 422 and "nested" not in answer.text  # the data name is wrong, the depth is fine
