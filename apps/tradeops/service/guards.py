@@ -64,7 +64,7 @@ def install_guards(app: FastAPI, settings: AppSettings, needs_token: NeedsToken 
     )
     proxies = [host.strip() for host in settings.trusted_proxies.split(",") if host.strip()]
     if proxies:  # outermost: every guard and route sees the forwarded client and scheme
-        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)  # type: ignore[arg-type]
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeout, _database_unavailable)

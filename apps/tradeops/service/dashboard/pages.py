@@ -40,9 +40,12 @@ def build_router(sessions: Sessions) -> APIRouter:
             page = render("login.html.j2", None, error=error, name=name, open_mode=sessions.token is None)
             page.status_code = 401 if error.startswith("token") else 422
             return page
-        cookie, _ = sessions.issue(name)
+        cookie, _ = sessions.issue(request, name)
         response = RedirectResponse("/ui/", status_code=303)
-        response.set_cookie(COOKIE, cookie, max_age=LIFETIME_SECONDS, httponly=True, samesite="strict", path="/ui")
+        secure = request.url.scheme == "https"  # TLS here, or X-Forwarded-Proto from a trusted proxy
+        response.set_cookie(
+            COOKIE, cookie, max_age=LIFETIME_SECONDS, httponly=True, samesite="strict", path="/ui", secure=secure
+        )
         return response
 
     @router.post("/logout")
@@ -50,6 +53,7 @@ def build_router(sessions: Sessions) -> APIRouter:
         login = sessions.read(request)
         if login is not None:
             require_csrf(login, csrf)
+            sessions.end(request)  # the row goes: the cookie is worthless on every replica from now on
         response = RedirectResponse("/ui/login", status_code=303)
         response.delete_cookie(COOKIE, path="/ui")
         return response
