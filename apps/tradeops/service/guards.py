@@ -105,7 +105,7 @@ class RequestGuards:
         needs_token: NeedsToken,
     ) -> None:
         self.app, self.max_body_bytes, self.timeout = app, max_body_bytes, timeout_seconds
-        self.max_json_depth = max_json_depth
+        self.depth_checked = DepthLimit(app, max_json_depth=max_json_depth, max_body_bytes=max_body_bytes)
         self.auth, self.throttle, self.needs_token = auth, throttle, needs_token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -117,7 +117,7 @@ class RequestGuards:
         if refusal is not None:
             await refusal(scope, receive, send)
             return
-        await self._within_deadline(scope, receive, send, headers.get("content-type", ""))
+        await self._within_deadline(scope, receive, send)
 
     def _refusal(self, scope: Scope, headers: dict[str, str]) -> JSONResponse | None:
         length = headers.get("content-length", "0").strip()
@@ -138,9 +138,41 @@ class RequestGuards:
             )
         return None
 
-    async def _depth_checked(self, scope: Scope, receive: Receive, send: Send, content_type: str) -> None:
-        """Read a JSON or form body whole (bounded by the size limit), refuse it when too deep, else replay it."""
-        if not may_nest(content_type):
+    async def _within_deadline(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = {"started": False, "abandoned": False}
+
+        async def tracked_send(message: Message) -> None:
+            if state["abandoned"]:
+                return  # the client already has its 503
+            state["started"] = True
+            await send(message)
+
+        task = asyncio.ensure_future(self.depth_checked(scope, receive, tracked_send))
+        done, _ = await asyncio.wait({task}, timeout=self.timeout)
+        if task in done:
+            task.result()
+            return
+        state["abandoned"] = True
+        task.add_done_callback(_consume)  # a handler blocked in a thread finishes there; its answer is dropped
+        task.cancel()
+        if not state["started"]:
+            await JSONResponse(
+                {"detail": f"no answer within {self.timeout:g} s (a dependency is slow or down); retry later"},
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )(scope, receive, send)
+
+
+class DepthLimit:
+    """Pure-ASGI middleware (step 4): a JSON or form body is read whole, bounded by the size limit, refused when
+    nested deeper than `max_json_depth`, else replayed to the app."""
+
+    def __init__(self, app: ASGIApp, *, max_json_depth: int, max_body_bytes: int) -> None:
+        self.app, self.max_json_depth, self.max_body_bytes = app, max_json_depth, max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        content_type = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"content-type"), "")
+        if scope["type"] != "http" or not may_nest(content_type):
             await self.app(scope, receive, send)
             return
         chunks, size, more = [], 0, True
@@ -160,30 +192,6 @@ class RequestGuards:
             await JSONResponse({"detail": detail}, status_code=400)(scope, receive, send)
             return
         await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive), send)
-
-    async def _within_deadline(self, scope: Scope, receive: Receive, send: Send, content_type: str) -> None:
-        state = {"started": False, "abandoned": False}
-
-        async def tracked_send(message: Message) -> None:
-            if state["abandoned"]:
-                return  # the client already has its 503
-            state["started"] = True
-            await send(message)
-
-        task = asyncio.ensure_future(self._depth_checked(scope, receive, tracked_send, content_type))
-        done, _ = await asyncio.wait({task}, timeout=self.timeout)
-        if task in done:
-            task.result()
-            return
-        state["abandoned"] = True
-        task.add_done_callback(_consume)  # a handler blocked in a thread finishes there; its answer is dropped
-        task.cancel()
-        if not state["started"]:
-            await JSONResponse(
-                {"detail": f"no answer within {self.timeout:g} s (a dependency is slow or down); retry later"},
-                status_code=503,
-                headers={"Retry-After": "5"},
-            )(scope, receive, send)
 
 
 def client_of(scope: Scope) -> str:
