@@ -1,7 +1,7 @@
 """`tradeops serve mcp`: the MCP server over streamable HTTP at `/mcp`, behind bearer tokens, with the health standard.
 
-Every request to `/mcp` must carry `Authorization: Bearer <token>` (10 wrong ones a minute from a client, 100 in all, and
-the next get 429; JSON nested deeper than TRADEOPS_MAX_JSON_DEPTH gets 400); the token names the principal
+Every request to `/mcp` must carry `Authorization: Bearer <token>` (after 10 wrong ones a minute from a client,
+100 in all, the next get 429; JSON nested deeper than TRADEOPS_MAX_JSON_DEPTH gets 400); the token names the principal
 (TRADEOPS_MCP_TOKENS) and the tools see that principal, so permissions, rate limits and the audit log
 are per person or agent. `/healthz`, `/readyz`, `/status` and `/metrics` are the other services'.
 """
