@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tradeops.errors import TradeopsError
+from tradeops.errors import TradeopsError, database_failure
 
 QUIET_WHILE_STARTING = ("Started server process", "Waiting for application startup", "Application startup failed")
 
@@ -67,8 +67,8 @@ def reason(error: BaseException) -> str:
     """One line: what failed, pointing at the setting to check for a database."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    cause = str(getattr(error, "orig", None) or error).strip().splitlines()
-    first = cause[0] if cause else type(error).__name__
     if isinstance(error, SQLAlchemyError):
-        return f"database: {first} (check TRADEOPS_DATABASE_URL)"
+        return database_failure(error)
+    cause = str(error).strip().splitlines()
+    first = cause[0] if cause else type(error).__name__
     return first if isinstance(error, TradeopsError) else f"{type(error).__name__}: {first}"

@@ -26,7 +26,7 @@ def serve(service: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, env={**os.environ, **env})
 
 
-@pytest.mark.parametrize("service", ["backtester", "trader"])
+@pytest.mark.parametrize("service", ["backtester", "trader", "slackbot", "mcp"])
 def test_dc_48_serve_with_an_unreachable_database_exits_2_with_one_line(service, tmp_path):
     closed = free_port()  # nothing listens there: the connection is refused at once
     env = {
@@ -34,6 +34,7 @@ def test_dc_48_serve_with_an_unreachable_database_exits_2_with_one_line(service,
         "TRADEOPS_DATABASE_URL": f"postgresql://tradeops:secret@127.0.0.1:{closed}/tradeops",
         "TRADEOPS_DATABASE_CONNECT_TIMEOUT_SECONDS": "1",
         "TRADEOPS_TRADER_CANDIDATE": str(tmp_path / "candidate.yaml"),
+        "TRADEOPS_SLACK_SIGNING_SECRET": "slack-signing-secret-0123456789",
     }
     (tmp_path / "candidate.yaml").write_text("strategy: sma_cross\nparams: {fast: 5, slow: 20}\ndata: sample:GOOG\n")
     done = serve(service, env)
