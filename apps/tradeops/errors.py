@@ -44,3 +44,9 @@ def without_paths(message: str, roots: dict[str, str]) -> str:
 
 class VenueError(TradeopsError):
     """A trading venue that cannot be reached in time, refuses our credentials, or disagrees with the ledger."""
+
+
+def database_failure(error: BaseException) -> str:
+    """One line for a database error (drivers add hint lines): what failed and the setting to check."""
+    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return f"database: {lines[0] if lines else type(error).__name__} (check TRADEOPS_DATABASE_URL)"

@@ -242,6 +242,22 @@ class AppSettings(BaseSettings):
     max_body_bytes: int = Field(
         1_000_000, ge=1024, le=1_000_000_000, description="larger request bodies get 413 before any parsing or auth"
     )
+    auth_failures_per_minute: int = Field(
+        10,
+        ge=1,
+        le=10_000,
+        description="wrong tokens (API, trader, dashboard login) from one client a minute; then 429",
+    )
+    auth_failures_per_minute_total: int = Field(
+        100, ge=1, le=1_000_000, description="wrong tokens from all clients together a minute; then 429 for everyone"
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed (none)",
+    )
+    max_json_depth: int = Field(
+        64, ge=8, le=1000, description="JSON bodies (and Slack's payload JSON) nested deeper get 400 before parsing"
+    )
 
     @model_validator(mode="after")
     def _secrets_outside_local(self) -> AppSettings:

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from tradeops.scratch import Leftover
 from tradeops.store.objects import ObjectStore
 
 DATASET = "bench-hourly"
@@ -67,6 +68,10 @@ class CountingObjects:
     def keys(self, prefix: str = "") -> list[str]:
         self.requests["list"] += 1
         return self.inner.keys(prefix)
+
+    def reclaim(self, prefix: str = "", *, dry_run: bool = False) -> list[Leftover]:
+        self.requests["list"] += 1
+        return self.inner.reclaim(prefix, dry_run=dry_run)
 
     def ping(self) -> None:
         self.inner.ping()

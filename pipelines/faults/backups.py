@@ -140,31 +140,47 @@ def disk_full() -> dict[str, Any]:
 
 
 def kill_during_create() -> dict[str, Any]:
-    """kill -9 while the dump is being written: no backup looks complete, the database is untouched."""
+    """kill -9 while the dump is being written: no backup looks complete, the database is untouched, and the next
+    create reclaims the scratch copy and the partial dump (0 bytes left)."""
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         url = _database(folder)
         before = _fingerprint(url)
-        store = folder / "objects"
-        process = _tradeops("backup", "create", env=_env(folder, store.as_uri()))
+        store, scratch = folder / "objects", folder / "tmp"
+        scratch.mkdir()
+        env = _env(folder, store.as_uri(), TMPDIR=str(scratch))
+        process = _tradeops("backup", "create", env=env)
         writing = _wait_for(lambda: any(store.glob("backups/*/.partial-*")), process)
         partial = sum(p.stat().st_size for p in store.glob("backups/*/.partial-*"))
         process.send_signal(signal.SIGKILL)
         process.wait()
         complete = _complete_backups(store)
         after = _fingerprint(url)
+        left_at_kill = _leftover_bytes(store, scratch)
+        retry = _tradeops("backup", "create", env=env)
+        retry.communicate(timeout=DEADLINE_SECONDS)
+        left_after_retry = _leftover_bytes(store, scratch)
     return {
         "name": "backups: kill -9 during create",
-        "passed": writing and not complete and after == before and after[1] == "ok",
+        "passed": writing and not complete and after == before and after[1] == "ok" and left_after_retry == 0,
         "killed_while_writing": writing,
         "partial_bytes_at_kill": partial,
         "complete_backups": len(complete),
         "database_intact": after == before,
+        "scratch_bytes_left_at_kill": left_at_kill,
+        "scratch_bytes_left_after_next_create": left_after_retry,
     }
 
 
+def _leftover_bytes(store: Path, scratch: Path) -> int:
+    """Bytes of scratch files: everything under TMPDIR, and the partial objects of the store."""
+    files = [*scratch.rglob("*"), *store.rglob(".partial-*")]
+    return sum(p.stat().st_size for p in files if p.is_file())
+
+
 def kill_during_restore() -> dict[str, Any]:
-    """kill -9 while a restore is inflating: the previous database stays as it was; a retry then restores."""
+    """kill -9 while a restore is inflating: the previous database stays as it was; a retry then restores and
+    leaves no `.restore-*` file behind."""
     from tradeops.backup import BackupRepository
     from tradeops.store import open_object_store
 
@@ -191,7 +207,8 @@ def kill_during_restore() -> dict[str, Any]:
         "passed": restoring
         and after_kill == before
         and retry.returncode == 0
-        and restored == (DATABASE_MIB * 256, "ok"),
+        and restored == (DATABASE_MIB * 256, "ok")
+        and leftovers == 0,
         "killed_while_restoring": restoring,
         "database_intact_after_kill": after_kill == before,
         "retry_exit_code": retry.returncode,

@@ -1,6 +1,7 @@
 """`tradeops serve mcp`: the MCP server over streamable HTTP at `/mcp`, behind bearer tokens, with the health standard.
 
-Every request to `/mcp` must carry `Authorization: Bearer <token>`; the token names the principal
+Every request to `/mcp` must carry `Authorization: Bearer <token>` (after 10 wrong ones a minute from a client,
+100 in all, the next get 429; JSON nested deeper than TRADEOPS_MAX_JSON_DEPTH gets 400); the token names the principal
 (TRADEOPS_MCP_TOKENS) and the tools see that principal, so permissions, rate limits and the audit log
 are per person or agent. `/healthz`, `/readyz`, `/status` and `/metrics` are the other services'.
 """
@@ -23,7 +24,9 @@ from tradeops.assistant.access import Principals
 from tradeops.assistant.desk import AssistantDesk, open_desk
 from tradeops.assistant.guard import PRINCIPAL_KEY
 from tradeops.assistant.server import build_server
+from tradeops.service.guards import DepthLimit, client_of
 from tradeops.service.health import Health, install_health
+from tradeops.service.throttle import FailureThrottle
 from tradeops.settings import AppSettings
 
 SERVICE = "mcp"
@@ -34,16 +37,23 @@ LOCAL_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
 class BearerPrincipal:
     """ASGI guard of the MCP endpoint: 401 without a known token, else the principal goes into the scope."""
 
-    def __init__(self, app: ASGIApp, principals: Principals, requests: Counter) -> None:
-        self.app, self.principals, self.requests = app, principals, requests
+    def __init__(self, app: ASGIApp, principals: Principals, requests: Counter, throttle: FailureThrottle) -> None:
+        self.app, self.principals, self.requests, self.throttle = app, principals, requests, throttle
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        client = client_of(scope)
+        throttled = self.throttle.refusal(client)
+        if throttled is not None:  # too many wrong tokens: none is checked until Retry-After
+            self.requests.labels("throttled").inc()
+            await throttled(scope, receive, send)
+            return
         principal = self.principals.principal(headers.get("authorization"))
         if principal is None:
+            self.throttle.failed(client)
             self.requests.labels("unauthorized").inc()
             body = json.dumps({"error": "missing or wrong bearer token"}).encode()
             await send(
@@ -80,7 +90,8 @@ def create_app(settings: AppSettings) -> FastAPI:
     requests = Counter("tradeops_mcp_requests", "MCP HTTP requests by outcome", ["outcome"], registry=health.registry)
     app = FastAPI(title="tradeops mcp", version=__version__, lifespan=_lifespan(server, desk, health), docs_url=None)
     install_health(app, health)
-    app.mount("/", BearerPrincipal(mcp_app, desk.principals, requests))
+    bounded = DepthLimit(mcp_app, max_json_depth=settings.max_json_depth, max_body_bytes=settings.max_body_bytes)
+    app.mount("/", BearerPrincipal(bounded, desk.principals, requests, FailureThrottle.of(settings)))
     return app
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tradeops.errors import TradeopsError
+from tradeops.scratch import owner, reclaim_beside, reclaim_temporary, scratch_folder, scratch_root
 
 if TYPE_CHECKING:
     from sqlalchemy import TextClause
@@ -274,16 +275,26 @@ class SqliteDatabase:
         """Copy through the backup API into a scratch file (pages, not the whole image, in memory), then stream it."""
         if not self.path.exists():
             raise BackupError(f"{self.path}: no such database file")
-        folder = tempfile.TemporaryDirectory(prefix="tradeops-dump-")  # removed when done, or when collected
+        reclaim_temporary()  # what killed backups left: the copy is as big as the database
+        scratch_root().mkdir(parents=True, exist_ok=True)
+        # named after this process (see tradeops.scratch); removed when done, or when collected
+        folder = tempfile.TemporaryDirectory(prefix=f"dump-{owner()}-", dir=scratch_root())
         copy_path = Path(folder.name) / "copy.db"
-        with (
-            contextlib.closing(sqlite3.connect(self.path)) as source,
-            contextlib.closing(sqlite3.connect(copy_path)) as copy,
-        ):
-            with source:
-                source.backup(copy, pages=BACKUP_PAGES)
-            copy.execute("PRAGMA journal_mode=DELETE")  # a restored file never looks for a -wal of its own
-            counts = _sqlite_counts(copy)
+        try:
+            with (
+                contextlib.closing(sqlite3.connect(self.path)) as source,
+                contextlib.closing(sqlite3.connect(copy_path)) as copy,
+            ):
+                with source:
+                    source.backup(copy, pages=BACKUP_PAGES)
+                copy.execute("PRAGMA journal_mode=DELETE")  # a restored file never looks for a -wal of its own
+                counts = _sqlite_counts(copy)
+        except sqlite3.Error as error:
+            folder.cleanup()
+            raise BackupError(
+                f"copying {self.path} into the scratch copy {copy_path} failed: {error} "
+                "(the scratch copy is as big as the database: free space there, or set TMPDIR to a roomier folder)"
+            ) from None
 
         def stream() -> Iterator[bytes]:
             try:
@@ -298,13 +309,18 @@ class SqliteDatabase:
         """Write into a hidden file beside the target, check it, then rename it over the target."""
         target = Path(str(make_url(target_url).database))
         target.parent.mkdir(parents=True, exist_ok=True)
-        handle, partial = tempfile.mkstemp(dir=target.parent, prefix=".restore-")
+        reclaim_beside(target, ".restore-")  # what killed restores left beside it
+        handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".restore-{owner()}-")
         try:
             with os.fdopen(handle, "wb") as image:
-                for chunk in chunks:
-                    image.write(chunk)
-                image.flush()
-                os.fsync(image.fileno())
+                try:
+                    for chunk in chunks:
+                        image.write(chunk)
+                    image.flush()
+                    os.fsync(image.fileno())
+                except OSError as error:
+                    why = error.strerror or error
+                    raise BackupError(f"writing the restored image {partial} failed: {why}") from None
             with contextlib.closing(sqlite3.connect(partial)) as restored:
                 check = str(restored.execute("PRAGMA quick_check").fetchone()[0])
             if check != "ok":
@@ -334,8 +350,9 @@ class SqliteDatabase:
 
     @contextlib.contextmanager
     def scratch(self) -> Iterator[str]:
-        with tempfile.TemporaryDirectory(prefix="tradeops-scratch-") as folder:
-            yield f"sqlite:///{Path(folder) / 'scratch.db'}"
+        reclaim_temporary()
+        with scratch_folder("verify") as folder:
+            yield f"sqlite:///{folder / 'scratch.db'}"
 
 
 def _sqlite_tables(connection: sqlite3.Connection) -> list[str]:

@@ -122,6 +122,7 @@ class BackupRepository:
             raise BackupError(f"kind {kind!r}: use scheduled or restore-point")
         created = datetime.now(UTC)
         backup_id = f"{created:%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}"
+        self.objects.reclaim(f"{PREFIX}/")  # partial dumps of killed backups (see tradeops.scratch)
         started = time.perf_counter()
         tables, chunks = self.database.dump()
         digest = hashlib.sha256()

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tradeops.cleanup.datasets import clean_datasets
 from tradeops.cleanup.jobs import FinishedJob, JobsApi
+from tradeops.cleanup.scratch import clean_scratch
 from tradeops.store import ObjectStore, Run, RunStore
 from tradeops.sweeps.cluster import SWEEP_LABEL
 
@@ -24,6 +25,11 @@ class CleanupPolicy(BaseModel):
     job_hours: int = Field(24, ge=1, description="finished Kubernetes Jobs older than this go")
     dataset_days: int = Field(30, ge=1, description="dataset versions older than this go, unless kept for a reason")
     dataset_keep_versions: int = Field(3, ge=1, description="the newest N versions of every dataset stay")
+    write_grace_hours: float = Field(
+        6,
+        gt=0,
+        description="an unfinished dataset write older than this died, its parts go (sooner when its owner is gone)",
+    )
 
 
 @dataclass
@@ -72,8 +78,12 @@ def run_cleanup(
     protected_hashes: set[str] | None = None,
     current_version: str | None = None,
     now: datetime | None = None,
+    database_url: str | None = None,
 ) -> CleanupReport:
-    """Remove old runs and their objects, orphaned artifacts and old finished Jobs; return the report."""
+    """Remove old runs and their objects, orphaned artifacts, scratch leftovers and old finished Jobs; report.
+
+    `database_url`, when a SQLite file, is where restores leave their `.restore-*` scratch files.
+    """
     now = now or datetime.now(UTC)
     protected = protected_hashes or set()
     report = CleanupReport(dry_run=dry_run, started_at=now)
@@ -99,6 +109,7 @@ def run_cleanup(
             if not dry_run:
                 objects.delete(key)
     clean_datasets(objects, policy, now, dry_run, report)
+    clean_scratch(objects, database_url, dry_run, report)
     if jobs is not None:
         for job in _jobs(jobs, now, policy, protected, current_version, dry_run, report):
             if SWEEP_LABEL in job.labels:

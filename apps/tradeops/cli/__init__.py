@@ -15,7 +15,7 @@ import typer
 
 from tradeops import __version__
 from tradeops.cli.lazy import CommandTable, LazyGroup
-from tradeops.errors import TradeopsError
+from tradeops.errors import TradeopsError, database_failure
 
 COMMANDS = CommandTable()
 # name, "module:attr" (a typer.Typer for a group, a function for one command), one-line help (`--help`)
@@ -110,7 +110,7 @@ def main() -> None:
         _fail(f"{where}{error.strerror or error}")
     except Exception as error:  # noqa: BLE001 - never a traceback: name the failure, exit 2
         if _is_database_error(error):  # the database named by TRADEOPS_DATABASE_URL cannot be used
-            _fail(f"database: {getattr(error, 'orig', None) or error} (check TRADEOPS_DATABASE_URL)")
+            _fail(database_failure(error))
         _fail(f"{type(error).__name__}: {error}")
 
 

@@ -24,14 +24,23 @@ def cleanup(
     dataset_keep_versions: Annotated[
         int, typer.Option("--dataset-keep-versions", min=1, help="newest versions per dataset that stay")
     ] = 3,
+    write_grace_hours: Annotated[
+        float,
+        typer.Option(
+            "--write-grace-hours",
+            min=0.01,
+            help="parts of a dataset write unfinished this long go (at once when its process is gone)",
+        ),
+    ] = 6,
     kubernetes_host: Annotated[
         str | None,
         typer.Option("--kubernetes-host", help="API server (default: in-cluster when TRADEOPS_NAMESPACE is set)"),
     ] = None,
 ) -> None:
-    """Remove old runs and their reports, orphaned artifacts, old dataset versions and old finished Jobs.
+    """Remove old runs and their reports, orphaned artifacts, old dataset versions, scratch leftovers and old Jobs.
 
     A dataset version stays while it is one of the newest, or a stored verdict or a stack's candidate names it.
+    Scratch files of killed commands go once their process is gone (see docs/cleanup.md).
     """
     settings = load_settings()
     store = RunStore.from_settings(settings)
@@ -48,11 +57,13 @@ def cleanup(
                 job_hours=job_hours,
                 dataset_days=dataset_days,
                 dataset_keep_versions=dataset_keep_versions,
+                write_grace_hours=write_grace_hours,
             ),
             dry_run=dry_run,
             jobs=jobs,
             protected_hashes=protected,
             current_version=settings.git_sha,
+            database_url=settings.resolved_database_url,
         )
     finally:
         store.close()

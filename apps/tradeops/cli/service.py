@@ -35,8 +35,8 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="port to bind")] = 8000,
 ) -> None:
-    """Run a service (settings from TRADEOPS_* variables)."""
-    import uvicorn
+    """Run a service (settings from TRADEOPS_* variables); one that cannot start exits 2 with one line."""
+    from tradeops.service.startup import run_service
 
     settings = load_settings()
     if service is Service.TRADER:
@@ -47,7 +47,9 @@ def serve(
         from tradeops.assistant.http import create_app
     else:
         from tradeops.service.backtester import create_app
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    app = create_app(settings)
+    # proxy headers are read by the app itself, from TRADEOPS_TRUSTED_PROXIES only (service/guards.py)
+    run_service(service.value, app, host=host, port=port, log_level="info", access_log=False, proxy_headers=False)
 
 
 def openapi_document() -> dict[str, Any]:

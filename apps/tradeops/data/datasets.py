@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tradeops.data.fields import FIELDS
 from tradeops.errors import DataError
+from tradeops.scratch import owner
 
 # the timeframe helpers need pandas: imported where bars are checked, so listing and cleaning datasets
 # (`tradeops cleanup`, `data list`) never imports pandas
@@ -294,7 +295,8 @@ class DatasetStore:
         except KeyError:
             pass
         pending = f"{ROOT}/{name}/pending/{version}.json"  # tells cleanup these new parts are not orphans yet
-        self.objects.put(pending, json.dumps({"started_at": _now()}).encode(), "application/json")
+        marker = {"started_at": _now(), "owner": owner()}  # cleanup removes the parts once the owner is gone
+        self.objects.put(pending, json.dumps(marker).encode(), "application/json")
         parts = [part for symbol in sorted(frames) for part in self._write_parts(name, symbol, frames[symbol])]
         manifest = Manifest(
             dataset=name,
@@ -352,10 +354,10 @@ class DatasetStore:
                 self.objects.delete(self._latest_key(name))
         return key
 
-    def writes_in_flight(self, name: str) -> dict[str, str]:
-        """Return the pending-write markers of a dataset (key: when the write started)."""
+    def writes_in_flight(self, name: str) -> dict[str, dict[str, Any]]:
+        """Return the pending-write markers of a dataset (key: `started_at` and, since DC-45, `owner`)."""
         markers = self.objects.keys(f"{ROOT}/{name}/pending/")
-        return {key: json.loads(self.objects.get(key))["started_at"] for key in markers}
+        return {key: json.loads(self.objects.get(key)) for key in markers}
 
     def orphan_parts(self, name: str) -> list[str]:
         """Return part keys no complete version lists (left by a deleted version or an interrupted write)."""

@@ -102,6 +102,7 @@ def import_file(
         raise DataError(f"{path}: --timeframe {timeframe} but most bars are {found} apart")
     frames = bars_to_frames(bars)
     quality = check_frames(frames, timeframe=timeframe or found).to_dict()
+    store.objects.reclaim(f"datasets/{dataset}/")  # parts a killed import was writing (see tradeops.scratch)
     manifest, created = store.write(
         dataset,
         frames,

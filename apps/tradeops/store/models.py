@@ -175,3 +175,16 @@ class AuditRow(Base):
     target: Mapped[str] = mapped_column(String(128))
     outcome: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class DashboardSessionRow(Base):
+    """A browser logged in to the dashboard; the cookie holds only the random id whose SHA-256 is the key."""
+
+    __tablename__ = "dashboard_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    principal: Mapped[str] = mapped_column(String(128))
+    csrf: Mapped[str] = mapped_column(String(64))
+    token_fingerprint: Mapped[str] = mapped_column(String(64))  # of the API token it was issued under
+    created_at: Mapped[float] = mapped_column(Float)  # Unix seconds: compares alike on SQLite and PostgreSQL
+    expires_at: Mapped[float] = mapped_column(Float, index=True)

@@ -7,10 +7,14 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlparse
 
 from tradeops.errors import ConfigError, TradeopsError
+from tradeops.scratch import owner
+
+if TYPE_CHECKING:
+    from tradeops.scratch import Leftover
 
 
 class ObjectStoreError(TradeopsError):
@@ -30,6 +34,7 @@ class ObjectStore(Protocol):
     def delete(self, key: str) -> None: ...
     def keys(self, prefix: str = "") -> list[str]: ...
     def ping(self) -> None: ...
+    def reclaim(self, prefix: str = "", *, dry_run: bool = False) -> list[Leftover]: ...
 
 
 CHUNK = 1024 * 1024
@@ -90,7 +95,7 @@ class FolderObjectStore:
         path = self.root / _check_key(key)
         with self._writing(key):
             path.parent.mkdir(parents=True, exist_ok=True)
-            handle, partial = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
+            handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".partial-{owner()}-")
         size = 0
         try:
             with os.fdopen(handle, "wb") as stream:
@@ -151,6 +156,13 @@ class FolderObjectStore:
     def ping(self) -> None:
         if not os.access(self.root, os.W_OK):
             raise OSError(f"{self.root} is not writable")
+
+    def reclaim(self, prefix: str = "", *, dry_run: bool = False) -> list[Leftover]:
+        """Remove the `.partial-*` files under `prefix` that a killed writer left (see tradeops.scratch)."""
+        from tradeops.scratch import reclaim
+
+        folder = self.root / prefix.rstrip("/") if prefix else self.root
+        return reclaim(sorted(folder.rglob(".partial-*")) if folder.is_dir() else [], dry_run=dry_run)
 
 
 class S3ObjectStore:
@@ -233,6 +245,35 @@ class S3ObjectStore:
     def ping(self) -> None:
         with self._calling("head bucket"):
             self.client.head_bucket(Bucket=self.bucket)
+
+    def reclaim(self, prefix: str = "", *, dry_run: bool = False) -> list[Leftover]:
+        """Abort the multipart uploads under `prefix` begun over GRACE ago (a killed writer's parts, billed)."""
+        from datetime import UTC, datetime
+
+        from tradeops.scratch import GRACE, Leftover
+
+        start = f"{self.prefix}/" if self.prefix else ""
+        gone = []
+        with self._calling("list uploads", prefix):
+            pages = self.client.get_paginator("list_multipart_uploads").paginate(
+                Bucket=self.bucket, Prefix=start + prefix
+            )
+            uploads = [upload for page in pages for upload in page.get("Uploads", [])]
+        for upload in uploads:
+            age = datetime.now(UTC) - upload["Initiated"]
+            if age <= GRACE:
+                continue  # a writer may still be at it: S3 does not say who began an upload
+            with self._calling("list parts", upload["Key"]):
+                parts = self.client.list_parts(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+            size = sum(int(part["Size"]) for part in parts.get("Parts", []))
+            if not dry_run:
+                with self._calling("abort upload", upload["Key"]):
+                    self.client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
+            why = f"an upload begun {age.total_seconds() / 3600:.0f} h ago never completed"
+            gone.append(Leftover(f"{self.url}/{upload['Key'][len(start) :]}", size, why))
+        return gone
 
 
 def open_object_store(url: str, endpoint_url: str | None = None) -> ObjectStore:

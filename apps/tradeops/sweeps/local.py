@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tradeops.errors import ConfigError, DataError
+from tradeops.processes import results, worker_pool
 from tradeops.sweeps.parts import Part, merge_parts, part_from_bytes, part_to_bytes, prepare, run_part
 from tradeops.sweeps.spec import SweepSpec
 
@@ -31,10 +30,9 @@ def run_sharded(spec: SweepSpec, workers: int, *, shards: int | None = None) -> 
 
     count = shards or workers
     spec_json = spec.model_copy(update={"data": pin(spec.data).reference}).model_dump_json()
-    context = get_context("spawn")  # a fresh interpreter per worker, as a pod starts one
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with worker_pool(workers) as pool:  # fresh interpreters that die with this process
         futures = [pool.submit(shard_bytes, spec_json, shard, count) for shard in range(count)]
-        parts = [part_from_bytes(f"shard {i}", future.result()) for i, future in enumerate(futures)]
+        parts = [part_from_bytes(f"shard {i}", data) for i, data in enumerate(results(futures, "a sweep shard"))]
     return merge_parts([(f"shard {p.manifest.shard}", p) for p in parts])
 
 

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import math
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -209,9 +207,10 @@ def optimize(search: Search, trials: int, workers: int = 1) -> tuple[optuna.Stud
     if workers == 1:
         work(search.model_dump_json(), trials)
     else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            for future in [pool.submit(work, search.model_dump_json(), trials) for _ in range(workers)]:
-                future.result()
+        from tradeops.processes import results, worker_pool
+
+        with worker_pool(workers) as pool:  # workers that die with this process
+            list(results([pool.submit(work, search.model_dump_json(), trials) for _ in range(workers)], "trials"))
     return open_study(search), search
 
 

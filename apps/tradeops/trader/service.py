@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from tradeops import __version__
 from tradeops.audit import AuditLog
@@ -18,6 +18,7 @@ from tradeops.errors import ConfigError
 from tradeops.gate.candidate import Candidate, load_candidate
 from tradeops.notify import open_notifier
 from tradeops.service.auth import Principal, token_guard
+from tradeops.service.bodies import RequestBody
 from tradeops.service.guards import install_guards, mutating_under
 from tradeops.service.health import Health, install_health
 from tradeops.settings import AppSettings
@@ -37,10 +38,8 @@ MAX_BACKOFF_SECONDS = 60.0
 LOG = logging.getLogger("tradeops.trader")
 
 
-class StateChange(BaseModel):
+class StateChange(RequestBody):
     """A kill-switch command: what, and why. Who asks is the authenticated principal, never the body."""
-
-    model_config = ConfigDict(extra="forbid")
 
     action: Literal["halt", "reduce-only", "resume"]
     reason: str = Field(min_length=3, max_length=500, description="why; goes to the audit log")

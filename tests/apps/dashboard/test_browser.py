@@ -208,3 +208,24 @@ def test_dc_19_the_kill_switch_halts_the_trader_and_the_audit_names_the_user(ser
     assert "verified" in page.text_content("#backups") and "RTO" in page.text_content("#recovery")
     watched.shot("operations.png")
     assert watched.errors == [] and watched.outside == []
+
+
+@pytest.mark.req("DC-47")
+def test_dc_47_the_csp_holds_in_chromium_with_the_plotly_charts_drawn(served, browser):
+    watched = Watched(browser, served)
+    page = watched.page
+    log_in(watched, served)
+    new_run(page, served, "10", "30")  # waits for plotly to draw the equity chart
+    answer = page.reload()
+    page.wait_for_selector("#chart-equity .main-svg")
+    policy = answer.headers["content-security-policy"]
+    assert "'nonce-" in policy and answer.headers["x-frame-options"] == "DENY"
+    assert page.locator("#chart-underwater .main-svg").count() >= 1
+    assert watched.errors == [], watched.errors  # chromium logs every CSP violation as a console error
+    page.goto(f"{served}/ui/trader")
+    page.wait_for_selector("#trader-chart .main-svg")
+    assert watched.errors == [], watched.errors
+    page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.injected = 1';"
+                  " document.body.appendChild(s); }")  # fmt: skip
+    assert page.evaluate("() => window.injected") is None  # a script without the nonce does not run
+    assert any("Content Security Policy" in error for error in watched.errors), watched.errors

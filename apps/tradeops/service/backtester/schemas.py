@@ -5,20 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from tradeops.engine.limits import MAX_GRID_POINTS
 from tradeops.engine.metrics import METRIC_NAMES
 from tradeops.engine.settings import ExecutionSettings
 from tradeops.errors import ConfigError
 from tradeops.gate.thresholds import Thresholds
+from tradeops.service.bodies import RequestBody
 from tradeops.strategies import STRATEGIES
 from tradeops.strategies.base import validate_params
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class _Request(RequestBody):
     strategy: str = Field(description="strategy name", examples=["sma_cross"])
     params: dict[str, Any] = Field(default_factory=dict, description="strategy parameters", examples=[{"fast": 10}])
     data: str = Field(

@@ -10,9 +10,11 @@ from tradeops.settings import AppSettings
 def install_dashboard(app: FastAPI, settings: AppSettings) -> None:
     """Mount the dashboard's routes on the backtester app (they use its stores from app.state)."""
     from tradeops.service.dashboard import desk, pages, runs
+    from tradeops.service.dashboard.headers import SecurityHeaders
     from tradeops.service.dashboard.session import Sessions
 
-    sessions = Sessions(settings)  # one signing key for every page (random per process in local mode)
+    sessions = Sessions(settings)  # sessions in the database, bound to the API token's fingerprint
     app.include_router(pages.build_router(sessions))
     app.include_router(runs.build_router(settings, sessions))
     app.include_router(desk.build_router(settings, sessions))
+    app.add_middleware(SecurityHeaders)

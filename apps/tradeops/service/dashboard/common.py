@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from tradeops import __version__
 from tradeops.reports.html import fmt
+from tradeops.service.dashboard.headers import NONCE
 from tradeops.service.dashboard.session import Login, Sessions
 
 ENV = jinja2.Environment(
@@ -34,5 +35,7 @@ def login_of(request: Request, sessions: Sessions) -> Login:
 
 
 def render(template: str, login: Login | None, **context: Any) -> HTMLResponse:
-    page = ENV.get_template(template).render(login=login, nav=NAV, fmt=fmt, version=__version__, **context)
+    page = ENV.get_template(template).render(
+        login=login, nav=NAV, fmt=fmt, version=__version__, csp_nonce=NONCE.get(), **context
+    )
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
