@@ -5,7 +5,8 @@
 Cases: (a) one backtest on GOOG, (b) the grid fast 5..50/5 x slow 20..200/10 (fast < slow) on
 GOOG, (c) that grid on many synthetic symbols (peers run on `--peer-symbols` of them and are
 compared by bar-combinations per second), (d) fresh processes that import and run one backtest,
-with the compiled kernel cached and with an empty cache. Nothing here asserts a time.
+with the compiled kernel cached and with an empty cache, (e) the grid on one symbol in ns per
+bar-point against plain numba loops, as ratios. Nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -136,6 +137,57 @@ def child_grid(symbols: int, bars_per_symbol: int) -> None:
     print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_mb}))
 
 
+def case_single_symbol_grid(bars_per_symbol: int, repeat: int) -> dict[str, Any]:
+    """ns per bar-point of the 174-point grid on one symbol: the kernel (as `run_grid` calls it) and `run_grid`,
+    against the plain numba loops of `plain_loops` over the same bars and points, taking turns (issue 29's
+    target: the single-symbol grid within 2x of the plain loop). The plain loop also runs on the 50-symbol
+    layout, where issue 29 measured its 7-8 ns."""
+    from pipelines.bench import plain_loops
+    from tradeops.data import load_bars
+    from tradeops.engine import ExecutionSettings, run_grid
+    from tradeops.engine.backtest import _simulate
+    from tradeops.strategies.base import table_from_points
+    from tradeops.strategies.sma_cross import SmaCross
+
+    strategy, points, settings = SmaCross(), grid_points(), ExecutionSettings()
+    one = load_bars(f"sample:synthetic?symbols=1&bars={bars_per_symbol}")
+    many = load_bars(f"sample:synthetic?symbols=50&bars={bars_per_symbol}")
+    loop, marked = plain_loops.cross_loop(), plain_loops.marked_cross_loop()
+    sides = {}
+    for bars in (one, many):
+        crossover = strategy.crossover(bars, table_from_points(points))
+        signals = crossover.signals()
+        sides[bars.n_symbols] = (bars, crossover, signals)
+    (bars, crossover, signals), (bars_50, _, signals_50) = sides[1], sides[50]
+    calls: dict[str, Callable[[], Any]] = {
+        "kernel, 1 symbol": lambda: _simulate(crossover, bars, settings, record=False),
+        "run_grid, 1 symbol": lambda: run_grid(strategy, points, bars, settings),
+        "plain numba loop, 1 symbol": lambda: loop(bars.close, signals.entries, signals.exits),
+        "plain numba loop crossing the averages, equity marked, 1 symbol": lambda: marked(
+            bars.close, crossover.series, crossover.fast_of, crossover.slow_of
+        ),
+        "plain numba loop, 50 symbols": lambda: loop(bars_50.close, signals_50.entries, signals_50.exits),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for call in calls.values():
+        call()  # compiled and warm
+    for _ in range(repeat):
+        for name, call in calls.items():
+            started = time.perf_counter()
+            call()
+            samples[name].append(time.perf_counter() - started)
+    ns = {
+        name: min(values) / (len(points) * bars.n_bars * (50 if "50 symbols" in name else 1)) * 1e9
+        for name, values in samples.items()
+    }
+    kernel = ns["kernel, 1 symbol"]
+    return {
+        "case": f"e: ns per bar-point, grid of {len(points)} points on 1 symbol x {bars_per_symbol} bars",
+        "ns_per_bar_point": ns,
+        "kernel_over": {name: kernel / value for name, value in ns.items() if name.startswith("plain")},
+    }
+
+
 def fresh_process(code: str, env: dict[str, str] | None = None) -> float:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True)  # noqa: S603 - fixed code
@@ -162,6 +214,11 @@ def case_cold_start() -> dict[str, Any]:
 def summarise(results: list[dict[str, Any]]) -> str:
     lines = []
     for result in results:
+        if "ns_per_bar_point" in result:
+            lines.append(result["case"])
+            lines += [f"  {name:66s} {value:8.1f} ns" for name, value in result["ns_per_bar_point"].items()]
+            lines += [f"  kernel (1 symbol) / {name}: {ratio:.2f}x" for name, ratio in result["kernel_over"].items()]
+            continue
         ours_key = next(k for k in result["seconds"] if k.startswith("tradeops"))
         ours = result["seconds"][ours_key]
         lines.append(result["case"])
@@ -205,6 +262,7 @@ def main(argv: list[str] | None = None) -> None:
     ]
     if not args.skip_cold:
         results.append(case_cold_start())
+    results.append(case_single_symbol_grid(args.bars, max(3, args.repeat)))
     print(summarise(results))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")

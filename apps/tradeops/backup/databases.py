@@ -11,10 +11,9 @@ import subprocess
 import tempfile
 import threading
 import uuid
-import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tradeops.errors import TradeopsError
 from tradeops.scratch import owner, reclaim_beside, reclaim_temporary, scratch_folder, scratch_root
@@ -45,7 +44,8 @@ class BackupError(TradeopsError):
 
 
 class Database(Protocol):
-    """One kind of database, as backups see it."""
+    """One kind of database, as backups see it: `dump` yields and `restore` takes the raw, uncompressed dump
+    (the repository compresses it, `tradeops.backup.codec`)."""
 
     kind: str
     url: str
@@ -68,7 +68,8 @@ def open_database(url: str) -> Database:
 
 
 class PostgresDatabase:
-    """pg_dump's custom format (compressed), taken in the same snapshot the row counts come from."""
+    """pg_dump's custom format, uncompressed (the repository compresses it), taken in the same snapshot the row
+    counts come from; pg_restore reads it and the older backups pg_dump compressed itself alike."""
 
     kind = "postgresql"
 
@@ -129,6 +130,7 @@ class PostgresDatabase:
                         "--format=custom",
                         "--no-owner",
                         "--no-privileges",
+                        "--compress=0",
                         f"--snapshot={snapshot}",
                         f"--dbname={uri}",
                     ],
@@ -261,7 +263,7 @@ def _run_feeding(command: list[str], env: dict[str, str], chunks: Iterable[bytes
 
 
 class SqliteDatabase:
-    """SQLite's backup API into a scratch file, streamed gzip-compressed; restores replace the file atomically."""
+    """SQLite's backup API into a scratch file, streamed as it is; restores replace the file atomically."""
 
     kind = "sqlite"
 
@@ -296,18 +298,15 @@ class SqliteDatabase:
 
         def stream() -> Iterator[bytes]:
             try:
-                compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip framing
                 with copy_path.open("rb") as image:
-                    for block in iter(lambda: image.read(CHUNK), b""):
-                        yield compressor.compress(block)
-                yield compressor.flush()
+                    yield from iter(lambda: image.read(CHUNK), b"")
             finally:
                 folder.cleanup()
 
         return counts, stream()
 
     def restore(self, chunks: Iterable[bytes], target_url: str) -> None:
-        """Decompress into a hidden file beside the target, check it, then rename it over the target."""
+        """Write into a hidden file beside the target, check it, then rename it over the target."""
         target = Path(str(make_url(target_url).database))
         target.parent.mkdir(parents=True, exist_ok=True)
         reclaim_beside(target, ".restore-")  # what killed restores left beside it
@@ -315,7 +314,8 @@ class SqliteDatabase:
         try:
             with os.fdopen(handle, "wb") as image:
                 try:
-                    _gunzip_into(chunks, image)
+                    for chunk in chunks:
+                        image.write(chunk)
                     image.flush()
                     os.fsync(image.fileno())
                 except OSError as error:
@@ -353,22 +353,6 @@ class SqliteDatabase:
         reclaim_temporary()
         with scratch_folder("verify") as folder:
             yield f"sqlite:///{folder / 'scratch.db'}"
-
-
-def _gunzip_into(chunks: Iterable[bytes], image: BinaryIO) -> None:
-    """Inflate gzip chunks into a file, at most CHUNK bytes of output at a time (a zip bomb stays small)."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        for chunk in chunks:
-            data = chunk
-            while data and not inflater.eof:
-                image.write(inflater.decompress(data, CHUNK))
-                data = inflater.unconsumed_tail
-        image.write(inflater.flush())
-    except zlib.error as error:
-        raise BackupError(f"the SQLite backup cannot be decompressed: {error}") from None
-    if not inflater.eof:
-        raise BackupError("the SQLite backup cannot be decompressed: the gzip stream ends early")
 
 
 def _sqlite_tables(connection: sqlite3.Connection) -> list[str]:

@@ -8,11 +8,12 @@ import secrets
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from tradeops import __version__
+from tradeops.backup import codec
 from tradeops.backup.databases import BackupError, Database, open_database
 from tradeops.backup.retention import BackupInfo, RetentionPolicy, plan_prune
 from tradeops.store.objects import ObjectStore
@@ -39,6 +40,15 @@ class Manifest(BaseModel):
     sha256: str
     tables: dict[str, int]
     dump_seconds: float
+    codec: codec.Codec  # how the dump object is compressed (`tradeops.backup.codec`)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _codec_before_issue_29(cls, data: Any) -> Any:
+        """Manifests written before the codec was recorded: SQLite dumps were gzip, pg_dump's compressed itself."""
+        if isinstance(data, dict) and "codec" not in data:
+            return {**data, "codec": "gzip" if data.get("database") == "sqlite" else "none"}
+        return data
 
 
 class Verification(BaseModel):
@@ -107,7 +117,7 @@ class BackupRepository:
         return f"{PREFIX}/{backup_id}/{name}"
 
     def create(self, *, kind: str = "scheduled", label: str | None = None) -> Manifest:
-        """Dump, stream to the store while hashing, then write the manifest (last)."""
+        """Dump, compress (`codec.CODEC`), stream to the store while hashing, then write the manifest (last)."""
         if kind not in ("scheduled", "restore-point"):
             raise BackupError(f"kind {kind!r}: use scheduled or restore-point")
         created = datetime.now(UTC)
@@ -117,7 +127,7 @@ class BackupRepository:
         tables, chunks = self.database.dump()
         digest = hashlib.sha256()
         try:
-            size = self.objects.put_stream(self._key(backup_id, "dump"), _hashing(chunks, digest))
+            size = self.objects.put_stream(self._key(backup_id, "dump"), _hashing(codec.compress(chunks), digest))
         finally:
             close = getattr(chunks, "close", None)
             if close is not None:
@@ -133,6 +143,7 @@ class BackupRepository:
             sha256=digest.hexdigest(),
             tables=tables,
             dump_seconds=round(time.perf_counter() - started, 4),
+            codec=codec.CODEC,
         )
         self.objects.put(
             self._key(backup_id, "manifest.json"), manifest.model_dump_json(indent=2).encode(), "application/json"
@@ -222,7 +233,7 @@ class BackupRepository:
         return verification
 
     def _test_restore(self, manifest: Manifest) -> tuple[float, dict[str, int]]:
-        chunks = self._verified_stream(manifest)
+        chunks = codec.decompress(self._verified_stream(manifest), manifest.codec)
         with self.database.scratch() as scratch_url:
             started = time.perf_counter()
             self.database.restore(chunks, scratch_url)
@@ -251,8 +262,9 @@ class BackupRepository:
                 + "".join(f"; {line}" for line in losses)
                 + "; add --yes to confirm (or --target-url for a scratch database)"
             )
+        manifest = self.manifest(backup_id)
         started = time.perf_counter()
-        self.database.restore(self._verified_stream(self.manifest(backup_id)), target)
+        self.database.restore(codec.decompress(self._verified_stream(manifest), manifest.codec), target)
         return time.perf_counter() - started
 
     def restore_plan(self, backup_id: str) -> RestorePlan:

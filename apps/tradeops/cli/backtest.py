@@ -24,6 +24,7 @@ from tradeops.cli.options import (
     Start,
     Strategy,
     emit_json,
+    emit_text,
     execution_options,
     parse_grid,
     parse_params,
@@ -39,7 +40,7 @@ from tradeops.engine import run_backtest, run_grid
 from tradeops.engine.backtest import grid_summary
 from tradeops.engine.limits import check_grid_points
 from tradeops.engine.metrics import METRIC_NAMES
-from tradeops.engine.result import result_to_dict
+from tradeops.engine.result import result_json, result_to_dict
 from tradeops.engine.walkforward import fold_windows, walk_forward, walk_forward_to_dict
 from tradeops.errors import ConfigError
 from tradeops.reports import write_report
@@ -96,7 +97,7 @@ def run(
 
         stderr.print(f"stored as run {store_cli_run(result, payload, data)} (`tradeops runs show ID`)")
     if as_json:
-        emit_json(payload)
+        emit_text(result_json(payload))
         return
     Console(emoji=False).print(metrics_table(f"{strategy} {params.model_dump()} on {data}", payload["metrics"]))
 

@@ -260,13 +260,17 @@ def execution_settings(base: ExecutionSettings | None = None, **given: Any) -> E
 
 def emit_json(payload: Any, out: Path | None = None) -> None:
     """Print JSON to stdout, or write it atomically to `out`."""
-    text = json.dumps(payload, indent=2, allow_nan=False, default=str)
+    emit_text(json.dumps(payload, indent=2, allow_nan=False, default=str), out)
+
+
+def emit_text(text: str, out: Path | None = None) -> None:
+    """Print JSON text serialised elsewhere (a backtest result: `result_json`), or write it atomically to `out`."""
     if out is None:
         sys.stdout.write(text + "\n")
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
-    partial.write_text(text + "\n")
+    partial.write_text(text + "\n", encoding="utf-8")
     partial.replace(out)
 
 

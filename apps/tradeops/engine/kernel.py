@@ -115,6 +115,20 @@ def crossing_codes(fast, slow, t, codes):
 
 
 @njit(cache=True)
+def crossing_code_one(fast, slow, t, codes):
+    """`crossing_codes` for one symbol, indexing the two series directly (issue 29: on one symbol the row views
+    the many-symbol pass takes cost more than the crossing itself; on many symbols that pass is faster)."""
+    if t == 0:
+        codes[0] = 0
+        return False
+    up = (fast[t - 1, 0] < slow[t - 1, 0]) & (fast[t, 0] > slow[t, 0])
+    down = (fast[t - 1, 0] > slow[t - 1, 0]) & (fast[t, 0] < slow[t, 0])
+    code = np.uint8(up) * np.uint8(ENTRY | SHORT_EXIT) | np.uint8(down) * np.uint8(EXIT | SHORT_ENTRY)
+    codes[0] = code
+    return code != 0
+
+
+@njit(cache=True)
 def array_codes(entries, exits, short_entries, short_exits, t, p, codes):
     """Fill codes[s] with point p's signals at bar t from the four signal arrays; return whether any is set."""
     any_signal = np.uint8(0)
@@ -127,39 +141,70 @@ def array_codes(entries, exits, short_entries, short_exits, t, p, codes):
     return any_signal != 0
 
 
+# A point's totals while the loop runs are local variables (tuples the compiler keeps in registers, issue 29:
+# a row of the result array written every bar cost a quarter of a single-symbol grid): the trade totals
+# (CLOSED_TRADES, WINNING_TRADES, GROSS_PROFIT, GROSS_LOSS, PNL_SQ) and the bar totals (MAX_DRAWDOWN,
+# MAX_DRAWDOWN_BARS, RETURN_MEAN, RETURN_M2, DOWNSIDE_SQ, EXPOSURE_BARS, N_RETURNS), stored once per point.
+
+
 @njit(cache=True)
-def count_trade(row, pnl):
-    """Add one closed trade's PnL to a point's accumulators."""
-    row[CLOSED_TRADES] += 1
-    row[PNL_SQ] += pnl * pnl
+def add_trade(totals, pnl):
+    """The trade totals after one more closed trade with this PnL."""
+    closed, winning, gross_profit, gross_loss, pnl_sq = totals
+    closed += 1
+    pnl_sq += pnl * pnl
     if pnl > 0:
-        row[WINNING_TRADES] += 1
-        row[GROSS_PROFIT] += pnl
+        winning += 1
+        gross_profit += pnl
     else:
-        row[GROSS_LOSS] -= pnl
+        gross_loss -= pnl
+    return closed, winning, gross_profit, gross_loss, pnl_sq
 
 
 @njit(cache=True)
-def count_bar(row, t, equity, previous, peak, peak_bar, exposed):
-    """Add bar `t`'s equity to a point's accumulators; return the new (peak, peak_bar)."""
+def add_bar(totals, t, equity, previous, peak, peak_bar, exposed):
+    """The bar totals after bar `t`'s equity, and the new (peak, peak_bar)."""
+    max_drawdown, max_drawdown_bars, mean, m2, downside_sq, exposure_bars, n_returns = totals
     if exposed:
-        row[EXPOSURE_BARS] += 1
+        exposure_bars += 1
     if t > 0:  # Welford's online mean and variance of per-bar returns
         ret = equity / previous - 1.0
-        count = row[N_RETURNS] + 1
-        delta = ret - row[RETURN_MEAN]
-        row[RETURN_MEAN] += delta / count
-        row[RETURN_M2] += delta * (ret - row[RETURN_MEAN])
+        count = n_returns + 1
+        delta = ret - mean
+        mean += delta / count
+        m2 += delta * (ret - mean)
         if ret < 0:
-            row[DOWNSIDE_SQ] += ret * ret
-        row[N_RETURNS] = count
+            downside_sq += ret * ret
+        n_returns = count
     if equity >= peak:
         if t - peak_bar > 1:  # a drawdown just ended: its duration counts the recovery bar
-            row[MAX_DRAWDOWN_BARS] = max(row[MAX_DRAWDOWN_BARS], t - peak_bar)
-        return equity, t
-    row[MAX_DRAWDOWN] = max(row[MAX_DRAWDOWN], 1.0 - equity / peak)
-    row[MAX_DRAWDOWN_BARS] = max(row[MAX_DRAWDOWN_BARS], t - peak_bar)
-    return peak, peak_bar
+            max_drawdown_bars = max(max_drawdown_bars, t - peak_bar)
+        peak, peak_bar = equity, t
+    else:
+        max_drawdown = max(max_drawdown, 1.0 - equity / peak)
+        max_drawdown_bars = max(max_drawdown_bars, t - peak_bar)
+    return (max_drawdown, max_drawdown_bars, mean, m2, downside_sq, exposure_bars, n_returns), peak, peak_bar
+
+
+NO_TRADES = (0.0, 0.0, 0.0, 0.0, 0.0)  # add_trade's totals before the first trade
+NO_BARS = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)  # add_bar's totals before the first bar
+
+
+@njit(cache=True)
+def store_totals(row, trade_totals, bar_totals, skipped, final_equity):
+    """Write a point's totals into its accumulator row (RAW_FIELDS), once, when its loop ends."""
+    row[CLOSED_TRADES], row[WINNING_TRADES], row[GROSS_PROFIT], row[GROSS_LOSS], row[PNL_SQ] = trade_totals
+    (
+        row[MAX_DRAWDOWN],
+        row[MAX_DRAWDOWN_BARS],
+        row[RETURN_MEAN],
+        row[RETURN_M2],
+        row[DOWNSIDE_SQ],
+        row[EXPOSURE_BARS],
+        row[N_RETURNS],
+    ) = bar_totals
+    row[SKIPPED_ENTRIES] = skipped
+    row[FINAL_EQUITY] = final_equity
 
 
 @njit(cache=True, parallel=True)
@@ -215,9 +260,12 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
         peak_bar = 0
         previous = init_cash
         codes = np.zeros(n_symbols, dtype=np.uint8)  # bar t - 1's signals, symbol by symbol
+        trade_totals, bar_totals, skipped = NO_TRADES, NO_BARS, 0.0
         for t in range(n_bars):
             if t == 0:
                 signalled = False
+            elif crossover and n_symbols == 1:
+                signalled = crossing_code_one(fast, slow, t - 1, codes)
             elif crossover:
                 signalled = crossing_codes(fast, slow, t - 1, codes)
             else:
@@ -239,7 +287,7 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
                     state, result = _close(state, price, fees, slippage)
                     if result.status == orders.FILLED:
                         pnl = state.cash - cash_before[s]
-                        count_trade(raw[p], pnl)
+                        trade_totals = add_trade(trade_totals, pnl)
                         if record:
                             k = n_recorded[p]
                             trades_out[k, 0] = s
@@ -260,7 +308,7 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
                         entry_price[s] = result.price
                         entry_fees[s] = result.fees
                     else:  # a signal the account could not act on: less than one lot, below the minimum
-                        raw[p, SKIPPED_ENTRIES] += 1
+                        skipped += 1
                 cash[s] = state.cash
                 position[s] = state.position
                 debt[s] = state.debt
@@ -273,9 +321,9 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
                     exposed = True
             if record:
                 equity_out[t, p] = equity
-            peak, peak_bar = count_bar(raw[p], t, equity, previous, peak, peak_bar, exposed)
+            bar_totals, peak, peak_bar = add_bar(bar_totals, t, equity, previous, peak, peak_bar, exposed)
             previous = equity
-        raw[p, FINAL_EQUITY] = previous
+        store_totals(raw[p], trade_totals, bar_totals, skipped, previous)
         if record:
             for s in range(n_symbols):
                 if position[s] != 0:

@@ -134,11 +134,14 @@ def raw_from_history(initial_cash: float, equity: np.ndarray, exposed: np.ndarra
     position, and the closed trades' PnL in closing order, through the kernel's own accumulating functions:
     how the trader's ledger gets exactly the backtest's metrics."""
     raw = np.zeros((1, len(kernel.RAW_FIELDS)))
-    peak, peak_bar, previous = initial_cash, 0, initial_cash
+    bar_totals, peak, peak_bar, previous = kernel.NO_BARS, initial_cash, 0, initial_cash
     for t, value in enumerate(equity):
-        peak, peak_bar = kernel.count_bar(raw[0], t, float(value), previous, peak, peak_bar, bool(exposed[t]))
+        bar_totals, peak, peak_bar = kernel.add_bar(
+            bar_totals, t, float(value), previous, peak, peak_bar, bool(exposed[t])
+        )
         previous = float(value)
-    raw[0, kernel.FINAL_EQUITY] = previous
+    trade_totals = kernel.NO_TRADES
     for pnl in pnls:
-        kernel.count_trade(raw[0], float(pnl))
+        trade_totals = kernel.add_trade(trade_totals, float(pnl))
+    kernel.store_totals(raw[0], trade_totals, bar_totals, 0.0, previous)
     return raw
