@@ -46,6 +46,7 @@ from tradeops.reports import write_report
 from tradeops.settings import load_settings
 from tradeops.strategies import get_strategy
 from tradeops.strategies.base import expand_grid, validate_params
+from tradeops.sweeps.found import best_candidate, write_candidate
 from tradeops.sweeps.local import TABLE_SUFFIXES, run_sharded, walkforward_payload, write_table
 from tradeops.sweeps.results import best_records
 from tradeops.sweeps.spec import SweepSpec
@@ -120,6 +121,10 @@ def sweep(
     report: Annotated[
         Path | None, typer.Option("--report", help="write an HTML heatmap of --sort-by over the first two --grid names")
     ] = None,
+    candidate_out: Annotated[
+        Path | None,
+        typer.Option("--candidate-out", help="write the best point as a candidate file (.yaml) with its provenance"),
+    ] = None,
     execution: ExecutionOptions = GIVEN_NONE,
     max_gap: MaxGap = None,
 ) -> None:
@@ -172,6 +177,12 @@ def sweep(
     if out is not None:
         write_table(table, out)
     records = best_records(table, sort_by, top)
+    found = best_candidate(
+        table, sort_by, strategy=strategy, data=data, grid=axes, execution=settings.model_dump(mode="json")
+    )
+    if candidate_out is not None:
+        write_candidate(candidate_out, found)
+        stderr.print(f"candidate written to {candidate_out} (best of {len(points)} trials)")
     if as_json:
         emit_json(
             {
@@ -182,6 +193,7 @@ def sweep(
                 "sort_by": sort_by,
                 "best": records,
                 "table": str(out) if out else None,
+                "candidate": found,
             }
         )
         return

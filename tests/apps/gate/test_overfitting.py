@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.apps.cli.test_cli import cli
 from tradeops.bundles import BundleContent, BundleStore, DatasetRef
 from tradeops.data import load_bars
 from tradeops.engine import ExecutionSettings, run_grid
@@ -212,3 +215,35 @@ def test_dc_43_the_champion_itself_is_not_worse_than_itself():
     candidate = validate_candidate({"strategy": "sma_cross", "params": {"fast": 10, "slow": 30}})
     check = by_name(run_gate(candidate, champion=Champion(candidate, "the same"))[0])["champion"]
     assert check.passed and check.value is None and "identical" in check.detail
+
+
+@pytest.mark.req("DC-41", "DC-42")
+def test_dc_41_dc_42_a_sweep_writes_its_best_point_with_its_provenance_and_the_gate_judges_it(
+    monkeypatch, capsys, tmp_path
+):
+    data = walk_csv(tmp_path / "noise.csv", seed=3)
+    found = tmp_path / "found.yaml"
+    code, out, _ = cli(monkeypatch, capsys, "backtest", "sweep", "--strategy", "sma_cross", "--data", data,
+                       "--grid", "fast=2:21:1", "--grid", "slow=30:120:10", "--candidate-out", str(found), "--json")  # fmt: skip
+    assert code == 0
+    swept = json.loads(out)["candidate"]
+    assert swept == yaml.safe_load(found.read_text())
+    assert swept["params"] == best_of_sweep(data)["params"]  # the same best point as the sweep's own table
+    assert swept["provenance"]["trials"] == 200 and swept["provenance"]["sharpe_variance"] > 0
+    code, out, _ = cli(monkeypatch, capsys, "gate", "--config", str(found), "--json")
+    checks = {c["name"]: c for c in json.loads(out)["checks"]}
+    assert code == 1 and not checks["min_deflated_sharpe"]["passed"] and not checks["max_pbo"]["passed"]
+    assert "best of 200 trials (sweep)" in checks["max_pbo"]["detail"]
+
+
+@pytest.mark.req("DC-41")
+def test_dc_41_an_optuna_study_hands_its_trials_to_the_gate(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("TRADEOPS_DATA_DIR", str(tmp_path))
+    code, out, _ = cli(monkeypatch, capsys, "backtest", "optimize", "--strategy", "sma_cross", "--data", "sample:GOOG",
+                       "--space", "fast=2:20", "--space", "slow=25:80", "--trials", "12", "--seed", "3", "--json")  # fmt: skip
+    outcome = json.loads(out)
+    provenance = outcome["candidate"]["provenance"]
+    assert provenance["method"] == "optimize" and provenance["trials"] == outcome["states"]["complete"]
+    assert len(provenance["points"]) == provenance["trials"] and provenance["run"].startswith("study:")
+    dsr = next(c for c in outcome["verdict"]["checks"] if c["name"] == "min_deflated_sharpe")
+    assert f"best of {provenance['trials']} trials (optimize, run study:" in dsr["detail"]
