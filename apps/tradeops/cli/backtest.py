@@ -102,6 +102,12 @@ def run(
     Console(emoji=False).print(metrics_table(f"{strategy} {params.model_dump()} on {data}", payload["metrics"]))
 
 
+def _write_found(path: Path | None, found: dict) -> None:
+    if path is not None:
+        write_candidate(path, found)
+        stderr.print(f"candidate written to {path} (best of {found['provenance']['trials']} trials)")
+
+
 @app.command("sweep")
 @execution_options()
 def sweep(
@@ -180,9 +186,7 @@ def sweep(
     found = best_candidate(
         table, sort_by, strategy=strategy, data=data, grid=axes, execution=settings.model_dump(mode="json")
     )
-    if candidate_out is not None:
-        write_candidate(candidate_out, found)
-        stderr.print(f"candidate written to {candidate_out} (best of {len(points)} trials)")
+    _write_found(candidate_out, found)
     if as_json:
         emit_json(
             {

@@ -223,8 +223,9 @@ def test_dc_41_dc_42_a_sweep_writes_its_best_point_with_its_provenance_and_the_g
 ):
     data = walk_csv(tmp_path / "noise.csv", seed=3)
     found = tmp_path / "found.yaml"
-    code, out, _ = cli(monkeypatch, capsys, "backtest", "sweep", "--strategy", "sma_cross", "--data", data,
-                       "--grid", "fast=2:21:1", "--grid", "slow=30:120:10", "--candidate-out", str(found), "--json")  # fmt: skip
+    grid = ["--grid", "fast=2:21:1", "--grid", "slow=30:120:10"]
+    sweep = ["backtest", "sweep", "--strategy", "sma_cross", "--data", data, *grid, "--candidate-out", str(found)]
+    code, out, _ = cli(monkeypatch, capsys, *sweep, "--json")
     assert code == 0
     swept = json.loads(out)["candidate"]
     assert swept == yaml.safe_load(found.read_text())
@@ -239,8 +240,19 @@ def test_dc_41_dc_42_a_sweep_writes_its_best_point_with_its_provenance_and_the_g
 @pytest.mark.req("DC-41")
 def test_dc_41_an_optuna_study_hands_its_trials_to_the_gate(monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("TRADEOPS_DATA_DIR", str(tmp_path))
-    code, out, _ = cli(monkeypatch, capsys, "backtest", "optimize", "--strategy", "sma_cross", "--data", "sample:GOOG",
-                       "--space", "fast=2:20", "--space", "slow=25:80", "--trials", "12", "--seed", "3", "--json")  # fmt: skip
+    space = ["--space", "fast=2:20", "--space", "slow=25:80", "--trials", "12", "--seed", "3"]
+    _, out, _ = cli(
+        monkeypatch,
+        capsys,
+        "backtest",
+        "optimize",
+        "--strategy",
+        "sma_cross",
+        "--data",
+        "sample:GOOG",
+        *space,
+        "--json",
+    )
     outcome = json.loads(out)
     provenance = outcome["candidate"]["provenance"]
     assert provenance["method"] == "optimize" and provenance["trials"] == outcome["states"]["complete"]
