@@ -69,12 +69,21 @@ def paired_test(differences: np.ndarray, margin: float) -> PairedTest:
     return PairedTest(mean, statistic, NormalDist().cdf(statistic), lags)
 
 
-def running_champion(stack: str, objects: ObjectStore) -> Champion | None:
-    """The candidate of the stack's running release (its bundle's when it has one); None before a first deploy."""
+def running_champion(stack: str, objects: ObjectStore | None = None) -> Champion | None:
+    """The candidate of the stack's running release (its bundle's when it has one); None before a first deploy.
+
+    Releases are read from `objects`, or from the object store the settings name.
+    """
     from tradeops.bundles import BundleStore
     from tradeops.gate.candidate import validate_candidate
     from tradeops.releases import ReleaseStore
 
+    if objects is None:
+        from tradeops.settings import load_settings
+        from tradeops.store.objects import open_object_store
+
+        settings = load_settings()
+        objects = open_object_store(settings.resolved_object_store, settings.s3_endpoint_url)
     release = ReleaseStore(objects).current(stack)
     if release is None:
         return None
@@ -95,7 +104,14 @@ def champion_check(result: BacktestResult, champion: Champion | None, thresholds
         return None
     z_limit = -NormalDist().inv_cdf(selection.champion_confidence)
     if champion is None:
-        return Check("champion", "selection", None, z_limit, True, "no bundle running in the stack (first deploy)")
+        return Check(
+            "champion",
+            "selection",
+            None,
+            z_limit,
+            True,
+            "no champion: no bundle runs in the stack yet (first deploy), or no stack named",
+        )
     bars = result.bars
     theirs = run_backtest(
         get_strategy(champion.candidate.strategy), champion.candidate.strategy_params(), bars, result.settings
