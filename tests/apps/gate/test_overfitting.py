@@ -11,15 +11,19 @@ import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
+from pipelines.stages.comment import comment_body
 
 from tests.apps.cli.test_cli import cli
+from tests.apps.notify.test_notifiers import make_run
 from tradeops.bundles import BundleContent, BundleStore, DatasetRef
 from tradeops.data import load_bars
 from tradeops.engine import ExecutionSettings, run_grid
 from tradeops.errors import ConfigError
 from tradeops.gate import Champion, run_gate, running_champion, validate_candidate
 from tradeops.gate.overfitting import deflated_sharpe, expected_max_sharpe, probability_of_overfitting
+from tradeops.notify.messages import gate_verdict
 from tradeops.releases import Release, ReleaseStore
+from tradeops.reports import write_report
 from tradeops.store.objects import FolderObjectStore
 from tradeops.strategies import get_strategy
 from tradeops.strategies.base import expand_grid
@@ -259,3 +263,25 @@ def test_dc_41_an_optuna_study_hands_its_trials_to_the_gate(monkeypatch, capsys,
     assert len(provenance["points"]) == provenance["trials"] and provenance["run"].startswith("study:")
     dsr = next(c for c in outcome["verdict"]["checks"] if c["name"] == "min_deflated_sharpe")
     assert f"best of {provenance['trials']} trials (optimize, run study:" in dsr["detail"]
+
+
+@pytest.mark.req("DC-41", "DC-42", "DC-43")
+def test_dc_41_dc_42_dc_43_the_verdict_report_pr_comment_and_slack_show_the_three_checks(tmp_path):
+    candidate = validate_candidate(best_of_sweep(walk_csv(tmp_path / "noise.csv", seed=3)))
+    verdict, result = run_gate(candidate)
+    payload = verdict.to_dict()
+    shown = {c["name"]: c for c in payload["checks"] if c["name"] in SELECTION}
+    assert set(shown) == set(SELECTION) and all(c["detail"] and c["limit"] is not None for c in shown.values())
+    report = tmp_path / "report.html"
+    write_report(report, result, verdict)
+    html = report.read_text()
+    assert all(name in html for name in SELECTION) and "best of 200 trials (sweep)" in html
+    (tmp_path / "gate-dev.json").write_text(json.dumps({"stack": "dev", **payload}))
+    body = comment_body(tmp_path, run_url=None, sha="a" * 40)
+    pbo = shown["max_pbo"]
+    assert f"| max_pbo | selection | {pbo['value']:,.4g} | 0.2 | **FAIL** | best of 200 trials (sweep); CSCV" in body
+    message = gate_verdict(make_run(verdict=payload))
+    assert any(
+        line.startswith("FAILED min_deflated_sharpe: value ") and "best of 200" in line for line in message.lines
+    )
+    assert any(line.startswith("champion: value n/a") and "first deploy" in line for line in message.lines)
