@@ -46,7 +46,7 @@ from tradeops.reports import write_report
 from tradeops.settings import load_settings
 from tradeops.strategies import get_strategy
 from tradeops.strategies.base import expand_grid, validate_params
-from tradeops.sweeps.found import best_candidate, write_candidate
+from tradeops.sweeps.found import best_candidate, found_candidate, write_candidate
 from tradeops.sweeps.local import TABLE_SUFFIXES, run_sharded, walkforward_payload, write_table
 from tradeops.sweeps.results import best_records
 from tradeops.sweeps.spec import SweepSpec
@@ -226,6 +226,10 @@ def walkforward(
     out: Annotated[Path | None, typer.Option("--out", help="with --shard: the part file (.parquet)")] = None,
     workers: Workers = 1,
     report: Annotated[Path | None, typer.Option("--report", help="write an HTML report: folds on the equity")] = None,
+    candidate_out: Annotated[
+        Path | None,
+        typer.Option("--candidate-out", help="write the last fold's choice as a candidate file with its provenance"),
+    ] = None,
     execution: ExecutionOptions = GIVEN_NONE,
     max_gap: MaxGap = None,
 ) -> None:
@@ -284,6 +288,17 @@ def walkforward(
             subtitle = f"data {bars.name} version {bars.fingerprint()}; train {train_bars} bars, test {test_bars} bars"
             write_html(report, walkforward_page(result, title=title, subtitle=subtitle))
             stderr.print(f"report written to {report}")
+    payload["candidate"] = found_candidate(  # what trades next: the last fold's choice among the grid's points
+        strategy=strategy,
+        data=data,
+        params=payload["folds"][-1]["params"],
+        execution=settings.model_dump(mode="json"),
+        method="walkforward",
+        trials=len(points),
+        variance=None,
+        grid=varied,
+    )
+    _write_found(candidate_out, payload["candidate"])
     if as_json:
         emit_json(payload)
         return

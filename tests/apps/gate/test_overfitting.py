@@ -285,3 +285,22 @@ def test_dc_41_dc_42_dc_43_the_verdict_report_pr_comment_and_slack_show_the_thre
         line.startswith("FAILED min_deflated_sharpe: value ") and "best of 200" in line for line in message.lines
     )
     assert any(line.startswith("champion: value n/a") and "first deploy" in line for line in message.lines)
+
+
+@pytest.mark.req("DC-41")
+def test_dc_41_a_walk_forward_hands_its_last_choice_and_its_grid_to_the_gate(monkeypatch, capsys, tmp_path):
+    found = tmp_path / "walked.yaml"
+    grid = ["--grid", "fast=5:15:5", "--grid", "slow=30:50:10"]
+    walk = ["backtest", "walkforward", "--strategy", "sma_cross", "--data", "sample:GOOG", *grid]
+    code, out, _ = cli(monkeypatch, capsys, *walk, "--train-bars", "500", "--test-bars", "250",
+                       "--candidate-out", str(found), "--json")  # fmt: skip
+    payload = json.loads(out)
+    assert code == 0 and payload["candidate"] == yaml.safe_load(found.read_text())
+    assert payload["candidate"]["params"] == payload["folds"][-1]["params"]
+    grid_values = {"fast": [5, 10, 15], "slow": [30, 40, 50]}
+    expected = {"method": "walkforward", "trials": 9, "sharpe_variance": None, "grid": grid_values}
+    assert payload["candidate"]["provenance"] == expected
+    code, out, _ = cli(monkeypatch, capsys, "gate", "--config", str(found), "--json")
+    checks = {c["name"]: c for c in json.loads(out)["checks"]}
+    assert "best of 9 trials (walkforward)" in checks["min_deflated_sharpe"]["detail"]
+    assert "9 of 9 trials rebuilt" in checks["max_pbo"]["detail"]
