@@ -89,6 +89,8 @@ def running_champion(stack: str, objects: ObjectStore | None = None) -> Champion
         return None
     bundle = BundleStore(objects).find(release.bundle_id) if release.bundle_id else None
     raw = bundle.content.candidate if bundle is not None else release.config.get("candidate")
+    if not raw:  # a release that records no candidate (none of the deploy path's) has nothing to compare with
+        return None
     source = f"{bundle.id} ({release.version})" if bundle is not None else f"release {release.version}"
     return Champion(validate_candidate(raw, f"stack {stack} running {source}"), source)
 
