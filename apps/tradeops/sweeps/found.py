@@ -48,7 +48,14 @@ def found_candidate(
 
 
 def best_candidate(
-    table: pd.DataFrame, sort_by: str, *, strategy: str, data: str, grid: dict[str, list[Any]], execution: dict
+    table: pd.DataFrame,
+    sort_by: str,
+    *,
+    strategy: str,
+    data: str,
+    grid: dict[str, list[Any]],
+    execution: dict,
+    run: str | None = None,
 ) -> dict[str, Any]:
     """A sweep's candidate: its best row by `sort_by`, the grid and the spread of Sharpe ratios it was picked from."""
     from tradeops.engine.backtest import best_rows
@@ -68,6 +75,7 @@ def best_candidate(
         trials=len(table),
         variance=sharpe_variance(table["sharpe"]),
         grid=grid,
+        run=run,
     )
 
 
