@@ -14,7 +14,7 @@ from tradeops.data.datasets import PREFIX as DATASET_PREFIX
 from tradeops.data.datasets import open_datasets, parse_ref
 from tradeops.engine import BacktestResult
 from tradeops.errors import ConfigError, DataError
-from tradeops.gate import Verdict, run_gate
+from tradeops.gate import Verdict, run_gate, running_champion
 from tradeops.releases import Release, ReleaseStore, VerdictRecord
 from tradeops.store.objects import ObjectStore
 
@@ -43,10 +43,16 @@ def validate_settings(settings: dict[str, Any], version: str) -> StackConfig:
         raise StepFailed("validate", str(error)) from None
 
 
-def judge(config: StackConfig, objects: ObjectStore | None = None) -> tuple[Verdict, BacktestResult | None]:
-    """The gate on the stack's candidate (datasets read from `objects`); a crash is undecided, never a pass."""
+def judge(
+    config: StackConfig, objects: ObjectStore | None = None, *, stack: str | None = None
+) -> tuple[Verdict, BacktestResult | None]:
+    """The gate on the stack's candidate (datasets read from `objects`); a crash is undecided, never a pass.
+
+    With `stack`, the candidate is also compared with the bundle running in it (the `champion` check).
+    """
     try:
-        return run_gate(config.candidate, objects=objects)
+        champion = running_champion(stack, objects) if stack is not None else None
+        return run_gate(config.candidate, objects=objects, champion=champion)
     except Exception as error:  # noqa: BLE001 - the gate must fail closed
         return Verdict(error=f"internal error: {type(error).__name__}: {error}"), None
 
@@ -63,7 +69,7 @@ def verdict_reason(verdict: dict[str, Any]) -> str:
 
 def gate(stack: str, version: str, config: StackConfig, releases: ReleaseStore) -> VerdictRecord:
     """Run the gate and record its verdict (whatever it is)."""
-    return releases.save_verdict(stack, version, judge(config, releases.objects)[0].to_dict())
+    return releases.save_verdict(stack, version, judge(config, releases.objects, stack=stack)[0].to_dict())
 
 
 def require_pass(record: VerdictRecord) -> None:

@@ -21,11 +21,12 @@ def _gate_section(verdict: dict[str, Any]) -> list[str]:
     lines = [f"#### Gate `{verdict['stack']}`: **{word}** (exit {verdict['exit_code']})", ""]
     if verdict.get("error"):
         return [*lines, f"> {verdict['error']}", ""]
-    lines += ["| check | group | value | limit | result |", "|---|---|---|---|---|"]
+    lines += ["| check | group | value | limit | result | detail |", "|---|---|---|---|---|---|"]
     for check in verdict["checks"]:
         result = "pass" if check["passed"] else "**FAIL**"
         value, limit = _number(check["value"]), _number(check["limit"])
-        lines.append(f"| {check['name']} | {check['group']} | {value} | {limit} | {result} |")
+        detail = str(check.get("detail") or "").replace("|", "\\|")
+        lines.append(f"| {check['name']} | {check['group']} | {value} | {limit} | {result} | {detail} |")
     return [*lines, ""]
 
 

@@ -19,7 +19,7 @@ def gate_stack(stack: str, out: Path) -> dict[str, Any]:
     values = stack_config(stack)
     try:
         config = parse_stack_config(values.get("tradeops:settings"), str(values.get("tradeops:version", "dev")))
-        verdict, result = judge(config)
+        verdict, result = judge(config, stack=stack)  # against the bundle the stack runs, when the store has one
     except StackConfigError as error:
         verdict, result = Verdict(error=str(error)), None
     out.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ from pydantic import Field
 from tradeops.assistant.guard import Guarded, tool_errors
 from tradeops.assistant.results import ProposalResult, PullRequestRef
 from tradeops.errors import ConfigError
+from tradeops.gate.candidate import HAND_WRITTEN, Provenance
 from tradeops.trader import killswitch
 from tradeops.trader.control import COMMANDS, TraderStatus
 from tradeops.vcs.proposals import propose_audited
@@ -39,8 +40,17 @@ class WriteTools(Guarded):
         ],
         ctx: Context,
         open_pr: Annotated[bool, Field(description="commit on a new branch and open a pull request")] = True,
+        provenance: Annotated[
+            Provenance | None,
+            Field(
+                description="how the parameters were found: the `candidate.provenance` a sweep or study printed;"
+                " omitted: by hand, one trial"
+            ),
+        ] = None,
     ) -> ProposalResult:
-        """Validate new parameters against the strategy's schema, run the gate, and open a pull request."""
+        """Validate new parameters against the strategy's schema, run the gate, and open a pull request.
+
+        The gate deflates the Sharpe ratio for the trials the provenance records, and the PR states it."""
         stack_file(stack)
         principal = self.caller(ctx)
         actor = f"mcp:{principal}"
@@ -57,6 +67,7 @@ class WriteTools(Guarded):
                 stack=stack,
                 overrides=params,
                 open_pr=open_pr,
+                provenance=provenance or HAND_WRITTEN,
             )
         )
         await ctx.report_progress(2, 2, "pull request opened" if proposal.pull_request else "gated")

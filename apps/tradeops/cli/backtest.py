@@ -47,6 +47,7 @@ from tradeops.reports import write_report
 from tradeops.settings import load_settings
 from tradeops.strategies import get_strategy
 from tradeops.strategies.base import expand_grid, validate_params
+from tradeops.sweeps.found import best_candidate, found_candidate, write_candidate
 from tradeops.sweeps.local import TABLE_SUFFIXES, run_sharded, walkforward_payload, write_table
 from tradeops.sweeps.results import best_records
 from tradeops.sweeps.spec import SweepSpec
@@ -102,6 +103,12 @@ def run(
     Console(emoji=False).print(metrics_table(f"{strategy} {params.model_dump()} on {data}", payload["metrics"]))
 
 
+def _write_found(path: Path | None, found: dict) -> None:
+    if path is not None:
+        write_candidate(path, found)
+        stderr.print(f"candidate written to {path} (best of {found['provenance']['trials']} trials)")
+
+
 @app.command("sweep")
 @execution_options()
 def sweep(
@@ -120,6 +127,10 @@ def sweep(
     workers: Workers = 1,
     report: Annotated[
         Path | None, typer.Option("--report", help="write an HTML heatmap of --sort-by over the first two --grid names")
+    ] = None,
+    candidate_out: Annotated[
+        Path | None,
+        typer.Option("--candidate-out", help="write the best point as a candidate file (.yaml) with its provenance"),
     ] = None,
     execution: ExecutionOptions = GIVEN_NONE,
     max_gap: MaxGap = None,
@@ -173,6 +184,10 @@ def sweep(
     if out is not None:
         write_table(table, out)
     records = best_records(table, sort_by, top)
+    found = best_candidate(
+        table, sort_by, strategy=strategy, data=data, grid=axes, execution=settings.model_dump(mode="json")
+    )
+    _write_found(candidate_out, found)
     if as_json:
         emit_json(
             {
@@ -183,6 +198,7 @@ def sweep(
                 "sort_by": sort_by,
                 "best": records,
                 "table": str(out) if out else None,
+                "candidate": found,
             }
         )
         return
@@ -211,6 +227,10 @@ def walkforward(
     out: Annotated[Path | None, typer.Option("--out", help="with --shard: the part file (.parquet)")] = None,
     workers: Workers = 1,
     report: Annotated[Path | None, typer.Option("--report", help="write an HTML report: folds on the equity")] = None,
+    candidate_out: Annotated[
+        Path | None,
+        typer.Option("--candidate-out", help="write the last fold's choice as a candidate file with its provenance"),
+    ] = None,
     execution: ExecutionOptions = GIVEN_NONE,
     max_gap: MaxGap = None,
 ) -> None:
@@ -269,6 +289,17 @@ def walkforward(
             subtitle = f"data {bars.name} version {bars.fingerprint()}; train {train_bars} bars, test {test_bars} bars"
             write_html(report, walkforward_page(result, title=title, subtitle=subtitle))
             stderr.print(f"report written to {report}")
+    payload["candidate"] = found_candidate(  # what trades next: the last fold's choice among the grid's points
+        strategy=strategy,
+        data=data,
+        params=payload["folds"][-1]["params"],
+        execution=settings.model_dump(mode="json"),
+        method="walkforward",
+        trials=len(points),
+        variance=None,
+        grid=varied,
+    )
+    _write_found(candidate_out, payload["candidate"])
     if as_json:
         emit_json(payload)
         return

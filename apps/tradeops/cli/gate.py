@@ -29,7 +29,7 @@ from tradeops.cli.options import (
 )
 from tradeops.data.window import window_from_options
 from tradeops.errors import TradeopsError
-from tradeops.gate import Candidate, Verdict, load_candidate, run_gate, validate_candidate
+from tradeops.gate import Candidate, Verdict, load_candidate, run_gate, running_champion, validate_candidate
 from tradeops.reports import write_report
 
 
@@ -130,13 +130,18 @@ def gate(
     start: Start = None,
     end: End = None,
 ) -> None:
-    """Judge a candidate against its thresholds; every check is printed with value and limit."""
+    """Judge a candidate against its thresholds; every check is printed with value and limit.
+
+    With --stack, the `champion` check compares the candidate with the bundle the stack runs (its
+    releases in the object store the settings name); without, there is no champion and it passes.
+    """
     try:
         candidate = _candidate(stack, config, strategy, param, data, threshold, execution)
         window = window_from_options(start, end)
         if window is not None:
             candidate = candidate.model_copy(update={"window": window})
-        verdict, result = run_gate(candidate, max_gap=max_gap)
+        champion = running_champion(stack) if stack is not None else None  # the bundle the stack runs now
+        verdict, result = run_gate(candidate, max_gap=max_gap, champion=champion)
     except TradeopsError as error:
         verdict, result = Verdict(error=str(error)), None
     except Exception as error:  # noqa: BLE001 - a crash must still yield "undecided", never a pass

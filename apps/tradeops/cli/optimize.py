@@ -60,7 +60,7 @@ def optimize(
     """Search the parameter space for the best objective; the best trial then goes through the gate."""
     from tradeops.settings import load_settings
     from tradeops.strategies import get_strategy
-    from tradeops.sweeps.optimize import Search, direction_of, parse_space, summary
+    from tradeops.sweeps.optimize import Search, direction_of, parse_space, study_candidate, summary
     from tradeops.sweeps.optimize import optimize as run_study
 
     chosen = get_strategy(strategy)
@@ -97,8 +97,9 @@ def optimize(
     if outcome["best"] is None:
         raise ConfigError(f"all {outcome['trials']} trials were pruned: no point of the space can be scored")
     code = 0
+    outcome["candidate"] = study_candidate(study_run, search)
     if gate:
-        outcome["verdict"], code = _judge(search, outcome["best"]["params"], settings, threshold)
+        outcome["verdict"], code = _judge(search, outcome["candidate"], threshold)
     if as_json:
         emit_json(outcome)
     else:
@@ -115,13 +116,10 @@ def optimize(
         raise typer.Exit(code)
 
 
-def _judge(search: Any, params: dict[str, Any], settings: Any, thresholds: list[str] | None) -> tuple[dict, int]:
+def _judge(search: Any, found: dict[str, Any], thresholds: list[str] | None) -> tuple[dict, int]:
     from tradeops.gate import run_gate, validate_candidate
 
-    candidate = validate_candidate(
-        {"strategy": search.strategy, "params": params, "data": search.data, "execution": settings.model_dump()},
-        "the best trial",
-    )
+    candidate = validate_candidate(found, "the best trial")  # with the study as its provenance
     overrides = {name: parse_value(value) for name, value in parse_assignments(thresholds, "--threshold").items()}
     candidate = candidate.model_copy(update={"thresholds": candidate.thresholds.with_overrides(overrides)})
     verdict, _ = run_gate(candidate, max_gap=search.max_gap)

@@ -9,8 +9,10 @@ from tradeops.data.quality import check_bars
 from tradeops.engine.backtest import BacktestResult
 from tradeops.engine.result import result_to_dict
 from tradeops.errors import TradeopsError
-from tradeops.gate.candidate import Candidate, load_candidate, validate_candidate
+from tradeops.gate.candidate import Candidate, Provenance, load_candidate, validate_candidate
+from tradeops.gate.champion import Champion, champion_check, running_champion
 from tradeops.gate.checks import data_quality_checks, evaluate
+from tradeops.gate.selection import selection_checks
 from tradeops.gate.thresholds import Thresholds
 from tradeops.gate.verdict import EXIT_FAIL, EXIT_PASS, EXIT_UNDECIDED, Check, Verdict
 from tradeops.strategies import get_strategy
@@ -25,6 +27,7 @@ def run_gate(
     max_gap: str | None = None,
     max_bars: int | None = None,
     objects: ObjectStore | None = None,
+    champion: Champion | None = None,
 ) -> tuple[Verdict, BacktestResult | None]:
     """Judge a candidate; never raises for bad data or config, which yield an undecided verdict.
 
@@ -32,7 +35,8 @@ def run_gate(
     `dataset:NAME` is pinned to its latest version first, so the verdict's `data` names the exact
     version judged (`ref` NAME@VERSION, `sha256`). The bars pass the `data_quality` checks first: data
     that fails one is never judged (undecided, exit 2, the failing check named), since a verdict on
-    broken data is no verdict.
+    broken data is no verdict. The `selection` checks judge how the candidate was found (its
+    provenance) and compare it with `champion`, the bundle running in the stack (None: no champion).
 
     Returns the verdict and the candidate's BacktestResult (None when undecided).
     """
@@ -53,6 +57,9 @@ def run_gate(
         result, checks = evaluate(
             strategy, candidate.strategy_params(), bars, candidate.execution, candidate.thresholds
         )
+        checks += selection_checks(strategy, candidate, result)
+        against = champion_check(result, champion, candidate.thresholds)
+        checks += [against] if against is not None else []
     except TradeopsError as error:
         return Verdict(error=str(error), candidate=summary), None
     verdict = Verdict(
@@ -66,10 +73,13 @@ __all__ = [
     "EXIT_PASS",
     "EXIT_UNDECIDED",
     "Candidate",
+    "Champion",
     "Check",
+    "Provenance",
     "Thresholds",
     "Verdict",
     "load_candidate",
     "run_gate",
+    "running_champion",
     "validate_candidate",
 ]

@@ -50,13 +50,41 @@ class Safety(BaseModel):
     )
 
 
+class Selection(BaseModel):
+    """Is the edge more than the luck of the best of many tries, and no worse than what runs now?"""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_deflated_sharpe: float | None = Field(
+        0.95,
+        ge=0,
+        le=1,
+        description="probability that the true Sharpe is above zero given the trials it was picked from (e.g. 0.95)",
+    )
+    max_pbo: float | None = Field(
+        0.2, ge=0, le=1, description="probability of backtest overfitting by CSCV over the trials at most (e.g. 0.2)"
+    )
+    pbo_splits: int = Field(
+        16, ge=2, le=20, multiple_of=2, description="blocks the bars are cut into for CSCV (even; 20 = 184,756 splits)"
+    )
+    champion_margin_pct: float | None = Field(
+        10.0,
+        ge=0,
+        description="annualised return, percent points, the candidate may trail the running bundle by (e.g. 10)",
+    )
+    champion_confidence: float = Field(
+        0.95, gt=0.5, lt=1, description="confidence of the paired test that refuses a candidate worse than that"
+    )
+
+
 class Thresholds(BaseModel):
-    """The three groups; every name is unique, so `--threshold NAME=VALUE` needs no group."""
+    """The four groups; every name is unique, so `--threshold NAME=VALUE` needs no group."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     profitability: Profitability = Profitability()
     safety: Safety = Safety()
+    selection: Selection = Selection()
     data_quality: DataQuality = DataQuality()
 
     def with_overrides(self, overrides: dict[str, Any]) -> Thresholds:

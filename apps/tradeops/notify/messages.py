@@ -34,12 +34,22 @@ def run_finished(run: Run) -> Message:
     )
 
 
+SELECTION_CHECKS = ("min_deflated_sharpe", "max_pbo", "champion")
+
+
 def gate_verdict(run: Run) -> Message:
-    """The gate's verdict with each failed check's value and limit."""
+    """The gate's verdict: each failed check's value, limit and detail; how the candidate was found, always."""
     verdict = run.verdict or {}
     passed = bool(verdict.get("passed"))
-    failed = [c for c in verdict.get("checks", []) if not c["passed"]]
+    checks = verdict.get("checks", [])
+    failed = [c for c in checks if not c["passed"]]
     lines = [f"FAILED {c['name']}: value {_number(c['value'])}, limit {_number(c['limit'])}" for c in failed]
+    lines = [line + (f" ({c['detail']})" if c.get("detail") else "") for line, c in zip(lines, failed, strict=True)]
+    lines += [
+        f"{c['name']}: value {_number(c['value'])}, limit {_number(c['limit'])} ({c.get('detail') or 'pass'})"
+        for c in checks
+        if c["passed"] and c["name"] in SELECTION_CHECKS
+    ]
     if verdict.get("error"):
         lines.append(f"undecided: {verdict['error']}")
     word = "PASSED" if passed else "FAILED"

@@ -241,6 +241,7 @@ def run_shard(objects: ObjectStore, run_id: str, index: int | None = None) -> st
 
 def collect(objects: ObjectStore, run_id: str, top: int = 5) -> tuple[dict[str, Any], bytes]:
     """Merge the stored parts (refusing a missing, doubled or foreign one); the run's result and its table."""
+    from tradeops.sweeps.found import best_candidate
     from tradeops.sweeps.parts import merge_parts, merge_report, part_from_bytes
     from tradeops.sweeps.results import sweep_result
 
@@ -251,6 +252,12 @@ def collect(objects: ObjectStore, run_id: str, top: int = 5) -> tuple[dict[str, 
     if merged.manifest.sweep != document.spec.identity():
         raise ConfigError(f"runs/{run_id}/parts: the parts belong to sweep {merged.manifest.sweep}, not to this one")
     result = sweep_result(merged, document.spec.sort_by, top) | {"merge": merge_report(parts, merged)}
+    if document.spec.kind == "sweep":  # the best point, recording the grid and this run (walk-forward: its own)
+        spec = document.spec
+        result["candidate"] = best_candidate(
+            merged.table, spec.sort_by, strategy=spec.strategy, data=spec.data, grid=spec.grid,
+            execution=spec.settings, run=run_id,
+        )  # fmt: skip
     return json.loads(json.dumps(result)), merged.table.to_csv(index=False).encode()
 
 

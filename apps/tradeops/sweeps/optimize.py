@@ -237,3 +237,30 @@ def summary(study: optuna.Study, search: Search) -> dict[str, Any]:
         if best is None
         else {"number": best.number, "value": best.value, "params": search.params | best.params},
     }
+
+
+def study_candidate(study: optuna.Study, search: Search) -> dict[str, Any] | None:
+    """The best trial as a candidate recording the study: its finished trials, their points and Sharpe spread."""
+    from optuna.trial import TrialState
+
+    from tradeops.sweeps.found import found_candidate, sharpe_variance
+
+    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    if not complete:
+        return None
+    variance = None
+    if search.objective == "sharpe":
+        import pandas as pd
+
+        variance = sharpe_variance(pd.Series([t.value for t in complete], dtype=float))
+    return found_candidate(
+        strategy=search.strategy,
+        data=search.data,
+        params=search.params | study.best_trial.params,
+        execution=search.settings,
+        method="optimize",
+        trials=len(complete),
+        variance=variance,
+        points=[dict(t.params) for t in complete],
+        run=f"study:{search.study}",
+    )

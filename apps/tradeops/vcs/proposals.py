@@ -14,7 +14,8 @@ from typing import Any
 
 from tradeops.audit import AuditLog
 from tradeops.errors import ConfigError
-from tradeops.gate import Verdict, run_gate, validate_candidate
+from tradeops.gate import Provenance, Verdict, run_gate, validate_candidate
+from tradeops.gate.candidate import HAND_WRITTEN
 from tradeops.settings import AppSettings
 from tradeops.store.objects import ObjectStore
 from tradeops.strategies import get_strategy
@@ -34,6 +35,7 @@ class Proposal:
     before: dict[str, Any]
     after: dict[str, Any]
     verdict: Verdict
+    provenance: Provenance = HAND_WRITTEN
     branch: str | None = None
     commit: str | None = None
     pull_request: PullRequest | None = None
@@ -55,26 +57,46 @@ class Proposer:
         self.objects = objects  # where `dataset:` candidates are read (None: the store the settings name)
         self.via, self.author = via, author  # the channel and the committer named in git and in the PR
 
-    def propose(self, stack: str, overrides: dict[str, Any], *, open_pr: bool, actor: str) -> Proposal:
-        """Raise ConfigError for bad parameters (nothing is committed); else gate, and branch + PR when asked."""
+    def propose(
+        self,
+        stack: str,
+        overrides: dict[str, Any],
+        *,
+        open_pr: bool,
+        actor: str,
+        provenance: Provenance = HAND_WRITTEN,
+    ) -> Proposal:
+        """Raise ConfigError for bad parameters (nothing is committed); else gate, and branch + PR when asked.
+
+        `provenance` is how the parameters were found (a sweep's or study's record); by default a person
+        wrote them: one trial. It is gated with the candidate and committed with it.
+        """
         read = self.repository.read(stack)
         raw = dict(read.settings.get("candidate") or {})
         strategy = get_strategy(str(raw.get("strategy")))
         before = dict(raw.get("params") or {})
         point = validate_params(strategy, {**before, **overrides})  # the strategy's schema names each bad field
         typed = {name: getattr(point, name) for name in overrides}  # `fast=12` is committed as the int 12
-        candidate = validate_candidate({**raw, "params": {**before, **typed}}, f"{stack_file(stack)} candidate")
+        found = provenance.model_dump(mode="json", exclude_none=True)
+        candidate = validate_candidate(
+            {**raw, "params": {**before, **typed}, "provenance": found}, f"{stack_file(stack)} candidate"
+        )
         if open_pr and all(before.get(name) == value for name, value in typed.items()):
             raise ConfigError(f"nothing to propose: {stack} already has {format_params(typed)}")
         verdict, _ = run_gate(candidate, objects=self.objects)
-        proposal = Proposal(stack, strategy.name, before, {**before, **typed}, verdict)
+        proposal = Proposal(stack, strategy.name, before, {**before, **typed}, verdict, provenance)
         if not open_pr:
             return proposal
         if self.pulls is None:
             raise ConfigError("pull requests need TRADEOPS_GITHUB_REPO (and a token); the gate ran, nothing committed")
         branch = f"{self.via.lower()}/{stack}-{strategy.name}-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(2)}"
         commit = self.repository.commit_params(
-            read, typed, branch=branch, message=commit_message(proposal, actor, self.via), author=self.author
+            read,
+            typed,
+            branch=branch,
+            message=commit_message(proposal, actor, self.via),
+            author=self.author,
+            provenance=None if provenance == HAND_WRITTEN else found,
         )
         try:
             pull = self.pulls.open_pull_request(
@@ -85,7 +107,7 @@ class Proposer:
             )
         except GitHubError as error:
             raise GitHubError(f"{error}; branch `{branch}` is pushed, open its pull request by hand") from None
-        return Proposal(stack, strategy.name, before, proposal.after, verdict, branch, commit, pull)
+        return Proposal(stack, strategy.name, before, proposal.after, verdict, provenance, branch, commit, pull)
 
 
 def open_repository(settings: AppSettings) -> tuple[StackRepository | None, RepositoryPulls | None]:
@@ -113,6 +135,7 @@ def propose_audited(
     overrides: dict[str, Any],
     open_pr: bool,
     detail: dict[str, Any] | None = None,
+    provenance: Provenance = HAND_WRITTEN,
 ) -> Proposal:
     """Propose and audit the outcome as `action` (`invalid`, `failed`, `gated` or `pr-opened`); errors re-raised."""
     base = {"params": overrides, "pr": open_pr} | (detail or {})
@@ -123,7 +146,7 @@ def propose_audited(
     try:
         if proposer is None:
             raise ConfigError("no repository configured: set TRADEOPS_GIT_REMOTE (a git URL or a local path)")
-        proposal = proposer.propose(stack, overrides, open_pr=open_pr, actor=actor)
+        proposal = proposer.propose(stack, overrides, open_pr=open_pr, actor=actor, provenance=provenance)
     except Exception as error:  # audited either way: bad input is `invalid`, anything else `failed`
         bad_input = isinstance(error, ConfigError)
         reason = str(error) if bad_input else f"{type(error).__name__}: {error}"
@@ -166,6 +189,15 @@ def commit_message(proposal: Proposal, actor: str, via: str) -> str:
     return f"{proposal.stack}: {proposal.strategy} {changes(proposal)}\n\nProposed from {via} by {actor}."
 
 
+def found_by(provenance: Provenance) -> str:
+    """How the proposed parameters were found, in one line."""
+    if provenance == HAND_WRITTEN:
+        return "written by hand (`trials: 1`): no selection for the gate to deflate"
+    variance = "not recorded" if provenance.sharpe_variance is None else f"{provenance.sharpe_variance:.4g}"
+    run = f", run `{provenance.run}`" if provenance.run else ""
+    return f"best of {provenance.trials} trials ({provenance.method}{run}); variance of their Sharpe ratios {variance}"
+
+
 def pull_request_body(proposal: Proposal, actor: str, via: str) -> str:
     """Markdown: the change, who asked, and the verdict as a table of checks."""
     verdict = proposal.verdict.to_dict()
@@ -176,6 +208,7 @@ def pull_request_body(proposal: Proposal, actor: str, via: str) -> str:
         f"- strategy: `{proposal.strategy}`",
         f"- change: {changes(proposal)}",
         f"- file: `{stack_file(proposal.stack)}` (`tradeops:settings.candidate.params`)",
+        f"- found: {found_by(proposal.provenance)}",
         "",
         f"## Gate verdict: {state} (exit {verdict['exit_code']})",
         "",
@@ -183,9 +216,9 @@ def pull_request_body(proposal: Proposal, actor: str, via: str) -> str:
     if verdict["error"]:
         lines.append(f"Could not decide: {verdict['error']}")
     else:
-        lines += ["| check | value | limit | passed |", "|---|---|---|---|"]
+        lines += ["| check | value | limit | passed | detail |", "|---|---|---|---|---|"]
         lines += [
-            f"| {c['name']} | {c['value']} | {c['limit']} | {'yes' if c['passed'] else 'no'} |"
+            f"| {c['name']} | {c['value']} | {c['limit']} | {'yes' if c['passed'] else 'no'} | {c['detail']} |"
             for c in verdict["checks"]
         ]
     lines += ["", "The pipeline runs the gate again on this branch; merging deploys through the normal flow."]

@@ -36,8 +36,9 @@ def read_settings(text: str, source: str) -> dict[str, Any]:
     return settings
 
 
-def with_params(text: str, params: dict[str, Any], source: str) -> str:
-    """The file with `candidate.params` updated by `params`; everything else unchanged."""
+def with_params(text: str, params: dict[str, Any], source: str, provenance: dict[str, Any] | None = None) -> str:
+    """The file with `candidate.params` updated by `params` and `candidate.provenance` set to `provenance`
+    (removed when None: written by hand, one trial); everything else unchanged."""
     loader = YAML()  # round-trip: keeps comments, key order, flow style and quotes
     loader.preserve_quotes = True
     loader.width = 4096
@@ -50,6 +51,10 @@ def with_params(text: str, params: dict[str, Any], source: str) -> str:
         candidate["params"] = {}
     for name, value in params.items():
         candidate["params"][name] = value
+    if provenance is not None:
+        candidate["provenance"] = provenance
+    elif "provenance" in candidate:
+        del candidate["provenance"]  # the old record describes other parameters
     out = io.StringIO()
     loader.dump(document, out)
     return out.getvalue()

@@ -54,12 +54,19 @@ class StackRepository:
             return self.clone.read(self.base, path)
 
     def commit_params(
-        self, read: StackFile, params: dict[str, Any], *, branch: str, message: str, author: tuple[str, str] = AUTHOR
+        self,
+        read: StackFile,
+        params: dict[str, Any],
+        *,
+        branch: str,
+        message: str,
+        author: tuple[str, str] = AUTHOR,
+        provenance: dict[str, Any] | None = None,
     ) -> str:
-        """Commit the file with the candidate's params updated, on a new branch from the commit it was read at;
-        push it; the new commit's sha."""
+        """Commit the file with the candidate's params (and provenance: None is by hand) updated, on a new
+        branch from the commit it was read at; push it; the new commit's sha."""
         path = stack_file(read.stack)
-        changed = with_params(read.text, params, path)
+        changed = with_params(read.text, params, path, provenance)
         with self._lock:
             return self.clone.commit_branch(
                 start=read.commit, branch=branch, files={path: changed}, message=message, author=author

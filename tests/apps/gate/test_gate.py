@@ -31,6 +31,9 @@ def test_bt_4_dc_2_a_sound_candidate_passes_every_default_check():
         "min_oos_sharpe_ratio",
         "lookahead_cuts",
         "min_robust_share",
+        "min_deflated_sharpe",  # the selection group last: how the candidate was found, and the champion
+        "max_pbo",
+        "champion",
     ]
     assert verdict.passed and verdict.exit_code == EXIT_PASS
     payload = verdict.to_dict()
@@ -106,6 +109,7 @@ def test_bt_4_switched_off_checks_are_not_run():
             "min_robust_share": None,
             "max_skipped_entries": None,
         },
+        "selection": {"min_deflated_sharpe": None, "max_pbo": None, "champion_margin_pct": None},
         "data_quality": {f"max_{name}": None for name in CHECK_NAMES},
     }
     verdict, _ = run_gate(validate_candidate(GOOD | {"thresholds": off}))

@@ -54,6 +54,7 @@ def test_oe_3_propose_with_pr_pushes_a_branch_with_the_stack_change_and_opens_a_
     for check in expected.checks:
         assert f"| {check.name} | {check.value} | {check.limit} | {'yes' if check.passed else 'no'} |" in pull["body"]
     assert "fast: 10 -> 12, slow: 30 -> 40" in pull["title"]
+    assert "- found: written by hand (`trials: 1`)" in pull["body"]  # a person typed them: one trial (DC-41)
 
     # the channel sees the proposal, its verdict and the PR link
     assert message["response_type"] == "in_channel"

@@ -110,6 +110,8 @@ def test_dc_21_submit_creates_an_indexed_job_pods_run_shards_and_collect_stores_
     assert code == 0, err
     result = json.loads(out)
     assert result["shards"] == 3 and result["merge"]["rows"] == 8 and result["points"] == 8
+    provenance = result["candidate"]["provenance"]  # the best point knows it is the best of this run's 8 (DC-41)
+    assert provenance["trials"] == 8 and provenance["run"] == sweep_id and provenance["grid"]["fast"] == [3, 6, 9, 12]
     store = RunStore(f"sqlite:///{tmp_path / 'data' / 'tradeops.db'}")
     run = store.get(sweep_id)
     store.close()
