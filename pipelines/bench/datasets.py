@@ -90,8 +90,7 @@ def measure(symbols: int, bars: int, repeats: int) -> dict[str, Any]:
         objects = FolderObjectStore(folder / "objects")
         manifest = import_file(DatasetStore(objects), csv, dataset=DATASET).manifest
         reference = manifest.ref
-        loaded = load_bars(reference, objects=objects)
-        same = loaded.fingerprint() == load_bars(str(single)).fingerprint()
+        same = load_bars(reference, objects=objects).fingerprint() == load_bars(str(single)).fingerprint()
         figures["load"] = timed(lambda _: load_bars(reference, objects=objects), repeats)
         figures["read_parquet"] = timed(lambda _: pd.read_parquet(single), repeats)
         figures["load_parquet_file"] = timed(lambda _: load_bars(str(single)), repeats)

@@ -18,6 +18,7 @@ app = typer.Typer(help="Market data: import, fetch, list, show and check version
 
 DatasetName = Annotated[str, typer.Option("--dataset", help="dataset name, e.g. binance-btcusdt-1h")]
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
+SYMBOLS_NAMED = 10  # a version of more symbols is shown as their number, first and last (`data show --json` lists all)
 
 
 def _console() -> Console:
@@ -81,10 +82,17 @@ def _print_stored(out: Console, manifest: Manifest, created: bool) -> None:
     state = "new version" if created else "unchanged: the same bars are already version"
     out.print(f"{manifest.dataset}: {state} {manifest.version} ({manifest.ref})")
     out.print(
-        f"  {manifest.bars:,} bars of {manifest.timeframe}, {', '.join(manifest.symbols)}, "
+        f"  {manifest.bars:,} bars of {manifest.timeframe}, {_symbols_text(manifest.symbols)}, "
         f"{manifest.first} .. {manifest.last}"
     )
     out.print(f"  gaps: {gap_summary(manifest)}")
+
+
+def _symbols_text(symbols: list[str]) -> str:
+    """The symbols by name, or their number and the first and last of them when there are many."""
+    if len(symbols) <= SYMBOLS_NAMED:
+        return ", ".join(symbols)
+    return f"{len(symbols):,} symbols ({symbols[0]} .. {symbols[-1]})"
 
 
 def gap_summary(manifest: Manifest) -> str:

@@ -79,8 +79,9 @@ def _to_parquet(table: pa.Table) -> bytes:
     import pyarrow.parquet as pq
 
     buffer = io.BytesIO()
-    # snappy and a dictionary for the symbol only: a quarter of zstd's time with every column tried as a dictionary
-    pq.write_table(table, buffer, compression="snappy", use_dictionary=["symbol"])
+    # snappy, dictionaries for the symbol and the times only (a price rarely repeats): a third of the time of
+    # zstd with a dictionary tried for every column, about as small, and as quick to read
+    pq.write_table(table, buffer, compression="snappy", use_dictionary=["symbol", "timestamp"])
     return buffer.getvalue()
 
 
