@@ -136,7 +136,7 @@ def _normalise_columns(
     frame: pd.DataFrame, source: str, default_symbol: str
 ) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
     """Return the frame with `timestamp` parsed and float fields, each row's symbol number and the names."""
-    frame = frame.copy()
+    frame = frame.copy(deep=False)  # columns are replaced, never written into: the caller's frame stays as it was
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     unnamed = [c for c in frame.columns if c.startswith("unnamed") or c == ""]
     stamp_col = next((c for c in TIMESTAMP_NAMES if c in frame.columns), unnamed[0] if unnamed else None)
@@ -164,6 +164,8 @@ def _normalise_columns(
         )
     frame["timestamp"] = parsed
     for field in FIELDS:
+        if frame[field].dtype == np.float64:  # already numbers (Parquet, a dataset): nothing to convert
+            continue
         numeric = pd.to_numeric(frame[field], errors="coerce")
         bad = np.flatnonzero(numeric.isna().to_numpy() & frame[field].notna().to_numpy())
         if len(bad):
@@ -178,6 +180,8 @@ def _normalise_columns(
 
 def _parse_times(column: pd.Series) -> pd.Series:
     """Return the times as naive UTC datetimes (NaT where unreadable), parsing each distinct text once."""
+    if pd.api.types.is_datetime64_dtype(column):  # naive: UTC already
+        return column
     if pd.api.types.is_datetime64_any_dtype(column):
         return pd.to_datetime(column, utc=True).dt.tz_localize(None)
     codes, distinct = pd.factorize(column)  # a million rows of daily bars hold a few thousand distinct times

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tradeops.cli.data import gap_summary
 from tradeops.data import load_bars
 from tradeops.data.datasets import DatasetStore
 from tradeops.data.fields import FIELDS
@@ -122,6 +123,7 @@ def test_dc_34_a_version_stored_one_symbol_per_part_still_loads_and_keeps_its_ve
     store = DatasetStore(objects)
     (old,) = store.versions("old-1d")
     assert len(old.parts) == 12 and {part.symbol for part in old.parts} == set(bars.symbols)
+    assert gap_summary(old).startswith("8 missing bar(s) in 4 listed gap(s) across 4 symbol(s)")  # its own lists
     assert same_bars(load_bars(reference, objects=objects), bars)
     assert same_bars(load_bars("dataset:old-1d", objects=objects), bars)  # the pointer is written from a scan
     again, created = store.write("old-1d", bars, timeframe="1d", source="test")  # equal bars: that version, as it is
