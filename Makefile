@@ -54,6 +54,7 @@ bench: setup
 	$(BIN)/python -m pipelines.bench.startup --out reports/startup_bench.json
 	$(BIN)/python -m pipelines.bench.sweeps --out reports/sweep_bench.json
 	$(BIN)/python -m pipelines.bench.latest_version --out reports/latest_version_bench.json
+	$(BIN)/python -m pipelines.bench.datasets --out reports/datasets_bench.json
 
 # Fault injection against real running services (locked/stopped database, oversize bodies, ...): slow, apart
 # from `make test`; every scenario module in pipelines/faults/ runs and one table of figures is printed.

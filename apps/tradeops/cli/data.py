@@ -18,6 +18,7 @@ app = typer.Typer(help="Market data: import, fetch, list, show and check version
 
 DatasetName = Annotated[str, typer.Option("--dataset", help="dataset name, e.g. binance-btcusdt-1h")]
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
+SYMBOLS_NAMED = 10  # a version of more symbols is shown as their number, first and last (`data show --json` lists all)
 
 
 def _console() -> Console:
@@ -81,14 +82,35 @@ def _print_stored(out: Console, manifest: Manifest, created: bool) -> None:
     state = "new version" if created else "unchanged: the same bars are already version"
     out.print(f"{manifest.dataset}: {state} {manifest.version} ({manifest.ref})")
     out.print(
-        f"  {manifest.bars:,} bars of {manifest.timeframe}, {', '.join(manifest.symbols)}, "
+        f"  {manifest.bars:,} bars of {manifest.timeframe}, {_symbols_text(manifest.symbols)}, "
         f"{manifest.first} .. {manifest.last}"
     )
-    missing = manifest.gaps["missing_bars"]
-    out.print(f"  gaps: {missing:,} missing bar(s)" + (" (reported, not filled)" if missing else ""))
-    for symbol, found in manifest.gaps["symbols"].items():
-        for gap in found["gaps"][:5]:
-            out.print(f"    {symbol}: {gap['missing']} bar(s) missing after {gap['after']}")
+    out.print(f"  gaps: {gap_summary(manifest)}")
+
+
+def _symbols_text(symbols: list[str]) -> str:
+    """The symbols by name, or their number and the first and last of them when there are many."""
+    if len(symbols) <= SYMBOLS_NAMED:
+        return ", ".join(symbols)
+    return f"{len(symbols):,} symbols ({symbols[0]} .. {symbols[-1]})"
+
+
+def gap_summary(manifest: Manifest) -> str:
+    """One line however many symbols and gaps: the count, the largest and where the full list is."""
+    gaps = manifest.gaps
+    missing = gaps["missing_bars"]
+    if not missing:
+        return "0 missing bars"
+    symbols = gaps["symbols"]
+    if "count" in gaps:
+        count, largest = f"{gaps['count']:,}", gaps["largest"]
+    else:  # a version stored before the summary lists each symbol's first gaps instead
+        listed = [{"symbol": symbol, **gap} for symbol, found in symbols.items() for gap in found["gaps"]]
+        count, largest = f"{len(listed):,} listed", max(listed, key=lambda gap: gap["missing"], default=None)
+    text = f"{missing:,} missing bar(s) in {count} gap(s) across {len(symbols):,} symbol(s) (reported, not filled)"
+    if largest:
+        text += f"; largest: {largest['symbol']} {largest['missing']:,} bar(s) missing after {largest['after']}"
+    return text + f"; every gap: `tradeops data show {manifest.dataset}@{manifest.version} --gaps`"
 
 
 @app.command("list")
@@ -138,12 +160,19 @@ def _summary(manifest: Manifest) -> dict[str, Any]:
 @app.command("show")
 def show_command(
     reference: Annotated[str, typer.Argument(help="NAME (latest) or NAME@VERSION; a dataset: prefix is optional")],
+    gaps: Annotated[
+        bool, typer.Option("--gaps", help="list every gap of every symbol, read from the bars (after, before, missing)")
+    ] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Show one version's manifest: span, bars, gaps, size, sha256 and its parts."""
+    """Show one version's manifest: span, bars, gaps, size, sha256 and its parts (--gaps: every gap)."""
     from tradeops.data.datasets import parse_ref
 
-    manifest = _datasets().manifest(parse_ref(reference))
+    store = _datasets()
+    manifest = store.manifest(parse_ref(reference))
+    if gaps:
+        _print_gaps(store, manifest, as_json)
+        return
     if as_json:
         typer.echo(json.dumps(manifest.model_dump(mode="json") | {"ref": manifest.ref}, indent=2))
         return
@@ -153,6 +182,23 @@ def show_command(
     out.print(f"  {len(manifest.parts)} part(s), {manifest.size:,} bytes")
     _print_stored(out, manifest, created=True)
     _print_recorded_quality(out, manifest.quality)
+
+
+def _print_gaps(store: DatasetStore, manifest: Manifest, as_json: bool) -> None:
+    from tradeops.data.quality import split_symbols
+    from tradeops.data.timeframes import find_gaps
+
+    every = [
+        {"symbol": symbol, **gap}
+        for symbol, frame in split_symbols(store.read(manifest)).items()
+        for gap in find_gaps(frame["timestamp"].to_numpy(), manifest.timeframe, limit=None)[1]
+    ]
+    if as_json:
+        typer.echo(json.dumps({"ref": manifest.ref, "timeframe": manifest.timeframe, "gaps": every}, indent=2))
+        return
+    lines = [f"{gap['symbol']}\t{gap['after']}\t{gap['before']}\t{gap['missing']}" for gap in every]
+    typer.echo("\n".join(["symbol\tafter\tbefore\tmissing", *lines]))  # tab-separated: one line per gap
+    typer.echo(f"{manifest.ref}: {len(every):,} gap(s), {manifest.gaps['missing_bars']:,} missing bar(s)", err=True)
 
 
 def _print_recorded_quality(out: Console, quality: dict[str, Any]) -> None:

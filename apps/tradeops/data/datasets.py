@@ -1,7 +1,8 @@
 """Datasets: named, immutable, content-hashed versions of bars in the object store.
 
 Layout under `datasets/NAME/`:
-  parts/SHA256.parquet            one symbol, one calendar year; content-addressed, shared by versions
+  parts/SHA256.parquet            every symbol of one calendar year (or month: `tradeops.data.parts`);
+                                  content-addressed, shared by versions (before issue 29: one symbol, one year)
   versions/VERSION/manifest.json  symbols, timeframe, span, bars, gaps, source, parts; written after the parts
   latest.json                     the newest version: version, sha256, manifest key; written LAST
 
@@ -21,7 +22,6 @@ once, where work is submitted, so every shard, trial and result of that work rea
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import re
@@ -32,7 +32,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tradeops.data.columns import Columns, bars_columns, frames_columns
 from tradeops.data.fields import FIELDS
+from tradeops.data.parts import Piece, decode, encode, join
 from tradeops.errors import DataError
 from tradeops.scratch import owner
 
@@ -42,11 +44,13 @@ from tradeops.scratch import owner
 if TYPE_CHECKING:
     import pandas as pd
 
+    from tradeops.data.bars import Bars
     from tradeops.store.objects import ObjectStore
 
 PREFIX = "dataset:"
 ROOT = "datasets"
 LATEST = "latest.json"
+READ_THREADS = 4  # parts read at once
 log = logging.getLogger(__name__)
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 VERSION_PATTERN = re.compile(r"^[0-9a-f]{16}$")
@@ -81,11 +85,13 @@ def check_name(name: str) -> str:
 
 
 class Part(BaseModel):
-    """One Parquet object: the bars of one symbol in one calendar year."""
+    """One Parquet object: the bars of every symbol in one period (`symbols`), or of one (`symbol`, the
+    layout before issue 29)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    symbol: str
+    symbol: str | None = None
+    symbols: list[str] = Field(default_factory=list)
     key: str
     sha256: str
     bytes: int
@@ -160,16 +166,25 @@ def _newer(manifest: Manifest | Latest, than: Latest) -> bool:
     return mine > (datetime.fromisoformat(than.created_at), than.version)
 
 
-def content_hash(frames: dict[str, pd.DataFrame], timeframe: str) -> str:
-    """Return a SHA-256 over the timeframe, then each symbol (sorted), its timestamps and every value."""
+def content_hash(columns: Columns, timeframe: str) -> str:
+    """Return a SHA-256 over the timeframe, then each symbol (sorted), its timestamps (ns) and every value.
+
+    It covers the bars alone, never how they are stored: the same bars give the same version in any layout.
+    """
     digest = hashlib.sha256(timeframe.encode())
-    for symbol in sorted(frames):
-        frame = frames[symbol]
+    for symbol in sorted(columns):
+        stamps, values = columns[symbol]
         digest.update(b"\x1e" + symbol.encode() + b"\x1f")
-        digest.update(frame["timestamp"].to_numpy(dtype="datetime64[ns]").astype("int64").tobytes())
+        digest.update(stamps.astype("datetime64[ns]").astype("int64").tobytes())
         for field in FIELDS:
-            digest.update(np.ascontiguousarray(frame[field].to_numpy(dtype="float64")).tobytes())
+            digest.update(np.ascontiguousarray(values[field]).tobytes())
     return digest.hexdigest()
+
+
+def _columns(frames: dict[str, pd.DataFrame] | Bars) -> Columns:
+    from tradeops.data.bars import Bars
+
+    return bars_columns(frames) if isinstance(frames, Bars) else frames_columns(frames)
 
 
 def _now() -> str:
@@ -268,7 +283,7 @@ class DatasetStore:
     def write(
         self,
         name: str,
-        frames: dict[str, pd.DataFrame],
+        frames: dict[str, pd.DataFrame] | Bars,
         *,
         timeframe: str,
         source: str,
@@ -276,7 +291,7 @@ class DatasetStore:
         quality: dict[str, Any] | None = None,
         units: dict[str, MarketUnits] | None = None,
     ) -> tuple[Manifest, bool]:
-        """Store validated per-symbol frames as a version; return it and whether it is new.
+        """Store validated bars (or per-symbol frames) as a version; return it and whether it is new.
 
         Equal bars give the same version, so writing them again creates nothing. `quality` is the
         data quality report (`QualityReport.to_dict()`) recorded in the manifest; `units` records each
@@ -286,9 +301,10 @@ class DatasetStore:
         from tradeops.data.timeframes import timeframe_seconds
 
         timeframe_seconds(timeframe)
-        if not frames or any(frame.empty for frame in frames.values()):
+        columns = _columns(frames)
+        if not columns or any(not len(stamps) for stamps, _ in columns.values()):
             raise DataError(f"dataset {name}: nothing to store (no bars)")
-        version_hash = content_hash(frames, timeframe)
+        version_hash = content_hash(columns, timeframe)
         version = version_hash[:16]
         try:
             return Manifest.model_validate_json(self.objects.get(self._manifest_key(name, version))), False
@@ -297,17 +313,17 @@ class DatasetStore:
         pending = f"{ROOT}/{name}/pending/{version}.json"  # tells cleanup these new parts are not orphans yet
         marker = {"started_at": _now(), "owner": owner()}  # cleanup removes the parts once the owner is gone
         self.objects.put(pending, json.dumps(marker).encode(), "application/json")
-        parts = [part for symbol in sorted(frames) for part in self._write_parts(name, symbol, frames[symbol])]
+        parts = [self._put_part(name, piece) for piece in encode(columns, timeframe_seconds(timeframe))]
         manifest = Manifest(
             dataset=name,
             version=version,
             sha256=version_hash,
             timeframe=timeframe,
-            symbols=sorted(frames),
+            symbols=sorted(columns),
             first=min(part.first for part in parts),
             last=max(part.last for part in parts),
             bars=sum(part.bars for part in parts),
-            gaps=_gaps(frames, timeframe),
+            gaps=_gaps(columns, timeframe),
             source=source,
             fetched_at=fetched_at or _now(),
             created_at=_now(),
@@ -322,21 +338,28 @@ class DatasetStore:
         return manifest, True
 
     def read(self, manifest: Manifest) -> pd.DataFrame:
-        """Return the version's bars as one long frame (`symbol` column), every part's sha256 checked."""
-        import pandas as pd
+        """Return the version's bars as one long frame (`symbol` column), every part's sha256 checked.
 
-        pieces = []
-        for part in manifest.parts:
-            try:
-                data = self.objects.get(part.key)
-            except KeyError:
-                raise DataError(f"{manifest.ref}: part {part.key} is missing from the object store") from None
-            if hashlib.sha256(data).hexdigest() != part.sha256:
-                raise DataError(f"{manifest.ref}: part {part.key} is corrupt (sha256 differs from the manifest)")
-            piece = pd.read_parquet(io.BytesIO(data))
-            piece["symbol"] = part.symbol
-            pieces.append(piece)
-        return pd.concat(pieces, ignore_index=True)  # parts are listed by symbol, then year: already in order
+        Rows come part by part: symbol by symbol within a period, or (a version written before issue 29)
+        year by year within a symbol. Each symbol's rows are in time order either way.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        def one(part: Part) -> Any:
+            return decode(self._part_bytes(manifest, part), part.symbol)
+
+        # hashing, decoding and (on S3) the GETs release the GIL: parts are read side by side, rows kept in order
+        with ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="dataset-read") as pool:
+            return join(list(pool.map(one, manifest.parts)))
+
+    def _part_bytes(self, manifest: Manifest, part: Part) -> bytes:
+        try:
+            data = self.objects.get(part.key)
+        except KeyError:
+            raise DataError(f"{manifest.ref}: part {part.key} is missing from the object store") from None
+        if hashlib.sha256(data).hexdigest() != part.sha256:
+            raise DataError(f"{manifest.ref}: part {part.key} is corrupt (sha256 differs from the manifest)")
+        return data
 
     def delete_version(self, name: str, version: str) -> str:
         """Remove one version's manifest (its parts become orphans unless another version uses them)."""
@@ -370,43 +393,45 @@ class DatasetStore:
     def _latest_key(self, name: str) -> str:
         return f"{ROOT}/{name}/{LATEST}"
 
-    def _write_parts(self, name: str, symbol: str, frame: pd.DataFrame) -> list[Part]:
+    def _put_part(self, name: str, piece: Piece) -> Part:
         import pandas as pd
 
-        columns = ["timestamp", *FIELDS]
-        frame = frame[columns].reset_index(drop=True)
-        years = frame["timestamp"].dt.year.to_numpy()
-        parts = []
-        for year in np.unique(years):
-            chunk = frame[years == year].reset_index(drop=True)
-            buffer = io.BytesIO()
-            chunk.to_parquet(buffer, index=False, compression="zstd")
-            data = buffer.getvalue()
-            digest = hashlib.sha256(data).hexdigest()
-            key = f"{ROOT}/{name}/parts/{digest}.parquet"
-            self.objects.put(key, data, "application/vnd.apache.parquet")
-            parts.append(
-                Part(
-                    symbol=symbol,
-                    key=key,
-                    sha256=digest,
-                    bytes=len(data),
-                    bars=len(chunk),
-                    first=pd.Timestamp(chunk["timestamp"].iloc[0]).isoformat(),
-                    last=pd.Timestamp(chunk["timestamp"].iloc[-1]).isoformat(),
-                )
-            )
-        return parts
+        digest = hashlib.sha256(piece.data).hexdigest()
+        key = f"{ROOT}/{name}/parts/{digest}.parquet"
+        self.objects.put(key, piece.data, "application/vnd.apache.parquet")  # whole or not at all, in both stores
+        return Part(
+            symbols=piece.symbols,
+            key=key,
+            sha256=digest,
+            bytes=len(piece.data),
+            bars=piece.bars,
+            first=pd.Timestamp(piece.first).isoformat(),
+            last=pd.Timestamp(piece.last).isoformat(),
+        )
 
 
-def _gaps(frames: dict[str, pd.DataFrame], timeframe: str) -> dict[str, Any]:
-    from tradeops.data.timeframes import find_gaps
+def _gaps(columns: Columns, timeframe: str) -> dict[str, Any]:
+    """Count each symbol's gaps and keep its largest; the full list is `tradeops data show --gaps`."""
+    from tradeops.data.timeframes import gap_summary
 
-    per_symbol = {}
-    for symbol in sorted(frames):
-        missing, listed = find_gaps(frames[symbol]["timestamp"].to_numpy(dtype="datetime64[ns]"), timeframe)
-        per_symbol[symbol] = {"missing_bars": missing, "gaps": listed}
-    return {"missing_bars": sum(item["missing_bars"] for item in per_symbol.values()), "symbols": per_symbol}
+    per_symbol: dict[str, dict[str, Any]] = {}
+    previous: tuple[np.ndarray, dict[str, Any]] | None = None
+    for symbol in sorted(columns):
+        stamps = columns[symbol][0]
+        if previous is None or not np.array_equal(previous[0], stamps):  # symbols on one timeline: summarised once
+            previous = stamps, gap_summary(stamps, timeframe)
+        per_symbol[symbol] = previous[1]
+    largest = max(
+        ({"symbol": symbol, **found["largest"]} for symbol, found in per_symbol.items() if found["largest"]),
+        key=lambda gap: gap["missing"],
+        default=None,
+    )
+    return {
+        "missing_bars": sum(found["missing_bars"] for found in per_symbol.values()),
+        "count": sum(found["count"] for found in per_symbol.values()),
+        "largest": largest,
+        "symbols": per_symbol,
+    }
 
 
 def open_datasets(objects: ObjectStore | None = None) -> DatasetStore:

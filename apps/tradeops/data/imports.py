@@ -11,7 +11,7 @@ import pandas as pd
 
 from tradeops.data.bars import FIELDS, Bars
 from tradeops.data.load import TIMESTAMP_NAMES, frame_to_bars, read_table
-from tradeops.data.quality import check_frames
+from tradeops.data.quality import check_bars
 from tradeops.data.timeframes import infer_timeframe, timeframe_name, timeframe_seconds
 from tradeops.errors import DataError
 
@@ -100,16 +100,15 @@ def import_file(
     found = infer_timeframe(bars.index.to_numpy())
     if timeframe is not None and timeframe_seconds(timeframe) != timeframe_seconds(found):
         raise DataError(f"{path}: --timeframe {timeframe} but most bars are {found} apart")
-    frames = bars_to_frames(bars)
-    quality = check_frames(frames, timeframe=timeframe or found).to_dict()
+    quality = check_bars(bars, timeframe=timeframe or found).to_dict()
     store.objects.reclaim(f"datasets/{dataset}/")  # parts a killed import was writing (see tradeops.scratch)
     manifest, created = store.write(
         dataset,
-        frames,
+        bars,
         timeframe=timeframe or found,
         source=f"file:{path.name}",
         quality=quality,
-        units={symbol: units for symbol in frames} if units is not None else None,
+        units=dict.fromkeys(bars.symbols, units) if units is not None else None,
     )
     return Imported(manifest, created, reading)
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from tradeops.data import samples
 from tradeops.data.bars import FIELDS, Bars, DatasetOrigin
-from tradeops.data.validate import Findings, check_timeline, check_values
+from tradeops.data.validate import Findings, Rows, check_timeline, check_values
 from tradeops.errors import DataError
 
 TIMESTAMP_NAMES = ("timestamp", "datetime", "date", "time")
@@ -112,25 +112,31 @@ def frame_to_bars(
     max_gap: pd.Timedelta | None = None,
     default_symbol: str = "ASSET",
 ) -> Bars:
-    """Turn a wide (one symbol) or long (`symbol` column) OHLCV frame into validated Bars."""
-    frame = _normalise_columns(frame, source)
-    frame["_row"] = np.arange(1, len(frame) + 1)
+    """Turn a wide (one symbol) or long (`symbol` column) OHLCV frame into validated Bars.
+
+    Every symbol's rows are checked in one pass over the columns, however many symbols there are.
+    """
+    frame, codes, symbols = _normalise_columns(frame, source, default_symbol)
     if frame.empty:
         raise DataError(f"{source}: no rows")
-    if "symbol" not in frame.columns:
-        frame["symbol"] = default_symbol
-    frame["symbol"] = frame["symbol"].astype(str)
-    per_symbol = {str(symbol): part for symbol, part in frame.groupby("symbol", sort=True)}
+    order = np.argsort(codes, kind="stable")  # grouped by symbol (names sorted), each symbol's rows in file order
+    counts = np.bincount(codes, minlength=len(symbols))
+    starts = np.zeros(len(order), dtype=bool)
+    starts[np.concatenate([[0], np.cumsum(counts)[:-1]])] = True
+    rows = Rows(order + 1, frame["timestamp"].to_numpy()[order], starts)
+    values = {field: frame[field].to_numpy(dtype="float64")[order] for field in FIELDS}
     found = Findings()
-    for part in per_symbol.values():
-        check_timeline(part, max_gap, found)
-        check_values(part, found)
+    check_timeline(rows, max_gap, found)
+    check_values(rows, values, found)
     found.raise_if_any(source)
-    return _stack(per_symbol, source)
+    return _stack(symbols, counts, rows.stamps, values, source)
 
 
-def _normalise_columns(frame: pd.DataFrame, source: str) -> pd.DataFrame:
-    frame = frame.copy()
+def _normalise_columns(
+    frame: pd.DataFrame, source: str, default_symbol: str
+) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+    """Return the frame with `timestamp` parsed and float fields, each row's symbol number and the names."""
+    frame = frame.copy(deep=False)  # columns are replaced, never written into: the caller's frame stays as it was
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     unnamed = [c for c in frame.columns if c.startswith("unnamed") or c == ""]
     stamp_col = next((c for c in TIMESTAMP_NAMES if c in frame.columns), unnamed[0] if unnamed else None)
@@ -146,13 +152,9 @@ def _normalise_columns(frame: pd.DataFrame, source: str) -> pd.DataFrame:
             "milliseconds?): run `tradeops data import FILE --dataset NAME` (it reads epoch s/ms/us/ns) and "
             "use --data dataset:NAME, or write ISO-8601 times such as 2024-01-31T15:30:00Z"
         )
-    if "symbol" in frame.columns:
-        blank = frame["symbol"].isna() | (frame["symbol"].astype(str).str.strip() == "")
-        if blank.any():
-            first = int(np.flatnonzero(blank.to_numpy())[0])
-            raise DataError(f"{source}: row {first + 1}, column 'symbol': empty ({int(blank.sum())} such row(s))")
+    codes, symbols = _symbols(frame, source, default_symbol)
     # Times with an offset become UTC; times without one are taken as UTC. One timeline, no local clocks.
-    parsed = pd.to_datetime(frame["timestamp"], errors="coerce", utc=True).dt.tz_localize(None)
+    parsed = _parse_times(frame["timestamp"])
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if len(bad):
         first = int(bad[0])
@@ -162,6 +164,8 @@ def _normalise_columns(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         )
     frame["timestamp"] = parsed
     for field in FIELDS:
+        if frame[field].dtype == np.float64:  # already numbers (Parquet, a dataset): nothing to convert
+            continue
         numeric = pd.to_numeric(frame[field], errors="coerce")
         bad = np.flatnonzero(numeric.isna().to_numpy() & frame[field].notna().to_numpy())
         if len(bad):
@@ -171,25 +175,61 @@ def _normalise_columns(frame: pd.DataFrame, source: str) -> pd.DataFrame:
                 f"{frame[field].iloc[first]!r} is not a number"
             )
         frame[field] = numeric.astype("float64")
-    return frame
+    return frame, codes, symbols
 
 
-def _stack(per_symbol: dict[str, pd.DataFrame], source: str) -> Bars:
-    symbols = tuple(per_symbol)
-    first = per_symbol[symbols[0]]
-    index = pd.DatetimeIndex(first["timestamp"].to_numpy(), name="timestamp")
-    for symbol in symbols[1:]:
-        other = pd.DatetimeIndex(per_symbol[symbol]["timestamp"].to_numpy())
-        if not other.equals(index):
-            only_here = index.difference(other)
-            only_there = other.difference(index)
-            example = (only_here if len(only_here) else only_there)[0]
-            raise DataError(
-                f"{source}: symbols {symbols[0]} and {symbol} have different timelines "
-                f"({len(only_here)} timestamp(s) missing from {symbol}, {len(only_there)} extra; "
-                f"first difference at {example}); align them before loading"
-            )
-    arrays: dict[str, Any] = {
-        field: np.column_stack([per_symbol[s][field].to_numpy(dtype="float64") for s in symbols]) for field in FIELDS
-    }
-    return Bars(name=source, index=index, symbols=symbols, **arrays)
+def _parse_times(column: pd.Series) -> pd.Series:
+    """Return the times as naive UTC datetimes (NaT where unreadable), parsing each distinct text once."""
+    if pd.api.types.is_datetime64_dtype(column):  # naive: UTC already
+        return column
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return pd.to_datetime(column, utc=True).dt.tz_localize(None)
+    codes, distinct = pd.factorize(column)  # a million rows of daily bars hold a few thousand distinct times
+    parsed = pd.to_datetime(pd.Series(distinct), errors="coerce", utc=True).dt.tz_localize(None).to_numpy()
+    return pd.Series(np.append(parsed, np.datetime64("NaT"))[codes], index=column.index)  # -1: a missing value
+
+
+def _symbols(frame: pd.DataFrame, source: str, default_symbol: str) -> tuple[np.ndarray, list[str]]:
+    """Number each row's symbol 0..n-1 in the order of the sorted names; refuse an empty symbol."""
+    if "symbol" not in frame.columns:
+        return np.zeros(len(frame), dtype=np.intp), [default_symbol]
+    codes, uniques = pd.factorize(frame["symbol"])  # the distinct values once, not a string per row
+    texts = [str(value) for value in uniques]
+    empty = np.array([text.strip() == "" for text in texts] + [True])  # the last stands for a missing value (-1)
+    blank = empty[codes]
+    if blank.any():
+        first = int(np.flatnonzero(blank)[0])
+        raise DataError(f"{source}: row {first + 1}, column 'symbol': empty ({int(blank.sum())} such row(s))")
+    names = sorted(set(texts))  # values that read alike (1 and "1") are one symbol
+    number = {name: i for i, name in enumerate(names)}
+    return np.array([number[text] for text in texts], dtype=np.intp)[codes], names
+
+
+def _stack(
+    symbols: list[str], counts: np.ndarray, stamps: np.ndarray, values: dict[str, np.ndarray], source: str
+) -> Bars:
+    """Lay rows grouped by symbol out as (bars, symbols) arrays; every symbol must have the same timeline."""
+    width, length = len(symbols), int(counts[0])
+    timeline = stamps[:length]
+    if not (counts == length).all() or not (stamps.reshape(width, length) == timeline).all():
+        raise _different_timelines(symbols, counts, stamps, source)
+    arrays: dict[str, Any] = {field: np.ascontiguousarray(values[field].reshape(width, length).T) for field in FIELDS}
+    index = pd.DatetimeIndex(timeline, name="timestamp")
+    return Bars(name=source, index=index, symbols=tuple(symbols), **arrays)
+
+
+def _different_timelines(symbols: list[str], counts: np.ndarray, stamps: np.ndarray, source: str) -> DataError:
+    ends = np.cumsum(counts)
+    index = pd.DatetimeIndex(stamps[: ends[0]])
+    position = next(
+        i for i in range(1, len(symbols)) if not pd.DatetimeIndex(stamps[ends[i - 1] : ends[i]]).equals(index)
+    )
+    other = pd.DatetimeIndex(stamps[ends[position - 1] : ends[position]])
+    only_here = index.difference(other)
+    only_there = other.difference(index)
+    example = (only_here if len(only_here) else only_there)[0]
+    return DataError(
+        f"{source}: symbols {symbols[0]} and {symbols[position]} have different timelines "
+        f"({len(only_here)} timestamp(s) missing from {symbols[position]}, {len(only_there)} extra; "
+        f"first difference at {example}); align them before loading"
+    )

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from tradeops.data.bars import Bars
+from tradeops.data.columns import Columns, bars_columns, frames_columns
 from tradeops.data.fields import FIELDS
 from tradeops.data.quality_thresholds import CHECK_NAMES, DataQuality
 from tradeops.data.timeframes import infer_timeframe, timeframe_seconds
@@ -98,6 +99,9 @@ class QualityReport:
         }
 
 
+_Event = tuple[str, int, np.ndarray, np.ndarray, list[str]]  # check, count, times, rows, details
+
+
 @dataclass
 class _Found:
     """Per check: the running count and the places listed so far."""
@@ -116,11 +120,7 @@ def check_bars(
     bars: Bars, thresholds: DataQuality | None = None, *, timeframe: str | None = None, now: datetime | None = None
 ) -> QualityReport:
     """Run every check on each symbol of `bars` (validated or not); the timeframe defaults to the commonest step."""
-    columns = {
-        symbol: {name: getattr(bars, name)[:, column] for name in FIELDS} for column, symbol in enumerate(bars.symbols)
-    }
-    stamps = bars.index.to_numpy(dtype="datetime64[ns]")
-    return _check({symbol: (stamps, values) for symbol, values in columns.items()}, thresholds, timeframe, now)
+    return _check(bars_columns(bars), thresholds, timeframe, now)
 
 
 def check_frames(
@@ -131,14 +131,7 @@ def check_frames(
     now: datetime | None = None,
 ) -> QualityReport:
     """Run every check on per-symbol `timestamp, open, ..., volume` frames (a dataset's, unvalidated)."""
-    series = {
-        symbol: (
-            frame["timestamp"].to_numpy(dtype="datetime64[ns]"),
-            {name: frame[name].to_numpy(dtype="float64") for name in FIELDS},
-        )
-        for symbol, frame in frames.items()
-    }
-    return _check(series, thresholds, timeframe, now)
+    return _check(frames_columns(frames), thresholds, timeframe, now)
 
 
 def split_symbols(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -147,7 +140,7 @@ def split_symbols(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 
 def _check(
-    series: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]],
+    series: Columns,
     thresholds: DataQuality | None,
     timeframe: str | None,
     now: datetime | None,
@@ -159,15 +152,18 @@ def _check(
     step = _step(series, timeframe)
     closes = step is not None and step < 7 * DAY and not bool((_weekday(every_stamp) == 5).any())
     found = _Found()
-    for symbol, (stamps, values) in series.items():
-        _timeline(found, symbol, stamps, step, closes, limits, now64)
-        _prices(found, symbol, stamps, values, limits)
+    for symbols, stamps in _timelines(series):  # symbols on one timeline: its checks run once
+        events = _timeline(stamps, step, closes, limits, now64)
+        for symbol in symbols:
+            for name, count, where, rows, details in events:
+                found.add(name, count, symbol, where, rows, details)
+        _prices(found, {symbol: series[symbol][1] for symbol in symbols}, stamps, limits)
     checks = [QualityCheck(name, found.counts[name], limits.limit(name), found.where[name]) for name in CHECK_NAMES]
     tf = None if step is None else (timeframe or _name(step))
     return QualityReport(checks, tf, WEEK_CLOSURE if closes else ALWAYS_OPEN, moment.isoformat(timespec="seconds"))
 
 
-def _step(series: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]], timeframe: str | None) -> int | None:
+def _step(series: Columns, timeframe: str | None) -> int | None:
     if timeframe is not None:
         return timeframe_seconds(timeframe)
     longest = max((stamps for stamps, _ in series.values()), key=len, default=None)
@@ -186,26 +182,22 @@ def _name(seconds: int) -> str:
 
 
 def _timeline(
-    found: _Found,
-    symbol: str,
-    stamps: np.ndarray,
-    step: int | None,
-    closes: bool,
-    limits: DataQuality,
-    now: np.datetime64,
-) -> None:
+    stamps: np.ndarray, step: int | None, closes: bool, limits: DataQuality, now: np.datetime64
+) -> list[_Event]:
+    """Return what the timeline checks found, to be added for every symbol on this timeline."""
+    found: list[_Event] = []
     future = np.flatnonzero(stamps > now)
-    found.add("future_bars", len(future), symbol, stamps, future, ["stamped after the check"] * MAX_WHERE)
+    found.append(("future_bars", len(future), stamps, future, ["stamped after the check"] * MAX_WHERE))
     if len(stamps) < 2:
-        return
+        return found
     seconds = stamps.astype("datetime64[s]").astype("int64")
     jumps = np.diff(seconds)
     same = np.flatnonzero(jumps == 0) + 1
-    found.add("duplicate_bars", len(same), symbol, stamps, same, ["same time as the bar before"] * MAX_WHERE)
+    found.append(("duplicate_bars", len(same), stamps, same, ["same time as the bar before"] * MAX_WHERE))
     back = np.flatnonzero(jumps < 0) + 1
-    found.add("backward_bars", len(back), symbol, stamps, back, ["earlier than the bar before"] * MAX_WHERE)
+    found.append(("backward_bars", len(back), stamps, back, ["earlier than the bar before"] * MAX_WHERE))
     if step is None:
-        return
+        return found
     timeline = np.unique(stamps)  # holes are judged on the sorted timeline: an unsorted bar is not a gap too
     seconds = timeline.astype("datetime64[s]").astype("int64")
     jumps = np.diff(seconds)
@@ -223,10 +215,59 @@ def _timeline(
     holes, missing = holes[missing > 0], missing[missing > 0]
     rows = zip(holes[:MAX_WHERE], missing, strict=False)
     details = [f"{int(n)} bar(s) missing before {_iso(timeline[i + 1])}" for i, n in rows]
-    found.add("missing_bars", int(missing.sum()), symbol, timeline, holes, details)
+    found.append(("missing_bars", int(missing.sum()), timeline, holes, details))
+    return found
 
 
-def _prices(found: _Found, symbol: str, stamps: np.ndarray, values: dict[str, np.ndarray], limits: DataQuality) -> None:
+def _timelines(series: Columns) -> list[tuple[list[str], np.ndarray]]:
+    """Group consecutive symbols whose times are equal (every symbol of validated bars: one group)."""
+    groups: list[tuple[list[str], np.ndarray]] = []
+    for symbol, (stamps, _) in series.items():
+        if groups and np.array_equal(groups[-1][1], stamps):
+            groups[-1][0].append(symbol)
+        else:
+            groups.append(([symbol], stamps))
+    return groups
+
+
+def _prices(found: _Found, columns: dict[str, dict[str, np.ndarray]], stamps: np.ndarray, limits: DataQuality) -> None:
+    """Screen every symbol of one timeline at once; check a symbol one by one only where the screen finds something."""
+    wide = {name: np.stack([values[name] for values in columns.values()]) for name in FIELDS}  # a row per symbol
+    open_, high, low, close, volume = (wide[name] for name in FIELDS)
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(open_) & np.isfinite(high) & np.isfinite(low) & np.isfinite(close)
+        positive = (open_ > 0) & (high > 0) & (low > 0) & (close > 0)
+        plausible = (open_ <= MAX_PRICE) & (high <= MAX_PRICE) & (low <= MAX_PRICE) & (close <= MAX_PRICE)
+        bracketed = (high >= np.maximum(open_, close)) & (low <= np.minimum(open_, close)) & (high >= low)
+        clean = finite & positive & plausible & bracketed & np.isfinite(volume) & (volume >= 0)
+    moves = np.diff(open_, axis=1) != 0
+    for prices in (high, low, close):
+        moves |= np.diff(prices, axis=1) != 0
+    suspects = ~clean.all(axis=1) | ~moves.all(axis=1) | (volume == 0).any(axis=1) | _spike_screen(close, limits)
+    for row, (symbol, values) in enumerate(columns.items()):
+        if suspects[row]:
+            _symbol_prices(found, symbol, stamps, values, limits)
+
+
+def _spike_screen(close: np.ndarray, limits: DataQuality) -> np.ndarray:
+    """True for each symbol (a row of closes) that may hold a spike: `_spikes` decides, exactly, for those alone."""
+    if close.shape[1] < 5:
+        return np.ones(len(close), dtype=bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        returns = np.diff(np.log(close), axis=1)
+        centre = np.median(returns, axis=1, keepdims=True)
+        scale = 1.4826 * np.median(np.abs(returns - centre), axis=1, keepdims=True)
+        z = np.abs(returns[:, :-1] - centre) / scale
+        now, after = returns[:, :-1], returns[:, 1:]
+        reverts = (np.sign(after) == -np.sign(now)) & (np.abs(after) >= REVERT_SHARE * np.abs(now))
+        near = (z > limits.spike_sigmas * 0.999) & reverts  # a margin for rounding: a near miss is checked exactly
+    unsure = ~np.isfinite(returns).all(axis=1) | ~(scale[:, 0] > 0)  # a bad close or a flat market: check exactly
+    return near.any(axis=1) | unsure
+
+
+def _symbol_prices(
+    found: _Found, symbol: str, stamps: np.ndarray, values: dict[str, np.ndarray], limits: DataQuality
+) -> None:
     open_, high, low, close, volume = (values[name] for name in FIELDS)
     prices = np.column_stack([open_, high, low, close])
     with np.errstate(invalid="ignore"):

@@ -42,21 +42,32 @@ def infer_timeframe(stamps: np.ndarray) -> str:
     return timeframe_name(int(values[np.argmax(counts)]))
 
 
-def find_gaps(stamps: np.ndarray, timeframe: str) -> tuple[int, list[dict[str, Any]]]:
-    """Return the number of missing bars and the first gaps (after, before, missing) on a sorted timeline."""
-    if len(stamps) < 2:
-        return 0, []
-    step = timeframe_seconds(timeframe)
-    seconds = stamps.astype("datetime64[s]").astype("int64")
-    jumps = np.diff(seconds)
-    where = np.flatnonzero(jumps > step)
-    missing = jumps[where] // step - 1
-    listed = [
-        {
-            "after": pd.Timestamp(stamps[i]).isoformat(),
-            "before": pd.Timestamp(stamps[i + 1]).isoformat(),
-            "missing": int(count),
-        }
-        for i, count in zip(where[:MAX_GAPS_LISTED], missing[:MAX_GAPS_LISTED], strict=True)
-    ]
+def find_gaps(
+    stamps: np.ndarray, timeframe: str, limit: int | None = MAX_GAPS_LISTED
+) -> tuple[int, list[dict[str, Any]]]:
+    """Return the number of missing bars and the first `limit` gaps (after, before, missing; None: every gap)
+    on a sorted timeline."""
+    where, missing = _holes(stamps, timeframe)
+    listed = [_gap(stamps, i, count) for i, count in zip(where[:limit], missing[:limit], strict=True)]
     return int(missing.sum()), listed
+
+
+def gap_summary(stamps: np.ndarray, timeframe: str) -> dict[str, Any]:
+    """Return the missing bars, the number of gaps and the largest gap (the first of the largest; None: no gap)."""
+    where, missing = _holes(stamps, timeframe)
+    largest = _gap(stamps, where[np.argmax(missing)], missing.max()) if len(missing) else None
+    return {"missing_bars": int(missing.sum()), "count": len(missing), "largest": largest}
+
+
+def _holes(stamps: np.ndarray, timeframe: str) -> tuple[np.ndarray, np.ndarray]:
+    if len(stamps) < 2:
+        return np.array([], dtype=np.intp), np.array([], dtype=np.int64)
+    step = timeframe_seconds(timeframe)
+    jumps = np.diff(stamps.astype("datetime64[s]").astype("int64"))
+    where = np.flatnonzero(jumps > step)
+    return where, jumps[where] // step - 1
+
+
+def _gap(stamps: np.ndarray, i: int, count: int) -> dict[str, Any]:
+    after, before = pd.Timestamp(stamps[i]).isoformat(), pd.Timestamp(stamps[i + 1]).isoformat()
+    return {"after": after, "before": before, "missing": int(count)}

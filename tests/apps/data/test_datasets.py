@@ -103,8 +103,9 @@ def test_dc_14_gaps_are_reported_in_the_manifest_never_filled(tmp_path, goog):
     manifest, _ = DatasetStore(FolderObjectStore(tmp_path)).write("g", frames, timeframe="1d", source="t")
     assert manifest.bars == 197
     assert manifest.gaps["missing_bars"] > 0  # weekends count too: a daily timeframe misses them
-    listed = manifest.gaps["symbols"]["GOOG"]["gaps"]
-    assert any(gap["after"] == frames["GOOG"]["timestamp"].iloc[49].isoformat() for gap in listed)
+    largest = manifest.gaps["symbols"]["GOOG"]["largest"]  # a count and the largest; all of them: data show --gaps
+    assert largest["after"] == frames["GOOG"]["timestamp"].iloc[49].isoformat() and largest["missing"] >= 3
+    assert manifest.gaps["largest"] == {"symbol": "GOOG", **largest} and manifest.gaps["count"] > 1
 
 
 def test_dc_14_an_epoch_ms_import_equals_the_file_it_came_from_apart_from_the_ref(tmp_path, goog):

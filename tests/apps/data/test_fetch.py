@@ -105,7 +105,7 @@ def test_dc_15_gaps_are_reported_not_filled_and_repeated_candles_dropped(fake, s
     report = fetch(store, fake, since=since())
     (symbol,) = report.symbols
     assert symbol.missing_bars == 10 and symbol.duplicates_dropped == 1 and report.manifest.bars == 490
-    assert report.manifest.gaps["symbols"]["BTC/USDT"]["gaps"][0]["missing"] == 10
+    assert report.manifest.gaps["symbols"]["BTC/USDT"]["largest"]["missing"] == 10
 
 
 def test_dc_15_a_candle_with_high_below_low_is_refused_naming_symbol_and_time(fake, store):
