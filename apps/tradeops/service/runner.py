@@ -181,8 +181,8 @@ class JobRunner:
     def _turn(self) -> None:
         self._last_turn = time.monotonic()
         self.heartbeat()
+        self.pool.fill()  # outside the lock: the first start waits for the forkserver, /status must not
         with self._lock:
-            self.pool.fill()
             self._collect()
         with self._calling():
             self._record_ended()

@@ -102,3 +102,20 @@ def test_dc_36_a_killed_instances_run_returns_to_the_queue_when_its_lease_runs_o
             run = f"{b}{accepted['url']}"
             _wait(lambda: httpx.get(run, timeout=10).json()["status"] in ("done", "failed"), 180, "B never ran it")
             assert httpx.get(run, timeout=10).json()["status"] == "done"
+
+
+def test_dc_36_status_and_metrics_answer_within_one_deadline_while_postgres_is_frozen(tmp_path):
+    """Their dependency calls run side by side: about one deadline, not one per dependency in a row."""
+    deadline = 2.0
+    pgdata = tmp_path / "pg"
+    with (
+        postgres(pgdata) as server,
+        backtester(tmp_path / "app", database_url=fresh_database(server), dependency_timeout_seconds=deadline) as base,
+    ):
+        assert httpx.get(f"{base}/readyz", timeout=10).status_code == 200
+        with frozen_postgres(pgdata):
+            for path in ("/status", "/metrics", "/status", "/metrics"):
+                started = time.perf_counter()
+                answer = httpx.get(f"{base}{path}", timeout=20)
+                seconds = time.perf_counter() - started
+                assert answer.status_code == 200 and seconds < 2 * deadline, (path, seconds)
