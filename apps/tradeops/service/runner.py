@@ -184,6 +184,7 @@ class JobRunner:
         self.pool.fill()  # outside the lock: the first start waits for the forkserver, /status must not
         with self._lock:
             self._collect()
+        self._store_artifacts()  # the object store's time is not the queue's (check_alive times the queue)
         with self._calling():
             self._record_ended()
             self._renew()
@@ -250,6 +251,8 @@ class JobRunner:
         with self._lock:
             ended = list(self._ended.items())
         for run_id, outcome in ended:
+            if outcome[0] == "ok" and "report_key" not in outcome[1]:
+                continue  # its artifacts are written first (next turn)
             run = self._runs.get(run_id)
             if run is not None:
                 self._record(run, outcome)
@@ -257,13 +260,23 @@ class JobRunner:
                 self._ended.pop(run_id, None)
                 self._runs.pop(run_id, None)
 
+    def _store_artifacts(self) -> None:
+        """Write the report and table of every job that ended well to the object store, once; a run whose
+        artifacts cannot be stored fails."""
+        with self._lock:
+            ended = [(run_id, o) for run_id, o in self._ended.items() if o[0] == "ok" and "report_key" not in o[1]]
+        for run_id, (_, payload) in ended:
+            kept = {k: v for k, v in payload.items() if k not in ("report_html", "table_csv")}  # memory lets go
+            try:
+                stored: Outcome = ("ok", kept | {"report_key": self._save_artifacts(run_id, payload)})
+            except Exception as error:  # noqa: BLE001 - the object store failed: the run fails, the runner goes on
+                stored = ("error", f"results could not be stored: {type(error).__name__}: {error}")
+            with self._lock:
+                if run_id in self._ended:
+                    self._ended[run_id] = stored
+
     def _record(self, run: Run, outcome: Outcome) -> None:
         status, payload = outcome
-        if status == "ok":
-            try:
-                report_key = self._save_artifacts(run.id, payload)
-            except Exception as error:  # noqa: BLE001 - the object store failed: the run fails, the runner goes on
-                status, payload = "error", f"results could not be stored: {type(error).__name__}: {error}"
         if status == "ok":
             recorded = self.store.finish(
                 run.id,
@@ -272,7 +285,7 @@ class JobRunner:
                 verdict=payload["verdict"],
                 data_fingerprint=payload["fingerprint"],
                 engine_version=ENGINE_VERSION,
-                report_key=report_key,
+                report_key=payload["report_key"],
                 held_by=self.holder,
             )
         else:
