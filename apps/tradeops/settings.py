@@ -151,7 +151,19 @@ class AppSettings(BaseSettings):
         None, description="GitHub token: PR comments (pipelines), proposal branches and pull requests (Slack bot)"
     )
     github_api_url: str = Field("https://api.github.com", description="GitHub REST API base URL")
-    workers: int = Field(2, ge=1, le=32, description="backtest worker processes")
+    workers: int = Field(2, ge=1, le=32, description="warm backtest worker processes (each runs one job at a time)")
+    worker_max_jobs: int = Field(
+        500, ge=1, le=1_000_000, description="a worker is replaced by a fresh one after this many jobs"
+    )
+    worker_max_memory_mib: int | None = Field(
+        None, ge=64, description="a worker whose peak memory passed this (MiB) is replaced after its job"
+    )
+    job_lease_seconds: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        description="a running run's claim, renewed every third of it; one not renewed returns to the queue",
+    )
     memory_limit_mib: int = Field(
         4096,
         ge=256,

@@ -1,5 +1,6 @@
-"""How the faults are made: a table locked from another session, a PostgreSQL server frozen (SIGSTOP), a
-process's memory read from /proc, a timed HTTP call. Shared by the scenarios and the tests of the same faults."""
+"""How the faults are made: a table locked from another session, a PostgreSQL server frozen (SIGSTOP), a SQLite
+file's write lock held, a process's memory read from /proc, a timed HTTP call. Shared by the scenarios and the
+tests of the same faults."""
 
 from __future__ import annotations
 
@@ -26,6 +27,21 @@ def locked_table(database_url: str, table: str) -> Iterator[None]:
             yield
     finally:
         engine.dispose()
+
+
+@contextmanager
+def sqlite_write_lock(path: Path) -> Iterator[None]:
+    """Hold the SQLite file's write lock (`BEGIN IMMEDIATE`) from a connection of our own until the block ends:
+    readers go on (WAL), every writer waits its busy timeout and fails."""
+    import sqlite3
+
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        yield
+        connection.execute("ROLLBACK")
+    finally:
+        connection.close()
 
 
 def _children(pid: int) -> list[int]:

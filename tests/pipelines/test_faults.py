@@ -58,3 +58,9 @@ def test_dc_16_the_frozen_database_scenario_runs_end_to_end_and_reports_time_to_
     assert result["name"] == "db_stopped" and result["passed"] and result["readyz_answer"] == 503
     assert result["requests"] == 5 and result["hung"] == 0 and result["time_to_503_s"] > 0
     assert "db_stopped" in capsys.readouterr().out
+
+
+@pytest.mark.req("DC-36")
+def test_dc_36_make_faults_has_the_database_outage_under_traffic_on_postgres_and_sqlite():
+    names = {scenario.__name__ for module, scenario in collect(["outage"])}
+    assert names == {"db_outage_postgres", "db_outage_sqlite"}

@@ -9,6 +9,7 @@ worker process is killed), so a cancelled sweep stops using the cluster.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +22,8 @@ from tradeops.slackbot.backtest import answer
 
 Progress = Callable[[float, float | None, str], Awaitable[None]]
 PATHS = {"backtest": "backtests", "sweep": "sweeps", "gate": "gate"}
+CREATE_ATTEMPTS = 3  # a POST that creates a run is sent at most this often, always with the same key
+RETRY_PAUSE_SECONDS = 1.0
 FINAL = ("done", "failed", "cancelled")
 
 
@@ -35,7 +38,7 @@ class BacktesterCalls:
     async def run(self, kind: str, body: BaseModel, progress: Progress) -> dict[str, Any]:
         """The finished run (the API's RunView); a TradeopsError when it does not finish in time."""
         path = PATHS[kind]
-        accepted = await self._call("POST", f"/v1/{path}", json=body.model_dump(mode="json"))
+        accepted = await self._create(f"/v1/{path}", body.model_dump(mode="json"))
         started = time.monotonic()
         polls = 0
         try:
@@ -54,6 +57,21 @@ class BacktesterCalls:
             with anyio.CancelScope(shield=True), anyio.move_on_after(10):
                 await self._http.delete(accepted["url"])  # a 409 (already finished) is fine
             raise
+
+    async def _create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST with one Idempotency-Key, sent again (same key) after a lost connection or a 503: one run."""
+        headers = {"Idempotency-Key": uuid.uuid4().hex}
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            try:
+                response = await self._http.post(path, json=body, headers=headers)
+            except httpx.HTTPError as error:
+                if attempt == CREATE_ATTEMPTS:
+                    raise TradeopsError(f"backtester unreachable: {type(error).__name__}") from None
+            else:
+                if response.status_code != 503 or attempt == CREATE_ATTEMPTS:
+                    return answer(response)
+            await anyio.sleep(RETRY_PAUSE_SECONDS * attempt)
+        raise AssertionError("unreachable")
 
     async def get(self, path: str) -> dict[str, Any]:
         return await self._call("GET", path)

@@ -85,9 +85,17 @@ class BoundedCollector(Collector):
 
     def __init__(self, collector: Collector, calls: DependencyCalls, key: str) -> None:
         self.collector, self.calls, self.key = collector, calls, key
+        self.prefetched: Future[list[Any]] | None = None  # started with the others of a scrape (see Health.scrape)
+
+    def fetch(self) -> list[Any]:
+        return list(self.collector.collect())
 
     def collect(self) -> Iterator[Any]:
+        future, self.prefetched = self.prefetched, None
         try:
-            yield from self.calls.call(self.key, lambda: list(self.collector.collect()))
+            if future is not None:
+                yield from outcome(future, self.calls.seconds)
+            else:
+                yield from self.calls.call(self.key, self.fetch)
         except Exception:  # noqa: BLE001 - a metric family missing for one scrape beats /metrics failing
             return

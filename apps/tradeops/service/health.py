@@ -6,10 +6,13 @@ GET /status   service, version, uptime, checks  GET /metrics Prometheus text for
 Whatever a dependency does, these answer: /healthz touches nothing and runs on the event loop; every check
 and every collector that reads a dependency runs off the loop on a pool of its own with a deadline
 (`dependency_timeout_seconds`), so a locked table or a stopped database gives 503 with the reason in time.
+The calls of one answer run side by side under that one deadline (never one deadline after another): /status
+and /metrics take at most about one deadline however many dependencies are down.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -46,11 +49,29 @@ class Health:
             "tradeops_http_request_seconds", "HTTP request latency", ["route", "method", "code"], registry=self.registry
         )
         self.calls = DependencyCalls(self.deadline_seconds, self.registry)
+        self._bounded: list[BoundedCollector] = []
+        self._scraped_checks: dict[str, dict[str, Any]] | None = None
+        self._scraping = threading.Lock()
         self.registry.register(_HealthCollector(self))
 
     def bounded(self, collector: Collector, name: str) -> Collector:
         """`collector` (which reads a dependency) with this service's deadline."""
-        return BoundedCollector(collector, self.calls, f"collect:{name}")
+        bounded = BoundedCollector(collector, self.calls, f"collect:{name}")
+        self._bounded.append(bounded)
+        return bounded
+
+    def scrape(self) -> bytes:
+        """The Prometheus text: every check and bounded collector started at once, all within one deadline."""
+        with self._scraping:
+            started = time.perf_counter()
+            futures = self.calls.wait(self._check_calls() | {c.key: c.fetch for c in self._bounded})
+            self._scraped_checks = self._results({k: f for k, f in futures.items() if k.startswith("check:")}, started)
+            for collector in self._bounded:
+                collector.prefetched = futures[collector.key]
+            try:
+                return generate_latest(self.registry)
+            finally:
+                self._scraped_checks = None
 
     def heartbeat(self) -> None:
         """Record that the service's main loop is alive."""
@@ -66,13 +87,17 @@ class Health:
         started = time.perf_counter()
         return self._results(await self.calls.await_all(self._check_calls()), started)
 
-    async def details_now(self) -> dict[str, Any]:
-        """`details`, off the loop and within the deadline; the reason instead when they are late or fail."""
-        future = (await self.calls.await_all({"details": self.details}))["details"]
+    async def checks_and_details(self) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+        """Every check's outcome and `details`, side by side off the loop, within one deadline (the reason in
+        place of details that are late or fail)."""
+        started = time.perf_counter()
+        futures = await self.calls.await_all(self._check_calls() | {"details": self.details})
+        details_future = futures.pop("details")
         try:
-            return outcome(future, self.deadline_seconds)
+            details = outcome(details_future, self.deadline_seconds)
         except Exception as error:  # noqa: BLE001 - reported, like a failing check
-            return {"details_error": f"{type(error).__name__}: {error}"[:300]}
+            details = {"details_error": f"{type(error).__name__}: {error}"[:300]}
+        return self._results(futures, started), details
 
     def _check_calls(self) -> dict[str, Any]:
         return {f"check:{name}": _timed(check) for name, check in self.checks.items()}
@@ -109,7 +134,8 @@ class _HealthCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         ready = GaugeMetricFamily("tradeops_ready", "1 when every dependency answers", labels=["service"])
-        ready.add_metric([self.health.service], float(all(r["ok"] for r in self.health.run_checks().values())))
+        checks = self.health._scraped_checks or self.health.run_checks()
+        ready.add_metric([self.health.service], float(all(r["ok"] for r in checks.values())))
         beat = GaugeMetricFamily(
             "tradeops_heartbeat_timestamp_seconds", "last heartbeat of the main loop", labels=["service"]
         )
@@ -151,6 +177,7 @@ def install_health(app: FastAPI, health: Health) -> None:
     @app.get("/status", tags=["health"], summary="Service, version, uptime, dependencies, heartbeat")
     async def status() -> dict[str, Any]:
         now = datetime.now(UTC)
+        checks, details = await health.checks_and_details()
         return {
             "service": health.service,
             "version": health.version,
@@ -158,14 +185,14 @@ def install_health(app: FastAPI, health: Health) -> None:
             "started_at": health.started_at.isoformat(),
             "uptime_seconds": round((now - health.started_at).total_seconds(), 3),
             "last_heartbeat": health.last_heartbeat.isoformat() if health.last_heartbeat else None,
-            "checks": await health.check_all(),
-            **await health.details_now(),
+            "checks": checks,
+            **details,
         }
 
     @app.get("/metrics", tags=["health"], summary="Prometheus metrics", response_class=Response)
     async def metrics() -> Response:
         # each collector that reads a dependency is bounded; this bounds the whole scrape on top
-        future = (await health.calls.await_all({"metrics": lambda: generate_latest(health.registry)}, 10))["metrics"]
+        future = (await health.calls.await_all({"metrics": health.scrape}, 10))["metrics"]
         try:
             return Response(outcome(future, 10), media_type=CONTENT_TYPE_LATEST)
         except TimeoutError as error:

@@ -1,17 +1,22 @@
-"""A bounded queue of jobs and a bounded pool of worker processes, with time limits and cancellation."""
+"""The job runner: takes runs from the queue -- the database -- and runs them on warm worker processes.
+
+A run is claimed by one conditional update (queued -> running, with this runner's lease) and stays in memory
+until the database has recorded how it ended: a database outage delays runs, it never loses one. The runner
+renews its leases while its jobs run; a lease that ran out (a runner killed, or cut off from the database
+longer than the lease) returns its run to the queue, where any runner takes it.
+"""
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
+import os
+import socket
 import threading
 import time
-from collections import deque
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
-from multiprocessing.process import BaseProcess
+from multiprocessing.connection import wait
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -20,8 +25,9 @@ from tradeops.engine.result import ENGINE_VERSION
 from tradeops.errors import without_paths
 from tradeops.notify import Notifier
 from tradeops.notify.messages import gate_verdict, run_finished
-from tradeops.service.worker import ObjectsLocation, child_main
-from tradeops.store import ObjectStore, RunStore
+from tradeops.service.pool import Outcome, WarmPool
+from tradeops.service.worker import ObjectsLocation
+from tradeops.store import ObjectStore, Run, RunStore
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +36,8 @@ class QueueFull(Exception):
     """The queue holds `queue_limit` jobs already; try again later."""
 
 
-@dataclass
-class _Running:
-    run_id: str
-    process: BaseProcess
-    connection: Connection
-    deadline: float
-
-
 class JobRunner:
-    """Runs queued run ids in child processes; the only writer of their results."""
+    """Runs the database's queued runs on a pool of warm workers; the only writer of their results."""
 
     def __init__(
         self,
@@ -50,24 +48,38 @@ class JobRunner:
         workers: int,
         queue_limit: int,
         timeout_seconds: float,
+        lease_seconds: float = 30.0,
+        max_jobs_per_worker: int = 500,
+        max_worker_memory_mib: float | None = None,
+        queue_deadline_seconds: float = 2.0,
         registry: CollectorRegistry | None = None,
         heartbeat: Callable[[], None] = lambda: None,
         path_roots: dict[str, str] | None = None,
         objects_location: ObjectsLocation | None = None,
     ) -> None:
         self.store, self.objects, self.notifier = store, objects, notifier
-        self.objects_location = objects_location  # where workers read `dataset:` bars (they cannot share `objects`)
-        self.workers, self.queue_limit, self.timeout = workers, queue_limit, timeout_seconds
-        self._queue: deque[str] = deque()
-        self._reserved = 0
+        self.queue_limit, self.timeout, self.lease_seconds = queue_limit, timeout_seconds, lease_seconds
+        self.queue_deadline = queue_deadline_seconds
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # this runner's leases
+        self.pool = WarmPool(
+            workers,
+            timeout_seconds=timeout_seconds,
+            max_jobs=max_jobs_per_worker,
+            max_memory_mib=max_worker_memory_mib,
+            objects_location=objects_location,  # where workers read `dataset:` bars (they cannot share `objects`)
+        )
         self.path_roots = path_roots or {}  # server folders a failed run's error must not show (see without_paths)
-        self._running: dict[str, _Running] = {}
-        self._lock = threading.Lock()
+        self._runs: dict[str, Run] = {}  # claimed here and not yet recorded as ended
+        self._ended: dict[str, Outcome] = {}  # ended in a worker, waiting for the database to record it
+        self._queued = 0  # as the database said at the last turn
+        self._reserved = 0
+        self._renewed = 0.0
+        self._queue_error: str | None = None
+        self._call_started: float | None = None
+        self._lock = threading.RLock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="job-runner", daemon=True)
-        self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(["tradeops.service.worker"])
         registry = registry or CollectorRegistry()
         self.jobs = Counter("tradeops_jobs", "finished jobs by outcome", ["kind", "outcome"], registry=registry)
         self.duration = Histogram(
@@ -77,64 +89,83 @@ class JobRunner:
             registry=registry,
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900),
         )
-        Gauge("tradeops_jobs_queued", "jobs waiting", registry=registry).set_function(lambda: len(self._queue))
-        Gauge("tradeops_jobs_running", "jobs running", registry=registry).set_function(lambda: len(self._running))
+        Gauge("tradeops_jobs_queued", "jobs waiting", registry=registry).set_function(lambda: self._queued)
+        Gauge("tradeops_jobs_running", "jobs running", registry=registry).set_function(lambda: len(self._runs))
         self.heartbeat = heartbeat
         self._last_turn = time.monotonic()
 
     @property
     def depth(self) -> dict[str, int]:
-        return {"queued": len(self._queue), "running": len(self._running)}
+        """Runs queued (as the database said at the last turn) and running here."""
+        with self._lock:
+            return {"queued": self._queued, "running": len(self._runs)}
+
+    def workers(self) -> dict[str, Any]:
+        """The warm workers (pid, jobs run, the run in hand), how many were started, the ended runs not yet
+        recorded (the database was away)."""
+        with self._lock:
+            return {"pool": self.pool.view(), "started": self.pool.started, "unrecorded": len(self._ended)}
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop taking work; running jobs are killed and left queued in the store for the next start."""
+        """Stop taking work; running jobs are killed and their runs handed back to the queue."""
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout)
-        for job in list(self._running.values()):
-            job.process.kill()
-            job.process.join(1)
+        with self._lock:
+            self.pool.stop()
+            held = [run_id for run_id in self._runs if run_id not in self._ended]
+        try:
+            self.store.release(self.holder, held)
+        except Exception:  # noqa: BLE001 - the database is away: the leases run out and the runs return anyway
+            log.warning("could not hand back %d runs; they return to the queue when their leases expire", len(held))
 
     @contextmanager
     def reserved(self) -> Iterator[Callable[[str], None]]:
         """Hold a place in the queue, or raise QueueFull before anything is written; yield the function that
-        queues the run created meanwhile (a place not used is given back)."""
+        announces the run created meanwhile (a place not used is given back)."""
         with self._lock:
-            if len(self._queue) + self._reserved >= self.queue_limit:
-                raise QueueFull(f"{len(self._queue)} jobs queued")
             self._reserved += 1
         try:
-            yield lambda run_id: self.submit(run_id, force=True)
+            queued = self.store.queued_count()
+            if queued + self._reserved > self.queue_limit:
+                raise QueueFull(f"{queued} jobs queued")
+            yield lambda _run_id: self._wake.set()
         finally:
             with self._lock:
                 self._reserved -= 1
 
-    def submit(self, run_id: str, *, force: bool = False) -> None:
-        """Queue a run; raise QueueFull when `queue_limit` are already waiting (unless `force`)."""
-        with self._lock:
-            if not force and len(self._queue) + self._reserved >= self.queue_limit:
-                raise QueueFull(f"{len(self._queue)} jobs queued")
-            self._queue.append(run_id)
+    def submit(self, run_id: str) -> None:
+        """Announce a run written as queued; raise QueueFull when more than `queue_limit` are waiting."""
+        queued = self.store.queued_count()
+        if queued > self.queue_limit:
+            raise QueueFull(f"{queued} jobs queued")
         self._wake.set()
 
     def cancel(self, run_id: str) -> bool:
-        """Cancel a queued or running run; return whether it was still cancellable."""
+        """Cancel a queued or running run; return whether it was still cancellable (its job is killed here;
+        on another instance, at that runner's next lease renewal)."""
+        cancelled = self.store.cancel(run_id)
+        self._queued = self.store.queued_count()
         with self._lock:
-            if run_id in self._queue:
-                self._queue.remove(run_id)
-            job = self._running.pop(run_id, None)
-        if job is not None:
-            job.process.kill()
-            job.process.join(5)
-        return self.store.cancel(run_id)
+            if run_id in self._runs:
+                self.pool.kill(run_id)
+                self._runs.pop(run_id, None)
+                self._ended.pop(run_id, None)
+        return cancelled
 
     def check_alive(self) -> None:
-        """Raise unless the runner's loop is alive and turned within the last 30 seconds (a readiness check)."""
+        """Raise unless the runner's loop is alive, turned lately and reaches its queue (a readiness check)."""
         if not self._thread.is_alive():
             raise RuntimeError("the job runner has stopped")
+        started = self._call_started
+        if started is not None and time.monotonic() - started > self.queue_deadline:
+            raise RuntimeError(f"the job runner's queue (the database) has not answered for "
+                               f"{time.monotonic() - started:.0f} s")  # fmt: skip
+        if self._queue_error is not None:
+            raise RuntimeError(f"the job runner cannot reach its queue: {self._queue_error}")
         if time.monotonic() - self._last_turn > 30:
             raise RuntimeError(f"the job runner has not turned for {time.monotonic() - self._last_turn:.0f} s")
 
@@ -142,97 +173,126 @@ class JobRunner:
         while not self._stop.is_set():
             try:
                 self._turn()
-            except Exception:  # a store outage must not end the runner; retry after a pause
+            except Exception as error:  # a store outage must not end the runner; retry after a pause
+                self._queue_error = f"{type(error).__name__}: {error}"[:300]
                 log.exception("job runner turn failed; retrying in 1 s")
                 self._stop.wait(1.0)
 
     def _turn(self) -> None:
         self._last_turn = time.monotonic()
         self.heartbeat()
-        self._start_waiting()
-        waitables: list[Any] = [j.connection for j in self._running.values()]
-        waitables += [j.process.sentinel for j in self._running.values()]
-        if waitables:
-            wait(waitables, timeout=0.2)
-        else:
-            self._wake.wait(0.5)
+        self.pool.fill()  # outside the lock: the first start waits for the forkserver, /status must not
+        with self._lock:
+            self._collect()
+        self._store_artifacts()  # the object store's time is not the queue's (check_alive times the queue)
+        with self._calling():
+            self._record_ended()
+            self._renew()
+            self._claim()
+        with self._lock:
+            waitables = self.pool.waitables()
+        wait(waitables, timeout=0.2 if self._runs else 0.5)
+        if self._wake.is_set():
             self._wake.clear()
-        self._reap()
+        with self._lock:
+            self._collect()
 
-    def _start_waiting(self) -> None:
-        while len(self._running) < self.workers:
-            with self._lock:
-                if not self._queue:
-                    return
-                run_id = self._queue.popleft()
-            run = self.store.get(run_id)
-            if run is None or not self.store.mark_running(run_id):
-                continue  # cancelled while queued
-            try:
-                receiver, sender = self._context.Pipe(duplex=False)
-                process = self._context.Process(
-                    target=child_main, args=(sender, run.kind, run.request, self.objects_location), daemon=True
-                )
-                process.start()
-                sender.close()
-            except Exception as error:  # noqa: BLE001 - this run fails, the runner goes on
-                self.store.fail(run_id, self._public(f"could not start a worker: {type(error).__name__}: {error}"))
-                continue
-            with self._lock:
-                self._running[run_id] = _Running(run_id, process, receiver, time.monotonic() + self.timeout)
-            current = self.store.get(run_id)
-            if current is not None and current.status == "cancelled":  # cancelled while the worker was starting
-                with self._lock:
-                    self._running.pop(run_id, None)
-                process.kill()
-                process.join(5)
+    @contextmanager
+    def _calling(self) -> Iterator[None]:
+        """Mark a database call under way (check_alive reports one that hangs); clear the error once one works."""
+        self._call_started = time.monotonic()
+        try:
+            yield
+        finally:
+            self._call_started = None
+        self._queue_error = None
 
-    def _reap(self) -> None:
-        for job in list(self._running.values()):
-            outcome: tuple[str, Any] | None = None
-            if job.connection.poll():
+    def _collect(self) -> None:
+        for run_id, outcome in self.pool.collect():
+            if run_id in self._runs:
+                self._ended[run_id] = outcome
+
+    def _renew(self) -> None:
+        """Every third of a lease: extend ours, stop jobs whose runs are no longer ours, requeue expired ones."""
+        if time.monotonic() - self._renewed < self.lease_seconds / 3:
+            return
+        with self._lock:
+            mine = list(self._runs)
+        held = self.store.renew(self.holder, mine, lease_seconds=self.lease_seconds)
+        self._renewed = time.monotonic()
+        with self._lock:
+            for run_id in set(mine) - held:  # cancelled elsewhere, or taken back after our lease ran out
+                self.pool.kill(run_id)
+                self._runs.pop(run_id, None)
+                self._ended.pop(run_id, None)
+        requeued = self.store.requeue_expired()
+        if requeued:
+            log.warning("leases expired: %d runs back in the queue (%s)", len(requeued), ", ".join(requeued))
+
+    def _claim(self) -> None:
+        """Give a queued run to every idle worker, claiming it first."""
+        while not self._stop.is_set():
+            with self._lock:
+                worker = self.pool.idle()
+            if worker is None:
+                break
+            run = self.store.claim(self.holder, lease_seconds=self.lease_seconds)
+            if run is None:
+                break
+            with self._lock:
+                self._runs[run.id] = run
                 try:
-                    outcome = job.connection.recv()
-                except EOFError:
-                    outcome = None  # the worker died before answering
-                except Exception as error:  # noqa: BLE001 - an unreadable answer fails the run, not the runner
-                    outcome = ("error", f"worker answer unreadable: {type(error).__name__}: {error}")
-            if outcome is None and job.process.is_alive():
-                if time.monotonic() < job.deadline:
-                    continue
-                job.process.kill()
-                outcome = ("error", f"timed out after {self.timeout:g} s")
-            job.process.join(5)
-            with self._lock:
-                if self._running.pop(job.run_id, None) is None:
-                    continue  # cancelled meanwhile
-            if outcome is None:
-                outcome = ("error", f"worker crashed (exit code {job.process.exitcode})")
-            self._record(job.run_id, outcome)
+                    self.pool.give(worker, run.id, run.kind, run.request)
+                except OSError as error:  # the worker died meanwhile: this run fails, the runner goes on
+                    self._ended[run.id] = ("error", f"could not start the job: {type(error).__name__}: {error}")
+        self._queued = self.store.queued_count()
 
-    def _record(self, run_id: str, outcome: tuple[str, Any]) -> None:
-        run = self.store.get(run_id)
-        if run is None or run.status != "running":
-            return  # cancelled meanwhile: nothing to store or announce
+    def _record_ended(self) -> None:
+        with self._lock:
+            ended = list(self._ended.items())
+        for run_id, outcome in ended:
+            if outcome[0] == "ok" and "report_key" not in outcome[1]:
+                continue  # its artifacts are written first (next turn)
+            run = self._runs.get(run_id)
+            if run is not None:
+                self._record(run, outcome)
+            with self._lock:  # recorded (or no longer ours): only now does memory let go of it
+                self._ended.pop(run_id, None)
+                self._runs.pop(run_id, None)
+
+    def _store_artifacts(self) -> None:
+        """Write the report and table of every job that ended well to the object store, once; a run whose
+        artifacts cannot be stored fails."""
+        with self._lock:
+            ended = [(run_id, o) for run_id, o in self._ended.items() if o[0] == "ok" and "report_key" not in o[1]]
+        for run_id, (_, payload) in ended:
+            kept = {k: v for k, v in payload.items() if k not in ("report_html", "table_csv")}  # memory lets go
+            try:
+                stored: Outcome = ("ok", kept | {"report_key": self._save_artifacts(run_id, payload)})
+            except Exception as error:  # noqa: BLE001 - the object store failed: the run fails, the runner goes on
+                stored = ("error", f"results could not be stored: {type(error).__name__}: {error}")
+            with self._lock:
+                if run_id in self._ended:
+                    self._ended[run_id] = stored
+
+    def _record(self, run: Run, outcome: Outcome) -> None:
         status, payload = outcome
         if status == "ok":
-            try:
-                report_key = self._save_artifacts(run_id, payload)
-            except Exception as error:  # noqa: BLE001 - the object store failed: the run fails, the runner goes on
-                status, payload = "error", f"results could not be stored: {type(error).__name__}: {error}"
-        if status == "ok":
-            self.store.finish(
-                run_id,
+            recorded = self.store.finish(
+                run.id,
                 result=payload["result"],
                 metrics=payload["metrics"],
                 verdict=payload["verdict"],
                 data_fingerprint=payload["fingerprint"],
                 engine_version=ENGINE_VERSION,
-                report_key=report_key,
+                report_key=payload["report_key"],
+                held_by=self.holder,
             )
         else:
-            self.store.fail(run_id, self._public(str(payload)))
-        finished = self.store.get(run_id)
+            recorded = self.store.fail(run.id, self._public(str(payload)), held_by=self.holder)
+        if not recorded:
+            return  # cancelled, or taken back by another runner meanwhile: nothing to store or announce
+        finished = self.store.get(run.id)
         assert finished is not None
         self.jobs.labels(run.kind, finished.status).inc()
         if finished.duration_seconds is not None:

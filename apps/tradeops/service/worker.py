@@ -1,12 +1,14 @@
-"""What a worker process does with one job: pure work in, JSON-able results out.
+"""What a worker process does with its jobs: pure work in, JSON-able results out.
 
-Runs in a child process (forked from a preloaded forkserver), so a crash or a timeout costs only
-that job; the parent writes the results to the stores.
+Runs in a long-lived child process (forked from a preloaded forkserver, see `pool.py`) that loads the compiled
+engine once and then takes one job at a time, so a crash or a timeout costs only that job and that worker; the
+parent writes the results to the stores.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import traceback
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
@@ -123,20 +125,42 @@ def execute(kind: str, request: dict[str, Any], objects_location: ObjectsLocatio
     return JOBS[kind](request, objects)
 
 
-def child_main(
-    connection: Connection, kind: str, request: dict[str, Any], objects_location: ObjectsLocation | None = None
-) -> None:
-    """Entry point of a worker process: send ("ok", output) or ("error", message), then exit.
+WARM_UP = {"strategy": "sma_cross", "params": {"fast": 10, "slow": 20}, "data": "sample:GOOG"}
 
-    Workers run at a lower CPU priority so the API stays responsive while they compute.
-    """
-    os.nice(WORKER_NICENESS)
+
+def answer(kind: str, request: dict[str, Any], objects_location: ObjectsLocation | None = None) -> tuple[str, Any]:
+    """("ok", output) or ("error", message) for one job; never raises."""
     try:
-        connection.send(("ok", execute(kind, request, objects_location)))
+        return "ok", execute(kind, request, objects_location)
     except TradeopsError as error:
-        connection.send(("error", str(error)))
+        return "error", str(error)
     except Exception as error:  # noqa: BLE001 - reported to the parent, which fails the job
         traceback.print_exc()  # the full trace goes to the worker's log, not to API clients
-        connection.send(("error", f"internal error: {type(error).__name__}: {error}"))
-    finally:
-        connection.close()
+        return "error", f"internal error: {type(error).__name__}: {error}"
+
+
+def peak_memory_mib() -> float:
+    """The most memory this process has held (ru_maxrss; KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def serve(connection: Connection, service_pid: int, objects_location: ObjectsLocation | None = None) -> None:
+    """Entry point of a warm worker: load the engine, say ("ready", pid), then answer one job at a time,
+    each answer followed by this process's peak memory; return when the parent closes the pipe.
+
+    Workers run at a lower CPU priority so the API stays responsive while they compute, and die with the
+    service (`die_with_parent`), never left computing for nobody.
+    """
+    from tradeops.service.orphans import die_with_parent
+
+    die_with_parent(service_pid)
+    os.nice(WORKER_NICENESS)
+    answer("backtest", WARM_UP)  # the compiled engine and the report templates, loaded once per worker
+    connection.send(("ready", os.getpid()))
+    while True:
+        try:
+            kind, request = connection.recv()
+        except EOFError:
+            return
+        status, payload = answer(kind, request, objects_location)
+        connection.send((status, payload, peak_memory_mib()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import httpx
@@ -10,6 +11,8 @@ import httpx
 from tradeops.errors import ConfigError, TradeopsError
 from tradeops.slackbot.replies import Reply, number
 
+CREATE_ATTEMPTS = 3  # a POST that creates a run is sent at most this often, always with the same key
+RETRY_PAUSE_SECONDS = 1.0
 SHOWN_METRICS = {  # metric -> decimals shown
     "total_return_pct": 2,
     "sharpe": 2,
@@ -30,7 +33,7 @@ class BacktesterClient:
 
     def run(self, strategy: str, params: dict[str, Any], data: str) -> dict[str, Any]:
         """Return the finished run (the API's RunView)."""
-        accepted = self._call("POST", "/v1/backtests", json={"strategy": strategy, "params": params, "data": data})
+        accepted = self._create("/v1/backtests", {"strategy": strategy, "params": params, "data": data})
         deadline = time.monotonic() + self.timeout_seconds
         while True:
             run = self._call("GET", accepted["url"])
@@ -39,6 +42,21 @@ class BacktesterClient:
             if time.monotonic() > deadline:
                 raise TradeopsError(f"backtest {accepted['id']} still {run['status']} after {self.timeout_seconds:g} s")
             time.sleep(self.poll_seconds)
+
+    def _create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST with one Idempotency-Key, sent again (same key) after a lost connection or a 503: one run."""
+        headers = {"Idempotency-Key": uuid.uuid4().hex}
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            try:
+                response = self._http.post(path, json=body, headers=headers)
+            except httpx.HTTPError as error:
+                if attempt == CREATE_ATTEMPTS:
+                    raise TradeopsError(f"backtester unreachable: {type(error).__name__}") from None
+            else:
+                if response.status_code != 503 or attempt == CREATE_ATTEMPTS:
+                    return answer(response)
+            time.sleep(RETRY_PAUSE_SECONDS * attempt)
+        raise AssertionError("unreachable")
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:

@@ -39,11 +39,17 @@ class RunRow(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     duration_seconds: Mapped[float | None] = mapped_column(Float)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # a running run's claim
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # when its holder last renewed it
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))  # the client's Idempotency-Key, when given
+    request_hash: Mapped[str | None] = mapped_column(String(64))  # of the body that key was first sent with
 
     __table_args__ = (
         Index("ix_runs_kind_created", "kind", "created_at"),
         Index("ix_runs_status", "status"),
         Index("ix_runs_config_hash", "config_hash"),
+        Index("ux_runs_idempotency_key", "idempotency_key", unique=True),
+        Index("ix_runs_status_created", "status", "created_at"),
     )
 
 

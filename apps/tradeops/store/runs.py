@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradeops.errors import TradeopsError
 from tradeops.store.database import DatabaseTimeouts, aware, check_writable, open_engine
 from tradeops.store.models import RunRow
 
@@ -18,6 +23,21 @@ if TYPE_CHECKING:
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 FINAL = (DONE, FAILED, CANCELLED)
+QUEUE_SOURCES = ("api", "ui")  # runs the API's runner executes (the watcher and the CLI run their own)
+
+
+class IdempotencyConflict(TradeopsError):
+    """An Idempotency-Key already created a run from a different request."""
+
+
+class CommitDeadlinePassed(TradeopsError):
+    """A write was ready after its caller's deadline: rolled back, so an answer already given stays true."""
+
+
+def request_hash(kind: str, body: dict[str, Any]) -> str:
+    """What an Idempotency-Key is bound to: the kind of run and the client's body, canonical JSON."""
+    canonical = json.dumps({"kind": kind, "body": body}, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def now() -> datetime:
@@ -118,11 +138,28 @@ class RunStore:
         source: str = "api",
         config_hash: str | None = None,
         owner: str | None = None,
+        idempotency_key: str | None = None,
+        body_hash: str | None = None,
+        commit_by: float | None = None,
+        running: bool = False,
     ) -> Run:
+        """Write a queued run; with `idempotency_key`, the run that key created before when there is one.
+
+        `body_hash` (see `request_hash`) is what the key is bound to: the same key with another body raises
+        IdempotencyConflict. `commit_by` (time.monotonic) is the caller's deadline: a transaction still open then
+        is rolled back (CommitDeadlinePassed) instead of committed after the client was told it failed.
+        `running`: written as started (work that runs elsewhere, which the API's runner must never claim).
+        """
+        if idempotency_key is not None:
+            earlier = self.by_idempotency_key(idempotency_key, body_hash)
+            if earlier is not None:
+                return earlier
+        stamp = now()
         row = RunRow(
             id=uuid.uuid4().hex,
             kind=kind,
-            status=QUEUED,
+            status=RUNNING if running else QUEUED,
+            started_at=stamp if running else None,
             source=source,
             strategy=strategy,
             params=params,
@@ -130,11 +167,37 @@ class RunStore:
             data_ref=data_ref,
             config_hash=config_hash,
             owner=owner,
-            created_at=now(),
+            created_at=stamp,
+            idempotency_key=idempotency_key,
+            request_hash=body_hash if idempotency_key is not None else None,
         )
-        with self._session.begin() as session:
-            session.add(row)
+        try:
+            with self._session.begin() as session:
+                session.add(row)
+                session.flush()
+                if commit_by is not None and time.monotonic() > commit_by:
+                    raise CommitDeadlinePassed("the database answered after the request's deadline; nothing written")
+        except IntegrityError:
+            if idempotency_key is None:
+                raise
+            earlier = self.by_idempotency_key(idempotency_key, body_hash)  # the same key, sent twice at once
+            if earlier is None:
+                raise
+            return earlier
         return Run.of(row)
+
+    def by_idempotency_key(self, key: str, body_hash: str | None) -> Run | None:
+        """The run `key` created, or None; IdempotencyConflict when it was created from another body."""
+        with Session(self.engine) as session:
+            row = session.scalars(select(RunRow).where(RunRow.idempotency_key == key)).first()
+            if row is None:
+                return None
+            if row.request_hash != body_hash:
+                raise IdempotencyConflict(
+                    f"Idempotency-Key {key!r} was used for a different request (run {row.id}); "
+                    "use a new key for a new request"
+                )
+            return Run.of(row)
 
     def get(self, run_id: str) -> Run | None:
         with Session(self.engine) as session:
@@ -163,12 +226,95 @@ class RunStore:
             rows = session.scalars(query.order_by(RunRow.created_at.desc(), RunRow.id).limit(limit).offset(offset))
             return [Run.of(r) for r in rows], total
 
-    def _set(self, run_id: str, only_from: tuple[str, ...], **values: Any) -> bool:
+    def _set(self, run_id: str, only_from: tuple[str, ...], held_by: str | None = None, **values: Any) -> bool:
+        query = update(RunRow).where(RunRow.id == run_id, RunRow.status.in_(only_from))
+        if held_by is not None:  # only while this holder's claim stands (not requeued and taken by another)
+            query = query.where(RunRow.owner == held_by)
         with self._session.begin() as session:
-            changed = session.execute(
-                update(RunRow).where(RunRow.id == run_id, RunRow.status.in_(only_from)).values(**values)
-            )
+            changed = session.execute(query.values(**values))
             return bool(changed.rowcount)  # type: ignore[attr-defined]
+
+    def claim(self, holder: str, *, lease_seconds: float) -> Run | None:
+        """Take the oldest queued API run: queued -> running, held by `holder` with a lease, in one conditional
+        update (None when nothing is queued or another runner took it first)."""
+        stamp = now()
+        query = (
+            select(RunRow.id)
+            .where(RunRow.status == QUEUED, RunRow.source.in_(QUEUE_SOURCES))
+            .order_by(RunRow.created_at, RunRow.id)
+            .limit(1)
+        )
+        with self._session.begin() as session:
+            if self.engine.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)  # runners on other instances skip, never wait
+            run_id = session.scalar(query)
+            if run_id is None:
+                return None
+            changed = session.execute(
+                update(RunRow)
+                .where(RunRow.id == run_id, RunRow.status == QUEUED)
+                .values(
+                    status=RUNNING,
+                    owner=holder,
+                    started_at=stamp,
+                    heartbeat_at=stamp,
+                    lease_expires_at=stamp + timedelta(seconds=lease_seconds),
+                )
+            )
+            if not changed.rowcount:  # type: ignore[attr-defined]
+                return None
+            row = session.get(RunRow, run_id, populate_existing=True)
+            return Run.of(row) if row else None
+
+    def renew(self, holder: str, run_ids: list[str], *, lease_seconds: float) -> set[str]:
+        """Extend `holder`'s leases on `run_ids`; return those it still holds (a run cancelled or taken back
+        meanwhile is not among them: its job must stop)."""
+        if not run_ids:
+            return set()
+        stamp = now()
+        held = (RunRow.id.in_(run_ids), RunRow.status == RUNNING, RunRow.owner == holder)
+        with self._session.begin() as session:
+            session.execute(
+                update(RunRow)
+                .where(*held)
+                .values(heartbeat_at=stamp, lease_expires_at=stamp + timedelta(seconds=lease_seconds))
+            )
+            return set(session.scalars(select(RunRow.id).where(*held)))
+
+    def requeue_expired(self) -> list[str]:
+        """Return runs whose holder's lease ran out (a dead or cut-off instance) to the queue; their ids."""
+        expired = (
+            RunRow.status == RUNNING,
+            RunRow.source.in_(QUEUE_SOURCES),
+            RunRow.lease_expires_at.is_not(None),
+            RunRow.lease_expires_at < now(),
+        )
+        with self._session.begin() as session:
+            ids = list(session.scalars(select(RunRow.id).where(*expired)))
+            if ids:
+                session.execute(
+                    update(RunRow)
+                    .where(RunRow.id.in_(ids), *expired)
+                    .values(status=QUEUED, owner=None, started_at=None, heartbeat_at=None, lease_expires_at=None)
+                )
+        return ids
+
+    def release(self, holder: str, run_ids: list[str]) -> None:
+        """Hand `holder`'s running `run_ids` back to the queue (a runner stopping: another takes them now)."""
+        if not run_ids:
+            return
+        with self._session.begin() as session:
+            session.execute(
+                update(RunRow)
+                .where(RunRow.id.in_(run_ids), RunRow.status == RUNNING, RunRow.owner == holder)
+                .values(status=QUEUED, owner=None, started_at=None, heartbeat_at=None, lease_expires_at=None)
+            )
+
+    def queued_count(self) -> int:
+        """How many runs wait for the API's runner."""
+        with Session(self.engine) as session:
+            query = select(func.count()).where(RunRow.status == QUEUED, RunRow.source.in_(QUEUE_SOURCES))
+            return session.scalar(query) or 0
 
     def mark_running(self, run_id: str) -> bool:
         return self._set(run_id, (QUEUED,), status=RUNNING, started_at=now())
@@ -183,11 +329,14 @@ class RunStore:
         data_fingerprint: str | None,
         engine_version: str,
         report_key: str | None,
+        held_by: str | None = None,
     ) -> bool:
         return self._set(
             run_id,
             (RUNNING,),
+            held_by,
             status=DONE,
+            lease_expires_at=None,
             result=result,
             metrics=metrics,
             verdict=verdict,
@@ -197,8 +346,16 @@ class RunStore:
             **self._finished(run_id),
         )
 
-    def fail(self, run_id: str, error: str) -> bool:
-        return self._set(run_id, (QUEUED, RUNNING), status=FAILED, error=error, **self._finished(run_id))
+    def fail(self, run_id: str, error: str, *, held_by: str | None = None) -> bool:
+        return self._set(
+            run_id,
+            (QUEUED, RUNNING),
+            held_by,
+            status=FAILED,
+            error=error,
+            lease_expires_at=None,
+            **self._finished(run_id),
+        )
 
     def _finished(self, run_id: str) -> dict[str, Any]:
         """finished_at, and the duration since the run started (None if it never started)."""
@@ -211,25 +368,9 @@ class RunStore:
         }
 
     def cancel(self, run_id: str) -> bool:
-        return self._set(run_id, (QUEUED, RUNNING), status=CANCELLED, error="cancelled", finished_at=now())
-
-    def claim_interrupted(self, owner: str, *, stale_after_seconds: float) -> list[str]:
-        """Take back API runs left queued or running: this owner's own, or any abandoned longer than
-        `stale_after_seconds` (a dead instance's). Runs other live instances hold are left alone."""
-        cutoff = now() - timedelta(seconds=stale_after_seconds)
-        with self._session.begin() as session:
-            rows = session.scalars(
-                select(RunRow)
-                .where(RunRow.status.in_((QUEUED, RUNNING)), RunRow.source == "api")
-                .order_by(RunRow.created_at)
-            )
-            ids = [
-                row.id for row in rows if row.owner in (owner, None) or aware(row.started_at or row.created_at) < cutoff
-            ]
-            session.execute(
-                update(RunRow).where(RunRow.id.in_(ids)).values(status=QUEUED, started_at=None, owner=owner)
-            )
-        return ids
+        return self._set(
+            run_id, (QUEUED, RUNNING), status=CANCELLED, error="cancelled", finished_at=now(), lease_expires_at=None
+        )
 
     def latest(
         self,

@@ -147,7 +147,7 @@ def test_bt_1_a_job_over_its_time_limit_is_killed_and_failed(make_api):
     with make_api(job_timeout_seconds=3.0) as api:
         run = wait_for(api, api.post("/v1/sweeps", json=SLOW_SWEEP, headers=AUTH).json()["url"])
         assert run["status"] == "failed" and run["error"] == "timed out after 3 s"
-        api.app.state.runner.timeout = 120.0  # the next job, given time to finish on any machine, is not affected
+        api.app.state.runner.pool.timeout = 120.0  # the next job, given time to finish on any machine, is not affected
         after = wait_for(api, api.post("/v1/backtests", json=BACKTEST, headers=AUTH).json()["url"])
         assert after["status"] == "done"
 
@@ -158,10 +158,10 @@ def test_bt_1_a_crashed_worker_fails_only_its_job(make_api):
         run = api.post("/v1/sweeps", json=SLOW_SWEEP, headers=AUTH).json()
         wait_for(api, run["url"], states=("running",))
         deadline = time.monotonic() + 30
-        while not api.app.state.runner._running and time.monotonic() < deadline:
+        while not api.app.state.runner.pool.busy() and time.monotonic() < deadline:
             time.sleep(0.01)
-        (job,) = api.app.state.runner._running.values()
-        os.kill(job.process.pid, signal.SIGKILL)
+        (worker,) = api.app.state.runner.pool.busy().values()
+        os.kill(worker.process.pid, signal.SIGKILL)
         crashed = wait_for(api, run["url"])
         assert crashed["status"] == "failed" and crashed["error"] == "worker crashed (exit code -9)"
         assert wait_for(api, api.post("/v1/backtests", json=BACKTEST, headers=AUTH).json()["url"])["status"] == "done"

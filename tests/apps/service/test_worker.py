@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tradeops.errors import TradeopsError
-from tradeops.service.worker import child_main, execute
+from tradeops.service.worker import answer, execute
 
 
 @pytest.mark.req("BT-1")
@@ -24,27 +24,11 @@ def test_bt_1_each_job_kind_returns_results_metrics_and_artifacts():
         execute("sweep", {"strategy": "sma_cross", "grid": {"fast": [50], "slow": [20]}, "data": "sample:GOOG"})
 
 
-class Pipe:
-    def __init__(self) -> None:
-        self.sent: list[object] = []
-        self.closed = False
-
-    def send(self, item: object) -> None:
-        self.sent.append(item)
-
-    def close(self) -> None:
-        self.closed = True
-
-
 @pytest.mark.req("BT-1")
-def test_bt_1_worker_entry_point_reports_errors_instead_of_dying(monkeypatch):
-    niceness = []
-    monkeypatch.setattr("os.nice", niceness.append)  # the worker lowers its own priority; not this test process
-    pipe = Pipe()
-    child_main(pipe, "backtest", {"strategy": "sma_cross", "data": "sample:NOPE"})  # type: ignore[arg-type]
-    assert pipe.sent == [("error", "unknown sample 'NOPE'; samples: GOOG, EURUSD, synthetic, crypto")] and pipe.closed
-    pipe = Pipe()
-    child_main(pipe, "backtest", {"data": "sample:GOOG"})  # type: ignore[arg-type]
-    ((status, message),) = pipe.sent
+def test_bt_1_worker_reports_errors_instead_of_dying():
+    assert answer("backtest", {"strategy": "sma_cross", "data": "sample:NOPE"}) == (
+        "error",
+        "unknown sample 'NOPE'; samples: GOOG, EURUSD, synthetic, crypto",
+    )
+    status, message = answer("backtest", {"data": "sample:GOOG"})
     assert status == "error" and message.startswith("internal error: KeyError: 'strategy'")
-    assert niceness == [10, 10]

@@ -44,5 +44,5 @@ def test_bt_3_services_starting_together_migrate_once_without_colliding(backend,
     assert errors == []
     engine = open_engine(url, migrate=False)
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0006"]
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0007"]
     engine.dispose()

@@ -6,29 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tradeops.store import RunStore
+from tests.apps.store.conftest import create
 from tradeops.store.migrate import upgrade
 
 pytestmark = pytest.mark.req("BT-3")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    url = f"sqlite:///{tmp_path / 'runs.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    opened = RunStore(url)
-    yield opened
-    opened.close()
-
-
-def create(store, kind="backtest", strategy="sma_cross", **extra):
-    return store.create(
-        kind=kind,
-        strategy=strategy,
-        params={"fast": 10, "slow": 20},
-        request={"strategy": strategy, "params": {"fast": 10, "slow": 20}},
-        data_ref="sample:GOOG",
-        **extra,
-    )
 
 
 def test_bt_3_a_run_keeps_request_data_engine_metrics_verdict_and_timings(store):
@@ -76,21 +57,12 @@ def test_bt_3_listing_filters_pages_and_orders_newest_first(store):
     assert store.list_runs(since=datetime.now(UTC) - timedelta(hours=1))[1] == 7
 
 
-def test_bt_3_interrupted_runs_are_requeued_and_latest_skips_a_configuration(store):
-    queued, running = create(store, owner="pod-a"), create(store, owner="pod-a")
+def test_bt_3_latest_skips_a_configuration(store):
     done = create(store, kind="gate", source="watch", config_hash="h1")
-    other, watched = create(store, owner="pod-b"), create(store, source="watch")
-    for run in (running, done, other, watched):
-        store.mark_running(run.id)
+    store.mark_running(done.id)
     store.finish(
         done.id, result={}, metrics=None, verdict=None, data_fingerprint=None, engine_version="x", report_key=None
     )
-    assert store.claim_interrupted("pod-a", stale_after_seconds=600) == [queued.id, running.id]
-    assert store.get(running.id).status == "queued" and store.get(running.id).started_at is None
-    assert store.get(other.id).status == "running"  # a live instance's run is left alone
-    assert store.get(watched.id).status == "running"  # the watcher's runs are never taken by the API
-    assert store.claim_interrupted("pod-a", stale_after_seconds=0) == [queued.id, running.id, other.id]
-    assert store.get(other.id).owner == "pod-a"
     assert store.latest(kind="gate", source="watch").id == done.id
     assert store.latest(kind="gate", source="watch", exclude_config="h1") is None
 

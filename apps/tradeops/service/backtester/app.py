@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,7 +19,6 @@ from tradeops.settings import AppSettings
 from tradeops.store import ObjectStore, RunStore, open_object_store
 
 SERVICE = "backtester"
-INSTANCE = socket.gethostname()  # the pod name in the cluster: stable across container restarts
 
 
 def create_app(settings: AppSettings) -> FastAPI:
@@ -45,15 +43,16 @@ def create_app(settings: AppSettings) -> FastAPI:
             workers=settings.workers,
             queue_limit=settings.queue_limit,
             timeout_seconds=settings.job_timeout_seconds,
+            lease_seconds=settings.job_lease_seconds,
+            max_jobs_per_worker=settings.worker_max_jobs,
+            max_worker_memory_mib=settings.worker_max_memory_mib,
+            queue_deadline_seconds=settings.dependency_timeout_seconds,
             registry=health.registry,
             heartbeat=health.heartbeat,
             path_roots={str(settings.market_dir): "", str(settings.data_dir.resolve()): ""},
             objects_location=(settings.resolved_object_store, settings.s3_endpoint_url),
         )
-        stale = 2 * settings.job_timeout_seconds + 60  # longer than any live instance keeps a run
-        for run_id in store.claim_interrupted(INSTANCE, stale_after_seconds=stale):
-            runner.submit(run_id, force=True)
-        runner.start()
+        runner.start()  # the queue is the database: runs left queued, or with a lease run out, are taken from there
         _register_backup_metrics(settings, objects, health)
         health.registry.register(health.bounded(GateCollector(store), "gate"))
         health.checks = {
@@ -61,7 +60,7 @@ def create_app(settings: AppSettings) -> FastAPI:
             "object_store": objects.ping,
             "job_runner": runner.check_alive,
         }
-        health.details = lambda: {"queue": runner.depth, "runs": store.counts()}
+        health.details = lambda: {"queue": runner.depth, "workers": runner.workers(), "runs": store.counts()}
         app.state.store, app.state.objects, app.state.runner = store, objects, runner
         try:
             yield

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import socket
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from pydantic import BeforeValidator
 
 from tradeops.errors import DataError
@@ -26,9 +27,45 @@ from tradeops.service.backtester.sharded import submit_sharded
 from tradeops.service.runner import JobRunner, QueueFull
 from tradeops.settings import AppSettings
 from tradeops.store import ObjectStore, Run, RunStore
+from tradeops.store.runs import CommitDeadlinePassed, IdempotencyConflict, request_hash
 from tradeops.strategies import STRATEGIES
 
 KINDS = {"backtests": "backtest", "sweeps": "sweep", "gate": "gate"}
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        pattern=r"^[\x21-\x7e]+$",
+        description="a key of the client's choosing (e.g. a UUID): a retry with the same key and body returns the "
+        "run the first call created instead of a new one; the same key with another body is refused (422)",
+    ),
+]
+
+
+class Once:
+    """A POST's Idempotency-Key and the hash of the body it binds (both None without a key)."""
+
+    def __init__(self, key: str | None, kind: str, body: Any) -> None:
+        self.key = key
+        self.body_hash = request_hash(kind, body.model_dump(mode="json")) if key is not None else None
+
+    def earlier(self, store: RunStore, response: Response) -> Run | None:
+        """The run this key created before (the answer says it is a replay), or None."""
+        if self.key is None:
+            return None
+        try:
+            run = store.by_idempotency_key(self.key, self.body_hash)
+        except IdempotencyConflict as error:
+            raise conflict(error) from None
+        if run is not None:
+            response.headers["Idempotent-Replayed"] = "true"
+        return run
+
+
+def conflict(error: IdempotencyConflict) -> HTTPException:
+    return HTTPException(422, [{"loc": ["header", "Idempotency-Key"], "msg": str(error), "type": "value_error"}])
 
 
 def iso_time_only(value: Any) -> Any:
@@ -105,7 +142,13 @@ def build_router(settings: AppSettings) -> APIRouter:  # noqa: C901 - one closur
             )
         return str(target)
 
-    def enqueue(request: Request, kind: str, path: str, body: Any) -> Accepted:
+    def enqueue(request: Request, response: Response, kind: str, path: str, body: Any, key: str | None) -> Accepted:
+        # a write still open at half the request's deadline is rolled back: a client told 503 has no run
+        commit_by = time.monotonic() + settings.request_timeout_seconds / 2
+        once = Once(key, kind, body)
+        earlier = once.earlier(store(request), response)
+        if earlier is not None:
+            return Accepted(id=earlier.id, status=earlier.status, url=f"/v1/{path}/{earlier.id}")
         data = resolve_data(request, body.data)
         payload = body.model_dump(mode="json") | {"data": data, "max_bars": limits.max_bars}
         try:
@@ -117,10 +160,17 @@ def build_router(settings: AppSettings) -> APIRouter:  # noqa: C901 - one closur
                     request=payload,
                     data_ref=data if data.startswith("dataset:") else body.data,  # a file's server path stays private
                     owner=socket.gethostname(),
+                    idempotency_key=once.key,
+                    body_hash=once.body_hash,
+                    commit_by=commit_by,
                 )
                 submit(run.id)
         except QueueFull as error:
             raise HTTPException(429, f"queue full ({error}); retry later", headers={"Retry-After": "5"}) from None
+        except CommitDeadlinePassed as error:
+            raise HTTPException(503, f"{error}; retry later", headers={"Retry-After": "5"}) from None
+        except IdempotencyConflict as error:  # the same key with another body, sent at the same moment
+            raise conflict(error) from None
         return Accepted(id=run.id, status=run.status, url=f"/v1/{path}/{run.id}")
 
     def fetch(request: Request, kind: str, run_id: str) -> Run:
@@ -132,25 +182,36 @@ def build_router(settings: AppSettings) -> APIRouter:  # noqa: C901 - one closur
     mutating = [Depends(authorised)]
     responses: dict[int | str, dict[str, Any]] = {
         401: {"description": "missing or wrong bearer token"},
+        422: {"description": "invalid body, or an Idempotency-Key already used with another body"},
         429: {"description": "queue full; see Retry-After"},
     }
 
     @router.post("/backtests", status_code=202, dependencies=mutating, responses=responses, tags=["backtests"])
-    def create_backtest(request: Request, body: BacktestRequest) -> Accepted:
+    def create_backtest(
+        request: Request, response: Response, body: BacktestRequest, idempotency_key: IdempotencyKey = None
+    ) -> Accepted:
         """Queue one backtest (with `thresholds`, the gate's checks too)."""
-        return enqueue(request, "backtest", "backtests", body)
+        return enqueue(request, response, "backtest", "backtests", body, idempotency_key)
 
     @router.post("/sweeps", status_code=202, dependencies=mutating, responses=responses, tags=["sweeps"])
-    def create_sweep(request: Request, body: SweepRequest) -> Accepted:
+    def create_sweep(
+        request: Request, response: Response, body: SweepRequest, idempotency_key: IdempotencyKey = None
+    ) -> Accepted:
         """Queue a parameter grid; with `shards`, submit it as the cluster's Indexed Job of that many pods."""
         if body.shards is not None:
-            return submit_sharded(request, body, resolve_data(request, body.data), settings)
-        return enqueue(request, "sweep", "sweeps", body)
+            once = Once(idempotency_key, "sweep", body)
+            earlier = once.earlier(store(request), response)
+            if earlier is not None:
+                return Accepted(id=earlier.id, status=earlier.status, url=f"/v1/sweeps/{earlier.id}")
+            return submit_sharded(request, body, resolve_data(request, body.data), settings, once)
+        return enqueue(request, response, "sweep", "sweeps", body, idempotency_key)
 
     @router.post("/gate", status_code=202, dependencies=mutating, responses=responses, tags=["gate"])
-    def create_gate(request: Request, body: GateRequest) -> Accepted:
+    def create_gate(
+        request: Request, response: Response, body: GateRequest, idempotency_key: IdempotencyKey = None
+    ) -> Accepted:
         """Queue a gate verdict for a candidate."""
-        return enqueue(request, "gate", "gate", body)
+        return enqueue(request, response, "gate", "gate", body, idempotency_key)
 
     for path, kind in KINDS.items():
         _add_read_routes(router, path, kind, fetch, store, runner, objects, mutating)

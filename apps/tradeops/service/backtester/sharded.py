@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException, Request
 
@@ -10,8 +10,11 @@ from tradeops.errors import ConfigError
 from tradeops.service.backtester.schemas import Accepted, SweepRequest
 from tradeops.settings import AppSettings
 
+if TYPE_CHECKING:
+    from tradeops.service.backtester.routes import Once
 
-def submit_sharded(request: Request, body: SweepRequest, data: str, settings: AppSettings) -> Accepted:
+
+def submit_sharded(request: Request, body: SweepRequest, data: str, settings: AppSettings, once: Once) -> Accepted:
     """Create the sweep's run and its Indexed Job in this stack's namespace (409 outside a cluster)."""
     from tradeops.kube import batch_api
     from tradeops.sweeps.cluster import KubernetesError, Target, running_image, submit
@@ -36,9 +39,16 @@ def submit_sharded(request: Request, body: SweepRequest, data: str, settings: Ap
     request_body: dict[str, Any] = body.model_dump(mode="json")
     data_ref = data if data.startswith("dataset:") else body.data  # NAME@VERSION; a server path stays private
     run = store.create(
-        kind="sweep", strategy=body.strategy, params=body.params, request=request_body, data_ref=data_ref, source="api"
+        kind="sweep",
+        strategy=body.strategy,
+        params=body.params,
+        request=request_body,
+        data_ref=data_ref,
+        source="api",
+        idempotency_key=once.key,
+        body_hash=once.body_hash,
+        running=True,  # never queued: the API's own runner must not take it
     )
-    store.mark_running(run.id)
     try:
         submit(objects, batch_api(settings.kubernetes_host), run.id, spec, body.shards or 1, target)
     except ConfigError as error:
