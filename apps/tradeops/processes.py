@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
+from pathlib import Path
 from typing import TypeVar
 
 from tradeops.errors import TradeopsError
@@ -37,21 +38,41 @@ class WorkerDied(TradeopsError):
     """A worker process of a pool ended abruptly (killed, or out of memory); its work is lost."""
 
 
-def die_with_parent(parent: int) -> None:
-    """Make this process end when `parent` does (run first in each worker, with the parent's pid)."""
+def _start_time(pid: int) -> str | None:
+    """The kernel's start time of `pid` (field 22 of /proc/PID/stat): a pid reused by another process differs."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def die_with_parent(owner: int, *, poll_seconds: float = WATCHDOG_SECONDS) -> None:
+    """Make this process end (SIGKILL, no cleanup) once `owner` does; run it first in each worker.
+
+    `owner` is the process the worker works for: the direct parent of a spawned pool's worker, or the
+    service whose forkserver forked it (the parent-death signal then follows the forkserver, so the
+    watchdog is what ties the worker to the service). The watchdog compares the owner's start time, so
+    a reused pid is no owner.
+    """
     if sys.platform == "linux":
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # the parent went before the signal was asked for
-        os._exit(1)
-    threading.Thread(target=_watch, args=(parent,), name="parent-watchdog", daemon=True).start()
+    born = _start_time(owner)
+    if born is None and Path("/proc").is_dir():  # the owner went before the signal was asked for
+        os.kill(os.getpid(), signal.SIGKILL)
+    threading.Thread(target=_watch, args=(owner, born, poll_seconds), name="owner-watchdog", daemon=True).start()
 
 
-def _watch(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(WATCHDOG_SECONDS)
-    os._exit(1)  # no cleanup: the pipes and locks it would wait on belong to a dead process
+def _watch(owner: int, born: str | None, poll_seconds: float) -> None:
+    def alive() -> bool:
+        if born is None:  # no /proc: the parent pid is all there is to watch
+            return os.getppid() == owner
+        return os.getppid() != 1 and _start_time(owner) == born
+
+    while alive():
+        time.sleep(poll_seconds)
+    os.kill(os.getpid(), signal.SIGKILL)  # the pipes and locks it would wait on belong to a dead process
 
 
 def worker_pool(workers: int) -> ProcessPoolExecutor:

@@ -5,7 +5,7 @@ and is reused until it has run `max_jobs` jobs or its memory passed `max_memory_
 is cancelled or runs past its deadline is stopped by killing its worker (SIGKILL: the engine cannot be
 interrupted in its compiled loop); a new worker takes its place. Workers are forked from a forkserver that
 never ran the engine (numba's OpenMP layer does not survive a fork of a process that used it) and die with the
-service (`orphans.die_with_parent`).
+service (`tradeops.processes.die_with_parent`).
 """
 
 from __future__ import annotations

@@ -151,7 +151,7 @@ def serve(connection: Connection, service_pid: int, objects_location: ObjectsLoc
     Workers run at a lower CPU priority so the API stays responsive while they compute, and die with the
     service (`die_with_parent`), never left computing for nobody.
     """
-    from tradeops.service.orphans import die_with_parent
+    from tradeops.processes import die_with_parent
 
     die_with_parent(service_pid)
     os.nice(WORKER_NICENESS)
