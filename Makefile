@@ -6,12 +6,15 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 CHECKOV := .venv-checkov/bin/checkov  # a tool environment of its own: its pins fight vectorbt's and pulumi's
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup chromium run test bench faults soak lint clean
+.PHONY: setup system-packages run test bench faults soak lint clean
 
-setup: $(STAMP) chromium
+setup: $(STAMP) system-packages
 
-chromium:  # the dashboard's browser tests drive Debian's chromium (Playwright's own download does not work offline)
-	command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+# What the suite needs from Debian: chromium for the dashboard's browser tests (Playwright's own download does
+# not work offline), and sqlite3 and zstd, the peers the backup bench (and its smoke) times tradeops against.
+system-packages:
+	command -v chromium >/dev/null && command -v sqlite3 >/dev/null && command -v zstd >/dev/null || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium sqlite3 zstd)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
+# One thread for numba and OpenMP in the whole session, subprocesses included (they inherit the environment). numba
+# reads it once, when first imported, so it is set before anything imports numba. On this 2-core machine numba's
+# default pool made each small backtest ~10x slower: a parallel loop over one point pays the threads' start-up.
+os.environ["NUMBA_NUM_THREADS"] = "1"
+os.environ["OMP_NUM_THREADS"] = "1"
+
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,11 +25,20 @@ AWS_TEST_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testin
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def servers_dir() -> Iterator[Path]:
+    """This session's own directory for long-lived servers, outside pytest's basetemp; removed at the end."""
+    from tests.fakes.servers import server_directory
+
+    with server_directory() as folder:
+        yield folder
+
+
+@pytest.fixture(scope="session")
+def postgres_server(servers_dir: Path) -> Iterator[str]:
     """One real PostgreSQL server for the session; tests take fresh databases on it."""
     from tests.fakes.servers import postgres
 
-    with postgres(tmp_path_factory.mktemp("pg") / "data") as url:
+    with postgres(servers_dir / "pg") as url:
         yield url
 
 

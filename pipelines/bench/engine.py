@@ -2,6 +2,8 @@
 
     python -m pipelines.bench.engine [--out reports/bench.json] [--symbols 50] [--bars 2520]
 
+The suite's smoke (tests/pipelines/test_bench.py) runs it on `--goog-bars 300 --small-grid --skip-cold`.
+
 Cases: (a) one backtest on GOOG, (b) the grid fast 5..50/5 x slow 20..200/10 (fast < slow) on
 GOOG, (c) that grid on many synthetic symbols (peers run on `--peer-symbols` of them and are
 compared by bar-combinations per second), (d) fresh processes that import and run one backtest,
@@ -26,6 +28,8 @@ from typing import Any
 
 FAST = list(range(5, 51, 5))
 SLOW = list(range(20, 201, 10))
+GRID = {"fast": FAST, "slow": SLOW}  # `--small-grid`: 3 x 3 points
+SMALL_GRID = {"fast": FAST[:3], "slow": SLOW[:3]}
 COLD_SCRIPT = (
     "from tradeops.data import load_bars; from tradeops.engine import run_backtest, ExecutionSettings; "
     "from tradeops.strategies import get_strategy; s = get_strategy('sma_cross'); "
@@ -54,16 +58,23 @@ def grid_points() -> list[Any]:
     from tradeops.strategies import get_strategy
     from tradeops.strategies.base import expand_grid
 
-    points, _ = expand_grid(get_strategy("sma_cross"), {}, {"fast": FAST, "slow": SLOW})
+    points, _ = expand_grid(get_strategy("sma_cross"), {}, GRID)
     return points
 
 
-def case_single(repeat: int) -> dict[str, Any]:
+def goog(n_bars: int) -> Any:
+    """GOOG's daily bars, the first `n_bars` of them (0: all)."""
     from tradeops.data import load_bars
+
+    bars = load_bars("sample:GOOG")
+    return bars.head(n_bars) if n_bars else bars
+
+
+def case_single(repeat: int, n_bars: int = 0) -> dict[str, Any]:
     from tradeops.engine import ExecutionSettings, run_backtest
     from tradeops.strategies import get_strategy
 
-    bars, strategy = load_bars("sample:GOOG"), get_strategy("sma_cross")
+    bars, strategy = goog(n_bars), get_strategy("sma_cross")
     point = strategy.Params.model_validate({"fast": 10, "slow": 20})
     frame = _peers().backtesting_frame(bars)
     times = {
@@ -72,19 +83,18 @@ def case_single(repeat: int) -> dict[str, Any]:
     }
     if _peers().has_backtrader():
         times["backtrader"] = timed(lambda: _peers().backtrader_run(frame, 10, 20), max(1, repeat // 3))
-    return {"case": "a: one backtest, GOOG", "bar_combinations": bars.n_bars, "seconds": times}
+    return {"case": f"a: one backtest, GOOG ({bars.n_bars} bars)", "bar_combinations": bars.n_bars, "seconds": times}
 
 
-def case_grid_goog(repeat: int) -> dict[str, Any]:
-    from tradeops.data import load_bars
+def case_grid_goog(repeat: int, n_bars: int = 0) -> dict[str, Any]:
     from tradeops.engine import ExecutionSettings, run_grid
     from tradeops.strategies import get_strategy
 
-    bars, strategy, points = load_bars("sample:GOOG"), get_strategy("sma_cross"), grid_points()
+    bars, strategy, points = goog(n_bars), get_strategy("sma_cross"), grid_points()
     frame = _peers().backtesting_frame(bars)
     times = {"tradeops": timed(lambda: run_grid(strategy, points, bars, ExecutionSettings()), repeat)}
     started = time.perf_counter()
-    _peers().backtesting_optimize(frame, FAST, SLOW)
+    _peers().backtesting_optimize(frame, GRID["fast"], GRID["slow"])
     times["backtesting.py"] = time.perf_counter() - started
     if _peers().has_backtrader():
         started = time.perf_counter()
@@ -92,7 +102,7 @@ def case_grid_goog(repeat: int) -> dict[str, Any]:
             _peers().backtrader_run(frame, point.fast, point.slow)
         times["backtrader"] = time.perf_counter() - started
     return {
-        "case": f"b: grid of {len(points)} points, GOOG",
+        "case": f"b: grid of {len(points)} points, GOOG ({bars.n_bars} bars)",
         "bar_combinations": bars.n_bars * len(points),
         "seconds": times,
     }
@@ -101,6 +111,7 @@ def case_grid_goog(repeat: int) -> dict[str, Any]:
 def case_grid_many(symbols: int, bars_per_symbol: int, peer_symbols: int) -> dict[str, Any]:
     """Run in a child process so its peak memory is its own."""
     command = [sys.executable, "-m", "pipelines.bench.engine", "--child-grid", str(symbols), str(bars_per_symbol)]
+    command += ["--small-grid"] if GRID == SMALL_GRID else []
     finished = subprocess.run(command, check=True, capture_output=True, text=True)  # noqa: S603 - our interpreter, fixed argv
     child = json.loads(finished.stdout)
     from tradeops.data import load_bars
@@ -109,7 +120,7 @@ def case_grid_many(symbols: int, bars_per_symbol: int, peer_symbols: int) -> dic
     points = grid_points()
     started = time.perf_counter()
     for column in range(peer_symbols):
-        _peers().backtesting_optimize(_peers().backtesting_frame(data, column), FAST, SLOW)
+        _peers().backtesting_optimize(_peers().backtesting_frame(data, column), GRID["fast"], GRID["slow"])
     peer_seconds = time.perf_counter() - started
     combos = symbols * bars_per_symbol * len(points)
     peer_rate = peer_symbols * bars_per_symbol * len(points) / peer_seconds
@@ -248,16 +259,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bars", type=int, default=2520)
     parser.add_argument("--peer-symbols", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--skip-cold", action="store_true", help="skip case (d)")
+    parser.add_argument("--goog-bars", type=int, default=0, help="the first N of GOOG's bars in (a) and (b) (0: all)")
+    parser.add_argument("--small-grid", action="store_true", help="3 x 3 points instead of the 174-point grid")
+    parser.add_argument("--skip-cold", action="store_true", help="skip case (d) (an empty-cache compile, ~30 s)")
     parser.add_argument("--child-grid", nargs=2, type=int, metavar=("SYMBOLS", "BARS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     os.environ["TQDM_DISABLE"] = "1"  # the peers' progress bars
+    GRID.update(SMALL_GRID if args.small_grid else {"fast": FAST, "slow": SLOW})
     if args.child_grid:
         child_grid(*args.child_grid)
         return
     results = [
-        case_single(args.repeat),
-        case_grid_goog(max(1, args.repeat // 2)),
+        case_single(args.repeat, args.goog_bars),
+        case_grid_goog(max(1, args.repeat // 2), args.goog_bars),
         case_grid_many(args.symbols, args.bars, args.peer_symbols),
     ]
     if not args.skip_cold:

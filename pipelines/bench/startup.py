@@ -83,19 +83,23 @@ def case_gate(folder: str) -> dict[str, Any]:
     return {"case": "b: whole process, gate cold start vs peers' one backtest on GOOG", "seconds": seconds}
 
 
-def case_sweep(folder: str, bars: int) -> dict[str, Any]:
+def case_sweep(folder: str, bars: int, small: bool = False) -> dict[str, Any]:
+    """The 174-point grid (`small`: its first 3 x 3 points, for the suite's smoke)."""
     data = f"sample:synthetic?symbols=1&bars={bars}"
-    sweep = f"backtest sweep -s sma_cross -d {data} -g fast=5:50:5 -g slow=20:200:10 --json"
+    fast, slow = (FAST[:3], SLOW[:3]) if small else (FAST, SLOW)
+    grid = f"-g fast={fast[0]}:{fast[-1]}:5 -g slow={slow[0]}:{slow[-1]}:10"
+    sweep = f"backtest sweep -s sma_cross -d {data} {grid} --json"
     peer = (
         "import warnings; warnings.simplefilter('ignore'); from tradeops.data import load_bars; "
         "from pipelines.bench.peers import backtesting_frame, backtesting_optimize; "
-        f"backtesting_optimize(backtesting_frame(load_bars('{data}')), {FAST}, {SLOW})"
+        f"backtesting_optimize(backtesting_frame(load_bars('{data}')), {fast}, {slow})"
     )
     seconds = {
         "tradeops backtest sweep": whole_process(tradeops(sweep), cwd=folder, repeat=min(1, REPEAT["times"])),
         "backtesting.py optimize": whole_process(python(peer), repeat=min(1, REPEAT["times"])),
     }
-    return {"case": f"c: whole process, 174-point sweep on {bars:,} hourly bars", "seconds": seconds}
+    points = len(fast) * len(slow)
+    return {"case": f"c: whole process, {points}-point sweep on {bars:,} hourly bars", "seconds": seconds}
 
 
 def case_per_bar_point(symbols: int, bars_per_symbol: int, repeat: int = 5) -> dict[str, Any]:
@@ -220,6 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("reports/startup_bench.json"))
     parser.add_argument("--bars", type=int, default=20_000, help="hourly bars of the sweep (c)")
+    parser.add_argument("--small-grid", action="store_true", help="sweep (c) on 3 x 3 points, not 174")
     parser.add_argument("--grid-symbols", type=int, default=50)
     parser.add_argument("--grid-bars", type=int, default=2_520)
     parser.add_argument("--repeat", type=int, default=3, help="timed fresh processes per figure")
@@ -235,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
         results = [
             case_start(folder),
             case_gate(folder),
-            case_sweep(folder, args.bars),
+            case_sweep(folder, args.bars, args.small_grid),
             case_per_bar_point(args.grid_symbols, args.grid_bars),
             case_big_single(args.big),
             case_linearity([int(n) for n in args.linear.split(",")]),

