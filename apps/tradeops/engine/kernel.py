@@ -71,11 +71,32 @@ def _open(state, price, is_long, fees, slippage, granularity, fraction, size, mi
 
 
 @njit(cache=True)
-def _close(state, price, fees, slippage):
-    """Close the whole position: sell a long (reduce-only), buy back a short."""
+def covered_part(held, entry_price, entry_fees, result):
+    """The trade a partial cover of a short of `held` units closes: (its size, its share of the entry fees, its P&L).
+
+    The rest of the short stays open with the rest of the entry fees; its P&L is what the whole makes beyond this."""
+    share_fees = entry_fees * result.size / -held
+    return -result.size, share_fees, result.size * (entry_price - result.price) - share_fees - result.fees
+
+
+@njit(cache=True)
+def _close(state, price, fees, slippage, granularity):
+    """Close the whole position: sell a long (reduce-only), buy back a short.
+
+    A short whose cover costs more than the account's cash is covered as far as the cash goes, in whole lots
+    of `granularity` (as vectorbt and a venue do); the rest stays short. The whole position is asked for
+    unrounded, so a position of whole lots is never cut by a lot through float division."""
     if state.position > 0:
         return orders.sell(state, state.position, price, fees, slippage, np.nan, np.nan, True)
-    return orders.buy(state, -state.position, price, fees, slippage, np.nan, np.nan)
+    after, result = orders.buy(state, -state.position, price, fees, slippage, np.nan, np.nan)
+    if result.status != orders.FILLED or np.isnan(granularity) or granularity == 0:
+        return after, result
+    if orders.same_amount(result.size, -state.position):
+        return after, result
+    whole = sizing.lot_units(result.size, granularity)
+    if whole == 0:  # the cash covers less than one lot: nothing is bought
+        return state, orders.OrderOutcome(np.nan, np.nan, np.nan, orders.REJECTED, orders.NO_CASH_TO_BUY)
+    return orders.buy(state, whole, price, fees, slippage, np.nan, np.nan)
 
 
 @njit(cache=True)
@@ -284,9 +305,15 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
                 state = orders.AccountState(cash[s], held, debt[s], free_cash[s])
                 price = open_[t, s]
                 if closing:
-                    state, result = _close(state, price, fees, slippage)
+                    state, result = _close(state, price, fees, slippage, granularity)
                     if result.status == orders.FILLED:
+                        closed = held
+                        share_fees = entry_fees[s]
                         pnl = state.cash - cash_before[s]
+                        if state.position != 0:  # a short covered in part (the cash ran short): a trade of that part
+                            closed, share_fees, pnl = covered_part(held, entry_price[s], entry_fees[s], result)
+                            cash_before[s] += pnl  # the rest stays open; its P&L is what the whole makes beyond this
+                            entry_fees[s] -= share_fees
                         trade_totals = add_trade(trade_totals, pnl)
                         if record:
                             k = n_recorded[p]
@@ -295,9 +322,9 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
                             trades_out[k, 2] = entry_price[s]
                             trades_out[k, 3] = t
                             trades_out[k, 4] = result.price
-                            trades_out[k, 5] = position[s]
+                            trades_out[k, 5] = closed
                             trades_out[k, 6] = pnl
-                            trades_out[k, 7] = entry_fees[s] + result.fees
+                            trades_out[k, 7] = share_fees + result.fees
                             n_recorded[p] = k + 1
                 if state.position == 0 and (go_long or go_short):
                     before = state.cash

@@ -131,7 +131,7 @@ class PaperBroker:
         if order.intent == CLOSE:
             if account.position == 0:
                 return Execution(False, account, reason="nothing to close")
-            state, result = kernel._close(state, price, self.fees, self.slippage)
+            state, result = kernel._close(state, price, self.fees, self.slippage, self.granularity)
         else:
             if account.position != 0:
                 return Execution(False, account, reason="position not flat")
@@ -143,14 +143,19 @@ class PaperBroker:
             return Execution(False, account, reason=orders.REASON_WORDS[result.reason])
         after = replace(account, cash=state.cash, position=state.position, debt=state.debt, free_cash=state.free_cash)
         if order.intent == CLOSE:
+            size, entry_fees, pnl = account.position, account.entry_fees, state.cash - account.cash_before
+            if state.position != 0:  # a short covered in part (the cash ran short), as the engine books it
+                size, entry_fees, pnl = kernel.covered_part(account.position, account.entry_price, entry_fees, result)
+                rest_fees = account.entry_fees - entry_fees
+                after = replace(after, cash_before=account.cash_before + pnl, entry_fees=rest_fees)
             closed = ClosedTrade(
                 entry_bar=account.entry_bar,
                 entry_price=account.entry_price,
                 exit_bar=bar,
                 exit_price=result.price,
-                size=account.position,
-                pnl=state.cash - account.cash_before,
-                fees=account.entry_fees + result.fees,
+                size=size,
+                pnl=pnl,
+                fees=entry_fees + result.fees,
             )
             return Execution(True, after, result.price, result.size, result.fees, closed=closed)
         after = replace(

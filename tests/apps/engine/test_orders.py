@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from tradeops.data import Bars, load_bars
@@ -232,7 +232,10 @@ def assert_backtest_equals_vectorbts(bars: Bars, signals: Signals, settings: Exe
     assert raw[0, kernel.FINAL_EQUITY] == pytest.approx(portfolio.final_value().sum(), rel=RTOL)
 
     ours = pd.DataFrame(trades[: counts[0]], columns=kernel.TRADE_FIELDS).sort_values(["symbol", "entry_bar"])
-    theirs = pd.DataFrame(portfolio.trades.values).sort_values(["col", "entry_idx"])
+    orders = portfolio.orders  # vectorbt books a cover the cash cannot buy one lot of as an order of size 0,
+    filled = orders.values["size"] > 0  # which its own trades then refuse: no order was filled, so none is counted
+    theirs = pd.DataFrame(vbt.ExitTrades.from_orders(orders.apply_mask(filled)).values)
+    theirs = theirs.sort_values(["col", "entry_idx"])
     assert len(ours) == len(theirs)
     assert ours["symbol"].tolist() == theirs["col"].tolist()
     assert ours["entry_bar"].tolist() == theirs["entry_idx"].tolist()
@@ -284,6 +287,10 @@ def test_dc_18_backtests_equal_vectorbts_from_signals(sample, direction, executi
     case=st.sampled_from(CASES),
     rate=st.sampled_from([0.02, 0.1, 0.4]),
 )
+# Found by the random examples: a short whose cover costs more than its account's cash is covered in whole lots
+# as far as the cash goes, booked as a trade of that part (19308), and vectorbt's size-0 order is no trade (308).
+@example(seed=308, case=("short_only", "plain"), rate=0.02)
+@example(seed=19308, case=("short_only", "plain"), rate=0.02)
 def test_dc_18_random_signals_on_many_symbols_equal_vectorbts_from_signals(seed, case, rate):
     """Dense random signals (same-bar entries and exits included) on three symbols, one account each."""
     direction, execution = case
