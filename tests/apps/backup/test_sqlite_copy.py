@@ -18,9 +18,11 @@ pytestmark = pytest.mark.req("DC-39")
 COMMITS = 60_000  # the writer's budget: far more than the copy takes, so the copy must finish amid the commits
 
 
-def test_dc_39_sqlite_backup_snapshots_while_a_writer_keeps_committing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("journal", ["wal", "delete"])  # the store's mode (WAL), and SQLite's default
+def test_dc_39_sqlite_backup_snapshots_while_a_writer_keeps_committing(tmp_path: Path, journal: str) -> None:
     database = tmp_path / "busy.db"
     with contextlib.closing(sqlite3.connect(database)) as connection, connection:
+        connection.execute(f"PRAGMA journal_mode={journal}")
         connection.execute("CREATE TABLE ticks (id INTEGER PRIMARY KEY, note TEXT)")
         # ~40 MiB: more than one 16 MiB step of a stepped copy, which a commit in between sends back to page 1
         connection.execute(
