@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
 
 CHUNK = 1024 * 1024
-BACKUP_PAGES = 4096  # pages SQLite's backup API copies per step (16 MiB at the default 4 KiB page)
 
 
 def make_url(url: str) -> URL:
@@ -285,8 +284,13 @@ class SqliteDatabase:
                 contextlib.closing(sqlite3.connect(self.path)) as source,
                 contextlib.closing(sqlite3.connect(copy_path)) as copy,
             ):
+                # The copy is scratch, read once and deleted: no rollback journal and no fsync of its pages (the
+                # copy of a 331 MB database took 0.62 s instead of 0.85 s here, issue 29). One step
+                # (pages=-1) reads the source in one read transaction: a writer's commit in between cannot restart it.
+                copy.execute("PRAGMA journal_mode=OFF")
+                copy.execute("PRAGMA synchronous=OFF")
                 with source:
-                    source.backup(copy, pages=BACKUP_PAGES)
+                    source.backup(copy, pages=-1)
                 copy.execute("PRAGMA journal_mode=DELETE")  # a restored file never looks for a -wal of its own
                 counts = _sqlite_counts(copy)
         except sqlite3.Error as error:
