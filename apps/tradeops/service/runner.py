@@ -186,11 +186,12 @@ class JobRunner:
         self.pool.fill()  # outside the lock: the first start waits for the forkserver, /status must not
         with self._lock:
             self._collect()
+        with self._calling():  # idle workers get their next job first: they compute while we record the last
+            self._claim()
         self._store_artifacts()  # the object store's time is not the queue's (check_alive times the queue)
         with self._calling():
             self._record_ended()
             self._renew()
-            self._claim()
         with self._lock:
             waitables = self.pool.waitables()
         wait(waitables, timeout=0.2 if self._runs else 0.5)
