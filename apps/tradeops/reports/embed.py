@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 from typing import Any
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}  # no link out to plotly.com in the mode bar
+ASSETS_PATH = "/v1/assets"  # where the backtester serves the shared plotly bundle its stored reports load
 
 
 @cache
@@ -14,6 +16,19 @@ def plotly_js() -> str:
     from plotly.offline import get_plotlyjs
 
     return get_plotlyjs()
+
+
+@cache
+def plotly_asset() -> tuple[str, bytes]:
+    """The shared plotly bundle's file name -- content-hashed (`plotly-<sha256 prefix>.min.js`), so a cached
+    copy never goes stale and a report names the exact bundle it was drawn with -- and its bytes."""
+    data = plotly_js().encode()
+    return f"plotly-{hashlib.sha256(data).hexdigest()[:16]}.min.js", data
+
+
+def plotly_src() -> str:
+    """The same-origin URL a stored report loads plotly from (instead of carrying its own 4.8 MB copy)."""
+    return f"{ASSETS_PATH}/{plotly_asset()[0]}"
 
 
 def figure_json(figure: dict[str, Any]) -> str:
@@ -35,7 +50,7 @@ def preload() -> None:
 
     from tradeops.reports import charts
 
-    plotly_js()
+    plotly_asset()
     to_json_plotly(charts.underwater_figure(_sample_curve()))
 
 

@@ -73,8 +73,17 @@ def backtest_figures(result: BacktestResult, split: pd.Timestamp | None) -> dict
     return figures
 
 
-def render(result: BacktestResult, verdict: Verdict | None = None, *, oos_train_fraction: float | None = None) -> str:
-    """Return the report as an HTML string; with a verdict, its checks and the out-of-sample split."""
+def render(
+    result: BacktestResult,
+    verdict: Verdict | None = None,
+    *,
+    oos_train_fraction: float | None = None,
+    plotly_src: str | None = None,
+) -> str:
+    """Return the report as an HTML string; with a verdict, its checks and the out-of-sample split.
+
+    plotly.js is inlined (a self-contained file, for offline use) unless `plotly_src` names the URL it loads from.
+    """
     from tradeops.reports import statistics
     from tradeops.reports.embed import PLOT_CONFIG, charts, plotly_js
 
@@ -94,7 +103,8 @@ def render(result: BacktestResult, verdict: Verdict | None = None, *, oos_train_
         start=result.bars.index[0].isoformat(),
         end=result.bars.index[-1].isoformat(),
         fingerprint=result.bars.fingerprint(),
-        plotly_js=plotly_js(),
+        plotly_js=plotly_js() if plotly_src is None else "",
+        plotly_src=plotly_src,
         plot_config=PLOT_CONFIG,
         version=__version__,
         data=result.bars.provenance(),

@@ -30,6 +30,7 @@ from tradeops.service.worker import ObjectsLocation
 from tradeops.store import ObjectStore, Run, RunStore
 
 log = logging.getLogger(__name__)
+ASSETS_PREFIX = "assets/"  # object-store keys of the shared plotly bundles stored reports load
 
 
 class QueueFull(Exception):
@@ -69,6 +70,7 @@ class JobRunner:
             objects_location=objects_location,  # where workers read `dataset:` bars (they cannot share `objects`)
         )
         self.path_roots = path_roots or {}  # server folders a failed run's error must not show (see without_paths)
+        self._asset_kept = False  # the plotly bundle our reports name is in the object store
         self._runs: dict[str, Run] = {}  # claimed here and not yet recorded as ended
         self._ended: dict[str, Outcome] = {}  # ended in a worker, waiting for the database to record it
         self._queued = 0  # as the database said at the last turn
@@ -184,11 +186,12 @@ class JobRunner:
         self.pool.fill()  # outside the lock: the first start waits for the forkserver, /status must not
         with self._lock:
             self._collect()
+        with self._calling():  # idle workers get their next job first: they compute while we record the last
+            self._claim()
         self._store_artifacts()  # the object store's time is not the queue's (check_alive times the queue)
         with self._calling():
             self._record_ended()
             self._renew()
-            self._claim()
         with self._lock:
             waitables = self.pool.waitables()
         wait(waitables, timeout=0.2 if self._runs else 0.5)
@@ -308,7 +311,20 @@ class JobRunner:
         if payload.get("table_csv"):
             self.objects.put(f"runs/{run_id}/table.csv", payload["table_csv"].encode(), "text/csv")
         if payload.get("report_html"):
+            self._keep_asset()
             key = f"runs/{run_id}/report.html"
             self.objects.put(key, payload["report_html"].encode(), "text/html")
             return key
         return None
+
+    def _keep_asset(self) -> None:
+        """Put the plotly bundle our reports load into the object store once, so the backtester still serves it
+        to these reports after an upgrade has changed the bundle (and its hash)."""
+        if self._asset_kept:
+            return
+        from tradeops.reports.embed import plotly_asset
+
+        name, data = plotly_asset()
+        if f"{ASSETS_PREFIX}{name}" not in self.objects.keys(f"{ASSETS_PREFIX}{name}"):
+            self.objects.put(f"{ASSETS_PREFIX}{name}", data, "text/javascript")
+        self._asset_kept = True

@@ -20,6 +20,7 @@ from tradeops.errors import TradeopsError
 from tradeops.gate import Verdict, run_gate, validate_candidate
 from tradeops.gate.checks import evaluate
 from tradeops.gate.thresholds import validate_thresholds
+from tradeops.reports.embed import plotly_src
 from tradeops.reports.embed import preload as preload_reports
 from tradeops.reports.html import render
 from tradeops.strategies import get_strategy
@@ -60,7 +61,9 @@ def _backtest(request: dict[str, Any], objects: ObjectStore | None) -> dict[str,
         "metrics": payload["metrics"],
         "fingerprint": payload["data"]["fingerprint"],
         "verdict": _verdict_summary(verdict),
-        "report_html": render(result, verdict, oos_train_fraction=_oos_train_fraction(request)),
+        "report_html": render(
+            result, verdict, oos_train_fraction=_oos_train_fraction(request), plotly_src=plotly_src()
+        ),
     }
 
 
@@ -112,7 +115,7 @@ def _gate(request: dict[str, Any], objects: ObjectStore | None) -> dict[str, Any
         "metrics": payload["result"]["metrics"] if payload["result"] else None,
         "fingerprint": payload["result"]["data"]["fingerprint"] if payload["result"] else None,
         "verdict": _verdict_summary(verdict),
-        "report_html": render(result, verdict) if result is not None else None,
+        "report_html": render(result, verdict, plotly_src=plotly_src()) if result is not None else None,
     }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.servers import uvicorn_server
+from tradeops.reports.embed import plotly_asset
 from tradeops.settings import load_settings
 
 TOKEN = "browser-token-0123456789abcdef"
@@ -229,3 +230,43 @@ def test_dc_47_the_csp_holds_in_chromium_with_the_plotly_charts_drawn(served, br
                   " document.body.appendChild(s); }")  # fmt: skip
     assert page.evaluate("() => window.injected") is None  # a script without the nonce does not run
     assert any("Content Security Policy" in error for error in watched.errors), watched.errors
+
+
+@pytest.mark.req("DC-49")
+def test_dc_49_a_stored_report_draws_with_the_shared_plotly_and_a_cli_report_offline(served, browser, tmp_path):
+    import subprocess
+    import sys
+
+    import httpx
+
+    body = {"strategy": "sma_cross", "params": {"fast": 10, "slow": 20}, "data": "sample:GOOG"}
+    posted = httpx.post(f"{served}/v1/backtests", json=body, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+    run = posted.json()["url"]
+    watched = Watched(browser, served)
+    page = watched.page
+    scripts: list[str] = []
+    page.on("response", lambda r: scripts.append(r.url) if r.request.resource_type == "script" else None)
+    for _ in range(1200):
+        view = httpx.get(f"{served}{run}", timeout=30).json()
+        if view["status"] in ("done", "failed"):
+            break
+        page.wait_for_timeout(100)
+    assert view["status"] == "done", view
+    page.goto(f"{served}{view['report_url']}")
+    page.wait_for_selector("#chart-equity .main-svg")
+    assert page.locator(".chart .main-svg").count() >= 6
+    assert [s.removeprefix(served) for s in scripts] == [f"/v1/assets/{plotly_asset()[0]}"]
+    watched.shot("stored-report.png")
+    assert watched.errors == [] and watched.outside == []
+
+    report = tmp_path / "report.html"
+    command = [sys.executable, "-m", "tradeops.cli", "backtest", "run", "-s", "sma_cross", "-d", "sample:GOOG"]
+    subprocess.run([*command, "--report", str(report)], check=True, capture_output=True, timeout=300)
+    offline = browser.new_context(offline=True).new_page()
+    errors: list[str] = []
+    offline.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    offline.on("pageerror", lambda e: errors.append(str(e)))
+    offline.goto(report.as_uri())
+    offline.wait_for_selector("#chart-equity .main-svg", timeout=TIMEOUT_MS)
+    assert offline.locator(".chart .main-svg").count() >= 6 and errors == []
+    offline.context.close()

@@ -21,7 +21,10 @@ def test_bt_3_backtests_store_results_in_postgres_and_reports_in_s3(make_api, po
         keys = [
             o["Key"] for o in boto3.client("s3", endpoint_url=s3_server).list_objects_v2(Bucket=s3_bucket)["Contents"]
         ]
-        assert keys == [f"tradeops/runs/{run['id']}/report.html"]
+        from tradeops.reports.embed import plotly_asset
+
+        # the report, and the one plotly bundle every stored report shares (DC-49)
+        assert sorted(keys) == [f"tradeops/assets/{plotly_asset()[0]}", f"tradeops/runs/{run['id']}/report.html"]
     with make_api(
         database_url=postgres_url, object_store=f"s3://{s3_bucket}/tradeops", s3_endpoint_url=s3_server
     ) as api:

@@ -24,7 +24,7 @@ from tradeops.service.backtester.schemas import (
     SweepRequest,
 )
 from tradeops.service.backtester.sharded import submit_sharded
-from tradeops.service.runner import JobRunner, QueueFull
+from tradeops.service.runner import ASSETS_PREFIX, JobRunner, QueueFull
 from tradeops.settings import AppSettings
 from tradeops.store import ObjectStore, Run, RunStore
 from tradeops.store.runs import CommitDeadlinePassed, IdempotencyConflict, request_hash
@@ -224,7 +224,31 @@ def build_router(settings: AppSettings) -> APIRouter:  # noqa: C901 - one closur
             for s in STRATEGIES.values()
         ]
 
+    @router.get(
+        "/assets/{name}",
+        tags=["reports"],
+        response_class=Response,
+        responses={200: {"content": {"text/javascript": {}}}, 404: {"description": "no such asset"}},
+    )
+    def asset(request: Request, name: str) -> Response:
+        """The plotly bundle stored reports load, under its content-hashed name (cached for good); a bundle an
+        older release's reports name is read from the object store, where the runner kept it."""
+        from tradeops.reports.embed import plotly_asset
+
+        current, data = plotly_asset()
+        if name != current:
+            if not name.startswith("plotly-") or not name.endswith(".min.js") or "/" in name:
+                raise HTTPException(404, f"no asset {name}")
+            try:
+                data = objects(request).get(f"{ASSETS_PREFIX}{name}")
+            except KeyError:
+                raise HTTPException(404, f"no asset {name}") from None
+        return Response(data, media_type="text/javascript", headers={"Cache-Control": IMMUTABLE})
+
     return router
+
+
+IMMUTABLE = "public, max-age=31536000, immutable"  # a content-hashed name: the same name never means other bytes
 
 
 def _add_read_routes(
