@@ -50,17 +50,17 @@ def up(
     }
     threads = [threading.Thread(target=server.run, name=name, daemon=True) for name, server in servers.items()]
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C and SIGTERM stop everything, also when started in the background by a shell without job control,
+    # which hands its child SIGINT ignored (Python then raises no KeyboardInterrupt and `up` ran on forever).
+    for stopping in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stopping, lambda *_: stop.set())
     for thread in threads:
         thread.start()
     for name, (_, bound) in apps.items():
         stderr.print(f"{name}: http://{host}:{bound}  (/healthz /readyz /status /metrics)")
     stderr.print(f"dashboard: http://{host}:{port}/ui/  (log in with TRADEOPS_API_TOKEN, any token when unset)")
     stderr.print(f"data: {settings.data_dir.resolve()}  candidate: {candidate}  - Ctrl-C stops everything")
-    try:
-        while not stop.wait(0.5) and all(thread.is_alive() for thread in threads):
-            pass
-    except KeyboardInterrupt:
+    while not stop.wait(0.5) and all(thread.is_alive() for thread in threads):
         pass
     for server in servers.values():
         server.should_exit = True

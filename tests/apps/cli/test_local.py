@@ -25,6 +25,8 @@ def test_dc_9_dc_12_dc_19_local_up_runs_the_stack_and_the_dashboard_on_embedded_
         env=os.environ | {"TRADEOPS_DATA_DIR": str(tmp_path / "data")},
         stderr=subprocess.PIPE,
         text=True,
+        # as a shell without job control starts a background job (CI's, `nohup ... &`): SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         deadline = time.monotonic() + 120
@@ -49,6 +51,11 @@ def test_dc_9_dc_12_dc_19_local_up_runs_the_stack_and_the_dashboard_on_embedded_
         process.send_signal(signal.SIGINT)
         # A hang, not a slow stop, is the defect: the trader's loop may take its whole 30 s join and each server
         # thread its 60 s on a machine whose disk is busy (seen at 62 s under another session's fsync load).
-        _, err = process.communicate(timeout=180)
+        try:
+            _, err = process.communicate(timeout=180)
+        finally:
+            if process.poll() is None:  # leave nothing running, whatever the verdict
+                process.kill()
+                process.wait()
     assert process.returncode == 0 and "stopped" in err and f"dashboard: http://127.0.0.1:{port}/ui/" in err
     assert (tmp_path / "data" / "tradeops.db").exists() and (tmp_path / "data" / "candidate.yaml").exists()
