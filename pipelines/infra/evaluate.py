@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import yaml
+from pulumi.runtime.mocks import MockMonitor
 
 ROOT = Path(__file__).resolve().parents[2]
 STACKS = ROOT / "infra" / "stacks"
@@ -30,6 +32,18 @@ class Recorded:
     name: str
     inputs: dict[str, Any]  # as the program declared them
     outputs: dict[str, Any]  # inputs plus what a provider computes (auto-names, image digest)
+    urn: str = ""
+    parent: str = ""  # the parent's URN; a child is registered only once its parent is
+    dependencies: tuple[str, ...] = ()  # URNs registered (created) before this one: depends_on and inputs
+    read: str | None = None  # the id of a live object the program reads (`Resource.get`); None: declared
+
+
+@dataclass(frozen=True)
+class _Registration:
+    urn: str
+    parent: str
+    dependencies: tuple[str, ...]
+    read: str | None
 
 
 @dataclass
@@ -51,6 +65,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def __init__(self) -> None:
         self.resources: list[Recorded] = []
+        self.registering = threading.local()  # what RecordingMonitor is registering on this thread
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         inputs = json.loads(json.dumps(args.inputs, default=str))
@@ -61,11 +76,45 @@ class RecordingMocks(pulumi.runtime.Mocks):
             image = outputs["imageName"]
             digest = hashlib.sha256(image.encode()).hexdigest()
             outputs["repoDigest"] = f"{image.rsplit(':', 1)[0]}@sha256:{digest}"
-        self.resources.append(Recorded(args.typ, args.name, inputs, outputs))
-        return f"{args.name}-id", outputs
+        registration: _Registration = self.registering.current
+        self.resources.append(
+            Recorded(
+                args.typ,
+                args.name,
+                inputs,
+                outputs,
+                registration.urn,
+                registration.parent,
+                registration.dependencies,
+                registration.read,
+            )
+        )
+        return args.resource_id or f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, None
+
+
+class RecordingMonitor(MockMonitor):
+    """Pulumi's mock monitor, telling the mocks each resource's URN, parent and dependencies."""
+
+    mocks: RecordingMocks
+
+    def _register(self, request: Any, read: str | None) -> None:
+        self.mocks.registering.current = _Registration(
+            self.make_urn(request.parent, request.type, request.name),
+            request.parent,
+            tuple(sorted(request.dependencies)),
+            read,
+        )
+
+    def RegisterResource(self, request: Any) -> Any:
+        self._register(request, None)
+        return super().RegisterResource(request)
+
+    def ReadResource(self, request: Any) -> Any:
+        self._register(request, request.id)
+        return super().ReadResource(request)
 
 
 def stack_names() -> list[str]:
@@ -101,7 +150,7 @@ def evaluate(stack: str, *, config: dict[str, Any] | None = None) -> Evaluation:
         flat.setdefault(key, SECRET_PLACEHOLDER)
     mocks = RecordingMocks()
     _ensure_event_loop()
-    pulumi.runtime.set_mocks(mocks, project="tradeops", stack=stack, preview=False)
+    pulumi.runtime.set_mocks(mocks, project="tradeops", stack=stack, preview=False, monitor=RecordingMonitor(mocks))
     pulumi.runtime.set_all_config(flat, secret_keys=secrets)
     evaluation = Evaluation(stack=stack, version=str(values.get("tradeops:version", "dev")))
 
