@@ -36,14 +36,7 @@ class Recorded:
     parent: str = ""  # the parent's URN; a child is registered only once its parent is
     dependencies: tuple[str, ...] = ()  # URNs registered (created) before this one: depends_on and inputs
     read: str | None = None  # the id of a live object the program reads (`Resource.get`); None: declared
-
-
-@dataclass(frozen=True)
-class _Registration:
-    urn: str
-    parent: str
-    dependencies: tuple[str, ...]
-    read: str | None
+    retain_on_delete: bool = False  # a delete (or destroy) only forgets it: it stays in the cluster
 
 
 @dataclass
@@ -76,19 +69,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             image = outputs["imageName"]
             digest = hashlib.sha256(image.encode()).hexdigest()
             outputs["repoDigest"] = f"{image.rsplit(':', 1)[0]}@sha256:{digest}"
-        registration: _Registration = self.registering.current
-        self.resources.append(
-            Recorded(
-                args.typ,
-                args.name,
-                inputs,
-                outputs,
-                registration.urn,
-                registration.parent,
-                registration.dependencies,
-                registration.read,
-            )
-        )
+        self.resources.append(Recorded(args.typ, args.name, inputs, outputs, **self.registering.current))
         return args.resource_id or f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
@@ -101,12 +82,13 @@ class RecordingMonitor(MockMonitor):
     mocks: RecordingMocks
 
     def _register(self, request: Any, read: str | None) -> None:
-        self.mocks.registering.current = _Registration(
-            self.make_urn(request.parent, request.type, request.name),
-            request.parent,
-            tuple(sorted(request.dependencies)),
-            read,
-        )
+        self.mocks.registering.current = {  # the fields of Recorded the mocks are not told
+            "urn": self.make_urn(request.parent, request.type, request.name),
+            "parent": request.parent,
+            "dependencies": tuple(sorted(request.dependencies)),
+            "read": read,
+            "retain_on_delete": read is None and request.retainOnDelete,
+        }
 
     def RegisterResource(self, request: Any) -> Any:
         self._register(request, None)

@@ -159,3 +159,5 @@ def test_dc_54_dev_staging_and_prod_on_one_cluster_declare_nothing_twice(evaluat
     )
     monitoring = ("cluster-wide chart", "", "kube-prometheus-stack")
     assert [s for s, e in evaluations.items() if monitoring in _keys(e, False)] == ["staging"]  # installed, once
+    (release,) = [r for r in evaluations["staging"].resources if r.name == "platform-kube-prometheus-stack"]
+    assert release.retain_on_delete  # destroying staging, or handing ownership on, leaves the cluster its monitoring
