@@ -131,6 +131,11 @@ class Platform(_Model):
     postgresql_storage: str = Field("8Gi", pattern=r"^\d+(Mi|Gi)$")
     object_storage: str = Field("20Gi", pattern=r"^\d+(Mi|Gi)$")
     bucket: str = Field("tradeops", pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    cluster_owner: bool = Field(
+        False,
+        description="this stack installs the cluster-wide pieces (the monitoring stack with its CRDs, cluster roles "
+        "and Grafana dashboard); exactly one stack per cluster sets it, the others read its CRDs",
+    )
 
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

@@ -1,4 +1,8 @@
-"""Platform pieces as Helm releases with pinned chart versions: PostgreSQL, MinIO, monitoring, our alert rules."""
+"""Platform pieces as Helm releases with pinned chart versions: PostgreSQL, MinIO, monitoring, our alert rules.
+
+The monitoring stack (kube-prometheus-stack: CRDs, cluster roles, webhooks, one Grafana) is cluster-wide:
+only the stack whose config sets `platform.cluster_owner` installs it; the others read its CRDs.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.components.crds import MONITORING_CRDS, MONITORING_GROUP, InstalledCrds, InstalledCrdsArgs
 from infra.config import Platform
 
 CHARTS = Path(__file__).resolve().parents[2] / "charts"
@@ -33,7 +38,7 @@ class PlatformReleases(pulumi.ComponentResource):
         p = args.config
 
         def release(
-            chart: str, version: str, namespace: pulumi.Input[str], values: dict[str, object]
+            chart: str, version: str, namespace: pulumi.Input[str], values: dict[str, object], retain: bool = False
         ) -> k8s.helm.v3.Release:
             return k8s.helm.v3.Release(
                 f"{name}-{chart}",
@@ -45,7 +50,7 @@ class PlatformReleases(pulumi.ComponentResource):
                 values=values,
                 atomic=True,
                 create_namespace=namespace == "monitoring",  # the stack's own namespace is declared; this one is not
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=retain),
             )
 
         self.postgresql = release(
@@ -69,20 +74,29 @@ class PlatformReleases(pulumi.ComponentResource):
                 "podLabels": {"app.kubernetes.io/name": "minio"},  # what the NetworkPolicies select
             },
         )
-        self.monitoring = release(
-            "kube-prometheus-stack",
-            p.monitoring_chart_version,
-            "monitoring",
-            {
-                "grafana": {"sidecar": {"dashboards": {"enabled": True, "searchNamespace": "ALL"}}},
-            },
-        )
+        self.monitoring: k8s.helm.v3.Release | None = None
+        self.monitoring_crds: pulumi.Resource  # what every monitoring.coreos.com resource is created after
+        if p.cluster_owner:
+            self.monitoring = self.monitoring_crds = release(
+                "kube-prometheus-stack",
+                p.monitoring_chart_version,
+                "monitoring",
+                {
+                    "grafana": {"sidecar": {"dashboards": {"enabled": True, "searchNamespace": "ALL"}}},
+                },
+                retain=True,  # destroying the owner, or handing ownership on, leaves the cluster its monitoring
+            )
+        else:
+            self.monitoring_crds = InstalledCrds(
+                f"{name}-monitoring-crds", InstalledCrdsArgs(MONITORING_GROUP, MONITORING_CRDS), opts=child
+            )
         self.alerts = k8s.helm.v3.Release(
             f"{name}-alerts",
             name="tradeops-alerts",
             chart=str(CHARTS / "tradeops-alerts"),
             namespace=args.namespace,
+            values={"dashboard": p.cluster_owner},  # one Grafana per cluster: its owner brings the dashboard
             atomic=True,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.monitoring_crds]),
         )
         self.register_outputs({})

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import yaml
+from pulumi.runtime.mocks import MockMonitor
 
 ROOT = Path(__file__).resolve().parents[2]
 STACKS = ROOT / "infra" / "stacks"
@@ -30,6 +32,11 @@ class Recorded:
     name: str
     inputs: dict[str, Any]  # as the program declared them
     outputs: dict[str, Any]  # inputs plus what a provider computes (auto-names, image digest)
+    urn: str = ""
+    parent: str = ""  # the parent's URN; a child is registered only once its parent is
+    dependencies: tuple[str, ...] = ()  # URNs registered (created) before this one: depends_on and inputs
+    read: str | None = None  # the id of a live object the program reads (`Resource.get`); None: declared
+    retain_on_delete: bool = False  # a delete (or destroy) only forgets it: it stays in the cluster
 
 
 @dataclass
@@ -51,6 +58,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def __init__(self) -> None:
         self.resources: list[Recorded] = []
+        self.registering = threading.local()  # what RecordingMonitor is registering on this thread
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         inputs = json.loads(json.dumps(args.inputs, default=str))
@@ -61,11 +69,34 @@ class RecordingMocks(pulumi.runtime.Mocks):
             image = outputs["imageName"]
             digest = hashlib.sha256(image.encode()).hexdigest()
             outputs["repoDigest"] = f"{image.rsplit(':', 1)[0]}@sha256:{digest}"
-        self.resources.append(Recorded(args.typ, args.name, inputs, outputs))
-        return f"{args.name}-id", outputs
+        self.resources.append(Recorded(args.typ, args.name, inputs, outputs, **self.registering.current))
+        return args.resource_id or f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, None
+
+
+class RecordingMonitor(MockMonitor):
+    """Pulumi's mock monitor, telling the mocks each resource's URN, parent and dependencies."""
+
+    mocks: RecordingMocks
+
+    def _register(self, request: Any, read: str | None) -> None:
+        self.mocks.registering.current = {  # the fields of Recorded the mocks are not told
+            "urn": self.make_urn(request.parent, request.type, request.name),
+            "parent": request.parent,
+            "dependencies": tuple(sorted(request.dependencies)),
+            "read": read,
+            "retain_on_delete": read is None and request.retainOnDelete,
+        }
+
+    def RegisterResource(self, request: Any) -> Any:
+        self._register(request, None)
+        return super().RegisterResource(request)
+
+    def ReadResource(self, request: Any) -> Any:
+        self._register(request, request.id)
+        return super().ReadResource(request)
 
 
 def stack_names() -> list[str]:
@@ -101,7 +132,7 @@ def evaluate(stack: str, *, config: dict[str, Any] | None = None) -> Evaluation:
         flat.setdefault(key, SECRET_PLACEHOLDER)
     mocks = RecordingMocks()
     _ensure_event_loop()
-    pulumi.runtime.set_mocks(mocks, project="tradeops", stack=stack, preview=False)
+    pulumi.runtime.set_mocks(mocks, project="tradeops", stack=stack, preview=False, monitor=RecordingMonitor(mocks))
     pulumi.runtime.set_all_config(flat, secret_keys=secrets)
     evaluation = Evaluation(stack=stack, version=str(values.get("tradeops:version", "dev")))
 

@@ -42,7 +42,7 @@ def manifest_values(value: Any) -> Any:
 def manifest(resource: Recorded) -> dict[str, Any] | None:
     """The manifest of one recorded resource (secret values redacted), or None."""
     kind_info = api_version(resource.type)
-    if kind_info is None:
+    if kind_info is None or resource.read is not None:  # a read object is another stack's (or the cluster's)
         return None
     body = manifest_values(resource.outputs)
     body["apiVersion"], body["kind"] = kind_info
