@@ -30,7 +30,8 @@ def test_dc_1_dc_2_trader_waits_for_an_await_safe_gate_job(evaluations, stack):
     template = spec["template"]["metadata"]["annotations"]
     assert template["tradeops.io/version"] == evaluation.version and len(template["tradeops.io/candidate-hash"]) == 16
     container = spec["template"]["spec"]["containers"][0]
-    assert container["args"] == ["gate", "--config", "/etc/tradeops/candidate/candidate.yaml", "--json"]
+    config = "/etc/tradeops/candidate/candidate.yaml"
+    assert container["args"] == ["gate", "--config", config, "--stack-verdict", "--json"]
 
 
 @pytest.mark.req("DC-1", "DC-12")
