@@ -8,6 +8,7 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.components.monitoring import selector_labels
 from infra.config import Platform
 
 CHARTS = Path(__file__).resolve().parents[2] / "charts"
@@ -82,6 +83,7 @@ class PlatformReleases(pulumi.ComponentResource):
             name="tradeops-alerts",
             chart=str(CHARTS / "tradeops-alerts"),
             namespace=args.namespace,
+            values={"prometheusSelectorLabels": selector_labels()},  # what the monitoring release selects rules by
             atomic=True,
             opts=child,
         )
