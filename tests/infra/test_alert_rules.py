@@ -79,35 +79,18 @@ def scrape_labels(**labels: str) -> Callable[[str], dict[str, str]]:
     return lambda ns: {"namespace": ns} | labels
 
 
+def per_series(alert: str, name: str, fault: str, healthy: str, **labels: str) -> Case:
+    """An alert on one gauge whose alert keeps the series' labels; `for` 5 minutes or less."""
+    return Case(alert, *only(name, fault, healthy, **labels), scrape_labels(**labels), at="10m", before="3m")
+
+
+HEARTBEAT = "tradeops_heartbeat_timestamp_seconds"
 CASES = [
-    Case(
-        "TradeopsServiceDown",
-        *only("up", "0x15", "1x15", **BACKTESTER),
-        scrape_labels(**BACKTESTER),
-        at="10m",
-        before="3m",
-    ),
-    Case(
-        "TradeopsNotReady",
-        *only("tradeops_ready", "0x15", "1x15", exported_service="backtester", **BACKTESTER),
-        scrape_labels(exported_service="backtester", **BACKTESTER),
-        at="10m",
-        before="3m",
-    ),
-    Case(
-        "TradeopsHeartbeatStale",  # the healthy loop beats every minute; the stuck one beat once, at 0
-        *only("tradeops_heartbeat_timestamp_seconds", "0x15", "0+60x15", exported_service="trader", **TRADER),
-        scrape_labels(exported_service="trader", **TRADER),
-        at="10m",
-        before="3m",
-    ),
-    Case(
-        "TradeopsFeedStalled",
-        *only("tradeops_trader_feed_stalled", "1x15", "0x15", feed="synthetic-1d", **TRADER),
-        scrape_labels(feed="synthetic-1d", **TRADER),
-        at="10m",
-        before="3m",
-    ),
+    per_series("TradeopsServiceDown", "up", "0x15", "1x15", **BACKTESTER),
+    per_series("TradeopsNotReady", "tradeops_ready", "0x15", "1x15", exported_service="backtester", **BACKTESTER),
+    # the healthy loop beats every minute; the stuck one beat once, at 0
+    per_series("TradeopsHeartbeatStale", HEARTBEAT, "0x15", "0+60x15", exported_service="trader", **TRADER),
+    per_series("TradeopsFeedStalled", "tradeops_trader_feed_stalled", "1x15", "0x15", feed="synthetic-1d", **TRADER),
     Case(
         "TradeopsErrorRateHigh",  # half the requests fail
         lambda ns: http(ns, "0+6x30", slow=False),
