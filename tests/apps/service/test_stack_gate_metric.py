@@ -75,3 +75,11 @@ def test_dc_51_an_undecided_stack_verdict_counts_as_failed(tmp_path, monkeypatch
     assert code == 2, out
     with backtester(data) as api:
         assert gate_metrics(api)["tradeops_gate_last_passed"] == 0  # a gate that could not decide is no pass
+
+
+def test_dc_51_a_stack_verdict_that_cannot_be_recorded_is_undecided(tmp_path, monkeypatch, capsys):
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")  # the store cannot be opened under a file
+    monkeypatch.setenv("TRADEOPS_DATA_DIR", str(blocked))
+    code, out, _ = cli(monkeypatch, capsys, "gate", *CANDIDATE, "--stack-verdict", "--json")
+    assert code == 2 and "could not be recorded as the stack's" in out  # never a pass the metric does not show
