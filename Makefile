@@ -11,10 +11,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 setup: $(STAMP) system-packages
 
 # What the suite needs from Debian: chromium for the dashboard's browser tests (Playwright's own download does
-# not work offline), and sqlite3 and zstd, the peers the backup bench (and its smoke) times tradeops against.
+# not work offline), sqlite3 and zstd, the peers the backup bench (and its smoke) times tradeops against, and
+# prometheus, whose promtool unit-tests the alert rules and whose server runs them against live services.
 system-packages:
-	command -v chromium >/dev/null && command -v sqlite3 >/dev/null && command -v zstd >/dev/null || \
-		($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium sqlite3 zstd)
+	command -v chromium >/dev/null && command -v sqlite3 >/dev/null && command -v zstd >/dev/null && \
+		command -v promtool >/dev/null && command -v prometheus >/dev/null || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium sqlite3 zstd prometheus)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

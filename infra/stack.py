@@ -13,6 +13,7 @@ from infra.components.backtest_gate import CANDIDATE_PATH, BacktestGate, Backtes
 from infra.components.image import AppImage, AppImageArgs
 from infra.components.maintenance import Maintenance, MaintenanceArgs
 from infra.components.market_data import MarketData, MarketDataArgs
+from infra.components.monitoring import ServiceMonitors, ServiceMonitorsArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.platform import PlatformArgs, PlatformReleases
 from infra.components.settings import StackSettings, StackSettingsArgs
@@ -47,6 +48,7 @@ class Stack:
     mcp: TradingService
     maintenance: Maintenance
     sweeps: SweepJobs
+    monitors: ServiceMonitors
     market_data: MarketData | None = None
 
 
@@ -130,6 +132,11 @@ def declare(
     )
     slackbot = service("slackbot")
     mcp = service("mcp")  # AI assistants: the same reads, gate and propose-as-PR path as the slackbot
+    monitors = ServiceMonitors(  # what Prometheus scrapes; the platform installs the ServiceMonitor CRD first
+        "monitors",
+        ServiceMonitorsArgs(namespace=ns, version=version, components=("backtester", "trader", "slackbot", "mcp")),
+        opts=pulumi.ResourceOptions(depends_on=[platform]),
+    )
     maintenance = Maintenance(
         "maintenance",
         MaintenanceArgs(
@@ -163,6 +170,7 @@ def declare(
         mcp,
         maintenance,
         sweeps,
+        monitors,
         market_data,
     )
 

@@ -87,13 +87,17 @@ def check_backups(database_url: str, objects: ObjectStore, *, max_age_hours: flo
 
 
 def check_gate(store: RunStore) -> Finding:
-    """The newest gate verdict passed."""
-    newest = store.latest(kind="gate", statuses=("done", "failed"))  # from the API or the watcher
+    """The stack candidate's newest verdict (the gate Job's) passed; ad-hoc gate runs are not the stack's."""
+    from tradeops.store.stack_verdict import latest_stack_verdict, stack_verdict_passed
+
+    newest = latest_stack_verdict(store)
     if newest is None:
-        return Finding("gate", True, "no gate verdict yet")
-    passed = bool((newest.verdict or {}).get("passed"))
+        return Finding("gate", True, "no stack gate verdict yet")
+    passed = stack_verdict_passed(newest)
     word = "passed" if passed else f"FAILED ({newest.error or 'thresholds not met'})"
-    return Finding("gate", passed, f"newest verdict {word} for {newest.strategy} at {newest.created_at:%Y-%m-%d %H:%M}")
+    return Finding(
+        "gate", passed, f"stack candidate's verdict {word} for {newest.strategy} at {newest.created_at:%Y-%m-%d %H:%M}"
+    )
 
 
 def check_cronjobs(namespace: str, *, max_age_hours: float, host: str | None = None) -> list[Finding]:

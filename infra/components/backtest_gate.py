@@ -93,7 +93,13 @@ class BacktestGate(pulumi.ComponentResource):
                                 name="gate",
                                 image=args.image,
                                 image_pull_policy="Always",
-                                args=["gate", "--config", f"{CANDIDATE_PATH}/candidate.yaml", "--json"],
+                                args=[  # the verdict is recorded as the stack candidate's (the gate metric)
+                                    "gate",
+                                    "--config",
+                                    f"{CANDIDATE_PATH}/candidate.yaml",
+                                    "--stack-verdict",
+                                    "--json",
+                                ],
                                 env_from=common.settings_env(),
                                 resources=k8s.core.v1.ResourceRequirementsArgs(
                                     requests={"cpu": "500m", "memory": "512Mi"}, limits={"cpu": "2", "memory": "2Gi"}

@@ -27,6 +27,7 @@ FLOWS: tuple[tuple[str, str, int], ...] = (
     ("mcp", "postgresql", 5432),
     ("backup", "postgresql", 5432),
     ("cleanup", "postgresql", 5432),
+    ("gate", "postgresql", 5432),  # the gate Job records the stack candidate's verdict
     ("backtester", "minio", 9000),
     ("slackbot", "minio", 9000),
     ("mcp", "minio", 9000),

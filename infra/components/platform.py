@@ -13,6 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components.crds import MONITORING_CRDS, MONITORING_GROUP, InstalledCrds, InstalledCrdsArgs
+from infra.components.monitoring import selector_labels
 from infra.config import Platform
 
 CHARTS = Path(__file__).resolve().parents[2] / "charts"
@@ -95,7 +96,10 @@ class PlatformReleases(pulumi.ComponentResource):
             name="tradeops-alerts",
             chart=str(CHARTS / "tradeops-alerts"),
             namespace=args.namespace,
-            values={"dashboard": p.cluster_owner},  # one Grafana per cluster: its owner brings the dashboard
+            values={
+                "dashboard": p.cluster_owner,  # one Grafana per cluster: its owner brings the dashboard
+                "prometheusSelectorLabels": selector_labels(),  # what the monitoring release selects rules by
+            },
             atomic=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.monitoring_crds]),
         )

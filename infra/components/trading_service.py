@@ -94,12 +94,7 @@ class TradingService(pulumi.ComponentResource):
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(
                         labels=labels,
-                        annotations={
-                            "prometheus.io/scrape": "true",
-                            "prometheus.io/port": str(common.HTTP_PORT),
-                            "prometheus.io/path": "/metrics",
-                            **dict(args.annotations),
-                        },
+                        annotations=dict(args.annotations),  # scraped through a ServiceMonitor (monitoring.py)
                     ),
                     spec=k8s.core.v1.PodSpecArgs(
                         service_account_name=self.service_account.metadata.name,

@@ -39,22 +39,15 @@ def test_oe_4_a_ready_service_with_a_fresh_verified_backup_is_healthy(stack, mon
     code, checks = monitor(monkeypatch, capsys, ("backtester", url))
     assert code == 0, checks
     assert checks["backtester"]["healthy"] and "ready, version" in checks["backtester"]["detail"]
-    assert checks["backups"]["healthy"] and checks["gate"]["detail"] == "no gate verdict yet"
+    assert checks["backups"]["healthy"] and checks["gate"]["detail"] == "no stack gate verdict yet"
 
 
 def test_oe_4_missing_backups_a_down_service_and_a_failed_gate_are_unhealthy(stack, monkeypatch, capsys):
     _, url = stack
-    import httpx
-
-    run = httpx.post(
-        f"{url}/v1/gate",
-        json={"strategy": "sma_cross", "thresholds": {"profitability": {"min_sharpe": 9}}},
-        headers=AUTH,
-    ).json()
-    for _ in range(600):
-        if httpx.get(f"{url}{run['url']}").json()["status"] in ("done", "failed"):
-            break
-        __import__("time").sleep(0.05)
+    code, _, _ = cli(  # the gate Job's verdict on the stack's candidate (an ad-hoc gate does not count: DC-51)
+        monkeypatch, capsys, "gate", "--strategy", "sma_cross", "--threshold", "min_sharpe=9", "--stack-verdict"
+    )
+    assert code == 1
     code, checks = monitor(monkeypatch, capsys, ("backtester", url), ("trader", f"http://127.0.0.1:{free_port()}"))
     assert code == 1
     assert checks["backtester"]["healthy"] and not checks["trader"]["healthy"]

@@ -18,8 +18,10 @@ from tradeops.backup import BackupRepository
 from tradeops.data import load_bars
 from tradeops.data.datasets import DatasetStore
 from tradeops.data.imports import bars_to_frames
+from tradeops.gate.verdict import Verdict
 from tradeops.settings import load_settings
-from tradeops.store import open_object_store
+from tradeops.store import RunStore, open_object_store
+from tradeops.store.stack_verdict import record_stack_verdict
 from tradeops.trader.service import create_app as trader_app
 
 CHART = Path(__file__).resolve().parents[2] / "charts" / "tradeops-alerts"
@@ -42,6 +44,9 @@ def exported_series(data: Path) -> set[str]:
             f"sqlite:///{data / 'tradeops.db'}", open_object_store((data / "objects").as_uri())
         )
         repository.verify(repository.create().id)
+    stack_gate = RunStore.from_settings(load_settings(data_dir=data))  # the gate Job's verdict: the gate metric
+    record_stack_verdict(stack_gate, None, Verdict(error="the candidate could not be read"))
+    stack_gate.close()
     with backtester(data) as api:  # backup metrics are read when the service starts its collectors
         texts.append(api.get("/metrics").text)
     candidate = data / "candidate.yaml"

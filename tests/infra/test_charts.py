@@ -35,6 +35,7 @@ def test_oe_4_dc_1_alert_chart_lints_clean_and_renders_rules_and_dashboard():
         "TradeopsJobsFailing",
         "TradeopsGateFailed",
         "TradeopsBackupStale",
+        "TradeopsBackupMissing",
         "TradeopsBackupNeverVerified",
         "TradeopsBackupCorrupt",
         "TradeopsBackupVerifyFailed",
@@ -43,6 +44,7 @@ def test_oe_4_dc_1_alert_chart_lints_clean_and_renders_rules_and_dashboard():
         "TradeopsTraderDiverging",
     }
     assert alerts["TradeopsBackupStale"]["expr"].endswith("> 43200")
+    assert alerts["TradeopsBackupMissing"]["for"] == "43200s"
     assert 'namespace="tradeops-prod"' in alerts["TradeopsServiceDown"]["expr"]
     dashboard = documents["dashboard.yaml"]
     assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"

@@ -30,7 +30,8 @@ def test_dc_1_dc_2_trader_waits_for_an_await_safe_gate_job(evaluations, stack):
     template = spec["template"]["metadata"]["annotations"]
     assert template["tradeops.io/version"] == evaluation.version and len(template["tradeops.io/candidate-hash"]) == 16
     container = spec["template"]["spec"]["containers"][0]
-    assert container["args"] == ["gate", "--config", "/etc/tradeops/candidate/candidate.yaml", "--json"]
+    config = "/etc/tradeops/candidate/candidate.yaml"
+    assert container["args"] == ["gate", "--config", config, "--stack-verdict", "--json"]
 
 
 @pytest.mark.req("DC-1", "DC-12")
@@ -97,7 +98,7 @@ def test_dc_1_dw_2_every_workload_is_hardened_probed_and_limited(evaluations, st
             container = pod["containers"][0]
             assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
             assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
-            assert item["spec"]["template"]["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
+            assert "prometheus.io/scrape" not in item["spec"]["template"]["metadata"].get("annotations", {})  # DC-50
             # only the backtester talks to the Kubernetes API (it creates sweep Jobs; see the DC-21 test)
             assert pod["automountServiceAccountToken"] is (item["metadata"]["name"] == "tradeops-backtester")
         labels = item["metadata"]["labels"]

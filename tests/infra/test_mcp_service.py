@@ -27,7 +27,7 @@ def test_dc_23_dc_1_the_mcp_service_is_declared_probed_and_reachable_only_throug
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert pod["automountServiceAccountToken"] is False  # the MCP server never talks to the Kubernetes API
-    assert deployment["spec"]["template"]["metadata"]["annotations"]["prometheus.io/path"] == "/metrics"
+    assert named[("ServiceMonitor", "tradeops-mcp")]["spec"]["endpoints"][0]["path"] == "/metrics"
 
     policies = {m["metadata"]["name"] for m in items if m["kind"] == "NetworkPolicy"}
     outbound = {t for s, t, _ in FLOWS if s == "mcp"}

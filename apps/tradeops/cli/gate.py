@@ -107,6 +107,23 @@ def _print(verdict: Verdict) -> None:
     console.print(f"{word} (exit {verdict.exit_code})")
 
 
+def _record_stack_verdict(candidate: Candidate | None, verdict: Verdict) -> Verdict:
+    """Record the verdict as the stack candidate's; return it, or an undecided one when it cannot be recorded."""
+    from tradeops.settings import load_settings
+    from tradeops.store import RunStore
+    from tradeops.store.stack_verdict import record_stack_verdict
+
+    try:
+        store = RunStore.from_settings(load_settings())
+        try:
+            record_stack_verdict(store, candidate, verdict)
+        finally:
+            store.close()
+    except Exception as error:  # noqa: BLE001 - any store failure: the verdict must not pass unrecorded
+        return Verdict(error=f"the verdict could not be recorded as the stack's: {type(error).__name__}: {error}")
+    return verdict
+
+
 @execution_options()
 def gate(
     stack: Annotated[
@@ -124,6 +141,14 @@ def gate(
     ] = None,
     as_json: AsJson = False,
     out: Annotated[Path | None, typer.Option("--out", help="also write the verdict JSON here")] = None,
+    stack_verdict: Annotated[
+        bool,
+        typer.Option(
+            "--stack-verdict",
+            help="record the verdict in the run store as the stack candidate's (what the gate Job does; "
+            "the gate metric, its alert and `tradeops monitor` read only these)",
+        ),
+    ] = False,
     report: Report = None,
     execution: ExecutionOptions = GIVEN_NONE,
     max_gap: MaxGap = None,
@@ -134,7 +159,10 @@ def gate(
 
     With --stack, the `champion` check compares the candidate with the bundle the stack runs (its
     releases in the object store the settings name); without, there is no champion and it passes.
+    With --stack-verdict the verdict (an undecided one too) is recorded as the stack's; a verdict that
+    cannot be recorded exits 2, since the stack's gate metric would then describe an older one.
     """
+    candidate: Candidate | None = None
     try:
         candidate = _candidate(stack, config, strategy, param, data, threshold, execution)
         window = window_from_options(start, end)
@@ -148,6 +176,8 @@ def gate(
         verdict, result = Verdict(error=f"internal error: {type(error).__name__}: {error}"), None
     if result is not None:
         warn_skipped(result.metrics["skipped_entries"], result.bars, result.settings)
+    if stack_verdict:
+        verdict = _record_stack_verdict(candidate, verdict)
     if out is not None:
         emit_json(verdict.to_dict(), out)
     if report is not None and result is not None:
