@@ -130,7 +130,11 @@ class AppSettings(BaseSettings):
         "when no git remote is set; with TRADEOPS_GIT_REMOTE they come from the base branch",
     )
     mcp_calls_per_minute: int = Field(60, ge=1, le=10_000, description="MCP tool calls allowed per principal a minute")
-    backtester_url: str = Field("http://127.0.0.1:8000", description="the backtester API the Slack bot calls")
+    backtester_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="the backtester API the Slack bot and the MCP server call; the MCP server without it runs "
+        "backtests in its own process (the same API, caps and workers)",
+    )
     trader_url: str | None = Field(
         None, description="the trader service the Slack bot and MCP server ask to cancel venue orders on a halt"
     )
