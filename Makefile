@@ -56,6 +56,7 @@ bench: setup
 	$(BIN)/python -m pipelines.bench.backup --out reports/backup_bench.json
 	$(BIN)/python -m pipelines.bench.trader --out reports/trader_bench.json
 	$(BIN)/python -m pipelines.bench.divergence --out reports/divergence_bench.json
+	$(BIN)/python -m pipelines.bench.threads --out reports/threads_bench.json
 	$(BIN)/python -m pipelines.bench.startup --out reports/startup_bench.json
 	$(BIN)/python -m pipelines.bench.sweeps --out reports/sweep_bench.json
 	$(BIN)/python -m pipelines.bench.latest_version --out reports/latest_version_bench.json

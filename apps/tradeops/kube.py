@@ -5,6 +5,17 @@ from __future__ import annotations
 import os
 from typing import Any
 
+# Thread pools sized by the container's CPU limit: numba's (prange loops) and OpenMP's (scikit-learn, BLAS)
+# otherwise start one thread per node core, and a pod limited to 2 CPUs on a 32-core node is throttled.
+THREAD_VARIABLES = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+def thread_env() -> list[dict[str, Any]]:
+    """The container env entries setting THREAD_VARIABLES to its CPU limit in whole cores, rounded up (so at least
+    1), through the downward API: a limit changed later is followed without a new manifest."""
+    limit = {"resourceFieldRef": {"resource": "limits.cpu", "divisor": "1"}}
+    return [{"name": name, "valueFrom": limit} for name in THREAD_VARIABLES]
+
 
 def batch_api(host: str | None = None) -> Any:
     """A BatchV1Api: in-cluster credentials inside a pod, else the kubeconfig (a CI runner, a laptop), or an

@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_serializer, model_validator
 from pydantic.fields import FieldInfo
@@ -21,7 +21,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from tradeops.data.sources import DatasetSource
 from tradeops.engine.limits import Limits
 from tradeops.errors import ConfigError, format_validation
-from tradeops.secrecy import PLACEHOLDERS, weak_database_url, weak_secret
+from tradeops.secrecy import PLACEHOLDERS, weak_database_url, weak_principal_tokens, weak_secret
 from tradeops.sweeps.config import SweepJobConfig
 from tradeops.trader.risk import RiskLimits
 
@@ -130,7 +130,11 @@ class AppSettings(BaseSettings):
         "when no git remote is set; with TRADEOPS_GIT_REMOTE they come from the base branch",
     )
     mcp_calls_per_minute: int = Field(60, ge=1, le=10_000, description="MCP tool calls allowed per principal a minute")
-    backtester_url: str = Field("http://127.0.0.1:8000", description="the backtester API the Slack bot calls")
+    backtester_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="the backtester API the Slack bot and the MCP server call; the MCP server without it runs "
+        "backtests in its own process (the same API, caps and workers)",
+    )
     trader_url: str | None = Field(
         None, description="the trader service the Slack bot and MCP server ask to cancel venue orders on a halt"
     )
@@ -290,25 +294,31 @@ class AppSettings(BaseSettings):
     def _strict_problems(self) -> list[str]:
         """Every reason this configuration must not run in staging or prod (values are never quoted)."""
         problems = []
-        secrets = {
-            "TRADEOPS_API_TOKEN": self.api_token,
-            "TRADEOPS_SLACK_TOKEN": self.slack_token,
-            "TRADEOPS_SLACK_SIGNING_SECRET": self.slack_signing_secret,
-            "TRADEOPS_GITHUB_TOKEN": self.github_token,
-            "TRADEOPS_BROKER_API_KEY": self.broker_api_key,
-            "TRADEOPS_BROKER_API_SECRET": self.broker_api_secret,
-        }
-        for name, secret in secrets.items():
-            reason = weak_secret(secret.get_secret_value()) if secret is not None else None
-            if reason or (secret is None and name == "TRADEOPS_API_TOKEN"):
-                problems.append(f"{name}: {reason or 'must be set'}")
+        for name, secret in self._secrets().items():
+            if secret is None:
+                if name == "TRADEOPS_API_TOKEN":
+                    problems.append(f"{name}: must be set")
+            elif name == "TRADEOPS_MCP_TOKENS":
+                problems += [f"{name} {reason}" for reason in weak_principal_tokens(secret.get_secret_value())]
+            elif reason := weak_secret(secret.get_secret_value()):
+                problems.append(f"{name}: {reason}")
         if not self.database_url:
             problems.append("TRADEOPS_DATABASE_URL: must be set (no SQLite fallback outside dev)")
-        elif reason := weak_database_url(self.database_url):
-            problems.append(f"TRADEOPS_DATABASE_URL: {reason}")
+        urls = {"TRADEOPS_DATABASE_URL": self.database_url, "TRADEOPS_PROMOTION_LEDGER_URL": self.promotion_ledger_url}
+        for name, url in urls.items():
+            if url and (reason := weak_database_url(url)):
+                problems.append(f"{name}: {reason}")
         if not self.object_store:
             problems.append("TRADEOPS_OBJECT_STORE: must be set (no local folder fallback outside dev)")
         return problems
+
+    def _secrets(self) -> dict[str, SecretStr | None]:
+        """Every secret setting by its variable: each SecretStr field, so a new one is checked without a list."""
+        return {
+            f"{PREFIX}{name.upper()}": getattr(self, name)
+            for name, field in type(self).model_fields.items()
+            if SecretStr in (field.annotation, *get_args(field.annotation))
+        }
 
     @property
     def limits(self) -> Limits:

@@ -101,6 +101,7 @@ class BacktestGate(pulumi.ComponentResource):
                                     "--json",
                                 ],
                                 env_from=common.settings_env(),
+                                env=common.thread_env(),
                                 resources=k8s.core.v1.ResourceRequirementsArgs(
                                     requests={"cpu": "500m", "memory": "512Mi"}, limits={"cpu": "2", "memory": "2Gi"}
                                 ),

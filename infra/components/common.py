@@ -7,6 +7,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from tradeops.kube import THREAD_VARIABLES
+
 PART_OF = "tradeops"
 UID = 10001
 SECRETS_DIR = "/run/secrets/tradeops"
@@ -77,6 +79,13 @@ def mounts() -> list[k8s.core.v1.VolumeMountArgs]:
     ]
 
 
+def thread_env() -> list[k8s.core.v1.EnvVarArgs]:
+    """NUMBA_NUM_THREADS and OMP_NUM_THREADS from the container's own CPU limit (whole cores, rounded up)."""
+    limit = k8s.core.v1.ResourceFieldSelectorArgs(resource="limits.cpu", divisor="1")
+    source = k8s.core.v1.EnvVarSourceArgs(resource_field_ref=limit)
+    return [k8s.core.v1.EnvVarArgs(name=name, value_from=source) for name in THREAD_VARIABLES]
+
+
 def settings_env() -> list[k8s.core.v1.EnvFromSourceArgs]:
     """Non-secret TRADEOPS_* settings from the stack's ConfigMap."""
     return [k8s.core.v1.EnvFromSourceArgs(config_map_ref=k8s.core.v1.ConfigMapEnvSourceArgs(name=CONFIG_NAME))]
@@ -93,6 +102,7 @@ def seed_numba_cache(image: Any) -> k8s.core.v1.ContainerArgs:
             "-c",
             "import shutil; shutil.copytree('/opt/numba-cache', '/tmp/numba-cache', dirs_exist_ok=True)",
         ],
+        env=thread_env(),
         security_context=container_security(),
         volume_mounts=mounts(),
         resources=k8s.core.v1.ResourceRequirementsArgs(
@@ -128,7 +138,7 @@ def cron_job(
                 image=image,
                 image_pull_policy="Always",
                 args=command,
-                env=env,
+                env=[*thread_env(), *(env or [])],
                 env_from=settings_env(),
                 resources=resources(schedule.resources),
                 security_context=container_security(),

@@ -54,6 +54,7 @@ class TradingService(pulumi.ComponentResource):
             ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=common.HTTP_PORT)],
             env_from=common.settings_env(),
             env=[
+                *common.thread_env(),
                 k8s.core.v1.EnvVarArgs(name="TRADEOPS_SERVICE", value=args.component),
                 *(k8s.core.v1.EnvVarArgs(name=name, value=value) for name, value in args.env),
             ],

@@ -13,12 +13,13 @@ Nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from pipelines.bench import write_result
 
 PARAMS = {"fast": 5, "slow": 20}
 EXECUTION = {"commission": 0.001, "slippage": 0.0005}
@@ -111,9 +112,7 @@ def main(argv: list[str] | None = None) -> None:
         f"slippage {last['slippage_bps']:.2f} bps, equity drift {last['equity_drift_bps']:,.0f} bps at the last bar "
         f"(worst {result['venue_worst_drift_bps']:,.0f}), trades {last['trades_live']} vs {last['trades_backtest']}"
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

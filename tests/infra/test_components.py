@@ -47,7 +47,7 @@ def test_dc_1_dc_12_the_trader_trades_the_gated_candidate_alone_within_the_stack
     digest = evaluation.components.gate.candidate_hash
     assert spec["template"]["metadata"]["annotations"]["tradeops.io/candidate-hash"] == digest
     container = spec["template"]["spec"]["containers"][0]
-    env = {e["name"]: e["value"] for e in container["env"]}
+    env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
     assert env["TRADEOPS_TRADER_CANDIDATE"] == "/etc/tradeops/candidate/candidate.yaml"
     assert env["TRADEOPS_TRADER_SESSION"].endswith(digest[:12])
     limits = evaluation.components.config.risk.model_dump(exclude_defaults=True)  # the risk: and pre-trade limits
@@ -220,7 +220,7 @@ def test_dc_15_the_market_data_cronjob_syncs_the_stack_datasets_with_narrow_egre
     pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert container["args"] == ["data", "sync"] and pod["automountServiceAccountToken"] is False
-    env = {item["name"]: item["value"] for item in container["env"]}
+    env = {item["name"]: item["value"] for item in container["env"] if "value" in item}
     sources = _json.loads(env["TRADEOPS_MARKET_DATASETS"])
     (candidate,) = [m["data"]["candidate.yaml"] for m in items if "candidate.yaml" in m.get("data", {})]
     assert f"dataset:{sources[0]['dataset']}" in candidate  # the gate judges what the CronJob fetches

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tradeops.errors import ConfigError
+from tradeops.secrecy import MIN_SECRET_LENGTH, principal_tokens
 from tradeops.settings import AppSettings
 
 
@@ -20,11 +21,11 @@ class AccessError(ConfigError):
 def parse_tokens(text: str) -> dict[str, str]:
     """`alice=TOKEN,bob=TOKEN` -> {token: principal}; a ConfigError names a malformed pair (never its token)."""
     tokens: dict[str, str] = {}
-    for number, pair in enumerate((p.strip() for p in text.split(",") if p.strip()), start=1):
-        principal, sep, token = pair.partition("=")
-        if not sep or not principal.strip() or len(token.strip()) < 16:
+    for number, pair in enumerate(principal_tokens(text), start=1):
+        if pair is None or len(pair[1]) < MIN_SECRET_LENGTH:
             raise ConfigError(f"TRADEOPS_MCP_TOKENS pair {number}: PRINCIPAL=TOKEN, a token of 16+ characters")
-        tokens[token.strip()] = principal.strip()
+        principal, token = pair
+        tokens[token] = principal
     return tokens
 
 

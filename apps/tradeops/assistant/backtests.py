@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import httpx
@@ -30,10 +31,18 @@ FINAL = ("done", "failed", "cancelled")
 class BacktesterCalls:
     """Submit a request model to the API, wait for the run, cancel it if the wait is cancelled."""
 
-    def __init__(self, url: str, token: str | None, *, timeout_seconds: float, poll_seconds: float = 0.25) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str | None,
+        *,
+        timeout_seconds: float,
+        poll_seconds: float = 0.25,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.AsyncClient(base_url=url.rstrip("/"), headers=headers, timeout=10.0)
-        self.timeout_seconds, self.poll_seconds = timeout_seconds, poll_seconds
+        self._http = httpx.AsyncClient(base_url=url.rstrip("/"), headers=headers, timeout=10.0, transport=transport)
+        self.url, self.timeout_seconds, self.poll_seconds = url, timeout_seconds, poll_seconds
 
     async def run(self, kind: str, body: BaseModel, progress: Progress) -> dict[str, Any]:
         """The finished run (the API's RunView); a TradeopsError when it does not finish in time."""
@@ -66,7 +75,7 @@ class BacktesterCalls:
                 response = await self._http.post(path, json=body, headers=headers)
             except httpx.HTTPError as error:
                 if attempt == CREATE_ATTEMPTS:
-                    raise TradeopsError(f"backtester unreachable: {type(error).__name__}") from None
+                    raise self._unreachable(error) from None
             else:
                 if response.status_code != 503 or attempt == CREATE_ATTEMPTS:
                     return answer(response)
@@ -80,8 +89,17 @@ class BacktesterCalls:
         try:
             response = await self._http.request(method, path, **kwargs)
         except httpx.HTTPError as error:
-            raise TradeopsError(f"backtester unreachable: {type(error).__name__}") from None
+            raise self._unreachable(error) from None
         return answer(response)
+
+    def _unreachable(self, error: httpx.HTTPError) -> TradeopsError:
+        """What failed, where, and the command that starts the backtester there."""
+        port = urlsplit(self.url).port
+        start = f"tradeops serve backtester{f' --port {port}' if port else ''}"
+        return TradeopsError(
+            f"backtester unreachable at {self.url} ({type(error).__name__}): start it with `{start}`, or unset "
+            "TRADEOPS_BACKTESTER_URL to run backtests in this process"
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()

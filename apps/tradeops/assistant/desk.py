@@ -53,6 +53,17 @@ class AssistantDesk:
         self.store.close()
 
 
+def backtester_calls(settings: AppSettings) -> BacktesterCalls:
+    """The backtester at TRADEOPS_BACKTESTER_URL, or, when that is not set, the same API inside this process."""
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    if "backtester_url" in settings.model_fields_set:
+        return BacktesterCalls(settings.backtester_url, token, timeout_seconds=settings.job_timeout_seconds)
+    from tradeops.assistant.embedded import BASE_URL, EmbeddedBacktester
+
+    embedded = EmbeddedBacktester(settings)
+    return BacktesterCalls(BASE_URL, token, timeout_seconds=settings.job_timeout_seconds, transport=embedded)
+
+
 def open_desk(settings: AppSettings) -> AssistantDesk:
     """Open the stores and the clients the settings name."""
     principals = Principals.from_settings(settings)  # a bad token list fails before anything opens
@@ -66,11 +77,7 @@ def open_desk(settings: AppSettings) -> AssistantDesk:
         control=TraderControl(store.engine),
         audit=AuditLog(store.engine),
         releases=ReleaseStore(objects),
-        backtester=BacktesterCalls(
-            settings.backtester_url,
-            settings.api_token.get_secret_value() if settings.api_token else None,
-            timeout_seconds=settings.job_timeout_seconds,
-        ),
+        backtester=backtester_calls(settings),
         files=DeskFiles(repository, settings.mcp_files_dir),
         proposer=Proposer(repository, pulls, via="MCP", author=AUTHOR, objects=objects) if repository else None,
         principals=principals,

@@ -8,6 +8,7 @@ from typing import Annotated
 import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.types import Completion, CompletionArgument, PromptReference, ResourceTemplateReference
 from pydantic import Field
 
 from tradeops.assistant.desk import AssistantDesk
@@ -71,6 +72,21 @@ def add_resources(server: MCPServer, desk: AssistantDesk) -> None:
             return record.model_dump_json(indent=2)
 
         return await _read(latest)
+
+
+def add_completions(server: MCPServer, desk: AssistantDesk) -> None:
+    """Complete the names an argument takes: stacks (prompts and stack resources) and docs pages."""
+    choices = {"stack": desk.files.stacks, "page": desk.files.pages}
+
+    @server.completion()
+    async def complete(
+        ref: PromptReference | ResourceTemplateReference, argument: CompletionArgument, context: object
+    ) -> Completion | None:
+        names = choices.get(argument.name)
+        if names is None:
+            return None  # run ids and free text: nothing to offer
+        found = [n for n in await anyio.to_thread.run_sync(names) if n.startswith(argument.value)]
+        return Completion(values=found[:100], total=len(found), has_more=len(found) > 100)
 
 
 def add_prompts(server: MCPServer) -> None:

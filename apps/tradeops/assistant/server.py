@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mcp.server.mcpserver import MCPServer
-from mcp.types import ToolAnnotations
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, GetPromptResult, InputRequiredResult, ToolAnnotations
 
 from tradeops import __version__
 from tradeops.assistant.desk import AssistantDesk
 from tradeops.assistant.reads import ReadTools
-from tradeops.assistant.resources import add_prompts, add_resources
+from tradeops.assistant.resources import add_completions, add_prompts, add_resources
 from tradeops.assistant.writes import WriteTools
 
 NAME = "tradeops"
@@ -26,9 +27,21 @@ RUNS = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True)
 
 
+class DeskServer(MCPServer):
+    """The SDK's server, answering a `prompts/get` it cannot render as invalid params (JSON-RPC -32602)."""
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Context[Any, Any] | None = None
+    ) -> GetPromptResult | InputRequiredResult:
+        try:
+            return await super().get_prompt(name, arguments, context)
+        except ValueError as error:  # an unknown prompt, a missing or invalid argument (the SDK says which)
+            raise MCPError(code=INVALID_PARAMS, message=str(error)) from None
+
+
 def build_server(desk: AssistantDesk, *, stdio_principal: str | None) -> MCPServer:
     """The server; over stdio every call is `stdio_principal`, over HTTP the principal comes with the request."""
-    server: MCPServer = MCPServer(NAME, title="tradeops desk", version=__version__, instructions=INSTRUCTIONS)
+    server: MCPServer = DeskServer(NAME, title="tradeops desk", version=__version__, instructions=INSTRUCTIONS)
     reads, writes = ReadTools(desk, stdio_principal), WriteTools(desk, stdio_principal)
     tools: list[tuple[Callable[..., Any], ToolAnnotations]] = [
         (reads.list_strategies, READ_ONLY),
@@ -50,4 +63,5 @@ def build_server(desk: AssistantDesk, *, stdio_principal: str | None) -> MCPServ
         server.add_tool(tool, annotations=hints)
     add_resources(server, desk)
     add_prompts(server)
+    add_completions(server, desk)
     return server

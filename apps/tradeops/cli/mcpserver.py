@@ -20,7 +20,12 @@ def stdio() -> None:
     settings = load_settings()
     desk = open_desk(settings)
     server = build_server(desk, stdio_principal=settings.mcp_principal)
-    try:
-        server.run("stdio")  # stdout carries the protocol: nothing else may print there
-    finally:
-        anyio.run(desk.close)
+
+    async def serve() -> None:
+        try:
+            await server.run_stdio_async()  # stdout carries the protocol: nothing else may print there
+        finally:
+            with anyio.CancelScope(shield=True):
+                await desk.close()  # in the loop its clients ran in (closing them in another raised "loop is closed")
+
+    anyio.run(serve)

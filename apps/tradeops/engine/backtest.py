@@ -75,7 +75,8 @@ def _simulate(
     n_points = len(source.fast_of) if isinstance(source, Crossover) else source.entries.shape[2]
     equity = np.zeros((bars.n_bars, n_points if record else 0))
     trades = np.zeros((bars.n_bars * bars.n_symbols + bars.n_symbols if record else 0, len(kernel.TRADE_FIELDS)))
-    raw, n_recorded = kernel.simulate(  # type: ignore[call-arg]  # numba's Dispatcher hides the signature
+    simulate = kernel.simulate_serial if n_points == 1 else kernel.simulate  # threads only for many points
+    raw, n_recorded = simulate(  # type: ignore[call-arg]  # numba's Dispatcher hides the signature
         bars.open,
         bars.close,
         *_kernel_inputs(source),

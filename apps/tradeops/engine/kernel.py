@@ -15,6 +15,7 @@ import numpy as np
 from numba import njit, prange
 
 from tradeops.engine import orders, sizing
+from tradeops.engine.serial import serial_twin
 
 # Columns of the per-point accumulator array returned by `simulate`.
 RAW_FIELDS = (
@@ -365,3 +366,6 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
                     trades_out[k, 7] = entry_fees[s]
                     n_recorded[p] = k + 1
     return raw, n_recorded
+
+
+simulate_serial = serial_twin(simulate, "simulate_serial")  # one point: prange over it only wakes threads

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from tradeops.errors import ConfigError, TradeopsError
+from tradeops.kube import thread_env
 from tradeops.store.objects import ObjectStore
 from tradeops.sweeps.config import SERVICE_ACCOUNT, SweepJobConfig
 from tradeops.sweeps.spec import SweepSpec
@@ -89,6 +90,7 @@ def job_manifest(document: SweepDocument, config: SweepJobConfig) -> dict[str, A
         "imagePullPolicy": "IfNotPresent",
         "args": ["sweep", "shard", document.id],
         "envFrom": [{"configMapRef": {"name": "tradeops-settings"}}],
+        "env": thread_env(),
         "resources": {
             "requests": {"cpu": config.cpu_request, "memory": config.memory_request},
             "limits": {"cpu": config.cpu_limit, "memory": config.memory_limit},

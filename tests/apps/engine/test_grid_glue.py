@@ -29,13 +29,16 @@ def test_dc_18_each_moving_average_window_is_computed_once_per_run_across_chunks
     points, _ = expand_grid(SMA, {}, {"fast": fast, "slow": slow})
     whole = run_grid(SMA, points, goog, ExecutionSettings())
     calls: list[list[int]] = []
-    original = rolling.rolling_means
 
-    def counted(values, windows, out):
-        calls.append(windows.tolist())
-        return original(values, windows, out)
+    def counting(original):
+        def counted(values, windows, out):
+            calls.append(windows.tolist())
+            return original(values, windows, out)
 
-    monkeypatch.setattr(rolling, "rolling_means", counted)
+        return counted
+
+    for variant in ("rolling_means", "rolling_means_serial"):  # parallel, or serial for small work (DC-61)
+        monkeypatch.setattr(rolling, variant, counting(getattr(rolling, variant)))
     monkeypatch.setattr(backtest_module, "CHUNK_CELLS", goog.n_bars * 3)  # three points per chunk
     assert chunk_points(goog) == 3 and len(points) > 3 * 3
     seen: list[int] = []
