@@ -3,8 +3,10 @@
 A bundle is everything that decides what trades: the image digest, the git commit, the candidate
 (strategy, parameters, execution, thresholds), the risk limits, the data the gate judged, and the id
 of that verdict. Its id is the SHA-256 of its canonical JSON, so the same content always has the same
-id and any change to any part gives another. Its content never changes; what happens to it does
-(verified, revoked, approved) and is recorded as events beside it, under `bundles/<id>/`.
+id and any change to any part gives another. Once stored, the id is the hash of the stored bytes: every
+read checks it, and nothing recomputes it from today's models, so a bundle an earlier schema wrote (before
+a model gained a field) keeps its id. Its content never changes; what happens to it does (verified,
+revoked, approved) and is recorded as events beside it, under `bundles/<id>/`.
 """
 
 from __future__ import annotations
@@ -51,16 +53,26 @@ class BundleContent(_Frozen):
 
     def canonical(self) -> bytes:
         """Sorted-key JSON with no whitespace: the bytes that are hashed."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":")).encode()
+        return canonical_bytes(self.model_dump(mode="json"))
 
     @property
     def id(self) -> str:
         return bundle_id(self)
 
 
+def canonical_bytes(document: dict[str, Any]) -> bytes:
+    """A content document as sorted-key JSON with no whitespace (a stored document gives back its own bytes)."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+
+
+def hash_id(canonical: bytes) -> str:
+    """`bundle-` and the first 24 hex digits of the SHA-256 of canonical bytes."""
+    return BUNDLE_PREFIX + hashlib.sha256(canonical).hexdigest()[:ID_LENGTH]
+
+
 def bundle_id(content: BundleContent) -> str:
-    """`bundle-` and the first 24 hex digits of the SHA-256 of the canonical content."""
-    return BUNDLE_PREFIX + hashlib.sha256(content.canonical()).hexdigest()[:ID_LENGTH]
+    """The id new content gets: the hash of its canonical bytes, which is what `BundleStore.save` stores."""
+    return hash_id(content.canonical())
 
 
 def dataset_of(verdict: dict[str, Any], candidate: dict[str, Any]) -> DatasetRef:
@@ -162,11 +174,16 @@ class BundleStore:
         return approval
 
     def get(self, bundle: str) -> BundleState:
-        """The bundle with its events; a ConfigError for an unknown id."""
+        """The bundle with its events; a ConfigError for an unknown id, or for stored bytes that do not hash to it."""
         keys = self.objects.keys(f"bundles/{bundle}/")
         if f"bundles/{bundle}/content.json" not in keys:
             raise ConfigError(f"no bundle {bundle!r} (ids look like {BUNDLE_PREFIX}<24 hex digits>)")
         document = json.loads(self.objects.get(f"bundles/{bundle}/content.json"))
+        stored = hash_id(canonical_bytes(document["content"]))  # the bytes as stored, never re-dumped by a model
+        if stored != bundle:
+            raise ConfigError(
+                f"bundle {bundle} is not what was stored: its content hashes to {stored} (changed in the object store?)"
+            )
         verifications, approvals = [], []
         for key in sorted(k for k in keys if "/events/" in k):
             event = json.loads(self.objects.get(key))
