@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -85,15 +86,38 @@ def dataset_of(verdict: dict[str, Any], candidate: dict[str, Any]) -> DatasetRef
     )
 
 
+Source = Literal["slack", "pull-request", "cli"]
+
+
+@dataclass(frozen=True)
+class Approver:
+    """An identity something verified, never a name someone typed: made by `slack`, by reading a review back
+    from GitHub (`pipelines.deploy.approvals`), or from a token that names its principal."""
+
+    who: str
+    source: Source
+    evidence: str
+
+    @classmethod
+    def slack(cls, user_id: str) -> Approver:
+        """The Slack user of a request whose signature the bot checked (`tradeops.slackbot.verify`)."""
+        return cls(f"slack:{user_id}", "slack", f"Slack request signed with the app's signing secret by {user_id}")
+
+
 class Approval(_Frozen):
     """Someone approved promoting a bundle to a stage."""
 
     bundle_id: str
     stage: str = Field(description="the stage the approval lets the bundle into, e.g. prod")
-    who: str = Field(description="slack:U... or github:LOGIN")
-    source: Literal["slack", "pull-request", "cli"]
+    who: str = Field(description="slack:U..., github:LOGIN or token:PRINCIPAL: the verified identity")
+    source: Source
     at: datetime
     note: str = ""
+    evidence: str = Field(
+        "",
+        description="how the identity was verified: the review's URL, the signed Slack request, the token's "
+        "principal; empty (recorded before identities were verified): the approval does not count",
+    )
 
 
 class Verification(_Frozen):
@@ -131,10 +155,10 @@ class BundleState(_Frozen):
         return next((v for v in reversed(self.verifications) if v.passed), None)
 
     def approvals_for(self, stage: str) -> list[Approval]:
-        """One approval per person for the stage, the first each gave."""
+        """One approval per verified person for the stage, the first each gave (unverified names never count)."""
         seen: dict[str, Approval] = {}
         for approval in self.approvals:
-            if approval.stage == stage:
+            if approval.stage == stage and approval.evidence:
                 seen.setdefault(approval.who, approval)
         return list(seen.values())
 
@@ -166,10 +190,17 @@ class BundleStore:
         key = f"bundles/{event.bundle_id}/events/{_stamp(datetime.now(UTC))}-{secrets.token_hex(3)}-{kind}.json"
         self.objects.put(key, json.dumps({"kind": kind, "event": event.model_dump(mode="json")}).encode())
 
-    def approve(self, bundle: str, stage: str, who: str, source: Literal["slack", "pull-request", "cli"]) -> Approval:
-        """Record an approval of a known bundle."""
+    def approve(self, bundle: str, stage: str, approver: Approver) -> Approval:
+        """Record an approval of a known bundle by a verified identity, with its evidence."""
         self.get(bundle)  # refuses an unknown id
-        approval = Approval(bundle_id=bundle, stage=stage, who=who, source=source, at=datetime.now(UTC))
+        approval = Approval(
+            bundle_id=bundle,
+            stage=stage,
+            who=approver.who,
+            source=approver.source,
+            evidence=approver.evidence,
+            at=datetime.now(UTC),
+        )
         self.record(approval)
         return approval
 

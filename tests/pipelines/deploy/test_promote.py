@@ -26,6 +26,7 @@ from tests.pipelines.deploy.promotion_setup import (
     request,
     revoke,
 )
+from tradeops.bundles import Approver
 from tradeops.errors import ConfigError
 from tradeops.store.models import TraderSessionRow
 
@@ -62,7 +63,7 @@ def staged(desk, ledger):
 
 
 def _approve(desk, bundle_id: str, who: str = "slack:U0APPROVER") -> None:
-    desk.tools.bundles.approve(bundle_id, "prod", who, "slack")
+    desk.tools.bundles.approve(bundle_id, "prod", Approver.slack(who.removeprefix("slack:")))
 
 
 def _refused(desk, ledger, **changes):
@@ -110,7 +111,7 @@ def test_dc_22_promotion_waits_for_its_approvals(desk, ledger, staged):
     assert verdict.reasons == [
         f"approvals: 0 of 1 approval(s) for prod (so far: nobody); approve with `/trading approve {staged.bundle_id}`"
     ]
-    desk.tools.bundles.approve(staged.bundle_id, "staging", "slack:U0OTHER", "slack")  # for another stage
+    desk.tools.bundles.approve(staged.bundle_id, "staging", Approver.slack("U0OTHER"))  # for another stage
     assert _refused(desk, ledger).status == "inconclusive"
 
 
