@@ -34,6 +34,7 @@ SECRET_KEYS = {
     "mcpTokens": "mcp-tokens",  # PRINCIPAL=TOKEN pairs of the MCP server
 }
 REQUIRED_SECRETS = ("apiToken", "databaseUrl")  # the stack cannot run without these
+BUNDLE_ID = re.compile(r"^bundle-[0-9a-f]{24}$")
 CRON = re.compile(r"^(\S+\s+){4}\S+$")
 CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
 
@@ -195,8 +196,9 @@ class Promotion(_Model):
 
 
 class BundleInputs(_Model):
-    """What the deploy tells the program about the bundle (`tradeops:bundle`): its id is computed from these,
-    the image digest and the stack's candidate and risk, and carried on the gate Job's pod template."""
+    """What the deploy tells the program about the bundle (`tradeops:bundle`): a new bundle's id is computed from
+    these, the image digest and the stack's candidate and risk, and carried on the gate Job's pod template. A
+    stored bundle's id comes as `tradeops:bundleId` instead and is carried as given (see `parse_bundle_id`)."""
 
     git_sha: str = Field(min_length=7)
     verdict_id: str = Field(min_length=1)
@@ -285,6 +287,17 @@ def parse_bundle_inputs(raw: Any) -> BundleInputs | None:
         return BundleInputs.model_validate(raw)
     except ValidationError as error:
         raise StackConfigError(f"tradeops:bundle is invalid: {format_validation(error)}") from None
+
+
+def parse_bundle_id(raw: Any) -> str | None:
+    """Validate `tradeops:bundleId`: the id of a stored bundle the deploy checked before `up` (a promotion or a
+    rollback), carried as is: never recomputed from this program's models, which may be newer than the bundle.
+    A separate key, so a program older than it ignores it (and computes the id its own models give)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not BUNDLE_ID.match(raw):
+        raise StackConfigError(f"tradeops:bundleId {raw!r} is not a bundle id like bundle-<24 hex digits>")
+    return raw
 
 
 def parse_stack_config(raw: Any, version: str) -> StackConfig:

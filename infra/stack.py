@@ -25,6 +25,7 @@ from infra.config import (
     BundleInputs,
     StackConfig,
     broker_secrets,
+    parse_bundle_id,
     parse_bundle_inputs,
     parse_stack_config,
 )
@@ -66,11 +67,16 @@ def trader_env(config: StackConfig, candidate_hash: str) -> tuple[tuple[str, str
 
 
 def declare(
-    config: StackConfig, version: str, secrets: dict[str, pulumi.Output[str]], bundle: BundleInputs | None = None
+    config: StackConfig,
+    version: str,
+    secrets: dict[str, pulumi.Output[str]],
+    bundle: BundleInputs | None = None,
+    bundle_id: str | None = None,
 ) -> Stack:
     """Declare every resource; the trader waits for the gate Job (a failed gate stops the update).
 
-    With `bundle.image` set (a promotion) the image is that digest and nothing is built."""
+    With `bundle.image` set (a promotion) the image is that digest and nothing is built; with `bundle_id` (a
+    stored bundle the deploy checked) the gate Job's pod template carries that id as given."""
     namespace = k8s.core.v1.Namespace(
         "namespace",
         metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -94,6 +100,7 @@ def declare(
             timeout_seconds=config.gate_timeout_seconds,
             stack=config,
             bundle=bundle,
+            bundle_id=bundle_id,
         ),
         opts=after_settings,
     )
@@ -184,4 +191,5 @@ def declare_from_pulumi_config() -> Stack:
     secrets |= {
         key: value for key in SECRET_KEYS if key not in secrets and (value := config.get_secret(key)) is not None
     }
-    return declare(stack_config, version, secrets, parse_bundle_inputs(config.get_object("bundle")))
+    bundle, bundle_id = parse_bundle_inputs(config.get_object("bundle")), parse_bundle_id(config.get("bundleId"))
+    return declare(stack_config, version, secrets, bundle, bundle_id)

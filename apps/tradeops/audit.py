@@ -10,21 +10,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from tradeops.errors import ConfigError
+from tradeops.actors import RISK_ENGINE as RISK_ENGINE  # the actor of automatic state changes
 from tradeops.store.database import aware
 from tradeops.store.models import AuditRow
-
-RISK_ENGINE = "risk-engine"  # the actor of automatic state changes
-RESERVED_ACTORS = frozenset({RISK_ENGINE, "system"})
-RESERVED_PREFIXES = ("token:", "slack:", "local:")  # names only authentication gives (see service.auth)
-
-
-def claimable(actor: str) -> str:
-    """`actor` when a person may name themselves so (the CLI's --actor); a ConfigError for a reserved name."""
-    name = actor.strip()
-    if not name or name.lower() in RESERVED_ACTORS or name.lower().startswith(RESERVED_PREFIXES):
-        raise ConfigError(f"--actor {actor!r} is reserved or empty; the audit log gives it only to the system")
-    return name
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,10 @@
 A bundle is everything that decides what trades: the image digest, the git commit, the candidate
 (strategy, parameters, execution, thresholds), the risk limits, the data the gate judged, and the id
 of that verdict. Its id is the SHA-256 of its canonical JSON, so the same content always has the same
-id and any change to any part gives another. Its content never changes; what happens to it does
-(verified, revoked, approved) and is recorded as events beside it, under `bundles/<id>/`.
+id and any change to any part gives another. Once stored, the id is the hash of the stored bytes: every
+read checks it, and nothing recomputes it from today's models, so a bundle an earlier schema wrote (before
+a model gained a field) keeps its id. Its content never changes; what happens to it does (verified,
+revoked, approved) and is recorded as events beside it, under `bundles/<id>/`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -51,16 +54,26 @@ class BundleContent(_Frozen):
 
     def canonical(self) -> bytes:
         """Sorted-key JSON with no whitespace: the bytes that are hashed."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":")).encode()
+        return canonical_bytes(self.model_dump(mode="json"))
 
     @property
     def id(self) -> str:
         return bundle_id(self)
 
 
+def canonical_bytes(document: dict[str, Any]) -> bytes:
+    """A content document as sorted-key JSON with no whitespace (a stored document gives back its own bytes)."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+
+
+def hash_id(canonical: bytes) -> str:
+    """`bundle-` and the first 24 hex digits of the SHA-256 of canonical bytes."""
+    return BUNDLE_PREFIX + hashlib.sha256(canonical).hexdigest()[:ID_LENGTH]
+
+
 def bundle_id(content: BundleContent) -> str:
-    """`bundle-` and the first 24 hex digits of the SHA-256 of the canonical content."""
-    return BUNDLE_PREFIX + hashlib.sha256(content.canonical()).hexdigest()[:ID_LENGTH]
+    """The id new content gets: the hash of its canonical bytes, which is what `BundleStore.save` stores."""
+    return hash_id(content.canonical())
 
 
 def dataset_of(verdict: dict[str, Any], candidate: dict[str, Any]) -> DatasetRef:
@@ -73,15 +86,38 @@ def dataset_of(verdict: dict[str, Any], candidate: dict[str, Any]) -> DatasetRef
     )
 
 
+Source = Literal["slack", "pull-request", "cli"]
+
+
+@dataclass(frozen=True)
+class Approver:
+    """An identity something verified, never a name someone typed: made by `slack`, by reading a review back
+    from GitHub (`pipelines.deploy.approvals`), or from a token that names its principal."""
+
+    who: str
+    source: Source
+    evidence: str
+
+    @classmethod
+    def slack(cls, user_id: str) -> Approver:
+        """The Slack user of a request whose signature the bot checked (`tradeops.slackbot.verify`)."""
+        return cls(f"slack:{user_id}", "slack", f"Slack request signed with the app's signing secret by {user_id}")
+
+
 class Approval(_Frozen):
     """Someone approved promoting a bundle to a stage."""
 
     bundle_id: str
     stage: str = Field(description="the stage the approval lets the bundle into, e.g. prod")
-    who: str = Field(description="slack:U... or github:LOGIN")
-    source: Literal["slack", "pull-request", "cli"]
+    who: str = Field(description="slack:U..., github:LOGIN or token:PRINCIPAL: the verified identity")
+    source: Source
     at: datetime
     note: str = ""
+    evidence: str = Field(
+        "",
+        description="how the identity was verified: the review's URL, the signed Slack request, the token's "
+        "principal; empty (recorded before identities were verified): the approval does not count",
+    )
 
 
 class Verification(_Frozen):
@@ -119,10 +155,10 @@ class BundleState(_Frozen):
         return next((v for v in reversed(self.verifications) if v.passed), None)
 
     def approvals_for(self, stage: str) -> list[Approval]:
-        """One approval per person for the stage, the first each gave."""
+        """One approval per verified person for the stage, the first each gave (unverified names never count)."""
         seen: dict[str, Approval] = {}
         for approval in self.approvals:
-            if approval.stage == stage:
+            if approval.stage == stage and approval.evidence:
                 seen.setdefault(approval.who, approval)
         return list(seen.values())
 
@@ -154,19 +190,31 @@ class BundleStore:
         key = f"bundles/{event.bundle_id}/events/{_stamp(datetime.now(UTC))}-{secrets.token_hex(3)}-{kind}.json"
         self.objects.put(key, json.dumps({"kind": kind, "event": event.model_dump(mode="json")}).encode())
 
-    def approve(self, bundle: str, stage: str, who: str, source: Literal["slack", "pull-request", "cli"]) -> Approval:
-        """Record an approval of a known bundle."""
+    def approve(self, bundle: str, stage: str, approver: Approver) -> Approval:
+        """Record an approval of a known bundle by a verified identity, with its evidence."""
         self.get(bundle)  # refuses an unknown id
-        approval = Approval(bundle_id=bundle, stage=stage, who=who, source=source, at=datetime.now(UTC))
+        approval = Approval(
+            bundle_id=bundle,
+            stage=stage,
+            who=approver.who,
+            source=approver.source,
+            evidence=approver.evidence,
+            at=datetime.now(UTC),
+        )
         self.record(approval)
         return approval
 
     def get(self, bundle: str) -> BundleState:
-        """The bundle with its events; a ConfigError for an unknown id."""
+        """The bundle with its events; a ConfigError for an unknown id, or for stored bytes that do not hash to it."""
         keys = self.objects.keys(f"bundles/{bundle}/")
         if f"bundles/{bundle}/content.json" not in keys:
             raise ConfigError(f"no bundle {bundle!r} (ids look like {BUNDLE_PREFIX}<24 hex digits>)")
         document = json.loads(self.objects.get(f"bundles/{bundle}/content.json"))
+        stored = hash_id(canonical_bytes(document["content"]))  # the bytes as stored, never re-dumped by a model
+        if stored != bundle:
+            raise ConfigError(
+                f"bundle {bundle} is not what was stored: its content hashes to {stored} (changed in the object store?)"
+            )
         verifications, approvals = [], []
         for key in sorted(k for k in keys if "/events/" in k):
             event = json.loads(self.objects.get(key))

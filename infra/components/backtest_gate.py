@@ -38,11 +38,15 @@ class BacktestGateArgs:
     timeout_seconds: int
     stack: StackConfig | None = None
     bundle: BundleInputs | None = None  # from the deploy: the pod template then carries the bundle id
+    bundle_id: str | None = None  # a stored bundle's id (a promotion, a rollback): carried as given
 
 
 def _template_annotations(args: BacktestGateArgs, digest: str) -> pulumi.Output[dict[str, str]]:
-    """Version and candidate hash; with the deploy's bundle inputs, the bundle id (hash of image, commit, ...)."""
+    """Version and candidate hash; and the bundle id: a stored bundle's as the deploy gives it, or, for a new
+    bundle, computed from the deploy's bundle inputs (hash of image, commit, ...)."""
     base = {"tradeops.io/version": args.version, "tradeops.io/candidate-hash": digest}
+    if args.bundle_id is not None:
+        return pulumi.Output.from_input(base | {"tradeops.io/bundle-id": args.bundle_id})
     stack, inputs = args.stack, args.bundle
     if stack is None or inputs is None:
         return pulumi.Output.from_input(base)

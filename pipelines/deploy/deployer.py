@@ -1,7 +1,8 @@
 """Deploy a version of a stack through the hooks, `up` and verification; record it; tell Slack.
 
 A rollback is a deploy of an older release (its version, commit and settings) through the same path;
-it may skip the gate only because that version's recorded verdict passed.
+it may skip the gate only because that version's recorded verdict passed. A stored bundle (a promotion,
+a rollback) is checked before `up` and keeps its stored id; any failure once `up` started rolls back.
 """
 
 from __future__ import annotations
@@ -79,11 +80,22 @@ class _Progress:
         return STEPS[min(len(self.steps), len(STEPS) - 1)]
 
 
+def _stored_bundle(plan: Plan, config: StackConfig, tools: Tools) -> BundleState:
+    """The plan's bundle read again (its bytes must still hash to its id) and checked against the settings."""
+    assert plan.bundle is not None
+    try:
+        bundle = tools.bundles.get(plan.bundle.id)
+    except ConfigError as error:
+        raise hooks.StepFailed("gate", str(error)) from None
+    hooks.check_bundle(bundle, config, plan.git_sha)
+    return bundle
+
+
 def _gate_step(plan: Plan, config: StackConfig, tools: Tools, progress: _Progress) -> VerdictRecord:
     reused, detail = None, ""
     if plan.bundle is not None:
-        reused = hooks.verified_bundle_gate(plan.bundle, tools.releases)
-        detail = f"bundle {plan.bundle.id} is verified (verdict {reused.id})"
+        reused = hooks.verified_bundle_gate(_stored_bundle(plan, config, tools), tools.releases)
+        detail = f"bundle {plan.bundle.id} is verified (verdict {reused.id}); its stored bytes hash to its id"
     elif plan.reuse_gate_of is not None:
         reused = hooks.reused_gate(plan.reuse_gate_of, tools.releases)
         detail = f"version {plan.version} passed verdict {reused.id} before on the same data"
@@ -116,15 +128,20 @@ def _bundle_inputs(plan: Plan, record: VerdictRecord) -> BundleInputs:
 def _record_bundle(
     plan: Plan, config: StackConfig, inputs: BundleInputs, record: VerdictRecord, outputs: dict[str, Any], tools: Tools
 ) -> str:
-    """The bundle `up` deployed: computed here from the image digest, checked against the program's pod template."""
-    content = bundle_content(config, str(outputs.get("image") or ""), inputs)
-    declared = outputs.get("bundle_id")
+    """The bundle `up` deployed, checked against the program's pod template: a stored bundle keeps its id (never
+    recomputed from today's models); a new one is computed here from the image digest and stored."""
+    declared, image = outputs.get("bundle_id"), outputs.get("image")
+    if plan.bundle is not None:
+        if declared is not None and declared != plan.bundle.id:
+            raise hooks.StepFailed("up", f"the program declared bundle {declared}, not the deployed {plan.bundle.id}")
+        if image is not None and image != plan.bundle.content.image:
+            raise hooks.StepFailed("up", f"`up` deployed image {image}, not bundle {plan.bundle.id}'s")
+        return plan.bundle.id
+    content = bundle_content(config, str(image or ""), inputs)
     if declared is not None and declared != content.id:
         raise hooks.StepFailed("up", f"the program declared bundle {declared}, the deploy computed {content.id}")
-    if plan.bundle is not None and content.id != plan.bundle.id:
-        raise hooks.StepFailed("up", f"deployed bundle {content.id} is not the promoted {plan.bundle.id}")
     verification = None
-    if plan.bundle is None and plan.reuse_gate_of is None:
+    if plan.reuse_gate_of is None:
         verification = Verification(
             bundle_id=content.id,
             stack=plan.stack,
@@ -156,7 +173,15 @@ def _run_steps(plan: Plan, tools: Tools, progress: _Progress) -> None:
     if plan.bundle is not None:
         message += f" bundle {plan.bundle.id}"
     inputs = _bundle_inputs(plan, record)
-    target = Target(plan.stack, plan.version, plan.git_sha, plan.settings, message, inputs.model_dump(mode="json"))
+    target = Target(
+        plan.stack,
+        plan.version,
+        plan.git_sha,
+        plan.settings,
+        message,
+        inputs.model_dump(mode="json"),
+        plan.bundle.id if plan.bundle is not None else None,
+    )
     try:
         outcome = tools.engine.up(target)
     except EngineError as error:
@@ -173,8 +198,11 @@ def _run_steps(plan: Plan, tools: Tools, progress: _Progress) -> None:
     progress.ok("verify", ", ".join(f"{name} on {version}" for name, version in seen.items()))
 
 
+AFTER_UP = {"up": "up failed", "verify": "post-deploy check failed"}  # steps that may have changed the stack
+
+
 def deploy(plan: Plan, tools: Tools, *, auto_rollback: bool = True) -> Release:
-    """Run the whole path; on a verification failure roll back to the last verified release."""
+    """Run the whole path; on any failure once `up` started roll back to the last verified release."""
     started = datetime.now(UTC)
     progress = _Progress()
     failure: hooks.StepFailed | None = None
@@ -205,8 +233,8 @@ def deploy(plan: Plan, tools: Tools, *, auto_rollback: bool = True) -> Release:
         who=tools.who,
         **progress.facts,
     )
-    if failure is not None and failure.step == "verify" and auto_rollback:
-        return roll_back_automatically(release, f"post-deploy check failed: {failure.reason}", tools)
+    if failure is not None and failure.step in AFTER_UP and auto_rollback:
+        return roll_back_automatically(release, f"{AFTER_UP[failure.step]}: {failure.reason}", tools)
     tools.releases.save(release)
     tools.notifier.send(stack_update(release))
     return release
@@ -253,7 +281,7 @@ def last_verified(tools: Tools, stack: str, *, other_than: str) -> Release | Non
 
 def rollback_plan(target: Release, tools: Tools) -> Plan:
     """Deploy `target` again: its version, commit and settings, its bundle's image, on its recorded verdict."""
-    bundle = tools.bundles.find(target.bundle_id) if target.bundle_id else None
+    bundle = tools.bundles.get(target.bundle_id) if target.bundle_id else None  # refuses a missing or altered one
     return Plan(
         target.stack,
         target.version,
@@ -269,6 +297,8 @@ def rollback(stack: str, tools: Tools, *, to: str | None = None) -> Release:
     """Roll back to the named version, or to the good release before the current one (never a revoked bundle)."""
     if to is not None:
         target = tools.releases.find(stack, to)
+        if target.bundle_id is not None:
+            tools.bundles.get(target.bundle_id)  # a missing or altered bundle says so
         if not _usable(target, tools):
             raise ConfigError(
                 f"version {to} runs bundle {target.bundle_id}, which is revoked: it cannot be a rollback target "

@@ -34,6 +34,7 @@ class Target:
     settings: dict[str, Any]
     message: str
     bundle: dict[str, Any] | None = None  # `tradeops:bundle`: commit, verdict, dataset (and a promotion's image)
+    bundle_id: str | None = None  # `tradeops:bundleId`: a stored bundle's id, checked before `up`, carried as is
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,10 @@ class PulumiEngine:
                     stack.set_config("tradeops:bundle", automation.ConfigValue(json.dumps(target.bundle)))
                 else:
                     stack.remove_config("tradeops:bundle")
+                if target.bundle_id is not None:
+                    stack.set_config("tradeops:bundleId", automation.ConfigValue(target.bundle_id))
+                else:
+                    stack.remove_config("tradeops:bundleId")
                 return run(stack, work_dir / "infra" / "policy")
             except FileNotFoundError:
                 raise EngineError(f"pulumi {command}: the pulumi CLI is not installed (docs/deployment.md)") from None

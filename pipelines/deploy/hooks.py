@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from infra.config import StackConfig, StackConfigError, parse_stack_config
+from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from tradeops.backup import BackupError
@@ -15,8 +16,10 @@ from tradeops.data.datasets import open_datasets, parse_ref
 from tradeops.engine import BacktestResult
 from tradeops.errors import ConfigError, DataError
 from tradeops.gate import Verdict, run_gate, running_champion
+from tradeops.gate.candidate import Candidate
 from tradeops.releases import Release, ReleaseStore, VerdictRecord
 from tradeops.store.objects import ObjectStore
+from tradeops.trader.risk import RiskLimits
 
 GATE_COMPONENT = "gate"
 
@@ -104,6 +107,27 @@ def verified_bundle_gate(bundle: BundleState, releases: ReleaseStore) -> Verdict
     if passed is None:
         raise StepFailed("gate", f"bundle {bundle.id} has never passed the gate")
     return _passed_verdict(releases, passed.stack, passed.verdict_id, f"bundle {bundle.id}")
+
+
+def check_bundle(bundle: BundleState, config: StackConfig, git_sha: str) -> None:
+    """Before `up`: the settings deploy exactly the stored bundle (its candidate, risk and commit).
+
+    `bundle` was read from the store, which checked that its bytes hash to its id. Candidate and risk are
+    compared as today's models read them, both sides alike, so a field added since the bundle was written
+    (at its default) is no difference; the bundle's own bytes and id stay as stored."""
+    content, differs = bundle.content, []
+    try:
+        if config.candidate != Candidate.model_validate(content.candidate):
+            differs.append("candidate")
+        if config.risk != RiskLimits.model_validate(content.risk):
+            differs.append("risk")
+    except (ValidationError, ConfigError) as error:
+        raise StepFailed("gate", f"bundle {bundle.id} no longer validates: {error}") from None
+    if git_sha != content.git_sha:
+        differs.append(f"commit ({git_sha[:12]}, the bundle's {content.git_sha[:12]})")
+    if differs:
+        verb = "differs" if len(differs) == 1 else "differ"
+        raise StepFailed("gate", f"the settings do not deploy bundle {bundle.id}: {', '.join(differs)} {verb}")
 
 
 def data_changed(record: VerdictRecord, config: StackConfig, objects: ObjectStore) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -208,45 +208,29 @@ def promote_command(
 def approve(
     identity: Annotated[str, typer.Argument(metavar="BUNDLE", help="bundle id")],
     stage: Annotated[str, typer.Option("--stage", help="the stage the approval lets it into")] = "prod",
-    who: Annotated[str, typer.Option("--as", help="who approves [default: github:$GITHUB_ACTOR, else cli:USER]")] = "",
     pr: Annotated[
-        int | None, typer.Option("--pr", help="record every approving review of this pull request instead")
+        int | None,
+        typer.Option("--pr", help="record every approving review of the pull request that brought the bundle's commit"),
     ] = None,
     repo: Annotated[str, typer.Option("--repo", help="owner/name [default: $GITHUB_REPOSITORY]")] = "",
 ) -> None:
-    """Record an approval of a bundle for a stage: by hand, or from a pull request's approving reviews."""
-    import getpass
+    """Approve a bundle for a stage as the principal your token names ($TRADEOPS_APPROVER_TOKEN), or record a pull
+    request's approving reviews (--pr N); a name given on the command line never approves."""
     import os
 
+    from pipelines.deploy.approvals import APPROVER_TOKEN, pull_request_approvers, token_approver
     from tradeops.bundles import BundleStore
 
     settings = load_settings()
     bundles = BundleStore(_objects(settings))
     if pr is not None:
-        for login in _pull_request_approvers(settings, repo or os.environ.get("GITHUB_REPOSITORY", ""), pr):
-            approval = bundles.approve(identity, stage, f"github:{login}", "pull-request")
+        state = bundles.get(identity)
+        for approver in pull_request_approvers(settings, repo or os.environ.get("GITHUB_REPOSITORY", ""), pr, state):
+            approval = bundles.approve(identity, stage, approver)
             stderr.print(f"{approval.who} approved {identity} for {stage} (review of #{pr})", highlight=False)
         return
-    actor = os.environ.get("GITHUB_ACTOR")
-    name = who or (f"github:{actor}" if actor else f"cli:{getpass.getuser()}")
-    source: Literal["pull-request", "cli"] = "pull-request" if name.startswith("github:") else "cli"
-    approval = bundles.approve(identity, stage, name, source)
+    approval = bundles.approve(identity, stage, token_approver(settings, os.environ.get(APPROVER_TOKEN)))
     stderr.print(f"{approval.who} approved {identity} for {stage} at {approval.at:%Y-%m-%d %H:%M:%S} UTC")
-
-
-def _pull_request_approvers(settings: AppSettings, repo: str, pr: int) -> list[str]:
-    from tradeops.vcs import GitHubClient
-
-    if not repo or settings.github_token is None:
-        raise ConfigError("approve --pr needs --repo OWNER/NAME (or $GITHUB_REPOSITORY) and TRADEOPS_GITHUB_TOKEN")
-    client = GitHubClient(settings.github_token.get_secret_value(), base_url=settings.github_api_url, timeout=30)
-    try:
-        approvers = client.approving_reviewers(repo, pr)
-    finally:
-        client.close()
-    if not approvers:
-        raise ConfigError(f"{repo}#{pr} has no approving review")
-    return approvers
 
 
 @bundles_app.command("reverify")

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tradeops.bundles import BundleContent, BundleStore, DatasetRef, Verification, bundle_id
+from tradeops.bundles import Approver, BundleContent, BundleStore, DatasetRef, Verification, bundle_id
 from tradeops.errors import ConfigError
 from tradeops.store.objects import FolderObjectStore
 
@@ -99,9 +99,9 @@ def test_dc_22_a_stored_bundle_is_immutable_and_its_events_make_its_state(tmp_pa
     )
     state = store.get(content.id)
     assert state.revoked and state.last_passed is not None and state.last_passed.verdict_id == "verdict-1"
-    store.approve(content.id, "prod", "slack:U1", "slack")
-    store.approve(content.id, "prod", "slack:U1", "slack")
-    store.approve(content.id, "prod", "github:bob", "pull-request")
+    store.approve(content.id, "prod", Approver.slack("U1"))
+    store.approve(content.id, "prod", Approver.slack("U1"))
+    store.approve(content.id, "prod", Approver("github:bob", "pull-request", "https://github.com/a/b/pull/7#r-1"))
     assert [a.who for a in store.get(content.id).approvals_for("prod")] == ["slack:U1", "github:bob"]
     with pytest.raises(ConfigError, match="no bundle 'bundle-nope'"):
-        store.approve("bundle-nope", "prod", "slack:U1", "slack")
+        store.approve("bundle-nope", "prod", Approver.slack("U1"))

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 COMMENTS = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/issues/(?P<number>\d+)/comments$")
 COMMENT = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/issues/comments/(?P<id>\d+)$")
 PULLS = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/pulls$")
+PULL = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/pulls/(?P<number>\d+)$")
 REVIEWS = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/pulls/(?P<number>\d+)/reviews$")
 LIMIT = 65_536
 DOCS = "https://docs.github.com/rest"
@@ -69,6 +70,22 @@ class FakeGitHub:
         self.comments[comment["id"]] = comment
         return comment
 
+    def add_pull(self, repo: str, number: int, *, head_sha: str, merge_commit_sha: str | None = None) -> None:
+        """A pull request as GitHub returns it: merged (with its merge commit) when `merge_commit_sha` is given."""
+        self.pulls.append(
+            {
+                "id": 1000 + number,
+                "number": number,
+                "state": "closed" if merge_commit_sha else "open",
+                "merged": merge_commit_sha is not None,
+                "merge_commit_sha": merge_commit_sha,
+                "html_url": f"https://github.com/{repo}/pull/{number}",
+                "head": {"ref": f"change-{number}", "sha": head_sha},
+                "base": {"ref": "main", "sha": None},
+                "repo": repo,
+            }
+        )
+
     def add_review(self, repo: str, number: int, user: str, state: str) -> None:
         """A review as GitHub lists it: APPROVED, CHANGES_REQUESTED, COMMENTED or DISMISSED."""
         reviews = self.reviews.setdefault((repo, number), [])
@@ -92,7 +109,13 @@ class FakeGitHub:
         self.requests.append({"method": method, "path": split.path, "headers": dict(handler.headers), "json": body})
         if handler.headers.get("Authorization") != f"Bearer {self.token}":
             return _reply(handler, 401, {"message": "Bad credentials", "documentation_url": DOCS})
-        routes = ((COMMENTS, self._comments), (COMMENT, self._comment), (PULLS, self._pulls), (REVIEWS, self._reviews))
+        routes = (
+            (COMMENTS, self._comments),
+            (COMMENT, self._comment),
+            (PULLS, self._pulls),
+            (PULL, self._pull),
+            (REVIEWS, self._reviews),
+        )
         for pattern, route in routes:
             match = pattern.match(split.path)
             if match and match["repo"] in self.repos:
@@ -126,6 +149,15 @@ class FakeGitHub:
             link = f"{self.base_url}/repos/{repo}/pulls/{number}/reviews?per_page={per_page}&page={page + 1}"
             headers["Link"] = f'<{link}>; rel="next"'
         return 200, items[(page - 1) * per_page : page * per_page], headers
+
+    def _pull(self, method: str, match: re.Match[str], _body: dict[str, Any], _query: dict[str, str]) -> Any:
+        number = int(match["number"])
+        found = next(
+            (p for p in self.pulls if p["number"] == number and p.get("repo", match["repo"]) == match["repo"]), None
+        )
+        if method != "GET" or found is None:
+            return 404, {"message": "Not Found", "documentation_url": DOCS}, {}
+        return 200, {k: v for k, v in found.items() if k != "repo"} | {"merged": bool(found.get("merged"))}, {}
 
     def _comment(self, method: str, match: re.Match[str], body: dict[str, Any], _query: dict[str, str]) -> Any:
         comment = self.comments.get(int(match["id"]))

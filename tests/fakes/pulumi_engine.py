@@ -31,6 +31,8 @@ class FakeEngine:
         config = {"tradeops:version": target.version, "tradeops:settings": target.settings}
         if target.bundle is not None:
             config["tradeops:bundle"] = target.bundle
+        if target.bundle_id is not None:
+            config["tradeops:bundleId"] = target.bundle_id
         evaluation = evaluate(target.stack, config=config)
         resources = {
             f"urn:pulumi:{target.stack}::tradeops::{r.type}::{r.name}": json.dumps(r.inputs, sort_keys=True)

@@ -205,3 +205,24 @@ def test_dc_24_a_venue_broker_is_configured_per_stack_and_real_money_only_in_pro
         parse_stack_config(BASE | {"broker": venue | {"sandbox": False}}, "v1")
     with pytest.raises(StackConfigError, match=r"broker\.kind"):
         parse_stack_config(BASE | {"broker": {"kind": "alpaca"}}, "v1")
+
+
+@pytest.mark.req("DC-57")
+def test_dc_57_the_program_carries_a_stored_bundles_id_as_given_and_refuses_a_malformed_one():
+    config = stack_config("staging")
+    inputs = {"git_sha": "a" * 40, "verdict_id": "verdict-1", "dataset": {"ref": "dataset:btc"}}
+    config |= {"tradeops:version": "v1", "tradeops:bundle": inputs}
+    computed = _gate_annotations(evaluate("staging", config=config))["tradeops.io/bundle-id"]
+    given = "bundle-" + "0123456789ab" * 2
+    assert computed.startswith("bundle-") and computed != given  # a new bundle: computed from its parts
+
+    annotations = _gate_annotations(evaluate("staging", config=config | {"tradeops:bundleId": given}))
+
+    assert annotations["tradeops.io/bundle-id"] == given  # a stored one: never recomputed from today's models
+    with pytest.raises(Exception, match="tradeops:bundleId 'bundle-nope' is not a bundle id"):
+        evaluate("staging", config=config | {"tradeops:bundleId": "bundle-nope"})
+
+
+def _gate_annotations(evaluation) -> dict[str, str]:
+    job = next(r for r in evaluation.resources if r.type == "kubernetes:batch/v1:Job" and r.name == "gate-job")
+    return job.inputs["spec"]["template"]["metadata"]["annotations"]

@@ -69,6 +69,24 @@ MinSize = Annotated[
 ]
 Report = Annotated[Path | None, typer.Option("--report", help="write a self-contained HTML report here")]
 
+
+def _claimable_actor(value: str | None) -> str | None:
+    from tradeops.actors import claimable
+
+    return None if value is None else claimable(value)
+
+
+# every command that lets a person name who acts takes this one option: reserved names are refused as it is parsed
+Actor = Annotated[
+    str | None,
+    typer.Option(
+        "--actor",
+        help="who acts, a name of your own (default: user@host); token:, mcp:, ui:, slack:, github:, local: "
+        "are reserved for authenticated callers",
+        callback=_claimable_actor,
+    ),
+]
+
 Command = TypeVar("Command", bound=Callable[..., Any])
 
 

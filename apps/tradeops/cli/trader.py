@@ -16,6 +16,7 @@ from tradeops.cli.backtest import metrics_table
 from tradeops.cli.options import (
     GIVEN_NONE,
     NO_RISK_GIVEN,
+    Actor,
     AsJson,
     Data,
     ExecutionOptions,
@@ -42,7 +43,6 @@ SessionOpt = Annotated[
     str | None, typer.Option("--session", help="trading session (default: the most recently active one)")
 ]
 Reason = Annotated[str, typer.Option("--reason", help="why; recorded in the audit log")]
-Actor = Annotated[str | None, typer.Option("--actor", help="who acts (default: user@host)")]
 
 
 def _engine() -> Engine:
@@ -149,9 +149,8 @@ def _switch(action: str, reason: str, session: str | None, actor: str | None) ->
 
 
 def _who(actor: str | None) -> str:
-    from tradeops.audit import claimable
-
-    return claimable(actor) if actor is not None else f"{getpass.getuser()}@{socket.gethostname()}"
+    """The --actor given (already refused if reserved, by the option), else user@host."""
+    return actor if actor is not None else f"{getpass.getuser()}@{socket.gethostname()}"
 
 
 @app.command("halt")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tradeops.bundles import BundleStore
+from tradeops.bundles import Approver, BundleStore
 from tradeops.slackbot.desk import Caller, Desk
 from tradeops.slackbot.replies import Reply, confirmation_blocks
 
@@ -65,7 +65,7 @@ def click(desk: Desk, action: dict[str, Any], caller: Caller) -> Reply:
         if not bundles.get(bundle).verified:  # revoked since the question was asked
             audit("refused", error="bundle not verified")
             return Reply(f":no_entry: bundle `{bundle}` is no longer verified: not approved", replace_original=True)
-        approval = bundles.approve(bundle, stage, caller.actor, "slack")
+        approval = bundles.approve(bundle, stage, Approver.slack(caller.user_id))
     except Exception as error:  # noqa: BLE001 - e.g. the object store is down: audited, answered
         audit("failed", error=f"{type(error).__name__}: {error}")
         return Reply(f":warning: approval of `{bundle}` failed: {error}", replace_original=True)

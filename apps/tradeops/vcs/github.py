@@ -41,6 +41,14 @@ class PullRequest:
     base: str
 
 
+@dataclass(frozen=True)
+class Review:
+    """An approving review as GitHub returned it: who, and its address."""
+
+    login: str
+    url: str
+
+
 class PullRequests(Protocol):
     """Whatever opens pull requests in one repository (GitHub; a fake in tests)."""
 
@@ -94,17 +102,23 @@ class GitHubClient:
             url = response.links.get("next", {}).get("url")
         return found
 
-    def approving_reviewers(self, repo: str, pr_number: int) -> list[str]:
-        """Logins whose newest review of the pull request approves it (a later "changes requested" withdraws)."""
-        newest: dict[str, str] = {}
+    def approving_reviews(self, repo: str, pr_number: int) -> list[Review]:
+        """Reviews that approve the pull request as their author's newest (a later "changes requested" withdraws)."""
+        newest: dict[str, tuple[str, str]] = {}
         url: str | None = f"/repos/{repo}/pulls/{pr_number}/reviews?per_page=100"
         while url:
             response = self._call(f"the reviews of {repo}#{pr_number}", "GET", url)
             for review in response.json():  # oldest first, as GitHub lists them
                 if review.get("state") in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
-                    newest[str(review["user"]["login"])] = str(review["state"])
+                    newest[str(review["user"]["login"])] = (str(review["state"]), str(review.get("html_url", "")))
             url = response.links.get("next", {}).get("url")
-        return [login for login, state in newest.items() if state == "APPROVED"]
+        return [Review(login, link) for login, (state, link) in newest.items() if state == "APPROVED"]
+
+    def pull_commits(self, repo: str, pr_number: int) -> set[str]:
+        """The commits the pull request brought: its head and, once merged, the commit its merge made."""
+        answer = self._call(f"pull request {repo}#{pr_number}", "GET", f"/repos/{repo}/pulls/{pr_number}").json()
+        merged = answer.get("merge_commit_sha") if answer.get("merged") else None
+        return {str(answer["head"]["sha"])} | ({str(merged)} if merged else set())
 
     def upsert_comment(self, repo: str, pr_number: int, marker: str, body: str) -> Posted:
         """Edit the comment holding `marker` in place, or create it; the body keeps the marker and the limit."""

@@ -23,8 +23,8 @@ CONTENT = BundleContent(
 )
 
 
-@pytest.mark.req("DC-22")
-def test_dc_22_a_writer_approves_a_bundle_with_a_button_readers_are_refused_at_the_click(bot, tmp_path):
+@pytest.mark.req("DC-22", "DC-59")
+def test_dc_22_dc_59_a_writer_approves_a_bundle_with_a_button_readers_are_refused_at_the_click(bot, tmp_path):
     bundles = BundleStore(open_object_store((tmp_path / "bot" / "objects").as_uri()))
     verification = Verification(
         bundle_id=CONTENT.id, stack="staging", verdict_id=CONTENT.verdict_id, passed=True, at=datetime.now(UTC)
@@ -55,6 +55,7 @@ def test_dc_22_a_writer_approves_a_bundle_with_a_button_readers_are_refused_at_t
     assert message["response_type"] == "in_channel" and f"approved bundle `{CONTENT.id}` for prod" in message["text"]
     (approval,) = bundles.get(CONTENT.id).approvals
     assert (approval.who, approval.stage, approval.source) == (f"slack:{ADMIN}", "prod", "slack")
+    assert approval.evidence == f"Slack request signed with the app's signing secret by {ADMIN}"  # verified: counts
 
     answer, _ = bot.command(f"approve {CONTENT.id}", WRITER)  # asked while verified ...
     bundles.record(verification.model_copy(update={"passed": False, "reason": "failed on fresher data"}))

@@ -193,13 +193,17 @@ def test_dw_1_dc_3_after_a_failed_up_rollback_reapplies_the_release_that_was_run
     deploy(plan("v1"), desk.tools)
     deploy(plan("v2", services={**stack_config("staging")["tradeops:settings"]["services"]}), desk.tools)
     desk.engine.fail_up.append("kubernetes:apps/v1:Deployment trader: timed out")
-    failed = deploy(plan("v3"), desk.tools)
+    failed = deploy(plan("v3"), desk.tools, auto_rollback=False)
     assert failed.result == "failed" and failed.failed_step == "up"
 
     back = rollback("staging", desk.tools)
 
     assert back.version == "v2" and back.result == "succeeded"  # not v1: v2 was running when v3 broke
     assert desk.engine.calls[-1][1].version == "v2"
+    desk.engine.fail_up.append("kubernetes:apps/v1:Deployment trader: timed out")
+    again = deploy(plan("v4"), desk.tools)  # the deploy path itself: `up` may have changed the stack, so it rolls back
+    assert again.result == "rolled back" and again.failed_step == "up" and again.rolled_back_to == "v2"
+    assert desk.engine.calls[-1][1].version == "v2" and desk.releases.current("staging").version == "v2"
 
 
 @pytest.mark.req("DW-1")

@@ -3,16 +3,30 @@ approved and inside the calendar; a failed re-verification revokes; rollbacks go
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import date, time, timedelta
 
 import pytest
 from infra.config import Freeze, Window
-from pipelines.deploy.deployer import deploy, rollback
+from pipelines.deploy.deployer import Plan, deploy, rollback
 from pipelines.deploy.promote import promote
 from pipelines.deploy.reverify import PostDeployPolicy, post_deploy_check, reverify
+from pipelines.infra.evaluate import stack_config
 
 from tests.pipelines.deploy.conftest import plan
-from tests.pipelines.deploy.promotion_setup import NOW, POLICY, SESSION, Ledger, open_ledger, request, revoke
+from tests.pipelines.deploy.promotion_setup import (
+    NOW,
+    OLD_RISK_FIELDS,
+    POLICY,
+    SESSION,
+    Ledger,
+    old_schema_bundle,
+    open_ledger,
+    request,
+    revoke,
+)
+from tradeops.bundles import Approver
 from tradeops.errors import ConfigError
 from tradeops.store.models import TraderSessionRow
 
@@ -49,7 +63,7 @@ def staged(desk, ledger):
 
 
 def _approve(desk, bundle_id: str, who: str = "slack:U0APPROVER") -> None:
-    desk.tools.bundles.approve(bundle_id, "prod", who, "slack")
+    desk.tools.bundles.approve(bundle_id, "prod", Approver.slack(who.removeprefix("slack:")))
 
 
 def _refused(desk, ledger, **changes):
@@ -97,7 +111,7 @@ def test_dc_22_promotion_waits_for_its_approvals(desk, ledger, staged):
     assert verdict.reasons == [
         f"approvals: 0 of 1 approval(s) for prod (so far: nobody); approve with `/trading approve {staged.bundle_id}`"
     ]
-    desk.tools.bundles.approve(staged.bundle_id, "staging", "slack:U0OTHER", "slack")  # for another stage
+    desk.tools.bundles.approve(staged.bundle_id, "staging", Approver.slack("U0OTHER"))  # for another stage
     assert _refused(desk, ledger).status == "inconclusive"
 
 
@@ -229,3 +243,89 @@ def test_dc_22_a_risk_halt_in_the_first_bars_after_a_promotion_rolls_back(desk, 
     assert release.failed_step == "post-deploy" and "risk halt after 10 bar(s)" in release.rollback_reason
     assert desk.releases.current("prod").bundle_id == first.bundle_id
     assert "rolled back automatically to v0" in desk.flush()[-1]["text"]
+
+
+def _running_old_bundle(desk, ledger):
+    """Staging runs a bundle the previous schema wrote, soaked and approved; prod runs a release of its own."""
+    old = old_schema_bundle(desk.tools)
+    ledger.soaked(old.finished_at, 30)
+    ledger.set(TraderSessionRow, TraderSessionRow.id == SESSION, state="running", state_reason=None)
+    _approve(desk, old.bundle_id)
+    assert deploy(plan("p1", stack="prod"), desk.tools).result == "succeeded"
+    return old
+
+
+@pytest.mark.req("DC-57")
+def test_dc_22_dc_57_a_bundle_the_previous_schema_wrote_is_promoted_and_rolled_back_under_its_own_id(desk, ledger):
+    old = _running_old_bundle(desk, ledger)
+    stored = desk.tools.bundles.get(old.bundle_id)
+    assert set(stored.content.risk) == set(OLD_RISK_FIELDS)  # none of this wave's limits
+
+    verdict, promoted = promote(request(), desk.tools, ledger.soak_source, NOW)
+
+    assert verdict.status == "passed", verdict.reasons
+    assert promoted is not None and promoted.result == "succeeded", promoted and promoted.error
+    assert promoted.bundle_id == old.bundle_id and desk.engine.outputs["prod"]["bundle_id"] == old.bundle_id
+    assert desk.engine.builds["prod"] == [] and promoted.image == stored.content.image  # its digest, never rebuilt
+    assert promoted.config["risk"] == stored.content.risk
+    assert desk.tools.bundles.get(old.bundle_id) == stored  # nothing rewritten beside it
+
+    later = deploy(plan("p2", stack="prod"), desk.tools)
+    assert later.result == "succeeded" and later.bundle_id != old.bundle_id
+    back = rollback("prod", desk.tools)
+
+    assert back.result == "succeeded", back.error
+    assert back.kind == "rollback" and back.version == old.version and back.bundle_id == old.bundle_id
+    assert desk.engine.outputs["prod"]["bundle_id"] == old.bundle_id and desk.engine.builds["prod"] == []
+    assert [r.bundle_id for r in desk.releases.history("prod")][:3] == [old.bundle_id, later.bundle_id, old.bundle_id]
+
+
+@pytest.mark.req("DC-58")
+def test_dc_22_dc_58_a_failure_after_up_started_rolls_back_to_the_last_verified_bundle_an_old_one_too(desk, ledger):
+    old = _running_old_bundle(desk, ledger)
+    _, promoted = promote(request(), desk.tools, ledger.soak_source, NOW)
+    assert promoted is not None and promoted.result == "succeeded", promoted and promoted.error
+    desk.flush()
+    desk.engine.fail_up.append("kubernetes:apps/v1:Deployment trader: timed out")  # `up` changed part of the stack
+
+    failed = deploy(plan("p2", stack="prod"), desk.tools)
+
+    assert failed.result == "rolled back" and failed.failed_step == "up" and failed.rolled_back_to == old.version
+    reason = "up failed: pulumi up --stack prod failed: kubernetes:apps/v1:Deployment trader: timed out"
+    assert failed.rollback_reason == reason
+    back = desk.releases.current("prod")
+    assert back.kind == "rollback" and back.bundle_id == old.bundle_id and back.result == "succeeded"
+    assert [(call, target.version) for call, target in desk.engine.calls[-2:]] == [("up", "p2"), ("up", old.version)]
+    told = desk.flush()[-1]["text"]
+    assert told.startswith(f"prod: release p2 failed at up; rolled back automatically to {old.version}")
+
+
+@pytest.mark.req("DC-58")
+def test_dc_22_dc_58_a_bundle_is_checked_before_up_its_bytes_against_its_id_and_the_settings_against_its_content(
+    desk, ledger
+):
+    old = _running_old_bundle(desk, ledger)
+    state = desk.tools.bundles.get(old.bundle_id)
+    ups = len(desk.engine.calls)
+    settings = stack_config("prod")["tradeops:settings"] | {"candidate": state.content.candidate}
+    mismatched = Plan(
+        "prod", old.version, old.git_sha, settings | {"risk": {"max_drawdown_pct": 90}}, kind="promote", bundle=state
+    )
+
+    release = deploy(mismatched, desk.tools)
+
+    assert release.result == "failed" and release.failed_step == "gate" and len(desk.engine.calls) == ups
+    assert f"the settings do not deploy bundle {old.bundle_id}: risk differs" in release.error
+
+    key = f"bundles/{old.bundle_id}/content.json"
+    document = json.loads(desk.releases.objects.get(key))
+    document["content"]["risk"]["max_drawdown_pct"] = 90  # edited in the store: the id no longer fits the bytes
+    desk.releases.objects.put(key, json.dumps(document).encode())
+    release = deploy(replace(mismatched, settings=settings | {"risk": document["content"]["risk"]}), desk.tools)
+
+    assert release.result == "failed" and release.failed_step == "gate" and len(desk.engine.calls) == ups
+    assert f"bundle {old.bundle_id} is not what was stored: its content hashes to bundle-" in release.error
+    with pytest.raises(ConfigError, match="its content hashes to bundle-"):
+        promote(request(), desk.tools, ledger.soak_source, NOW)
+    with pytest.raises(ConfigError, match="its content hashes to bundle-"):
+        rollback("staging", desk.tools, to=old.version)

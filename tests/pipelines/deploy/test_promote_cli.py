@@ -35,7 +35,8 @@ def test_dc_22_promote_show_approve_reverify_and_check_from_the_command_line(mon
     monkeypatch.setenv("TRADEOPS_DATA_DIR", str(data_dir))
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    monkeypatch.setenv("GITHUB_ACTOR", "octocat")
+    monkeypatch.setenv("TRADEOPS_MCP_TOKENS", "octocat=octocat-token-0123456789")  # the desk's principals
+    monkeypatch.setenv("TRADEOPS_APPROVER_TOKEN", "octocat-token-0123456789")  # the approver's own
     candidate = Candidate.model_validate(stack_config("staging")["tradeops:settings"]["candidate"])
     session = f"tradeops-staging-{candidate_hash(candidate)[:12]}"  # as the program names staging's session
     ledger = open_ledger(f"sqlite:///{tmp_path / 'staging-ledger.db'}", session)
@@ -57,17 +58,17 @@ def test_dc_22_promote_show_approve_reverify_and_check_from_the_command_line(mon
     assert "approvals   inconclusive 0 of 1 approval(s) for prod" in err and "INCONCLUSIVE" in err
 
     code, _, err = cli(monkeypatch, capsys, "bundles", "approve", bundle)
-    assert code == 0 and f"github:octocat approved {bundle} for prod" in err
+    assert code == 0 and f"token:octocat approved {bundle} for prod" in err
     code, _, err = cli(monkeypatch, capsys, *promote)
     assert code == 0 and "prod: promote v1 succeeded" in err and bundle in err, err
     (release,) = ReleaseStore(FolderObjectStore(data_dir / "objects")).history("prod")
-    assert release.bundle_id == bundle and [a.who for a in release.approvals] == ["github:octocat"]
+    assert release.bundle_id == bundle and [a.who for a in release.approvals] == ["token:octocat"]
 
     code, out, _ = cli(monkeypatch, capsys, "releases", "show", release.id)
     shown = json.loads(out)
-    assert code == 0 and shown["bundle_id"] == bundle and shown["approvals"][0]["source"] == "pull-request"
+    assert code == 0 and shown["bundle_id"] == bundle and shown["approvals"][0]["source"] == "cli"
     code, out, _ = cli(monkeypatch, capsys, "releases", "show", bundle)
-    assert "prod     promote  v1" in out and "github:octocat via pull-request for prod" in out
+    assert "prod     promote  v1" in out and "token:octocat via cli for prod" in out
 
     code, _, err = cli(monkeypatch, capsys, "bundles", "check", "--stack", "prod", *targets)
     assert code == 0, err
@@ -98,6 +99,8 @@ def test_dc_22_approvals_are_recorded_from_a_pull_request_s_approving_reviews(mo
     monkeypatch.setenv("GITHUB_REPOSITORY", GITHUB_REPO)
     bundles = BundleStore(FolderObjectStore(tmp_path / "objects"))
     bundle = bundles.save(CONTENT).id
+    github.add_pull(GITHUB_REPO, 7, head_sha=CONTENT.git_sha)
+    github.add_pull(GITHUB_REPO, 8, head_sha=CONTENT.git_sha)
     github.add_review(GITHUB_REPO, 7, "alice", "APPROVED")
     github.add_review(GITHUB_REPO, 7, "bob", "APPROVED")
     github.add_review(GITHUB_REPO, 7, "bob", "CHANGES_REQUESTED")  # bob withdrew
@@ -113,6 +116,6 @@ def test_dc_22_approvals_are_recorded_from_a_pull_request_s_approving_reviews(mo
         assert code == 2 and f"{GITHUB_REPO}#8 has no approving review" in err
         monkeypatch.setenv("TRADEOPS_GITHUB_TOKEN", "wrong-token")
         code, _, err = cli(monkeypatch, capsys, "bundles", "approve", bundle, "--pr", "7")
-        assert code == 2 and "GitHub refused the reviews of acme/tradeops#7 (401): Bad credentials" in err
+        assert code == 2 and "GitHub refused pull request acme/tradeops#7 (401): Bad credentials" in err
     finally:
         github.stop()
