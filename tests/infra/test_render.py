@@ -11,6 +11,7 @@ import kubernetes_validate
 import pytest
 import yaml
 from pipelines.infra.render import api_version, write
+from pipelines.stages.render_scan import CUSTOM_RESOURCES
 
 from tests.infra.conftest import STACKS
 
@@ -35,9 +36,6 @@ def rendered(tmp_path_factory, evaluations) -> dict[str, Path]:
     for name in STACKS:
         write(evaluations[name], root / name)
     return {name: root / name for name in STACKS}
-
-
-CUSTOM_RESOURCES = {"monitoring.coreos.com/v1"}  # the Prometheus Operator's ServiceMonitor
 
 
 @pytest.mark.req("DC-1", "SM-4")
