@@ -30,6 +30,8 @@ from tradeops.cli.options import (
     parse_params,
     plain_console,
     progress_bar,
+    report_option,
+    warn_short_window,
     warn_skipped,
 )
 from tradeops.cli.service import watch
@@ -46,7 +48,7 @@ from tradeops.errors import ConfigError
 from tradeops.reports import write_report
 from tradeops.settings import load_settings
 from tradeops.strategies import get_strategy
-from tradeops.strategies.base import expand_grid, validate_params
+from tradeops.strategies.base import expand_grid, no_valid_points, validate_params
 from tradeops.sweeps.found import best_candidate, found_candidate, write_candidate
 from tradeops.sweeps.local import TABLE_SUFFIXES, run_sharded, walkforward_payload, write_table
 from tradeops.sweeps.results import best_records
@@ -87,6 +89,7 @@ def run(
     settings = execution.settings()
     limits = load_settings().limits
     bars = load_bars(data, max_gap=max_gap, max_bars=limits.max_bars, window=window_from_options(start, end))
+    warn_short_window(strategy, params.model_dump(), bars)
     result = run_backtest(chosen, params, bars, settings)
     warn_skipped(result.metrics["skipped_entries"], bars, result.settings)
     payload = result_to_dict(result)
@@ -126,7 +129,7 @@ def sweep(
     shard: ShardOpt = None,
     workers: Workers = 1,
     report: Annotated[
-        Path | None, typer.Option("--report", help="write an HTML heatmap of --sort-by over the first two --grid names")
+        Path | None, report_option("write an HTML heatmap of --sort-by over the first two --grid names")
     ] = None,
     candidate_out: Annotated[
         Path | None,
@@ -151,7 +154,7 @@ def sweep(
     check_grid_points(combinations, limits)
     points, invalid = expand_grid(chosen, parse_params(param), axes)
     if not points:
-        raise ConfigError(f"all {invalid} grid points are invalid for {strategy} (e.g. fast >= slow)")
+        raise no_valid_points(chosen, parse_params(param), axes, invalid)
     spec = SweepSpec(
         strategy=strategy,
         data=data,
@@ -226,7 +229,7 @@ def walkforward(
     shard: ShardOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="with --shard: the part file (.parquet)")] = None,
     workers: Workers = 1,
-    report: Annotated[Path | None, typer.Option("--report", help="write an HTML report: folds on the equity")] = None,
+    report: Annotated[Path | None, report_option("write an HTML report: folds on the equity")] = None,
     candidate_out: Annotated[
         Path | None,
         typer.Option("--candidate-out", help="write the last fold's choice as a candidate file with its provenance"),
@@ -242,7 +245,7 @@ def walkforward(
     varied = parse_grid(grid)
     points, invalid = expand_grid(chosen, parse_params(param), varied)
     if not points:
-        raise ConfigError(f"all {invalid} grid points are invalid for {strategy} (e.g. fast >= slow)")
+        raise no_valid_points(chosen, parse_params(param), varied, invalid)
     spec = SweepSpec(
         kind="walkforward",
         strategy=strategy,

@@ -106,6 +106,10 @@ def list_runs(
     as_json: AsJson = False,
 ) -> None:
     """Stored runs, newest first."""
+    from tradeops.store.runs import KINDS
+
+    if kind is not None and kind not in KINDS:
+        raise ConfigError(f"--kind {kind!r} is not a kind of run; kinds: {', '.join(KINDS)}")
     store = open_store()
     try:
         runs, total = store.list_runs(kind=kind, strategy=strategy, limit=limit)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 FINAL = (DONE, FAILED, CANCELLED)
+KINDS = ("backtest", "sweep", "gate")  # what a stored run is: one backtest, a grid, a gate verdict
 QUEUE_SOURCES = ("api", "ui")  # runs the API's runner executes (the watcher and the CLI run their own)
 
 
