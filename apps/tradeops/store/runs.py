@@ -205,6 +205,13 @@ class RunStore:
             row = session.get(RunRow, run_id)
             return Run.of(row) if row else None
 
+    def ids_starting_with(self, prefix: str, limit: int = 3) -> list[str]:
+        """Up to `limit` run ids that start with `prefix` (the short ids `tradeops runs list` prints)."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        with Session(self.engine) as session:
+            query = select(RunRow.id).where(RunRow.id.like(f"{escaped}%", escape="\\")).limit(limit)
+            return list(session.scalars(query))
+
     def list_runs(
         self,
         *,
