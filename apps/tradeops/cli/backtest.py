@@ -1,4 +1,4 @@
-"""`tradeops backtest run|sweep|walkforward`."""
+"""`tradeops backtest run|sweep|walkforward` (declared in backtest_group, imported only when one of them runs)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tradeops.cli.optimize import optimize
 from tradeops.cli.options import (
     GIVEN_NONE,
     AsJson,
@@ -34,8 +33,7 @@ from tradeops.cli.options import (
     warn_short_window,
     warn_skipped,
 )
-from tradeops.cli.service import watch
-from tradeops.cli.shards import ShardOpt, Workers, merge, write_shard
+from tradeops.cli.shards import ShardOpt, Workers, write_shard
 from tradeops.data import load_bars
 from tradeops.data.window import window_from_options
 from tradeops.engine import run_backtest, run_grid
@@ -54,8 +52,6 @@ from tradeops.sweeps.local import TABLE_SUFFIXES, run_sharded, walkforward_paylo
 from tradeops.sweeps.results import best_records
 from tradeops.sweeps.spec import SweepSpec
 
-app = typer.Typer(help="Backtest a strategy on one parameter point or a grid.", no_args_is_help=True)
-app.command("watch")(watch)
 stderr = plain_console(stderr=True)
 
 
@@ -69,7 +65,6 @@ def metrics_table(title: str, metrics: dict[str, float | None]) -> Table:
     return table
 
 
-@app.command("run")
 @execution_options()
 def run(
     strategy: Strategy,
@@ -112,7 +107,6 @@ def _write_found(path: Path | None, found: dict) -> None:
         stderr.print(f"candidate written to {path} (best of {found['provenance']['trials']} trials)")
 
 
-@app.command("sweep")
 @execution_options()
 def sweep(
     strategy: Strategy,
@@ -214,7 +208,6 @@ def sweep(
     Console(emoji=False).print(view)
 
 
-@app.command("walkforward")
 @execution_options()
 def walkforward(
     strategy: Strategy,
@@ -331,7 +324,3 @@ def walkforward(
 
 def _number(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.4g}"
-
-
-app.command("merge")(merge)
-app.command("optimize")(optimize)
