@@ -42,3 +42,16 @@ def test_dc_67_backtest_help_imports_no_engine(tmp_path):
     code, modules = imported_by(tmp_path, "backtest", "--help")
     assert code == 0
     assert not modules & (ENGINE | {"pandas", "sqlalchemy"}), sorted(modules & (ENGINE | {"pandas", "sqlalchemy"}))
+
+
+@pytest.mark.req("DC-67")
+def test_dc_67_warmup_reports_the_commands_own_elapsed_time_to_a_tenth_of_a_second(monkeypatch, capsys):
+    import time
+
+    import tradeops.cli
+
+    monkeypatch.setattr(tradeops.cli, "STARTED", time.perf_counter() - 5.0, raising=False)  # began 5 s ago
+    code, _, err = cli(monkeypatch, capsys, "warmup")
+    assert code == 0
+    match = re.search(r"took (\d+\.\d) s$", err.strip())
+    assert match and float(match.group(1)) >= 5.0, err  # counted from the command's start, not the last step's
