@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from tradeops.cli.panels import DEPLOY, DEVELOP
+
 if TYPE_CHECKING:
     from tradeops.cli.lazy import CommandTable
 
@@ -72,14 +74,22 @@ def system_map(
 def register(commands: CommandTable) -> None:
     """Declare the pipeline commands in the `tradeops` CLI (the `tradeops.commands` entry point); each is
     imported only when it runs."""
-    commands.add("infra", "pipelines.cli:infra_app", "The Pulumi program, evaluated offline.")
     commands.add(
-        "system-map", "pipelines.cli:system_map", "(Re)generate or check system_map.yaml and docs/diagrams.md."
+        "deploy", "pipelines.deploy.cli:deploy_command", "Deploy the checkout to a stack, through every hook.", DEPLOY
     )
-    commands.add("deploy", "pipelines.deploy.cli:deploy_command", "Deploy the checkout to a stack, through every hook.")
-    commands.add("rollback", "pipelines.deploy.cli:rollback_command", "Deploy a previous good release again.")
-    commands.add("releases", "pipelines.deploy.promote_cli:releases_app", "Release history; a bundle or release by id.")
-    commands.add("promote", "pipelines.deploy.promote_cli:promote_command", "Promote the verified bundle downstream.")
-    commands.add("bundles", "pipelines.deploy.promote_cli:bundles_app", "Approve, re-verify and check bundles.")
-    commands.add("config", "pipelines.config_cli:app", "What a local run or a stack deploy needs; `.env.example`.")
-    commands.add("pipeline", "pipelines.stages.cli:app", "CI/CD stages, run the same locally and in CI.")
+    commands.add("rollback", "pipelines.deploy.cli:rollback_command", "Deploy a previous good release again.", DEPLOY)
+    commands.add(
+        "promote", "pipelines.deploy.promote_cli:promote_command", "Promote the verified bundle downstream.", DEPLOY
+    )
+    commands.add(
+        "releases", "pipelines.deploy.promote_cli:releases_app", "Release history; a bundle or release by id.", DEPLOY
+    )
+    commands.add("bundles", "pipelines.deploy.promote_cli:bundles_app", "Approve, re-verify and check bundles.", DEPLOY)
+    commands.add(
+        "config", "pipelines.config_cli:app", "What a local run or a stack deploy needs; `.env.example`.", DEPLOY
+    )
+    commands.add("pipeline", "pipelines.stages.cli:app", "CI/CD stages, run the same locally and in CI.", DEVELOP)
+    commands.add("infra", "pipelines.cli:infra_app", "The Pulumi program, evaluated offline.", DEVELOP)
+    commands.add(
+        "system-map", "pipelines.cli:system_map", "(Re)generate or check system_map.yaml and docs/diagrams.md.", DEVELOP
+    )

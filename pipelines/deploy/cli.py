@@ -67,6 +67,7 @@ def build_tools(
     from tradeops.cleanup.jobs import KubernetesJobs
     from tradeops.notify import open_notifier
 
+    engine = engines.open_engine()  # first: without the pulumi CLI nothing else is worth starting
     objects = open_object_store(settings.resolved_object_store, settings.s3_endpoint_url)
     try:
         jobs = KubernetesJobs(namespace, kubernetes_host)
@@ -74,7 +75,7 @@ def build_tools(
         stderr.print(f"no Kubernetes API access ({type(error).__name__}): failed gate Jobs stay")
         jobs = None
     return Tools(
-        engine=engines.open_engine(),
+        engine=engine,
         releases=ReleaseStore(objects),
         notifier=open_notifier(settings),
         restore_points=BackupRepository(settings.resolved_database_url, objects) if restore_point else None,

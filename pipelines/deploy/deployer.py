@@ -162,8 +162,11 @@ def _run_steps(plan: Plan, tools: Tools, progress: _Progress) -> None:
     if tools.restore_points is None:
         progress.skipped("restore-point", "no database to back up (first deploy)")
     else:
-        progress.facts["restore_point"] = hooks.restore_point(tools.restore_points, plan.stack, plan.version)
-        progress.ok("restore-point", progress.facts["restore_point"])
+        try:
+            progress.facts["restore_point"] = hooks.restore_point(tools.restore_points, plan.stack, plan.version)
+            progress.ok("restore-point", progress.facts["restore_point"])
+        except hooks.StepSkipped as skipped:
+            progress.skipped(skipped.step, skipped.reason)
     if tools.jobs is None:
         progress.skipped("cleanup", "no Kubernetes API access")
     else:

@@ -8,6 +8,7 @@ tests use a local engine that records calls and answers like Pulumi does.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
@@ -22,6 +23,10 @@ from tradeops.errors import TradeopsError
 
 class EngineError(TradeopsError):
     """`pulumi preview` or `pulumi up` failed; the message carries Pulumi's reason."""
+
+
+class MissingPulumi(EngineError):
+    """The `pulumi` CLI the Automation API drives is not installed here."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,14 @@ def checkout(git_sha: str) -> Iterator[Path]:
 
 class PulumiEngine:
     """`pulumi preview` / `pulumi up` through the Automation API, with the policy pack, per stack."""
+
+    def __init__(self) -> None:
+        if shutil.which("pulumi") is None:  # a missing dependency, found before the deploy does anything (exit 2)
+            raise MissingPulumi(
+                "the pulumi CLI is not on PATH: deploys and previews run it; install it "
+                "(docs/deployment.md, What a real deployment needs), or see the manifests offline with "
+                "`tradeops infra render`"
+            )
 
     def _run(self, command: str, target: Target, run: Callable[[Any, Path], Any]) -> Any:
         from pulumi import automation

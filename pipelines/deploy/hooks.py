@@ -8,7 +8,7 @@ from infra.config import StackConfig, StackConfigError, parse_stack_config
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from tradeops.backup import BackupError
+from tradeops.backup.databases import BackupError, NothingToBackUp
 from tradeops.bundles import BundleState
 from tradeops.cleanup.jobs import JobsApi
 from tradeops.data.datasets import PREFIX as DATASET_PREFIX
@@ -26,6 +26,14 @@ GATE_COMPONENT = "gate"
 
 class StepFailed(Exception):
     """A step of the deploy path failed; nothing after it runs."""
+
+    def __init__(self, step: str, reason: str) -> None:
+        super().__init__(f"{step}: {reason}")
+        self.step, self.reason = step, reason
+
+
+class StepSkipped(Exception):
+    """A step with nothing to do here: said, and the deploy goes on."""
 
     def __init__(self, step: str, reason: str) -> None:
         super().__init__(f"{step}: {reason}")
@@ -149,9 +157,12 @@ def data_changed(record: VerdictRecord, config: StackConfig, objects: ObjectStor
 
 
 def restore_point(backups: RestorePoints, stack: str, version: str) -> str:
-    """A database backup labelled with the version, taken before anything changes."""
+    """A database backup labelled with the version, taken before anything changes (StepSkipped when there is no
+    database yet)."""
     try:
         manifest = backups.create(kind="restore-point", label=f"before {stack} {version}")
+    except NothingToBackUp as error:
+        raise StepSkipped("restore-point", f"nothing to back up yet ({error}): a first deploy") from None
     except (BackupError, OSError, SQLAlchemyError) as error:
         reason = getattr(error, "orig", None) or error
         raise StepFailed("restore-point", f"{type(error).__name__}: {str(reason).splitlines()[0]}") from None

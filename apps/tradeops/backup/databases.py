@@ -42,6 +42,10 @@ class BackupError(TradeopsError):
     """A backup, verification or restore that could not be done; nothing was changed."""
 
 
+class NothingToBackUp(BackupError):
+    """The database does not exist yet (a fresh checkout, a stack's first deploy): there is nothing to back up."""
+
+
 class Database(Protocol):
     """One kind of database, as backups see it: `dump` yields and `restore` takes the raw, uncompressed dump
     (the repository compresses it, `tradeops.backup.codec`)."""
@@ -273,7 +277,7 @@ class SqliteDatabase:
     def dump(self) -> tuple[dict[str, int], Iterator[bytes]]:
         """Copy through the backup API into a scratch file (pages, not the whole image, in memory), then stream it."""
         if not self.path.exists():
-            raise BackupError(f"{self.path}: no such database file")
+            raise NothingToBackUp(f"{self.path}: no such database file")
         reclaim_temporary()  # what killed backups left: the copy is as big as the database
         scratch_root().mkdir(parents=True, exist_ok=True)
         # named after this process (see tradeops.scratch); removed when done, or when collected

@@ -1,4 +1,4 @@
-"""`tradeops backtest run|sweep|walkforward`."""
+"""`tradeops backtest run|sweep|walkforward` (declared in backtest_group, imported only when one of them runs)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tradeops.cli.optimize import optimize
 from tradeops.cli.options import (
     GIVEN_NONE,
     AsJson,
@@ -30,10 +29,11 @@ from tradeops.cli.options import (
     parse_params,
     plain_console,
     progress_bar,
+    report_option,
+    warn_short_window,
     warn_skipped,
 )
-from tradeops.cli.service import watch
-from tradeops.cli.shards import ShardOpt, Workers, merge, write_shard
+from tradeops.cli.shards import ShardOpt, Workers, write_shard
 from tradeops.data import load_bars
 from tradeops.data.window import window_from_options
 from tradeops.engine import run_backtest, run_grid
@@ -46,14 +46,12 @@ from tradeops.errors import ConfigError
 from tradeops.reports import write_report
 from tradeops.settings import load_settings
 from tradeops.strategies import get_strategy
-from tradeops.strategies.base import expand_grid, validate_params
+from tradeops.strategies.base import expand_grid, no_valid_points, validate_params
 from tradeops.sweeps.found import best_candidate, found_candidate, write_candidate
 from tradeops.sweeps.local import TABLE_SUFFIXES, run_sharded, walkforward_payload, write_table
 from tradeops.sweeps.results import best_records
 from tradeops.sweeps.spec import SweepSpec
 
-app = typer.Typer(help="Backtest a strategy on one parameter point or a grid.", no_args_is_help=True)
-app.command("watch")(watch)
 stderr = plain_console(stderr=True)
 
 
@@ -67,7 +65,6 @@ def metrics_table(title: str, metrics: dict[str, float | None]) -> Table:
     return table
 
 
-@app.command("run")
 @execution_options()
 def run(
     strategy: Strategy,
@@ -87,6 +84,7 @@ def run(
     settings = execution.settings()
     limits = load_settings().limits
     bars = load_bars(data, max_gap=max_gap, max_bars=limits.max_bars, window=window_from_options(start, end))
+    warn_short_window(strategy, params.model_dump(), bars)
     result = run_backtest(chosen, params, bars, settings)
     warn_skipped(result.metrics["skipped_entries"], bars, result.settings)
     payload = result_to_dict(result)
@@ -109,7 +107,6 @@ def _write_found(path: Path | None, found: dict) -> None:
         stderr.print(f"candidate written to {path} (best of {found['provenance']['trials']} trials)")
 
 
-@app.command("sweep")
 @execution_options()
 def sweep(
     strategy: Strategy,
@@ -126,7 +123,7 @@ def sweep(
     shard: ShardOpt = None,
     workers: Workers = 1,
     report: Annotated[
-        Path | None, typer.Option("--report", help="write an HTML heatmap of --sort-by over the first two --grid names")
+        Path | None, report_option("write an HTML heatmap of --sort-by over the first two --grid names")
     ] = None,
     candidate_out: Annotated[
         Path | None,
@@ -151,7 +148,7 @@ def sweep(
     check_grid_points(combinations, limits)
     points, invalid = expand_grid(chosen, parse_params(param), axes)
     if not points:
-        raise ConfigError(f"all {invalid} grid points are invalid for {strategy} (e.g. fast >= slow)")
+        raise no_valid_points(chosen, parse_params(param), axes, invalid)
     spec = SweepSpec(
         strategy=strategy,
         data=data,
@@ -211,7 +208,6 @@ def sweep(
     Console(emoji=False).print(view)
 
 
-@app.command("walkforward")
 @execution_options()
 def walkforward(
     strategy: Strategy,
@@ -226,7 +222,7 @@ def walkforward(
     shard: ShardOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="with --shard: the part file (.parquet)")] = None,
     workers: Workers = 1,
-    report: Annotated[Path | None, typer.Option("--report", help="write an HTML report: folds on the equity")] = None,
+    report: Annotated[Path | None, report_option("write an HTML report: folds on the equity")] = None,
     candidate_out: Annotated[
         Path | None,
         typer.Option("--candidate-out", help="write the last fold's choice as a candidate file with its provenance"),
@@ -242,7 +238,7 @@ def walkforward(
     varied = parse_grid(grid)
     points, invalid = expand_grid(chosen, parse_params(param), varied)
     if not points:
-        raise ConfigError(f"all {invalid} grid points are invalid for {strategy} (e.g. fast >= slow)")
+        raise no_valid_points(chosen, parse_params(param), varied, invalid)
     spec = SweepSpec(
         kind="walkforward",
         strategy=strategy,
@@ -328,7 +324,3 @@ def walkforward(
 
 def _number(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.4g}"
-
-
-app.command("merge")(merge)
-app.command("optimize")(optimize)

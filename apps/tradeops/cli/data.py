@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -121,23 +122,40 @@ def list_command(as_json: AsJson = False) -> None:
     if as_json:
         typer.echo(json.dumps(listing, indent=2))
         return
-    table = Table("dataset", "version", "created", "timeframe", "symbols", "first", "last", "bars", "gaps", "bytes")
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=0)  # one space between columns
+    for column in ("dataset", "version", "tf", "symbols", "first", "last", "bars", "gaps", "size"):
+        whole = column not in ("symbols", "first", "last")  # short or needed whole (`data show NAME@VERSION`)
+        wide = 10 if column in ("first", "last") else None  # a whole date
+        table.add_column(column, no_wrap=whole, overflow="fold", min_width=wide)  # the others wrap to fit
     for name, versions in listing.items():
         for item in versions:
             table.add_row(
                 name,
                 item["version"],
-                item["created_at"],
                 item["timeframe"],
-                ",".join(item["symbols"]),
-                item["first"],
-                item["last"],
+                ", ".join(item["symbols"]),
+                _moment(item["first"]),
+                _moment(item["last"]),
                 f"{item['bars']:,}",
                 str(item["missing_bars"]),
-                f"{item['bytes']:,}",
+                _size(item["bytes"]),
             )
-    out = Console(soft_wrap=True, markup=False, emoji=False, highlight=False, width=220)
+    out = Console(markup=False, emoji=False, highlight=False)  # the terminal's width: long cells wrap
     out.print(table if listing else "no datasets yet: `tradeops data import FILE --dataset NAME` or `data fetch`")
+
+
+def _size(count: int) -> str:
+    """Bytes in the unit that keeps the number short: 14 kB, 3.2 MB (`--json` has the exact count)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.2g} {unit}" if count < 10 * scale else f"{count / scale:.0f} {unit}"
+    return f"{count} B"
+
+
+def _moment(iso: str) -> str:
+    """A bar time as a reader scans it: the date alone at midnight, else date and minutes (`--json` has it whole)."""
+    day, _, time = iso.partition("T")
+    return day if time[:5] in ("", "00:00") else f"{day} {time[:5]}"
 
 
 def _summary(manifest: Manifest) -> dict[str, Any]:

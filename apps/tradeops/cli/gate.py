@@ -25,6 +25,7 @@ from tradeops.cli.options import (
     parse_params,
     parse_value,
     plain_console,
+    warn_short_window,
     warn_skipped,
 )
 from tradeops.data.window import window_from_options
@@ -85,8 +86,9 @@ def _candidate(
 
 def _print(verdict: Verdict) -> None:
     console = Console(emoji=False)
+    errors = Console(emoji=False, stderr=True, soft_wrap=True)  # an undecided verdict is an error: stderr
     if verdict.error is not None and not verdict.checks:
-        console.print(f"[bold red]UNDECIDED[/] (exit 2): {escape(verdict.error)}", highlight=False)
+        errors.print(f"[bold red]UNDECIDED[/] (exit 2): {escape(verdict.error)}", highlight=False)
         return
     table = Table(title="gate checks")
     for column in ("check", "group", "value", "limit", "result"):
@@ -100,7 +102,7 @@ def _print(verdict: Verdict) -> None:
     for check in verdict.checks:
         if check.detail:
             console.print(f"  {check.name}: {escape(check.detail)}", highlight=False)
-    if verdict.error is not None:  # checks that ran before the verdict became undecided (data quality)
+    if verdict.error is not None:  # checks that ran before the verdict became undecided (data quality): the verdict
         console.print(f"[bold red]UNDECIDED[/] (exit 2): {escape(verdict.error)}", highlight=False)
         return
     word = "[bold green]PASSED[/]" if verdict.passed else "[bold red]FAILED[/]"
@@ -175,6 +177,7 @@ def gate(
     except Exception as error:  # noqa: BLE001 - a crash must still yield "undecided", never a pass
         verdict, result = Verdict(error=f"internal error: {type(error).__name__}: {error}"), None
     if result is not None:
+        warn_short_window(result.strategy, result.params, result.bars)
         warn_skipped(result.metrics["skipped_entries"], result.bars, result.settings)
     if stack_verdict:
         verdict = _record_stack_verdict(candidate, verdict)

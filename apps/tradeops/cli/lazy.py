@@ -16,6 +16,8 @@ import typer
 from typer._click import Command, Context, HelpFormatter  # typer vendors click: its classes, not click's
 from typer.core import TyperCommand, TyperGroup
 
+from tradeops.cli.panels import rank
+
 
 @dataclass(frozen=True)
 class LazyCommand:
@@ -24,6 +26,7 @@ class LazyCommand:
     name: str
     target: str  # "package.module:attribute"
     help: str
+    panel: str | None = None  # the heading `--help` lists it under (None: "Commands")
 
     def load(self) -> Command:
         """Import the implementation and turn it into a command named `name`."""
@@ -36,7 +39,8 @@ class LazyCommand:
             single.command(self.name)(implementation)
             command = typer.main.get_command(single)
         command.name = self.name
-        return command
+        command.rich_help_panel = self.panel  # type: ignore[attr-defined]
+        return without_flag_types(command)
 
 
 class CommandTable:
@@ -45,11 +49,12 @@ class CommandTable:
     def __init__(self) -> None:
         self._commands: dict[str, LazyCommand] = {}
 
-    def add(self, name: str, target: str, help: str) -> None:
-        """Declare command `name`, implemented by `target` ("module:attr"), with its one-line help."""
+    def add(self, name: str, target: str, help: str, panel: str | None = None) -> None:
+        """Declare command `name`, implemented by `target` ("module:attr"), with its one-line help (listed under
+        `panel` by `--help`, in the order declared)."""
         if name in self._commands:
             raise ValueError(f"command {name!r} is declared twice ({self._commands[name].target}, {target})")
-        self._commands[name] = LazyCommand(name, target, help)
+        self._commands[name] = LazyCommand(name, target, help, panel)
 
     def get(self, name: str) -> LazyCommand | None:
         """The declared command `name`, or None."""
@@ -66,7 +71,8 @@ class LazyGroup(TyperGroup):
     _listing = False
 
     def list_commands(self, ctx: Context) -> list[str]:
-        return [*super().list_commands(ctx), *(entry.name for entry in self.table if entry.name not in self.commands)]
+        declared = sorted(self.table, key=lambda entry: rank(entry.panel))  # by heading, then as declared
+        return [*super().list_commands(ctx), *(entry.name for entry in declared if entry.name not in self.commands)]
 
     def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         loaded = self.commands.get(cmd_name)
@@ -76,12 +82,13 @@ class LazyGroup(TyperGroup):
         if entry is None:
             return None
         if self._listing:  # the help page only needs the name and the declared help
-            return TyperCommand(entry.name, help=entry.help, short_help=entry.help)
+            return TyperCommand(entry.name, help=entry.help, short_help=entry.help, rich_help_panel=entry.panel)
         command = entry.load()
         self.commands[cmd_name] = command
         return command
 
     def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
+        without_flag_types(self, ctx)
         self._listing = True
         try:
             super().format_help(ctx, formatter)
@@ -89,9 +96,24 @@ class LazyGroup(TyperGroup):
             self._listing = False
 
 
+def without_flag_types(command: Command, context: Context | None = None) -> Command:
+    """Show `command`'s flags (its own, `--help`, and its subcommands') without a type: a flag takes no value, so
+    typer's `<bool>` beside it only puzzles the reader."""
+    context = context or Context(command)
+    help_option = command.get_help_option(context)
+    for param in [*command.params, *([help_option] if help_option is not None else [])]:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+    for child in getattr(command, "commands", {}).values():
+        without_flag_types(child)
+    return command
+
+
 def load_tree(group: TyperGroup) -> TyperGroup:
-    """Import every declared command of `group` (documentation checks walk the whole tree)."""
+    """Import every declared command of `group` and of its groups (documentation checks walk the whole tree)."""
     context = Context(group)
     for name in group.list_commands(context):
-        group.get_command(context, name)
+        command = group.get_command(context, name)
+        if isinstance(command, TyperGroup):
+            load_tree(command)
     return group

@@ -6,6 +6,7 @@ import functools
 import inspect
 import json
 import math
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -67,7 +68,28 @@ MinSize = Annotated[
     float | None,
     typer.Option("--min-size", min=0, help="smallest amount an entry may have (default: the market's, else none)"),
 ]
-Report = Annotated[Path | None, typer.Option("--report", help="write a self-contained HTML report here")]
+
+
+def check_report_path(path: Path | None) -> Path | None:
+    """Refuse a `--report` we could not write, before any work: not .html, a directory, or under a file."""
+    if path is None:
+        return None
+    if path.is_dir():
+        raise ConfigError(f"--report {path}: is a directory; name an .html file in it, e.g. {path / 'report.html'}")
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise ConfigError(f"--report {path}: reports are HTML; name a file ending in .html")
+    parent = next((folder for folder in path.parents if folder.exists()), Path("."))
+    if not parent.is_dir():
+        raise ConfigError(f"--report {path}: {parent} is a file, not a folder")
+    return path
+
+
+def report_option(help: str) -> Any:
+    """The `--report FILE.html` option, checked when the command line is read (see check_report_path)."""
+    return typer.Option("--report", help=help, callback=check_report_path)
+
+
+Report = Annotated[Path | None, report_option("write a self-contained HTML report here")]
 
 
 def _claimable_actor(value: str | None) -> str | None:
@@ -228,10 +250,13 @@ def parse_assignments(items: list[str] | None, what: str) -> dict[str, str]:
     """Split NAME=VALUE items; a ConfigError names the malformed one."""
     result: dict[str, str] = {}
     for item in items or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip() or not value.strip():
+        raw_name, sep, raw_value = item.partition("=")
+        name, value = raw_name.strip(), raw_value.strip()
+        if not sep or not name or not value:
             raise ConfigError(f"{what} {item!r} must look like NAME=VALUE")
-        result[name.strip()] = value.strip()
+        if name in result:
+            raise ConfigError(f"{what} {name} given twice ({name}={result[name]}, {name}={value}); give each name once")
+        result[name] = value
     return result
 
 
@@ -240,10 +265,18 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
     return {name: parse_value(value) for name, value in parse_assignments(items, "--param").items()}
 
 
+DASH_RANGE = re.compile(r"-?\d+(\.\d+)?\s*-\s*-?\d+(\.\d+)?")  # 5-50: a range in a syntax we do not take
+
+
 def parse_grid(items: list[str] | None) -> dict[str, list[Any]]:
     """Parse repeated --grid NAME=START:STOP:STEP (stop included) or NAME=V1,V2,V3."""
     grid: dict[str, list[Any]] = {}
     for name, spec in parse_assignments(items, "--grid").items():
+        if DASH_RANGE.fullmatch(spec):
+            raise ConfigError(
+                f"--grid {name}={spec}: a range is written {name}=START:STOP:STEP (e.g. {name}=5:50:5), "
+                f"a list {name}=V1,V2,... (e.g. {name}=5,10,15)"
+            )
         if "," in spec or ":" not in spec:
             grid[name] = [parse_value(v) for v in spec.split(",")]
             continue
@@ -304,6 +337,21 @@ def warn_skipped(skipped: float, bars: Bars, settings: ExecutionSettings) -> Non
     line = skipped_warning(skipped, bars, settings)
     if line is not None:
         plain_console(stderr=True).print(f"warning: {line}")
+
+
+def warn_short_window(strategy: str, params: dict[str, Any], bars: Bars) -> None:
+    """Say on stderr, in one line, that the bars are fewer than the strategy's warm-up (no trade can happen)."""
+    from tradeops.strategies import get_strategy
+    from tradeops.strategies.base import warmup_bars
+
+    chosen = get_strategy(strategy)
+    needed = warmup_bars(chosen, chosen.Params.model_validate(params))
+    if needed is not None and bars.n_bars <= needed:
+        shown = " ".join(f"{name}={value}" for name, value in params.items())
+        plain_console(stderr=True).print(
+            f"warning: {bars.name} has {bars.n_bars} bar(s) in this window, but {strategy} ({shown}) needs a warm-up "
+            f"of {needed} bars before its first signal: no trade can happen; widen --start/--end or shorten the windows"
+        )
 
 
 def progress_bar(transient: bool) -> Progress:

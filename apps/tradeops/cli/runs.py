@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -79,23 +80,35 @@ def store_cli_run(result: BacktestResult, payload: dict[str, Any], data: str) ->
         store.close()
 
 
+SHORT_ID = 8  # `runs list` prints ids this long; every command taking an id takes a unique prefix
+
+
 def fetch_runs(run_ids: list[str]) -> list[Run]:
-    """The stored runs, in the order named; a ConfigError names the first unknown id."""
+    """The stored runs, in the order named (a whole id or a unique prefix); a ConfigError names the first unknown
+    or ambiguous one."""
     store = open_store()
     try:
-        runs = [store.get(run_id) for run_id in run_ids]
+        return [_fetch_one(store, run_id) for run_id in run_ids]
     finally:
         store.close()
-    for run_id, run in zip(run_ids, runs, strict=True):
-        if run is None:
-            raise ConfigError(f"no stored run {run_id!r}; `tradeops runs list` shows the ids")
-    return [run for run in runs if run is not None]
 
 
-def _cell(value: Any) -> str:
+def _fetch_one(store: RunStore, run_id: str) -> Run:
+    run = store.get(run_id)
+    if run is None and len(run_id) >= 4:
+        matches = store.ids_starting_with(run_id)
+        if len(matches) > 1:
+            raise ConfigError(f"run id {run_id!r} is ambiguous ({', '.join(matches)}, ...); give more characters")
+        run = store.get(matches[0]) if matches else None
+    if run is None:
+        raise ConfigError(f"no stored run {run_id!r}; `tradeops runs list` shows the ids")
+    return run
+
+
+def _cell(value: Any, digits: int = 4) -> str:
     if value is None:
         return "n/a"
-    return f"{value:,.4g}" if isinstance(value, float) else str(value)
+    return f"{value:,.{digits}g}" if isinstance(value, float) else str(value)
 
 
 @app.command("list")
@@ -106,6 +119,10 @@ def list_runs(
     as_json: AsJson = False,
 ) -> None:
     """Stored runs, newest first."""
+    from tradeops.store.runs import KINDS
+
+    if kind is not None and kind not in KINDS:
+        raise ConfigError(f"--kind {kind!r} is not a kind of run; kinds: {', '.join(KINDS)}")
     store = open_store()
     try:
         runs, total = store.list_runs(kind=kind, strategy=strategy, limit=limit)
@@ -130,23 +147,39 @@ def list_runs(
     if as_json:
         emit_json({"total": total, "items": rows})
         return
-    table = Table(title=f"{len(rows)} of {total} runs")
-    table.add_column("id", no_wrap=True, min_width=32)  # whole: `runs show` takes it
-    for column in ("kind", "status", "source", "strategy", "params", "data", "execution", "created", "sharpe"):
-        table.add_column(column)
-    table.add_column("return %")
+    console = Console(emoji=False)
+    console.print(_runs_table(rows, total, console.width))
+
+
+def _runs_table(rows: list[dict[str, Any]], total: int, width: int) -> Table:
+    """The runs as a table that fits `width` columns (80 and up): short ids, the columns a reader scans, long cells
+    cut with "…"; `runs show ID` and `--json` give everything (source, data, execution)."""
+    table = Table(
+        title=f"{len(rows)} of {total} runs (`tradeops runs show ID` for one)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=0,
+        collapse_padding=True,
+    )
+    widths = {"id": SHORT_ID, "kind": 8, "status": 7, "strategy": 11, "created": 11, "sharpe": 6, "ret %": 6}
+    params_width = max(8, width - sum(widths.values()) - len(widths))  # one space between columns
+    for name in ("id", "kind", "status", "strategy", "params", "created", "sharpe", "ret %"):
+        size = params_width if name == "params" else widths[name]
+        justify: Literal["left", "right"] = "right" if name in ("sharpe", "ret %") else "left"
+        table.add_column(name, no_wrap=True, width=size, overflow="ellipsis", justify=justify)
     for row in rows:
         params = " ".join(f"{k}={v}" for k, v in row["params"].items())
         table.add_row(
-            *(escape(str(row[k])) for k in ("id", "kind", "status", "source", "strategy")),
+            row["id"][:SHORT_ID],
+            *(escape(str(row[k])) for k in ("kind", "status", "strategy")),
             escape(params),
-            escape(row["data"]),
-            escape(row["execution"]),
-            row["created_at"][:19],
-            _cell(row["sharpe"]),
-            _cell(row["total_return_pct"]),
+            row["created_at"][5:16].replace("T", " "),
+            _cell(row["sharpe"], digits=3),
+            _cell(row["total_return_pct"], digits=3),
         )
-    Console().print(table)
+    return table
 
 
 @app.command("show")

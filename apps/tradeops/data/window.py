@@ -60,10 +60,10 @@ def window_from_options(start: str | None, end: str | None) -> Window | None:
     """Build a window from `--start`/`--end` strings; a DataError names a time we cannot read."""
     if start is None and end is None:
         return None
-    try:
-        return Window(start=_parse(start, "--start"), end=_parse(end, "--end"))
-    except ValueError as error:
-        raise DataError(f"--start/--end: {error}") from error
+    first, last = _parse(start, "--start"), _parse(end, "--end")
+    if first is not None and last is not None and _utc(first) > _utc(last):
+        raise DataError(f"--start {start} is after --end {end}: the window would hold no bar")
+    return Window(start=first, end=last)
 
 
 def _parse(text: str | None, option: str) -> datetime | None:

@@ -5,8 +5,6 @@ Both variants of each compiled loop: the parallel one (grids) and its serial twi
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from tradeops.data import load_bars
@@ -15,9 +13,8 @@ from tradeops.engine.settings import ExecutionSettings
 from tradeops.strategies import get_strategy, rolling
 
 
-def warm() -> float:
-    """Run one tiny backtest, a one-point and a two-point grid, and both rolling means; return the seconds."""
-    started = time.perf_counter()
+def warm() -> None:
+    """Run one tiny backtest, a one-point and a two-point grid, and both rolling means."""
     bars = load_bars("sample:synthetic?bars=60")
     strategy = get_strategy("sma_cross")
     point = strategy.Params.model_validate({"fast": 3, "slow": 8})
@@ -26,4 +23,3 @@ def warm() -> float:
     run_grid(strategy, [point, strategy.Params.model_validate({"fast": 4, "slow": 9})], bars, ExecutionSettings())
     windows, values = np.array([3, 8]), np.ascontiguousarray(bars.close, dtype=np.float64)
     rolling.rolling_means(values, windows, np.empty((2, *values.shape)))  # grids past PARALLEL_MIN_CELLS
-    return time.perf_counter() - started

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 FINAL = (DONE, FAILED, CANCELLED)
+KINDS = ("backtest", "sweep", "gate")  # what a stored run is: one backtest, a grid, a gate verdict
 QUEUE_SOURCES = ("api", "ui")  # runs the API's runner executes (the watcher and the CLI run their own)
 
 
@@ -203,6 +204,13 @@ class RunStore:
         with Session(self.engine) as session:
             row = session.get(RunRow, run_id)
             return Run.of(row) if row else None
+
+    def ids_starting_with(self, prefix: str, limit: int = 3) -> list[str]:
+        """Up to `limit` run ids that start with `prefix` (the short ids `tradeops runs list` prints)."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        with Session(self.engine) as session:
+            query = select(RunRow.id).where(RunRow.id.like(f"{escaped}%", escape="\\")).limit(limit)
+            return list(session.scalars(query))
 
     def list_runs(
         self,

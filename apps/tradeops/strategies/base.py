@@ -133,6 +133,26 @@ def expand_grid(
     return valid, invalid
 
 
+def no_valid_points(
+    strategy: Strategy, fixed: Mapping[str, Any], grid: Mapping[str, list[Any]], invalid: int
+) -> ConfigError:
+    """The error for a grid with no valid point: how many there were and why the first one is refused."""
+    first = {**fixed, **{name: values[0] for name, values in grid.items()}}
+    try:
+        strategy.Params.model_validate(first)
+        reason = "no point is valid"
+    except ValidationError as error:
+        reason = format_validation(error)
+    shown = " ".join(f"{name}={value}" for name, value in first.items())
+    return ConfigError(f"all {invalid} grid points are invalid for {strategy.name}; the first ({shown}): {reason}")
+
+
+def warmup_bars(strategy: Strategy, params: StrategyParams) -> int | None:
+    """How many bars a strategy needs before it can give its first signal, if it says (`warmup(params)`)."""
+    method = getattr(strategy, "warmup", None)
+    return None if method is None else int(method(params))
+
+
 def neighbours(strategy: Strategy, point: StrategyParams) -> list[StrategyParams]:
     """Return the valid points one `step` away along each parameter that declares a step."""
     result = []

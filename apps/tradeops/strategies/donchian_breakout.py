@@ -42,6 +42,11 @@ class DonchianBreakout:
         assert isinstance(params, DonchianBreakoutParams)
         return params.entry_window + 1
 
+    def warmup(self, params: StrategyParams) -> int:
+        """The entry channel before the bar that breaks it."""
+        assert isinstance(params, DonchianBreakoutParams)
+        return params.entry_window + 1
+
     def incremental(self, params: StrategyParams) -> DonchianSteps:
         """The new bar's signals from the channels of the bars before it (no state)."""
         assert isinstance(params, DonchianBreakoutParams)

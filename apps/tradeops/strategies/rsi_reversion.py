@@ -49,6 +49,11 @@ class RsiReversion:
             overbought = values > upper
         return Signals(entries=oversold, exits=overbought, short_entries=overbought, short_exits=oversold)
 
+    def warmup(self, params: StrategyParams) -> int:
+        """The RSI's window of changes (one bar more than the window), before it can cross a level."""
+        assert isinstance(params, RsiReversionParams)
+        return params.window + 1
+
     def incremental(self, params: StrategyParams) -> RsiSteps:
         """The signals bar by bar, carrying Wilder's smoothed gain and loss (no window would be exact)."""
         assert isinstance(params, RsiReversionParams)

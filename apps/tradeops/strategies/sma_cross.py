@@ -40,6 +40,11 @@ class SmaCross:
     description: ClassVar[str] = "moving-average crossover: trend following"
     Params: ClassVar[type[StrategyParams]] = SmaCrossParams
 
+    def warmup(self, params: StrategyParams) -> int:
+        """The slow average's window, then one more bar to see a cross."""
+        assert isinstance(params, SmaCrossParams)
+        return params.slow + 1
+
     def incremental(self, params: StrategyParams) -> SmaCrossSteps:
         """The new bar's signals, carrying both moving averages (see SmaCrossSteps)."""
         assert isinstance(params, SmaCrossParams)

@@ -52,9 +52,11 @@ class Wait:
     seconds: float
     reason: str
     attempt: int  # the try that failed, from 1
+    attempts: int | None = None  # how many tries the policy allows (None: until the deadline)
 
     def describe(self) -> str:
-        return f"{self.what}: retrying in {self.seconds:.3g}s ({self.reason})"
+        of = f"/{self.attempts}" if self.attempts is not None else ""
+        return f"{self.what}: attempt {self.attempt}{of} failed; retrying in {self.seconds:.3g}s ({self.reason})"
 
 
 def open_exchange(
@@ -198,5 +200,5 @@ def retrying(
                 raise failure(f"{what}: no answer from the venue in time ({name}{late})") from None
             reason = name if asked is None else f"{name}, Retry-After {asked:g}s"
             if on_wait is not None:
-                on_wait(Wait(what, wait, reason, attempt))
+                on_wait(Wait(what, wait, reason, attempt, deadline.attempts))
             sleep(wait)

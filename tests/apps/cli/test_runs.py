@@ -34,7 +34,7 @@ def test_dc_20_cli_backtests_are_stored_listed_shown_compared_and_exported(monke
     code, out, _ = cli(monkeypatch, capsys, "runs", "list", "--strategy", "rsi_reversion", "--json")
     assert json.loads(out)["total"] == 0
     code, out, _ = cli(monkeypatch, capsys, "runs", "list")
-    assert code == 0 and first in out and second in out and "2 of 2 runs" in out
+    assert code == 0 and first[:8] in out and second[:8] in out and "2 of 2 runs" in out  # short ids
     code, out, _ = cli(monkeypatch, capsys, "runs", "show", first)
     assert code == 0 and "sma_cross" in out and "sample:GOOG" in out and "max_drawdown_pct" in out
     code, out, _ = cli(monkeypatch, capsys, "runs", "show", first, "--json")

@@ -9,6 +9,7 @@ import time
 import pandas as pd
 import pytest
 
+from tests.apps.cli.test_cli import cli as _cli
 from tests.apps.trader.venue_helpers import broker, funded_venue
 from tests.fakes.exchange import MINUTE_MS, FakeBinance, walk
 from tradeops.cli import main
@@ -140,3 +141,19 @@ def test_dc_29_data_fetch_shows_each_retry_on_stderr(market_data, tmp_path, monk
     assert len(lines) == 2
     assert lines[0].endswith("retrying in 1s (DDoSProtection, Retry-After 1s)")
     assert lines[1].endswith("retrying in 0.02s (OperationFailed)")  # the second try's backoff, doubled
+
+
+@pytest.mark.req("DC-67")
+def test_dc_29_dc_67_data_fetch_prints_each_retry_with_its_attempt_wait_and_reason(market_data, monkeypatch, capsys):
+    monkeypatch.setenv("TRADEOPS_EXCHANGE_BASE_URL", market_data.url)
+    monkeypatch.setenv("TRADEOPS_FETCH_BACKOFF_SECONDS", "0.01")
+    monkeypatch.setenv("TRADEOPS_FETCH_ATTEMPTS", "4")
+    market_data.faults.extend([502, 502])
+    since = pd.Timestamp(START, unit="ms").isoformat()
+    code, out, err = _cli(monkeypatch, capsys, "data", "fetch", "--exchange", "binance", "--symbol", "BTC/USDT",
+                         "--timeframe", "1m", "--since", since, "--dataset", "btc-1m")  # fmt: skip
+    assert code == 0 and "2 retried request(s)" in out, (out, err)
+    lines = [line for line in err.splitlines() if "retrying in" in line]
+    assert len(lines) == 2, err
+    assert "attempt 1/4 failed" in lines[0] and "retrying in 0.01s (OperationFailed)" in lines[0], lines
+    assert "attempt 2/4 failed" in lines[1] and "retrying in 0.02s" in lines[1], lines
