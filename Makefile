@@ -6,15 +6,17 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 CHECKOV := .venv-checkov/bin/checkov  # a tool environment of its own: its pins fight vectorbt's and pulumi's
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system-packages run test bench faults soak lint clean
+.PHONY: setup system-packages run test bench faults soak lint lock clean
 
 setup: $(STAMP) system-packages
 
 # What the suite needs from Debian: chromium for the dashboard's browser tests (Playwright's own download does
-# not work offline), and sqlite3 and zstd, the peers the backup bench (and its smoke) times tradeops against.
+# not work offline), sqlite3 and zstd, the peers the backup bench (and its smoke) times tradeops against, and
+# shellcheck, which actionlint runs on every workflow's `run:` scripts (tests/pipelines/test_linters.py).
 system-packages:
-	command -v chromium >/dev/null && command -v sqlite3 >/dev/null && command -v zstd >/dev/null || \
-		($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium sqlite3 zstd)
+	command -v chromium >/dev/null && command -v sqlite3 >/dev/null && command -v zstd >/dev/null \
+		&& command -v shellcheck >/dev/null || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium sqlite3 zstd shellcheck)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +34,11 @@ lint: setup
 	$(BIN)/ruff format --check apps tests pipelines infra
 	$(BIN)/mypy
 	$(BIN)/vulture  # dead code; paths and reasoned exceptions in [tool.vulture] of pyproject.toml
+
+# The hashed locks the image and CI install from (requirements/*.lock, pipelines/lock.py): run after changing a
+# dependency in pyproject.toml; the suite fails until the locks match it. `make lock UPGRADE=1` moves every pin.
+lock: setup
+	$(BIN)/python -m pipelines.lock $(if $(UPGRADE),--upgrade)
 
 $(CHECKOV):
 	$(PYTHON) -m venv .venv-checkov

@@ -48,10 +48,14 @@ class BundleContent(_Frozen):
     risk: dict[str, Any] = Field(description="the trading session's risk limits")
     dataset: DatasetRef
     verdict_id: str = Field(description="the gate verdict the bundle was judged by when it was made")
+    lock_sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$", description="SHA-256 of requirements/image.lock, the releases in the image"
+    )
 
     def canonical(self) -> bytes:
-        """Sorted-key JSON with no whitespace: the bytes that are hashed."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":")).encode()
+        """Sorted-key JSON with no whitespace: the bytes that are hashed (no lock hash: as before it existed)."""
+        content = self.model_dump(mode="json", exclude={"lock_sha256"} if self.lock_sha256 is None else None)
+        return json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
 
     @property
     def id(self) -> str:
