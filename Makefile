@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/ci.lock | sha256sum | cut -c1-12)
 CHECKOV := .venv-checkov/bin/checkov  # a tool environment of its own: its pins fight vectorbt's and pulumi's
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -18,10 +18,12 @@ system-packages:
 		&& command -v shellcheck >/dev/null || \
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium sqlite3 zstd shellcheck)
 
-$(STAMP): pyproject.toml
+# Every release from the hashed CI lock (`make lock`), pip and setuptools included; then tradeops itself, editable,
+# without resolving anything: CI tests exactly the files the lock names.
+$(STAMP): pyproject.toml requirements/ci.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes --requirement requirements/ci.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/tradeops warmup
 	rm -f $(VENV)/.installed-* && touch $@
 

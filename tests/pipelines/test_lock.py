@@ -86,3 +86,15 @@ def test_dc_56_a_bundle_records_the_image_lock_hash_and_one_made_before_keeps_it
     assert before.id == "bundle-" + hashlib.sha256(canonical).hexdigest()[:24]  # the id it had before the field
     recorded = before.model_copy(update={"lock_sha256": digest})
     assert recorded.id != before.id and json.loads(recorded.canonical())["lock_sha256"] == digest
+
+
+@pytest.mark.req("DC-56")
+def test_dc_56_make_setup_installs_ci_only_from_its_lock_with_require_hashes():
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("$(STAMP): pyproject.toml requirements/ci.lock\n", 1)[1].split("\n\n", 1)[0]
+    installs = [line.strip() for line in recipe.splitlines() if "pip install" in line]
+    assert installs == [
+        "$(BIN)/python -m pip install --quiet --no-deps --require-hashes --requirement requirements/ci.lock",
+        "$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .",
+    ]
+    assert "requirements/ci.lock" in makefile.split("STAMP :=", 1)[1].splitlines()[0]  # a new lock reinstalls
