@@ -2,26 +2,29 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/ci.lock | sha256sum | cut -c1-12)
 CHECKOV := .venv-checkov/bin/checkov  # a tool environment of its own: its pins fight vectorbt's and pulumi's
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system-packages run test bench faults soak lint clean
+.PHONY: setup system-packages run test bench faults soak lint lock clean
 
 setup: $(STAMP) system-packages
 
 # What the suite needs from Debian: chromium for the dashboard's browser tests (Playwright's own download does
 # not work offline), sqlite3 and zstd, the peers the backup bench (and its smoke) times tradeops against, and
-# prometheus, whose promtool unit-tests the alert rules and whose server runs them against live services.
+# prometheus, whose promtool unit-tests the alert rules and whose server runs them against live services, and
+# shellcheck, which actionlint runs on every workflow's `run:` scripts (tests/pipelines/test_linters.py).
 system-packages:
 	command -v chromium >/dev/null && command -v sqlite3 >/dev/null && command -v zstd >/dev/null && \
-		command -v promtool >/dev/null && command -v prometheus >/dev/null || \
-		($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium sqlite3 zstd prometheus)
+		command -v promtool >/dev/null && command -v prometheus >/dev/null && command -v shellcheck >/dev/null || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium sqlite3 zstd prometheus shellcheck)
 
-$(STAMP): pyproject.toml
+# Every release from the hashed CI lock (`make lock`), pip and setuptools included; then tradeops itself, editable,
+# without resolving anything: CI tests exactly the files the lock names.
+$(STAMP): pyproject.toml requirements/ci.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes --requirement requirements/ci.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/tradeops warmup
 	rm -f $(VENV)/.installed-* && touch $@
 
@@ -34,6 +37,11 @@ lint: setup
 	$(BIN)/ruff format --check apps tests pipelines infra
 	$(BIN)/mypy
 	$(BIN)/vulture  # dead code; paths and reasoned exceptions in [tool.vulture] of pyproject.toml
+
+# The hashed locks the image and CI install from (requirements/*.lock, pipelines/lock.py): run after changing a
+# dependency in pyproject.toml; the suite fails until the locks match it. `make lock UPGRADE=1` moves every pin.
+lock: setup
+	$(BIN)/python -m pipelines.lock $(if $(UPGRADE),--upgrade)
 
 $(CHECKOV):
 	$(PYTHON) -m venv .venv-checkov

@@ -206,6 +206,7 @@ class BundleInputs(_Model):
     image: str | None = Field(
         None, pattern=r"^\S+@sha256:[0-9a-f]{64}$", description="a promotion's image by digest: deployed, never rebuilt"
     )
+    lock_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the image's lock file")
 
 
 class BrokerConfig(_Model):
@@ -276,6 +277,7 @@ def bundle_content(config: StackConfig, image: str, inputs: BundleInputs) -> Bun
         risk=config.risk.model_dump(mode="json"),
         dataset=DatasetRef.model_validate(inputs.dataset),
         verdict_id=inputs.verdict_id,
+        lock_sha256=inputs.lock_sha256,
     )
 
 

@@ -51,10 +51,17 @@ class BundleContent(_Frozen):
     risk: dict[str, Any] = Field(description="the trading session's risk limits")
     dataset: DatasetRef
     verdict_id: str = Field(description="the gate verdict the bundle was judged by when it was made")
+    lock_sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$", description="SHA-256 of requirements/image.lock, the releases in the image"
+    )
+
+    def document(self) -> dict[str, Any]:
+        """The content as stored (no lock hash when there is none: as before it existed, so old ids still hold)."""
+        return self.model_dump(mode="json", exclude={"lock_sha256"} if self.lock_sha256 is None else None)
 
     def canonical(self) -> bytes:
         """Sorted-key JSON with no whitespace: the bytes that are hashed."""
-        return canonical_bytes(self.model_dump(mode="json"))
+        return canonical_bytes(self.document())
 
     @property
     def id(self) -> str:
@@ -178,7 +185,7 @@ class BundleStore:
         identity = content.id
         key = f"bundles/{identity}/content.json"
         if key not in self.objects.keys(f"bundles/{identity}/"):
-            document = {"content": content.model_dump(mode="json"), "created_at": datetime.now(UTC).isoformat()}
+            document = {"content": content.document(), "created_at": datetime.now(UTC).isoformat()}
             self.objects.put(key, json.dumps(document, indent=2).encode(), "application/json")
         if verification is not None:
             self.record(verification)

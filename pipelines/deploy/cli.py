@@ -113,6 +113,7 @@ def deploy_command(
     """Deploy the checkout to a stack: validate, gate, restore point, cleanup, `pulumi up`, verify, record, Slack."""
     from pipelines.deploy.deployer import Plan, deploy
     from pipelines.infra.evaluate import stack_config
+    from pipelines.lock import ROOT, lock_sha256
     from tradeops.cli.options import parse_assignments
 
     settings_of_stack = stack_config(stack)["tradeops:settings"]
@@ -126,7 +127,8 @@ def deploy_command(
         kubernetes_host=kubernetes_host,
     )
     sha = git("rev-parse", "HEAD")
-    release = deploy(Plan(stack, version or sha[:12], sha, settings_of_stack), tools)
+    plan = Plan(stack, version or sha[:12], sha, settings_of_stack, lock_sha256=lock_sha256(ROOT))
+    release = deploy(plan, tools)
     finish(release, tools)
 
 

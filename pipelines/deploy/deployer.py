@@ -58,6 +58,7 @@ class Plan:
     promoted_from: str | None = None
     approvals: tuple[Approval, ...] = ()
     override: str | None = None
+    lock_sha256: str | None = None  # the checkout's image lock (a new bundle records it)
 
 
 STEPS = ("validate", "gate", "restore-point", "cleanup", "up", "verify")
@@ -120,9 +121,15 @@ def _bundle_inputs(plan: Plan, record: VerdictRecord) -> BundleInputs:
             verdict_id=content.verdict_id,
             dataset=content.dataset.model_dump(mode="json"),
             image=content.image,
+            lock_sha256=content.lock_sha256,
         )
     dataset = dataset_of(record.verdict, plan.settings.get("candidate", {}))
-    return BundleInputs(git_sha=plan.git_sha, verdict_id=record.id, dataset=dataset.model_dump(mode="json"))
+    return BundleInputs(
+        git_sha=plan.git_sha,
+        verdict_id=record.id,
+        dataset=dataset.model_dump(mode="json"),
+        lock_sha256=plan.lock_sha256,
+    )
 
 
 def _record_bundle(

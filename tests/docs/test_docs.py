@@ -15,6 +15,7 @@ TOP_LEVEL = {
     "infra",
     "charts",
     "pipelines",
+    "requirements",  # the hashed locks `make lock` writes (pipelines/lock.py)
     "docs",
     "tests",
     "system_map.yaml",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from pipelines.deploy.deployer import deploy, rollback
 from pipelines.infra.evaluate import evaluate, stack_config
+from pipelines.lock import ROOT, lock_sha256
 
 from tests.fakes.kubernetes_api import job
 from tests.pipelines.deploy.conftest import failed_gate_job, plan
@@ -50,6 +53,14 @@ def test_dw_4_dc_3_dc_6_a_deploy_runs_the_hooks_in_order_then_records_the_releas
     assert message["text"].startswith("staging: release v1 succeeded")
     assert f"{declared} create" in message["text"] and f"passed ({stored.gate_verdict_id})" in message["text"]
     assert "duration: " in message["text"] and backup.id in message["text"]
+
+
+@pytest.mark.req("DC-56")
+def test_dc_56_a_deploy_records_the_checkouts_image_lock_hash_in_its_bundle(desk):
+    digest = lock_sha256(ROOT)
+    release = deploy(replace(plan("v1"), lock_sha256=digest), desk.tools)
+    assert release.result == "succeeded"
+    assert desk.tools.bundles.get(release.bundle_id).content.lock_sha256 == digest
 
 
 @pytest.mark.req("DW-4", "DC-3")
