@@ -80,6 +80,7 @@ def trader_view(engine: Any, session_id: str | None) -> dict[str, Any] | None:
         ]
         names = [s.id for s in sessions]
     status = TraderControl(engine).status(chosen).as_dict()
+    status["shown_state"] = shown_state(status)
     audit = [e.as_dict() for e in AuditLog(engine).entries(limit=200, action_prefix="trader.") if e.target == chosen]
     return {
         "sessions": names,
@@ -88,6 +89,13 @@ def trader_view(engine: Any, session_id: str | None) -> dict[str, Any] | None:
         "orders": order_rows,
         "audit": audit[:RECENT],
     }
+
+
+def shown_state(status: dict[str, Any]) -> str:
+    """What the page calls the session: its kill-switch state, except that a finished session is `finished`
+    while nothing halted it (it runs no more: RUNNING beside "session finished" said two things)."""
+    finished = status.get("status") == "finished" and status.get("state") == "running"
+    return "finished" if finished else str(status.get("state"))
 
 
 def operations_view(settings: AppSettings, objects: Any) -> dict[str, Any]:

@@ -1,0 +1,129 @@
+"""Dashboard pages in chromium for issue 30: errors are pages, and the run's trade table sorts and filters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.apps.dashboard import test_browser as shared
+from tests.fakes.servers import uvicorn_server
+from tradeops.settings import load_settings
+
+browser = shared.browser  # chromium, as the other browser tests launch it
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[str]:
+    """The browser tests' backtester and desk, its replayed trading session marked finished (as a replay ends)."""
+    from sqlalchemy.orm import Session
+
+    from tradeops.service.backtester import create_app
+    from tradeops.store import RunStore
+    from tradeops.store.models import TraderSessionRow
+
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("dashboard"), api_token=shared.TOKEN, workers=2)
+    shared.seed(settings)
+    store = RunStore(settings.resolved_database_url)
+    with Session(store.engine) as db, db.begin():
+        db.get(TraderSessionRow, "paper-goog").status = "finished"
+    store.close()
+    with uvicorn_server(create_app(settings)) as base:
+        yield base
+
+
+def logged_in(browser, served) -> shared.Watched:
+    watched = shared.Watched(browser, served)
+    shared.log_in(watched, served)
+    return watched
+
+
+@pytest.mark.req("DC-70")
+def test_dc_70_an_unknown_run_and_an_empty_compare_render_pages_not_json(served, browser):
+    watched = logged_in(browser, served)
+    page = watched.page
+    answer = page.goto(f"{served}/ui/runs/no-such-run")
+    assert answer.status == 404 and "text/html" in answer.headers["content-type"]
+    assert "no run no-such-run" in page.text_content("#error-message")
+    assert page.locator("header a[href='/ui/']").count() == 1  # the navigation is there: a way back
+    watched.shot("unknown-run.png")
+    answer = page.goto(f"{served}/ui/compare")
+    assert answer.status == 200 and "text/html" in answer.headers["content-type"]
+    assert "pick two or more runs" in page.text_content("#compare-empty")
+    watched.shot("compare-empty.png")
+    answer = page.goto(f"{served}/ui/compare?run=nope&run=other")
+    assert answer.status == 200 and "not found: nope, other" in page.text_content("#compare-missing")
+    answer = page.goto(f"{served}/ui/?kind=bogus")
+    assert answer.status == 422 and "text/html" in answer.headers["content-type"]
+    assert "kind" in page.text_content("#error-message")
+    watched.errors = [e for e in watched.errors if "status of 404" not in e and "status of 422" not in e]
+    assert watched.errors == [] and watched.outside == []
+
+
+@pytest.mark.req("DC-70")
+def test_dc_70_the_run_pages_trade_table_sorts_by_a_column_and_filters_by_text(served, browser):
+    watched = logged_in(browser, served)
+    page = watched.page
+    shared.new_run(page, served, "10", "30")
+    rows = page.locator("#trades tbody tr")
+    total = rows.count()
+    assert total > 10
+    page.click("#trades th[data-key='pnl']")
+    shown = [float(v.replace(",", "")) for v in page.locator("#trades tbody tr td:nth-child(6)").all_text_contents()]
+    assert shown == sorted(shown)
+    page.click("#trades th[data-key='pnl']")  # again: descending
+    shown = [float(v.replace(",", "")) for v in page.locator("#trades tbody tr td:nth-child(6)").all_text_contents()]
+    assert shown == sorted(shown, reverse=True)
+    page.fill("#trades-filter", "2012-")
+    visible = page.locator("#trades tbody tr:visible")
+    assert 0 < visible.count() < total
+    assert all("2012-" in text for text in visible.all_text_contents())
+    assert page.text_content("#trades-count") == f"{visible.count()} of {total}"
+    watched.shot("run-trades-sorted-filtered.png")
+    assert watched.errors == [] and watched.outside == []
+
+
+@pytest.mark.req("DC-70")
+def test_dc_70_the_new_run_form_takes_execution_settings_and_shows_booleans_as_checkboxes(served, browser):
+    watched = logged_in(browser, served)
+    page = watched.page
+    page.goto(f"{served}/ui/new")
+    page.select_option("#strategy", "ml_classifier")
+    anchored = page.locator("[id='ml_classifier.anchored']")
+    assert anchored.get_attribute("type") == "checkbox" and not anchored.is_checked()
+    page.select_option("#strategy", "sma_cross")
+    page.fill("[id='sma_cross.fast']", "10")
+    page.fill("[id='sma_cross.slow']", "30")
+    page.fill("[id='execution.cash']", "25000")
+    page.fill("[id='execution.commission']", "0.001")
+    page.select_option("[id='execution.direction']", "long_short")
+    watched.shot("new-run-execution.png")
+    page.click("#submit-run")
+    page.wait_for_url(f"{served}/ui/runs/*")
+    page.wait_for_selector("#run-status.done")
+    shown = page.text_content("#execution")
+    assert "cash 25,000" in shown and "commission 0.001" in shown and "long_short" in shown, shown
+    page.goto(f"{served}/ui/new")
+    page.fill("[id='execution.commission']", "0.5")
+    page.click("#submit-run")
+    assert "commission" in page.text_content("#form-errors")
+    watched.expect_refusal(422)
+    assert watched.errors == [] and watched.outside == []
+
+
+@pytest.mark.req("DC-70")
+def test_dc_70_a_finished_session_never_shows_running_and_running_is_green(served, browser):
+    watched = logged_in(browser, served)
+    page = watched.page
+    page.goto(f"{served}/ui/trader?session=paper-goog")  # the seeded replay ran to the end of its bars
+    page.wait_for_selector("#trader-chart .main-svg")
+    shown = page.locator("#trader-state")
+    assert "session finished" in page.text_content("main")
+    assert shown.text_content() == "FINISHED" and "RUNNING" not in page.text_content("main")
+    watched.shot("trader-finished.png")
+    colour = page.evaluate(
+        "() => { const b = document.createElement('b'); b.className = 'state-running'; document.body.appendChild(b);"
+        " return getComputedStyle(b).color; }"
+    )
+    assert colour == "rgb(23, 114, 69)"  # the running colour: green, as a done run; amber is for queued work
+    assert watched.errors == [] and watched.outside == []
