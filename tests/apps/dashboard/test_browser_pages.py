@@ -127,3 +127,23 @@ def test_dc_70_a_finished_session_never_shows_running_and_running_is_green(serve
     )
     assert colour == "rgb(23, 114, 69)"  # the running colour: green, as a done run; amber is for queued work
     assert watched.errors == [] and watched.outside == []
+
+
+@pytest.mark.req("DC-70")
+def test_dc_70_a_sweeps_page_draws_the_heatmap_and_lists_every_point(served, browser):
+    watched = logged_in(browser, served)
+    page = watched.page
+    page.goto(f"{served}/ui/new")
+    page.select_option("#kind", "sweep")
+    page.select_option("#strategy", "sma_cross")
+    page.fill("[id='sma_cross.fast']", "5,10,15")
+    page.fill("[id='sma_cross.slow']", "20,40")
+    page.click("#submit-run")
+    page.wait_for_url(f"{served}/ui/runs/*")
+    page.wait_for_selector("#run-status.done")
+    page.wait_for_selector("#chart-heatmap .main-svg")
+    assert page.locator("#points tbody tr").count() == 6  # every point, not only the best five
+    sharpe = [float(v) for v in page.locator("#points tbody tr td:nth-child(3)").all_text_contents()]
+    assert sharpe == sorted(sharpe, reverse=True)
+    watched.shot("sweep-every-point.png")
+    assert watched.errors == [] and watched.outside == []

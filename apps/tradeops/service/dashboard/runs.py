@@ -52,6 +52,27 @@ def run_figures(run: Run) -> dict[str, Any]:
     return {"equity": charts.equity_figure(curve, None), "underwater": charts.underwater_figure(curve)}
 
 
+def sweep_points(run: Run, objects: Any) -> tuple[dict[str, Any], list[str], list[list[Any]]]:
+    """A stored sweep's heatmap (over its first two varied parameters) and every point, best first."""
+    import io
+
+    import pandas as pd
+
+    from tradeops.reports.charts import heatmap_figure
+
+    try:
+        table = pd.read_csv(io.BytesIO(objects.get(f"runs/{run.id}/table.csv")))
+    except KeyError:
+        return {}, [], []
+    varied = list((run.request or {}).get("grid") or {})
+    metric = (run.result or {}).get("sort_by", "sharpe")
+    ranked = table.sort_values(metric, ascending=metric.startswith("max_drawdown"), na_position="last")
+    columns = [*varied, *(m for m in (metric, *SHOWN_METRICS) if m not in varied)]
+    columns = list(dict.fromkeys(c for c in columns if c in table.columns))
+    figures = {"heatmap": heatmap_figure(table, varied[0], varied[1], metric)} if len(varied) >= 2 else {}
+    return figures, columns, ranked[columns].to_numpy().tolist()
+
+
 def build_router(settings: AppSettings, sessions: Sessions) -> APIRouter:
     router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -80,7 +101,12 @@ def build_router(settings: AppSettings, sessions: Sessions) -> APIRouter:
         if run is None:
             raise HTTPException(404, f"no run {run_id}")
         report = f"/v1/{API_PATHS[run.kind]}/{run.id}/report"
-        return render("run.html.j2", login, run=run, charts=charts(run_figures(run)), report_url=report)
+        figures, columns, points = run_figures(run), list[str](), list[list[Any]]()
+        if run.kind == "sweep" and run.status == "done":
+            figures, columns, points = sweep_points(run, request.app.state.objects)
+        return render(
+            "run.html.j2", login, run=run, charts=charts(figures), report_url=report, columns=columns, points=points
+        )
 
     @router.get("/runs/{run_id}/status.json")
     def run_status(request: Request, run_id: str) -> JSONResponse:
