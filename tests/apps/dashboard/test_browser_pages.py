@@ -38,6 +38,13 @@ def logged_in(browser, served) -> shared.Watched:
     return watched
 
 
+def submit_and_wait(page, served) -> None:
+    """Send the new-run form and wait on the run's page until the run is done."""
+    page.click("#submit-run")
+    page.wait_for_url(f"{served}/ui/runs/*")
+    page.wait_for_selector("#run-status.done")
+
+
 @pytest.mark.req("DC-70")
 def test_dc_70_an_unknown_run_and_an_empty_compare_render_pages_not_json(served, browser):
     watched = logged_in(browser, served)
@@ -98,9 +105,7 @@ def test_dc_70_the_new_run_form_takes_execution_settings_and_shows_booleans_as_c
     page.fill("[id='execution.commission']", "0.001")
     page.select_option("[id='execution.direction']", "long_short")
     watched.shot("new-run-execution.png")
-    page.click("#submit-run")
-    page.wait_for_url(f"{served}/ui/runs/*")
-    page.wait_for_selector("#run-status.done")
+    submit_and_wait(page, served)
     shown = page.text_content("#execution")
     assert "cash 25,000" in shown and "commission 0.001" in shown and "long_short" in shown, shown
     page.goto(f"{served}/ui/new")
@@ -138,9 +143,7 @@ def test_dc_70_a_sweeps_page_draws_the_heatmap_and_lists_every_point(served, bro
     page.select_option("#strategy", "sma_cross")
     page.fill("[id='sma_cross.fast']", "5,10,15")
     page.fill("[id='sma_cross.slow']", "20,40")
-    page.click("#submit-run")
-    page.wait_for_url(f"{served}/ui/runs/*")
-    page.wait_for_selector("#run-status.done")
+    submit_and_wait(page, served)
     page.wait_for_selector("#chart-heatmap .main-svg")
     assert page.locator("#points tbody tr").count() == 6  # every point, not only the best five
     sharpe = [float(v) for v in page.locator("#points tbody tr td:nth-child(3)").all_text_contents()]
