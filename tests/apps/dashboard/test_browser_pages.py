@@ -27,6 +27,7 @@ def served(tmp_path_factory) -> Iterator[str]:
     store = RunStore(settings.resolved_database_url)
     with Session(store.engine) as db, db.begin():
         db.get(TraderSessionRow, "paper-goog").status = "finished"
+    open_session(store.engine)
     store.close()
     with uvicorn_server(create_app(settings)) as base:
         yield base
@@ -36,6 +37,22 @@ def logged_in(browser, served) -> shared.Watched:
     watched = shared.Watched(browser, served)
     shared.log_in(watched, served)
     return watched
+
+
+def open_session(engine) -> None:
+    """A paper session replayed over GOOG's first 330 bars: long since bar 299, still open at its last bar."""
+    from tradeops.data import load_bars
+    from tradeops.engine import ExecutionSettings
+    from tradeops.strategies import get_strategy
+    from tradeops.strategies.base import validate_params
+    from tradeops.trader.feed import ReplayFeed
+    from tradeops.trader.loop import SessionConfig, Trader
+    from tradeops.trader.risk import RiskLimits
+
+    strategy = get_strategy("sma_cross")
+    point = validate_params(strategy, {"fast": 10, "slow": 30})
+    config = SessionConfig("paper-open", strategy, point, "sample:GOOG", ExecutionSettings(), RiskLimits())
+    Trader(engine, config).run(ReplayFeed(load_bars("sample:GOOG").head(330)))
 
 
 def submit_and_wait(page, served) -> None:
@@ -149,4 +166,32 @@ def test_dc_70_a_sweeps_page_draws_the_heatmap_and_lists_every_point(served, bro
     sharpe = [float(v) for v in page.locator("#points tbody tr td:nth-child(3)").all_text_contents()]
     assert sharpe == sorted(sharpe, reverse=True)
     watched.shot("sweep-every-point.png")
+    assert watched.errors == [] and watched.outside == []
+
+
+@pytest.mark.req("DC-70")
+def test_dc_70_orders_show_their_times_and_positions_their_entry_and_unrealised_pnl(served, browser, goog):
+    from tradeops.engine import ExecutionSettings, run_backtest
+    from tradeops.strategies import get_strategy
+    from tradeops.strategies.base import validate_params
+
+    strategy = get_strategy("sma_cross")
+    backtest = run_backtest(strategy, validate_params(strategy, {"fast": 10, "slow": 30}), goog.head(330),
+                            ExecutionSettings())  # fmt: skip
+    held = backtest.open_trades.iloc[0]  # the same position the replayed session holds
+    watched = logged_in(browser, served)
+    page = watched.page
+    page.goto(f"{served}/ui/trader?session=paper-open")
+    page.wait_for_selector("#trader-chart .main-svg")
+    header = page.locator("#positions th").all_text_contents()
+    assert header == ["symbol", "position", "entry", "entry price", "unrealised pnl"]
+    row = page.locator("#positions tbody tr").first.locator("td").all_text_contents()
+    assert row[0] == "GOOG" and row[2].startswith(str(held["entry_time"].date()))
+    assert float(row[3].replace(",", "")) == pytest.approx(held["entry_price"], rel=1e-3)
+    assert float(row[4].replace(",", "")) == pytest.approx(held["pnl"], rel=1e-3)
+    orders = page.locator("#orders th").all_text_contents()
+    assert orders[:2] == ["decided", "filled"]
+    first = page.locator("#orders tbody tr").first.locator("td").all_text_contents()
+    assert first[0][:4] == "2005" and first[1][:4] == "2005"  # times, not bar numbers
+    watched.shot("trader-open-position.png")
     assert watched.errors == [] and watched.outside == []
