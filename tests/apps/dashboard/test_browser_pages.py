@@ -195,3 +195,19 @@ def test_dc_70_orders_show_their_times_and_positions_their_entry_and_unrealised_
     assert first[0][:4] == "2005" and first[1][:4] == "2005"  # times, not bar numbers
     watched.shot("trader-open-position.png")
     assert watched.errors == [] and watched.outside == []
+
+
+@pytest.mark.req("DC-70")
+def test_dc_70_the_new_run_form_takes_a_date_range(served, browser):
+    watched = logged_in(browser, served)
+    page = watched.page
+    page.goto(f"{served}/ui/new")
+    page.select_option("#strategy", "sma_cross")
+    page.fill("[id='window.start']", "2010-01-01")
+    page.fill("[id='window.end']", "2011-12-31")
+    submit_and_wait(page, served)
+    entries = page.locator("#trades tbody tr td:nth-child(2)").all_text_contents()
+    assert entries and all("2010-01-01" <= e[:10] <= "2011-12-31" for e in entries), entries
+    assert "2010-01-04" in page.text_content("#window") and "2011-12-30" in page.text_content("#window")
+    watched.shot("new-run-date-range.png")
+    assert watched.errors == [] and watched.outside == []

@@ -205,6 +205,9 @@ def _parse_form(form: dict[str, str], market_dir: Path) -> tuple[Any, dict[str, 
         if not data or Path(data).is_absolute() or not target.is_relative_to(market_dir.resolve()):
             errors["data"] = "data must be sample:NAME or a file inside the market data folder"
     execution = _execution_of(form, errors)
+    window = {
+        name: form[f"window.{name}"].strip() for name in ("start", "end") if form.get(f"window.{name}", "").strip()
+    }
     prefix = f"{strategy}."
     params: dict[str, Any] = {}
     grid: dict[str, list[Any]] = {}
@@ -227,8 +230,12 @@ def _parse_form(form: dict[str, str], market_dir: Path) -> tuple[Any, dict[str, 
         return None, errors
     try:
         if kind == "sweep":
-            return SweepRequest(strategy=strategy, params=params, grid=grid, data=data, execution=execution), {}
-        return BacktestRequest(strategy=strategy, params=params, data=data, execution=execution), {}
+            return SweepRequest(
+                strategy=strategy, params=params, grid=grid, data=data, execution=execution, window=window or None
+            ), {}
+        return BacktestRequest(
+            strategy=strategy, params=params, data=data, execution=execution, window=window or None
+        ), {}
     except ValidationError as error:
         return None, {_field(e): _message(e) for e in error.errors()}
 
@@ -248,7 +255,7 @@ def _execution_of(form: dict[str, str], errors: dict[str, str]) -> dict[str, Any
 
 def _field(error: Any) -> str:
     location = [str(part) for part in error["loc"]]
-    if location[:1] == ["execution"]:
+    if location[:1] in (["execution"], ["window"]):
         return ".".join(location[:2])
     return location[-1] if location else "params"
 
@@ -256,7 +263,7 @@ def _field(error: Any) -> str:
 def _message(error: Any) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     field = _field(error)
-    return f"{field}: {message}" if field.startswith("execution") else message
+    return f"{field}: {message}" if field.startswith(("execution", "window")) else message
 
 
 def _value(text: str) -> bool | int | float:
