@@ -41,7 +41,7 @@ from tradeops.engine.backtest import grid_summary
 from tradeops.engine.limits import check_grid_points
 from tradeops.engine.metrics import METRIC_NAMES
 from tradeops.engine.result import result_json, result_to_dict
-from tradeops.engine.walkforward import fold_windows, walk_forward, walk_forward_to_dict
+from tradeops.engine.walkforward import TRADES_NOTE, fold_windows, walk_forward, walk_forward_to_dict
 from tradeops.errors import ConfigError
 from tradeops.reports import write_report
 from tradeops.settings import load_settings
@@ -300,7 +300,10 @@ def walkforward(
         emit_json(payload)
         return
     names = list(varied)
-    view = Table(title=f"{strategy} walk-forward on {data}: {folds} folds, {len(points)} points, by {sort_by}")
+    view = Table(
+        title=f"{strategy} walk-forward on {data}: {folds} folds, {len(points)} points, by {sort_by}",
+        caption=TRADES_NOTE,
+    )
     for column in ["fold", "test from", *names, f"train {sort_by}", "oos sharpe", "oos return %", "oos trades"]:
         view.add_column(column, justify="right")
     for fold in payload["folds"]:
@@ -312,7 +315,7 @@ def walkforward(
             _number(fold["train_metrics"][sort_by]),
             _number(oos["sharpe"]),
             _number(oos["total_return_pct"]),
-            _number(oos["trades"]),
+            str(fold["oos_trades"]),
         )
     console = Console(emoji=False)
     console.print(view)

@@ -79,6 +79,7 @@ def _simulate(
     raw, n_recorded = simulate(  # type: ignore[call-arg]  # numba's Dispatcher hides the signature
         bars.open,
         bars.close,
+        metrics.elapsed_days(bars.index),
         *_kernel_inputs(source),
         float(settings.cash),
         float(settings.commission),

@@ -33,6 +33,7 @@ RAW_FIELDS = (
     "pnl_sq",
     "n_returns",
     "skipped_entries",
+    "max_drawdown_days",
 )
 (
     FINAL_EQUITY,
@@ -49,6 +50,7 @@ RAW_FIELDS = (
     PNL_SQ,
     N_RETURNS,
     SKIPPED_ENTRIES,
+    MAX_DRAWDOWN_DAYS,
 ) = range(len(RAW_FIELDS))
 TRADE_FIELDS = ("symbol", "entry_bar", "entry_price", "exit_bar", "exit_price", "size", "pnl", "fees")
 LONG_ONLY, LONG_SHORT, SHORT_ONLY = 0, 1, 2
@@ -184,9 +186,10 @@ def add_trade(totals, pnl):
 
 
 @njit(cache=True)
-def add_bar(totals, t, equity, previous, peak, peak_bar, exposed):
-    """The bar totals after bar `t`'s equity, and the new (peak, peak_bar)."""
-    max_drawdown, max_drawdown_bars, mean, m2, downside_sq, exposure_bars, n_returns = totals
+def add_bar(totals, t, equity, previous, peak, peak_bar, exposed, days):
+    """The bar totals after bar `t`'s equity, and the new (peak, peak_bar); `days[t]` is bar t's time in days
+    from the first bar, so a drawdown's calendar span is days[t] - days[peak_bar], gaps and weekends included."""
+    max_drawdown, max_drawdown_bars, mean, m2, downside_sq, exposure_bars, n_returns, max_drawdown_days = totals
     if exposed:
         exposure_bars += 1
     if t > 0:  # Welford's online mean and variance of per-bar returns
@@ -198,18 +201,22 @@ def add_bar(totals, t, equity, previous, peak, peak_bar, exposed):
         if ret < 0:
             downside_sq += ret * ret
         n_returns = count
+    span = days[t] - days[peak_bar]
     if equity >= peak:
         if t - peak_bar > 1:  # a drawdown just ended: its duration counts the recovery bar
             max_drawdown_bars = max(max_drawdown_bars, t - peak_bar)
+            max_drawdown_days = max(max_drawdown_days, span)
         peak, peak_bar = equity, t
     else:
         max_drawdown = max(max_drawdown, 1.0 - equity / peak)
         max_drawdown_bars = max(max_drawdown_bars, t - peak_bar)
-    return (max_drawdown, max_drawdown_bars, mean, m2, downside_sq, exposure_bars, n_returns), peak, peak_bar
+        max_drawdown_days = max(max_drawdown_days, span)
+    totals = (max_drawdown, max_drawdown_bars, mean, m2, downside_sq, exposure_bars, n_returns, max_drawdown_days)
+    return totals, peak, peak_bar
 
 
 NO_TRADES = (0.0, 0.0, 0.0, 0.0, 0.0)  # add_trade's totals before the first trade
-NO_BARS = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)  # add_bar's totals before the first bar
+NO_BARS = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)  # add_bar's totals before the first bar
 
 
 @njit(cache=True)
@@ -224,6 +231,7 @@ def store_totals(row, trade_totals, bar_totals, skipped, final_equity):
         row[DOWNSIDE_SQ],
         row[EXPOSURE_BARS],
         row[N_RETURNS],
+        row[MAX_DRAWDOWN_DAYS],
     ) = bar_totals
     row[SKIPPED_ENTRIES] = skipped
     row[FINAL_EQUITY] = final_equity
@@ -233,6 +241,7 @@ def store_totals(row, trade_totals, bar_totals, skipped, final_equity):
 def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
     open_,
     close,
+    days,
     entries,
     exits,
     short_entries,
@@ -349,7 +358,7 @@ def simulate(  # noqa: C901 - one hot loop; numba compiles it as a unit
                     exposed = True
             if record:
                 equity_out[t, p] = equity
-            bar_totals, peak, peak_bar = add_bar(bar_totals, t, equity, previous, peak, peak_bar, exposed)
+            bar_totals, peak, peak_bar = add_bar(bar_totals, t, equity, previous, peak, peak_bar, exposed, days)
             previous = equity
         store_totals(raw[p], trade_totals, bar_totals, skipped, previous)
         if record:

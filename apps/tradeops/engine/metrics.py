@@ -9,7 +9,7 @@ per calendar year, Y = calendar years covered by the data):
 - sortino: mean(r) / sqrt(mean(min(r, 0)^2)) x sqrt(A)
 - max_drawdown_pct: largest fall from a running equity peak, in percent (a positive number)
 - max_drawdown_duration_bars / _days: longest time from a peak to the bar equity regains it
-  (or to the end); days are calendar days (bars / A x 365.25)
+  (or to the end); days are the calendar span between those two bars' times (weekends and gaps included)
 - calmar: cagr_pct / max_drawdown_pct
 - profit_factor: gross profit / gross loss of closed trades (inf when no trade lost)
 - expectancy: mean profit per closed trade, in cash, after costs
@@ -27,6 +27,7 @@ Undefined values (no trades, no variance) are NaN, written as null in JSON.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from tradeops.engine import kernel, sizing
 
@@ -114,7 +115,7 @@ def from_raw(
         "calmar": _divide(cagr, drawdown_pct),
         "max_drawdown_pct": drawdown_pct,
         "max_drawdown_duration_bars": col["max_drawdown_bars"],
-        "max_drawdown_duration_days": col["max_drawdown_bars"] / bars_per_year * 365.25,
+        "max_drawdown_duration_days": col["max_drawdown_days"],
         "profit_factor": np.where(trades > 0, _divide(col["gross_profit"], col["gross_loss"]), np.nan),
         "expectancy": _divide(net, trades),
         "win_rate_pct": _divide(col["winning_trades"], trades) * 100,
@@ -129,15 +130,23 @@ def from_raw(
     return metrics
 
 
-def raw_from_history(initial_cash: float, equity: np.ndarray, exposed: np.ndarray, pnls: np.ndarray) -> np.ndarray:
+def elapsed_days(index: pd.DatetimeIndex) -> np.ndarray:
+    """Each bar's time in (fractional) calendar days from the first bar, as the kernel's drawdown spans use."""
+    seconds = (index - index[0]).total_seconds()
+    return np.ascontiguousarray(np.asarray(seconds, dtype=np.float64) / 86400)
+
+
+def raw_from_history(
+    initial_cash: float, equity: np.ndarray, exposed: np.ndarray, pnls: np.ndarray, days: np.ndarray
+) -> np.ndarray:
     """The kernel's accumulators (shape (1, fields)) rebuilt from a recorded equity curve, the bars with a
-    position, and the closed trades' PnL in closing order, through the kernel's own accumulating functions:
-    how the trader's ledger gets exactly the backtest's metrics."""
+    position, the closed trades' PnL in closing order and each bar's `elapsed_days`, through the kernel's own
+    accumulating functions: how the trader's ledger gets exactly the backtest's metrics."""
     raw = np.zeros((1, len(kernel.RAW_FIELDS)))
     bar_totals, peak, peak_bar, previous = kernel.NO_BARS, initial_cash, 0, initial_cash
     for t, value in enumerate(equity):
         bar_totals, peak, peak_bar = kernel.add_bar(
-            bar_totals, t, float(value), previous, peak, peak_bar, bool(exposed[t])
+            bar_totals, t, float(value), previous, peak, peak_bar, bool(exposed[t]), days
         )
         previous = float(value)
     trade_totals = kernel.NO_TRADES

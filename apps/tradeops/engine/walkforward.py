@@ -6,8 +6,9 @@ best on the T bars before it (from bar 0 with `anchored`). Signals are computed 
 earlier bar as history, so indicators are warm at a window's first bar; they stay causal, so no
 window sees a later bar. Each test starts flat with the equity the previous one ended with, marked
 at its last close: a position still open at a fold's end is valued there without an exit fee or
-slippage (so with costs the stitched result is slightly optimistic, by one exit per fold); the
-stitched curve gives the aggregate out-of-sample metrics.
+slippage (so with costs the stitched result is slightly optimistic, by one exit per fold) and counts
+as one of that fold's trades, so the folds' trades add up to the stitched total; the stitched curve
+gives the aggregate out-of-sample metrics.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ from tradeops.errors import ConfigError, DataError
 from tradeops.strategies.base import ParamTable, Signals, Strategy, StrategyParams
 
 MIN_WINDOW = 3  # the engine's shortest backtest
+TRADES_NOTE = (
+    "oos trades counts a fold's closed trades and the positions still open at its window's end: each is valued at"
+    " that fold's last close (no exit fee) and the next fold starts flat, so it ends there too; the folds add up to"
+    " the stitched total"
+)
 
 
 def with_history(strategy: Strategy, history: Bars, start: int) -> Strategy:
@@ -54,6 +60,16 @@ class Fold:
     params: StrategyParams
     train_metrics: dict[str, float]
     result: BacktestResult
+
+    @property
+    def held_to_end(self) -> int:
+        """Positions still open at the test window's last bar: valued at its close, counted as this fold's trades."""
+        return len(self.result.open_trades)
+
+    @property
+    def trades(self) -> int:
+        """This fold's share of the stitched total: its closed trades and the positions held to its end."""
+        return int(self.result.metrics["trades"]) + self.held_to_end
 
 
 @dataclass(frozen=True)
@@ -265,6 +281,8 @@ def walk_forward_to_dict(result: WalkForwardResult) -> dict[str, Any]:
                 "train_metrics": {k: json_number(v) for k, v in fold.train_metrics.items()},
                 "oos_metrics": {k: json_number(v) for k, v in fold.result.metrics.items()},
                 "final_equity": json_number(float(fold.result.equity.iloc[-1])),
+                "oos_trades": fold.trades,
+                "held_to_fold_end": fold.held_to_end,
             }
             for fold in result.folds
         ],

@@ -27,7 +27,8 @@ LAYOUT: dict[str, Any] = {
 def decimate(series: pd.Series, max_points: int = MAX_POINTS) -> pd.Series:
     """At most ~`max_points` points: in each bucket the first, the lowest and the highest, in time order.
 
-    The minimum and maximum of every bucket survive, so the chart's extremes equal the data's."""
+    The minimum and maximum of every bucket survive, so the chart's extremes equal the data's; so do the edges
+    of every run of NaN, so a line broken by a gap stays broken."""
     values = series.to_numpy(dtype="float64")
     n = len(values)
     if n <= max_points:
@@ -42,13 +43,27 @@ def decimate(series: pd.Series, max_points: int = MAX_POINTS) -> pd.Series:
     lowest = starts + np.where(finite, rows, np.inf).argmin(axis=1)
     highest = starts + np.where(finite, rows, -np.inf).argmax(axis=1)
     has_values = finite.any(axis=1)
-    keep = np.concatenate([[0, n - 1], starts, lowest[has_values], highest[has_values]])
+    missing = np.isnan(values)
+    edges = np.flatnonzero(missing[1:] != missing[:-1])  # the last bar before a change and the first after it
+    keep = np.concatenate([[0, n - 1], starts, lowest[has_values], highest[has_values], edges, edges + 1])
     return series.iloc[np.unique(keep)]
+
+
+def times(values: Any) -> list[str]:
+    """Times as plotly reads them, as short as they stay exact: dates alone when every time is a midnight
+    (a daily chart's x values are half as long), else to the second, else in full."""
+    index = pd.DatetimeIndex(values)
+    if index.tz is not None:
+        index = index.tz_convert("UTC").tz_localize(None)
+    if (index.notna() & (index != index.normalize())).any():
+        exact = (index.notna() & (index != index.floor("s"))).any()
+        return [t.isoformat() for t in index] if exact else list(index.strftime("%Y-%m-%d %H:%M:%S"))
+    return list(index.strftime("%Y-%m-%d"))
 
 
 def _line(series: pd.Series, name: str, colour: str, **extra: Any) -> dict[str, Any]:
     shown = decimate(series)
-    trace = {"type": "scatter", "x": shown.index, "y": shown.to_numpy(), "name": name, "mode": "lines"}
+    trace = {"type": "scatter", "x": times(shown.index), "y": shown.to_numpy(), "name": name, "mode": "lines"}
     return trace | {"line": {"color": colour, "width": 1.4} | extra.pop("line", {})} | extra
 
 
@@ -59,10 +74,24 @@ def _template() -> dict[str, Any]:
     return dict(templates["plotly_white"].to_plotly_json())  # plotly.js knows no template names: send it
 
 
+LINKED = {"link": "time"}  # layout.meta of the charts over time whose zoom follows each other (charts.html.j2)
+
+
+def figure_of(title: str, traces: list[Any], **layout: Any) -> Figure:
+    """A figure over time: its zoom is linked with the report's other charts over time."""
+    spec = LAYOUT | {"title": {"text": title}, "template": _template(), "shapes": [], "annotations": []}
+    return {"data": traces, "layout": spec | {"meta": LINKED} | layout}
+
+
 def _figure(title: str, yaxis: str, traces: list[Any], *, xaxis: str | None = None, **layout: Any) -> Figure:
     axes = {"yaxis": {"title": {"text": yaxis}}, "xaxis": {"title": {"text": xaxis}} if xaxis else {}}
     spec = LAYOUT | {"title": {"text": title}, "template": _template(), "shapes": [], "annotations": []} | axes
     return {"data": traces, "layout": spec | layout}
+
+
+def figure_plain(title: str, traces: list[Any], xaxis: str, yaxis: str) -> Figure:
+    """A figure not over time (its own zoom), both axes titled."""
+    return _figure(title, yaxis, traces, xaxis=xaxis, hovermode="closest")
 
 
 def _scale(name: str) -> list[list[Any]]:
@@ -89,18 +118,45 @@ def buy_and_hold_curve(
     return pd.Series(held_curve(close, cash=cash, lot=lot, minimum=minimum) * cash, index=index)
 
 
+SCALE_BUTTONS = {
+    "type": "buttons",
+    "direction": "right",
+    "x": 0.12,
+    "xanchor": "left",
+    "y": 1.14,
+    "showactive": True,
+    "buttons": [
+        {"label": "linear", "method": "relayout", "args": [{"yaxis.type": "linear"}]},
+        {"label": "log", "method": "relayout", "args": [{"yaxis.type": "log"}]},
+    ],
+}
+
+
+def _shade(x0: Any, x1: Any, colour: str) -> dict[str, Any]:
+    return {"type": "rect", "xref": "x", "yref": "paper", "x0": x0, "x1": x1, "y0": 0, "y1": 1,
+            "fillcolor": colour, "opacity": 0.5, "line": {"width": 0}, "layer": "below"}  # fmt: skip
+
+
 def equity_figure(
-    equity: pd.Series, benchmark: pd.Series | None, split: pd.Timestamp | None = None, title: str = "Equity"
+    equity: pd.Series,
+    benchmark: pd.Series | None,
+    split: pd.Timestamp | None = None,
+    title: str = "Equity",
+    drawdowns: list[dict[str, Any]] | None = None,
 ) -> Figure:
-    """Equity with the buy-and-hold overlay; a gate's in-/out-of-sample split as a shaded region."""
+    """Equity with the buy-and-hold overlay and a linear/log switch; a gate's out-of-sample split and the
+    worst drawdown periods (peak to recovery) shaded."""
     traces = [_line(equity, "strategy", COLOURS[0])]
     if benchmark is not None:
         traces.append(_line(benchmark, "buy and hold", "#8c959f", line={"dash": "dot"}))
-    figure = _figure(title, "equity", traces)
+    figure = figure_of(title, traces, yaxis={"title": {"text": "equity"}, "type": "linear"})
+    figure["layout"]["updatemenus"] = [SCALE_BUTTONS]
+    layout = figure["layout"]
+    for period in drawdowns or []:
+        end = period["recovered"] if period["recovered"] is not None else equity.index[-1]
+        layout["shapes"].append(_shade(period["peak"], end, "#ffd8d3") | {"name": "drawdown"})
     if split is not None:
-        shaded = {"type": "rect", "xref": "x", "yref": "paper", "x0": split, "x1": equity.index[-1], "y0": 0, "y1": 1}
-        layout = figure["layout"]
-        layout["shapes"] += [shaded | {"fillcolor": "#fff4d6", "opacity": 0.5, "line": {"width": 0}, "layer": "below"}]
+        layout["shapes"] += [_shade(split, equity.index[-1], "#fff4d6") | {"name": "out of sample"}]
         layout["shapes"] += [_vline(split, "#bf8700", "dash")]
         layout["annotations"] += [_note(split, 1.02, "out of sample")]
     return figure
@@ -118,30 +174,7 @@ def folds_figure(equity: pd.Series, starts: list[pd.Timestamp], labels: list[str
 def underwater_figure(equity: pd.Series) -> Figure:
     under = statistics.drawdown_pct(equity)
     trace = _line(under, "drawdown %", COLOURS[1], fill="tozeroy")
-    return _figure("Underwater (drawdown from the running peak)", "percent", [trace])
-
-
-def _markers(x: Any, y: Any, name: str, symbol: str, colour: str, **extra: Any) -> dict[str, Any]:
-    marker = {"symbol": symbol, "size": 9, "color": colour}
-    return {"type": "scatter", "x": x, "y": y, "mode": "markers", "name": name, "marker": marker} | extra
-
-
-def price_figure(close: pd.Series, trades: pd.DataFrame, symbol: str) -> Figure:
-    """One symbol's close with every entry (triangle up) and exit (triangle down) of its trades."""
-    mine = trades[trades["symbol"] == symbol]
-    traces: list[Any] = [_line(close, "close", "#57606a")]
-    entries = _markers(mine["entry_time"], mine["entry_price"], "entry", "triangle-up", COLOURS[2])
-    closed = mine.dropna(subset=["exit_time"])
-    exits = _markers(
-        closed["exit_time"],
-        closed["exit_price"],
-        "exit",
-        "triangle-down",
-        COLOURS[1],
-        customdata=closed["return_pct"].to_numpy(),
-        hovertemplate="exit %{y:.4g}<br>return %{customdata:.2f}%",
-    )
-    return _figure(f"{symbol}: price and trades", "price", [*traces, entries, exits])
+    return figure_of("Underwater (drawdown from the running peak)", [trace], yaxis={"title": {"text": "percent"}})
 
 
 def monthly_figure(table: pd.DataFrame) -> Figure:
@@ -161,9 +194,25 @@ def monthly_figure(table: pd.DataFrame) -> Figure:
     return _figure("Monthly returns (%)", "year", [heat], height=max(240, 28 * len(table) + 120), hovermode="closest")
 
 
-def rolling_sharpe_figure(series: pd.Series, window: int) -> Figure:
-    trace = _line(series.dropna(), f"{window}-bar Sharpe", COLOURS[3])
-    return _figure(f"Rolling Sharpe ({window} bars)", "Sharpe", [trace])
+def rolling_sharpe_figure(series: pd.Series, window: str) -> Figure:
+    """Sharpe over a trailing time window; a NaN breaks the line (before the first full window, across gaps)."""
+    trace = _line(series, f"{window} Sharpe", COLOURS[3], connectgaps=False)
+    return figure_of(f"Rolling Sharpe ({window})", [trace], yaxis={"title": {"text": "Sharpe"}})
+
+
+def yearly_figure(returns: pd.Series) -> Figure:
+    """Percent return of each calendar year, as bars."""
+    values = returns.to_numpy()
+    bars = {
+        "type": "bar",
+        "x": [str(year) for year in returns.index],
+        "y": values,
+        "name": "year",
+        "marker": {"color": np.where(values >= 0, COLOURS[2], COLOURS[1])},
+        "text": [f"{v:.1f}%" for v in values],
+        "hovertemplate": "%{x}: %{y:.2f}%<extra></extra>",
+    }
+    return _figure("Yearly returns (%)", "percent", [bars], hovermode="closest")
 
 
 def distribution_figure(returns: np.ndarray) -> Figure:

@@ -10,7 +10,7 @@ DEFINITIONS = {
     "calmar": "cagr_pct / max_drawdown_pct",
     "max_drawdown_pct": "largest fall from a running equity peak, percent",
     "max_drawdown_duration_bars": "longest stretch from a peak until equity regains it, bars",
-    "max_drawdown_duration_days": "the same in calendar days",
+    "max_drawdown_duration_days": "the same stretch in calendar days, peak bar's time to recovery bar's",
     "profit_factor": "gross profit / gross loss of closed trades",
     "expectancy": "mean profit per closed trade, cash, after costs",
     "win_rate_pct": "winning closed trades / closed trades x 100",

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import numpy as np
 import pandas as pd
 
 from tradeops import __version__
@@ -42,33 +43,73 @@ def _oos_fraction(verdict: Verdict | None) -> float | None:
     return safety.get("oos_train_fraction") if safety.get("min_oos_sharpe_ratio") is not None else None
 
 
-def _rows(frame: pd.DataFrame) -> list[dict[Any, Any]]:
+def _rows(frame: pd.DataFrame, decimals: dict[str, int]) -> list[dict[Any, Any]]:
+    """Trades as table rows; prices written at their instrument's precision."""
+
+    def price(column: str) -> pd.Series:
+        return pd.Series(
+            [
+                "" if pd.isna(p) else f"{p:,.{decimals[s]}f}"
+                for s, p in zip(frame["symbol"], frame[column], strict=True)
+            ],
+            index=frame.index,
+            dtype=object,
+        )
+
     return frame.assign(
         entry_time=frame["entry_time"].map(lambda t: pd.Timestamp(t).isoformat()),
         exit_time=frame["exit_time"].map(lambda t: "" if pd.isna(t) else pd.Timestamp(t).isoformat()),
+        entry_price_text=price("entry_price"),
+        exit_price_text=price("exit_price"),
     ).to_dict("records")
 
 
-def backtest_figures(result: BacktestResult, split: pd.Timestamp | None) -> dict[str, Any]:
+def price_precision(result: BacktestResult) -> dict[str, int]:
+    """Decimals of each symbol's prices, as its data writes them."""
+    from tradeops.reports.price import price_decimals
+
+    bars = result.bars
+    return {
+        symbol: price_decimals(np.concatenate([bars.open[:, c], bars.high[:, c], bars.low[:, c], bars.close[:, c]]))
+        for c, symbol in enumerate(bars.symbols)
+    }
+
+
+def backtest_figures(
+    result: BacktestResult, split: pd.Timestamp | None, decimals: dict[str, int] | None = None
+) -> dict[str, Any]:
     """Every chart of a backtest report, by name."""
-    from tradeops.reports import charts, statistics
+    from tradeops.reports import charts, price, statistics, trades
+    from tradeops.strategies import STRATEGIES
+    from tradeops.strategies.base import validate_params
+    from tradeops.strategies.display import declared_indicators
 
     bars, equity = result.bars, result.equity
-    per_year = bars.bars_per_year()
-    window = max(5, min(126, len(equity) // 4))
+    decimals = decimals or price_precision(result)
     settings = result.settings
     benchmark = charts.buy_and_hold_curve(
         bars.close, bars.index, settings.cash, sizing.lot_code(settings.lot_size), sizing.lot_code(settings.min_size)
     )
+    worst = statistics.worst_drawdowns(equity)
     figures: dict[str, Any] = {
-        "equity": charts.equity_figure(equity, benchmark, split),
+        "equity": charts.equity_figure(equity, benchmark, split, drawdowns=worst),
         "underwater": charts.underwater_figure(equity),
     }
+    strategy = STRATEGIES.get(result.strategy)
+    indicators = (
+        [] if strategy is None else declared_indicators(strategy, bars, validate_params(strategy, result.params))
+    )
+    every = pd.concat([result.trades, result.open_trades])
     for column, symbol in enumerate(bars.symbols):
-        close = pd.Series(bars.close[:, column], index=bars.index)
-        figures[f"price-{column}"] = charts.price_figure(close, pd.concat([result.trades, result.open_trades]), symbol)
+        figures[f"price-{column}"] = price.price_figure(bars, column, every, indicators, decimals[symbol])
+    closed = trades.excursions(result.trades, bars)
+    figures["pnl-duration"] = trades.pnl_duration_figure(closed)
+    figures["excursions"] = trades.excursion_figure(closed)
+    figures["yearly"] = charts.yearly_figure(statistics.yearly_returns(equity))
     figures["monthly"] = charts.monthly_figure(statistics.monthly_returns(equity))
-    figures["rolling"] = charts.rolling_sharpe_figure(statistics.rolling_sharpe(equity, per_year, window), window)
+    rolling = statistics.rolling_sharpe(equity, bars.bars_per_year())
+    label = statistics.window_label(statistics.ROLLING_WINDOW)
+    figures["rolling"] = charts.rolling_sharpe_figure(statistics.break_at_gaps(rolling), label)
     figures["distribution"] = charts.distribution_figure(statistics.bar_returns(equity))
     return figures
 
@@ -86,20 +127,22 @@ def render(
     """
     from tradeops.reports import statistics
     from tradeops.reports.embed import PLOT_CONFIG, charts, plotly_js
+    from tradeops.reports.trades import excursions
 
     fraction = oos_train_fraction if oos_train_fraction is not None else _oos_fraction(verdict)
     extra = statistics.extra_metrics(result.equity, result.trades, result.bars.bars_per_year())
+    decimals = price_precision(result)
     return ENV.get_template("report.html.j2").render(
         result=result,
         verdict=verdict,
         fmt=fmt,
         metrics=result.metrics | extra,
         definitions=DEFINITIONS,
-        charts=charts(backtest_figures(result, split_time(result, fraction))),
+        charts=charts(backtest_figures(result, split_time(result, fraction), decimals)),
         drawdowns=statistics.worst_drawdowns(result.equity),
         symbols=statistics.per_symbol(result.trades, result.bars.symbols, result.bars.close),
-        trades=_rows(result.trades),
-        open_trades=_rows(result.open_trades),
+        trades=_rows(excursions(result.trades, result.bars), decimals),
+        open_trades=_rows(result.open_trades, decimals),
         start=result.bars.index[0].isoformat(),
         end=result.bars.index[-1].isoformat(),
         fingerprint=result.bars.fingerprint(),

@@ -18,6 +18,7 @@ class TableView:
     title: str
     columns: list[str]
     rows: list[list[Any]]
+    note: str = ""
 
 
 def render_page(title: str, subtitle: str, figures: dict[str, Any], tables: list[TableView]) -> str:
@@ -55,8 +56,11 @@ def sweep_page(table: pd.DataFrame, params: list[str], *, title: str, subtitle: 
 
 
 def walkforward_page(result: Any, *, title: str, subtitle: str) -> str:
-    """The stitched out-of-sample equity with each fold drawn on it, and each fold's parameters and metrics."""
+    """The stitched out-of-sample equity with each fold drawn on it, the stitched metrics, and each fold's
+    parameters and metrics; the folds' trades add up to the stitched total."""
+    from tradeops.engine.walkforward import TRADES_NOTE
     from tradeops.reports.charts import folds_figure
+    from tradeops.reports.definitions import DEFINITIONS
 
     index = result.bars.index
     starts = [index[fold.test[0]] for fold in result.folds]
@@ -72,13 +76,23 @@ def walkforward_page(result: Any, *, title: str, subtitle: str) -> str:
             fold.train_metrics[result.sort_by],
             fold.result.metrics["sharpe"],
             fold.result.metrics["total_return_pct"],
-            fold.result.metrics["trades"],
+            fold.trades,
+            fold.held_to_end,
         ]
         for fold in result.folds
     ]
-    columns = ["fold", "test from", *names, f"train {result.sort_by}", "oos sharpe", "oos return %", "oos trades"]
+    columns = [
+        "fold", "test from", *names, f"train {result.sort_by}", "oos sharpe", "oos return %", "oos trades",
+        "held to fold end",
+    ]  # fmt: skip
+    span = f"{result.equity.index[0].date()} to {result.equity.index[-1].date()}"
+    stitched = [[name, value, DEFINITIONS.get(name, "")] for name, value in result.metrics.items()]
+    tables = [
+        TableView("oos-metrics", f"out of sample {span}, stitched", ["metric", "value", "definition"], stitched),
+        TableView("folds", "folds", columns, rows, note=TRADES_NOTE),
+    ]
     figures = {"folds": folds_figure(result.equity, starts, labels)}
-    return render_page(title, subtitle, figures, [TableView("folds", "folds", columns, rows)])
+    return render_page(title, subtitle, figures, tables)
 
 
 def compare_page(runs: list[dict[str, Any]], curves: dict[str, pd.Series], metric_names: list[str]) -> str:

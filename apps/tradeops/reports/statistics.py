@@ -161,11 +161,56 @@ def monthly_returns(equity: pd.Series) -> pd.DataFrame:
     return frame.pivot(index="year", columns="month", values="value").reindex(columns=range(1, 13))
 
 
-def rolling_sharpe(equity: pd.Series, bars_per_year: float, window: int) -> pd.Series:
-    """Sharpe over the last `window` bars at every bar (NaN until the window is full)."""
+ROLLING_WINDOW = pd.Timedelta(days=182)  # six months, whatever the bar spacing
+GAP_FACTOR = 10  # a hole this many median spacings wide (and over GAP_MINIMUM) is a gap in the data
+GAP_MINIMUM = pd.Timedelta(days=5)  # longer than any weekend or holiday
+
+
+def rolling_sharpe(equity: pd.Series, bars_per_year: float, window: pd.Timedelta = ROLLING_WINDOW) -> pd.Series:
+    """Sharpe over the bars of the last `window` of time at every bar; NaN until the first full window."""
     returns = equity.pct_change()
     rolling = returns.rolling(window)
-    return rolling.mean() / rolling.std(ddof=1) * math.sqrt(bars_per_year)
+    sharpe = rolling.mean() / rolling.std(ddof=1) * math.sqrt(bars_per_year)
+    index = pd.DatetimeIndex(equity.index)
+    return sharpe.where(index >= index[0] + window)
+
+
+def window_label(window: pd.Timedelta) -> str:
+    """A time window as people say it: 6 months, 1 year, 30 days."""
+    days = window.total_seconds() / 86400
+    if days >= 360 and days % 365 < 5:
+        return f"{round(days / 365)} year" + ("s" if round(days / 365) > 1 else "")
+    if days >= 28:
+        return f"{round(days / 30.4)} months"
+    return f"{days:g} days"
+
+
+def gap_starts(index: pd.DatetimeIndex) -> np.ndarray:
+    """Positions of the bars that follow a gap: a hole wider than GAP_FACTOR median spacings and GAP_MINIMUM."""
+    if len(index) < 3:
+        return np.array([], dtype=np.int64)
+    spacing = pd.Series(index[1:] - index[:-1])
+    limit = max(spacing.median() * GAP_FACTOR, GAP_MINIMUM)
+    return np.flatnonzero((spacing > limit).to_numpy()) + 1
+
+
+def break_at_gaps(series: pd.Series) -> pd.Series:
+    """The series with a NaN just before every bar that follows a gap, so a chart draws no line across it."""
+    index = pd.DatetimeIndex(series.index)
+    starts = gap_starts(index)
+    if not len(starts):
+        return series
+    holes = pd.Series(np.nan, index=index[starts] - pd.Timedelta(1, "ns"))
+    return pd.concat([series, holes]).sort_index()
+
+
+def yearly_returns(equity: pd.Series) -> pd.Series:
+    """Percent return per calendar year, from year-end equity (the first year from the first bar)."""
+    year_end = equity.resample("YE").last().dropna()
+    previous = year_end.shift(1)
+    previous.iloc[0] = equity.iloc[0]
+    returns = (year_end / previous - 1) * 100
+    return pd.Series(returns.to_numpy(), index=pd.DatetimeIndex(returns.index).year)
 
 
 def per_symbol(trades: pd.DataFrame, symbols: tuple[str, ...], close: np.ndarray) -> list[dict[str, Any]]:

@@ -48,7 +48,7 @@ def _backtest(request: dict[str, Any], objects: ObjectStore | None) -> dict[str,
     strategy = get_strategy(request["strategy"])
     params = validate_params(strategy, request.get("params", {}))
     settings = ExecutionSettings.model_validate(request.get("execution", {}))
-    bars = load_bars(request["data"], max_bars=request.get("max_bars"), objects=objects)
+    bars = _windowed(load_bars(request["data"], max_bars=request.get("max_bars"), objects=objects), request)
     verdict = None
     if request.get("thresholds") is not None:
         result, checks = evaluate(strategy, params, bars, settings, validate_thresholds(request["thresholds"]))
@@ -65,6 +65,14 @@ def _backtest(request: dict[str, Any], objects: ObjectStore | None) -> dict[str,
             result, verdict, oos_train_fraction=_oos_train_fraction(request), plotly_src=plotly_src()
         ),
     }
+
+
+def _windowed(bars: Any, request: dict[str, Any]) -> Any:
+    """The bars inside the request's `window` (start/end), all of them without one."""
+    from tradeops.data.window import Window
+
+    window = request.get("window")
+    return bars if window is None else Window.model_validate(window).apply(bars)
 
 
 def _oos_train_fraction(request: dict[str, Any]) -> float | None:
@@ -86,7 +94,7 @@ def _sweep(request: dict[str, Any], objects: ObjectStore | None) -> dict[str, An
     points, invalid = expand_grid(strategy, request.get("params", {}), request["grid"])
     if not points:
         raise TradeopsError(f"all {invalid} grid points are invalid for {strategy.name}")
-    bars = load_bars(request["data"], max_bars=request.get("max_bars"), objects=objects)
+    bars = _windowed(load_bars(request["data"], max_bars=request.get("max_bars"), objects=objects), request)
     table = run_grid(strategy, points, bars, ExecutionSettings.model_validate(request.get("execution", {})))
     sort_by = request.get("sort_by", "sharpe")
     best = best_records(table, sort_by, request.get("top", 5))

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from tradeops.data.bars import Bars
 from tradeops.strategies.base import ParamTable, Signals, StrategyParams
+from tradeops.strategies.display import Indicator, one_point
 from tradeops.strategies.incremental import SignalRow, trailing_extreme
 from tradeops.strategies.indicators import rolling_max, rolling_min, shift_forward
 
@@ -51,6 +52,18 @@ class DonchianBreakout:
         """The new bar's signals from the channels of the bars before it (no state)."""
         assert isinstance(params, DonchianBreakoutParams)
         return DonchianSteps(params)
+
+    def indicators(self, bars: Bars, params: StrategyParams) -> list[Indicator]:
+        """The entry channel (the previous bars' high and low) and the exit channel, on the price."""
+        assert isinstance(params, DonchianBreakoutParams)
+        table = one_point(params)
+        entry, exit_ = table["entry_window"], table["exit_window"]
+        return [
+            Indicator(f"high {params.entry_window}", shift_forward(rolling_max(bars.high, entry))[:, :, 0]),
+            Indicator(f"low {params.entry_window}", shift_forward(rolling_min(bars.low, entry))[:, :, 0]),
+            Indicator(f"exit high {params.exit_window}", shift_forward(rolling_max(bars.high, exit_))[:, :, 0]),
+            Indicator(f"exit low {params.exit_window}", shift_forward(rolling_min(bars.low, exit_))[:, :, 0]),
+        ]
 
     def signals(self, bars: Bars, params: ParamTable) -> Signals:
         close = bars.close[:, :, None]

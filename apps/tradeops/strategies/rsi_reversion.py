@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from tradeops.data.bars import Bars
 from tradeops.strategies.base import ParamTable, Signals, StrategyParams
+from tradeops.strategies.display import Indicator, one_point
 from tradeops.strategies.incremental import RecursiveSteps, SignalRow
 from tradeops.strategies.indicators import WilderRsi, rsi
 
@@ -53,6 +54,12 @@ class RsiReversion:
         """The RSI's window of changes (one bar more than the window), before it can cross a level."""
         assert isinstance(params, RsiReversionParams)
         return params.window + 1
+
+    def indicators(self, bars: Bars, params: StrategyParams) -> list[Indicator]:
+        """The RSI on a panel of its own, with the oversold and overbought bands."""
+        assert isinstance(params, RsiReversionParams)
+        values = rsi(bars.close, one_point(params)["window"])[:, :, 0]
+        return [Indicator(f"RSI {params.window}", values, panel="RSI", levels=(params.lower, params.upper))]
 
     def incremental(self, params: StrategyParams) -> RsiSteps:
         """The signals bar by bar, carrying Wilder's smoothed gain and loss (no window would be exact)."""

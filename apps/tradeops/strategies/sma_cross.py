@@ -9,8 +9,9 @@ from pydantic import Field, model_validator
 
 from tradeops.data.bars import Bars
 from tradeops.strategies.base import Crossover, ParamTable, Signals, StrategyParams
+from tradeops.strategies.display import Indicator, one_point
 from tradeops.strategies.incremental import RecursiveSteps, SignalRow
-from tradeops.strategies.indicators import RollingMean, sma_stack
+from tradeops.strategies.indicators import RollingMean, sma, sma_stack
 
 
 class SmaCrossParams(StrategyParams):
@@ -52,6 +53,15 @@ class SmaCross:
 
     def signals(self, bars: Bars, params: ParamTable) -> Signals:
         return self.crossover(bars, params).signals()
+
+    def indicators(self, bars: Bars, params: StrategyParams) -> list[Indicator]:
+        """Both moving averages, on the price."""
+        assert isinstance(params, SmaCrossParams)
+        table = one_point(params)
+        return [
+            Indicator(f"SMA {params.fast}", sma(bars.close, table["fast"])[:, :, 0]),
+            Indicator(f"SMA {params.slow}", sma(bars.close, table["slow"])[:, :, 0]),
+        ]
 
     def crossover(self, bars: Bars, params: ParamTable) -> Crossover:
         """Both averages of every point, each distinct window once, for the grid's kernel to cross in place."""

@@ -40,7 +40,7 @@ def session_result(engine: Engine, config: SessionConfig, bars: Bars) -> Backtes
     equity = np.array([point.equity for point in curve])
     exposed = np.array([point.exposure > 0 for point in curve])
     pnls = np.array([trade.pnl for trade in closed])
-    raw = metrics.raw_from_history(config.execution.cash, equity, exposed, pnls)
+    raw = metrics.raw_from_history(config.execution.cash, equity, exposed, pnls, metrics.elapsed_days(bars.index))
     last = bars.n_bars - 1
     still_open = []  # marked at the last close, as the backtest reports them
     for s, symbol in enumerate(bars.symbols):

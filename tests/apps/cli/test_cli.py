@@ -52,9 +52,8 @@ def test_dc_8_backtest_run_json_follows_the_front_door_contract(monkeypatch, cap
     assert set(trade) >= {"entry_time", "entry_price", "exit_time", "exit_price", "size", "pnl"}
     assert pd.Timestamp(trade["entry_time"]) < pd.Timestamp(trade["exit_time"])
     assert payload["metrics"]["trades"] == len(payload["trades"]) == 46
-    assert (
-        report.read_text().count('<div class="chart" id="chart-') == 6
-    )  # equity, underwater, price, monthly, rolling, distribution
+    # equity, underwater, price, return by duration, MAE/MFE, yearly, monthly, rolling, distribution
+    assert report.read_text().count('<div class="chart" id="chart-') == 9
 
 
 @pytest.mark.req("DC-8")

@@ -198,7 +198,7 @@ def test_dc_19_the_kill_switch_halts_the_trader_and_the_audit_names_the_user(ser
     page.select_option("#command", "halt")
     page.fill("#reason", "browser test: halt before the news")
     page.click("#kill-switch-submit")
-    page.wait_for_selector("#trader-state.halted")
+    page.wait_for_selector("#trader-state.state-halted")
     first_audit = page.locator("#audit tr").nth(1).text_content()
     assert "ui:alice" in first_audit and "trader.halted" in first_audit and "before the news" in first_audit
     watched.shot("trader-halted.png")

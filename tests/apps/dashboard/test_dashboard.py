@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 
@@ -54,9 +55,9 @@ def test_dc_19_every_change_needs_the_sessions_csrf_token(ui):
     switch = {"session": "s", "command": "halt", "reason": "r", "confirm": "halt", "csrf": "not-mine"}
     assert ui.post("/ui/trader/kill-switch", data=switch).status_code == 403
     unconfirmed = ui.post("/ui/trader/kill-switch", data=switch | {"csrf": csrf, "confirm": "resume"})
-    assert unconfirmed.status_code == 422 and "type 'halt' to confirm" in unconfirmed.text
+    assert unconfirmed.status_code == 422 and "type 'halt' to confirm" in unescape(unconfirmed.text)
     unknown = ui.post("/ui/trader/kill-switch", data=switch | {"csrf": csrf})
-    assert unknown.status_code == 422 and "no trading session 's'" in unknown.text
+    assert unknown.status_code == 422 and "no trading session 's'" in unescape(unknown.text)
 
 
 @pytest.mark.req("DC-19")

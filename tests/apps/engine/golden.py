@@ -4,7 +4,9 @@
 
 `tests/apps/engine/data/golden_metrics.json` was written by this module on main before issue 29 moved the
 kernel's metric totals into local variables; `test_golden.py` recomputes every case and compares each float's
-exact bits (`float.hex`; NaN as "nan").
+exact bits (`float.hex`; NaN as "nan"). Rewritten once since, for issue 30 (DC-69): `max_drawdown_duration_days`
+became the calendar span of the drawdown instead of its bars times the average spacing; a comparison of the two
+files showed that key, and no other, changed.
 """
 
 from __future__ import annotations

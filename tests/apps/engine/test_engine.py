@@ -150,7 +150,7 @@ def test_dc_11_grid_points_equal_single_backtests_in_any_chunking(goog, monkeypa
 @pytest.mark.req("DC-8")
 def test_dc_8_compiled_kernel_equals_its_interpreted_source(goog):
     """The numba-compiled loop and its plain-Python source give identical results (and coverage sees the source)."""
-    from tradeops.engine import kernel
+    from tradeops.engine import kernel, metrics
     from tradeops.engine.backtest import _kernel_inputs
 
     bars = goog.head(600)
@@ -163,6 +163,7 @@ def test_dc_8_compiled_kernel_equals_its_interpreted_source(goog):
         raw, counts = function(
             bars.open,
             bars.close,
+            metrics.elapsed_days(bars.index),
             *inputs,
             10_000.0,
             0.001,

@@ -20,7 +20,7 @@ from tradeops.data.datasets import DatasetStore
 from tradeops.data.fetch import FetchPolicy, fetch_dataset, open_exchange
 from tradeops.data.load import frame_to_bars
 from tradeops.data.samples import BTC_DAILY_LOG_SD, crypto, crypto_regimes
-from tradeops.engine import run_backtest, sizing
+from tradeops.engine import kernel, run_backtest, sizing
 from tradeops.engine.backtest import _simulate
 from tradeops.engine.settings import ExecutionSettings
 from tradeops.errors import DataError
@@ -69,7 +69,9 @@ def test_dc_32_engine_and_paper_broker_size_an_entry_alike_at_any_lot_and_minimu
     expected = sizing.units(cash / (1 + fees), price, sizing.lot_code(resolved.lot_size), sizing.lot_code(minimum))
     assert engine_size == paper_size
     assert engine_size == pytest.approx(expected, rel=1e-9, abs=1e-12)
-    assert raw[0, -1] == (0 if engine_size else 1)  # an entry that filled nothing is a skipped entry
+    assert raw[0, kernel.SKIPPED_ENTRIES] == (
+        0 if engine_size else 1
+    )  # an entry that filled nothing is a skipped entry
     if lot:  # a whole number of lots, never more than the cash buys
         assert engine_size / lot == pytest.approx(round(engine_size / lot), rel=1e-9, abs=1e-6)
     assert engine_size * price * (1 + fees) <= cash * (1 + 1e-9)

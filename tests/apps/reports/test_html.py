@@ -100,14 +100,13 @@ def test_dc_20_gate_report_chart_and_table_agree_on_every_number(gate_report):
         result.metrics["buy_and_hold_return_pct"], rel=1e-12
     )
     split = next(c for c in verdict.checks if c.name == "min_oos_sharpe_ratio")
-    drawn = equity["layout"]["shapes"][0]["x0"]
+    drawn = next(shape["x0"] for shape in equity["layout"]["shapes"] if shape.get("name") == "out of sample")
     assert str(drawn)[:10] in split.detail  # the shaded out-of-sample part starts where the check cut
     for check, row in zip(verdict.checks, table_rows(page, "checks"), strict=True):
         assert row[2:5] == [fmt(check.value), fmt(check.limit), "pass" if check.passed else "FAIL"]
-    markers = figure(page, "price-0")["data"]
-    assert len(markers[1]["x"]) == len(result.trades) + len(result.open_trades) and len(markers[2]["x"]) == len(
-        result.trades
-    )
+    markers = {trace.get("meta", {}).get("series"): trace for trace in figure(page, "price-0")["data"]}
+    assert len(markers["entries"]["x"]) == len(result.trades) + len(result.open_trades)
+    assert len(markers["exits"]["x"]) == len(result.trades)
 
 
 @pytest.mark.req("DC-8")

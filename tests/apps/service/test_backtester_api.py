@@ -31,7 +31,8 @@ def test_bt_1_bt_3_a_backtest_runs_end_to_end_with_the_cli_result_and_a_report(a
     assert run["duration_seconds"] > 0 and run["verdict"] is None
     report = api.get(run["report_url"])
     assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
-    assert report.text.count('<div class="chart" id="chart-') == 6
+    # equity, underwater, price, return by duration, MAE/MFE, yearly, monthly, rolling, distribution
+    assert report.text.count('<div class="chart" id="chart-') == 9
 
 
 @pytest.mark.req("BT-1", "BT-4")

@@ -11,7 +11,7 @@ from tradeops import __version__
 from tradeops.notify import open_notifier
 from tradeops.service.backtester.metrics import GateCollector
 from tradeops.service.backtester.routes import build_router
-from tradeops.service.dashboard import install_dashboard
+from tradeops.service.dashboard import install_dashboard, install_dashboard_errors
 from tradeops.service.guards import install_guards, mutating_under
 from tradeops.service.health import Health, install_health
 from tradeops.service.runner import JobRunner
@@ -81,6 +81,7 @@ def create_app(settings: AppSettings) -> FastAPI:
     app.include_router(build_router(settings))
     install_dashboard(app, settings)
     install_guards(app, settings, mutating_under("/v1/"))
+    install_dashboard_errors(app)
     return app
 
 

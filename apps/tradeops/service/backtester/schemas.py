@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from tradeops.data.window import Window
 from tradeops.engine.limits import MAX_GRID_POINTS
 from tradeops.engine.metrics import METRIC_NAMES
 from tradeops.engine.settings import ExecutionSettings
@@ -28,6 +29,7 @@ class _Request(RequestBody):
         description="sample:NAME, or a file in the market data folder",
     )
     execution: ExecutionSettings = ExecutionSettings()
+    window: Window | None = Field(None, description="only the bars from `start` to `end` (either may be left out)")
 
     @model_validator(mode="after")
     def _known_strategy(self) -> _Request:

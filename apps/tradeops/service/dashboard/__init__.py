@@ -18,3 +18,11 @@ def install_dashboard(app: FastAPI, settings: AppSettings) -> None:
     app.include_router(runs.build_router(settings, sessions))
     app.include_router(desk.build_router(settings, sessions))
     app.add_middleware(SecurityHeaders)
+    app.state.dashboard_sessions = sessions  # for install_dashboard_errors, once every other handler is in
+
+
+def install_dashboard_errors(app: FastAPI) -> None:
+    """Answer errors under /ui/ with pages; after install_guards, whose JSON handler the API keeps."""
+    from tradeops.service.dashboard.errors import install_error_pages
+
+    install_error_pages(app, app.state.dashboard_sessions)

@@ -54,7 +54,7 @@ def desk_view(objects: Any) -> list[dict[str, Any]]:
 def trader_view(engine: Any, session_id: str | None) -> dict[str, Any] | None:
     """The chosen (or newest) session: status, equity curve, recent orders and its audit entries."""
     from tradeops.audit import AuditLog
-    from tradeops.store.models import TraderEquityRow, TraderOrderRow, TraderSessionRow
+    from tradeops.store.models import TraderAccountRow, TraderEquityRow, TraderOrderRow, TraderSessionRow
     from tradeops.trader.control import TraderControl
 
     with Session(engine) as db:
@@ -74,20 +74,74 @@ def trader_view(engine: Any, session_id: str | None) -> dict[str, Any] | None:
             .order_by(TraderOrderRow.created_at.desc(), TraderOrderRow.decided_bar.desc())
             .limit(RECENT)
         ).all()
+        accounts = db.scalars(
+            select(TraderAccountRow).where(TraderAccountRow.session_id == chosen).order_by(TraderAccountRow.symbol)
+        ).all()
+        bars = {o.decided_bar for o in orders} | {a.entry_bar for a in accounts if a.position != 0}
+        times = dict(
+            db.execute(
+                select(TraderEquityRow.bar, TraderEquityRow.time).where(
+                    TraderEquityRow.session_id == chosen, TraderEquityRow.bar.in_(bars)
+                )
+            ).all()
+        )
         order_rows = [
             {k: getattr(o, k) for k in ("symbol", "intent", "decided_bar", "status", "reason", "price", "size")}
+            | {"decided_time": _time(times.get(o.decided_bar)), "fill_time": _time(o.fill_time)}
             for o in orders
         ]
+        position_rows = _positions(accounts, times, curve[0][1] if curve else None)
         names = [s.id for s in sessions]
     status = TraderControl(engine).status(chosen).as_dict()
+    status["shown_state"] = shown_state(status)
     audit = [e.as_dict() for e in AuditLog(engine).entries(limit=200, action_prefix="trader.") if e.target == chosen]
     return {
         "sessions": names,
         "status": status,
         "equity": {"time": [str(t) for t, _ in reversed(curve)], "value": [v for _, v in reversed(curve)]},
         "orders": order_rows,
+        "positions": position_rows,
         "audit": audit[:RECENT],
     }
+
+
+def _time(value: Any) -> str:
+    return "" if value is None else str(value)[:19]
+
+
+def _positions(accounts: Any, times: dict[int, Any], equity: float | None) -> list[dict[str, Any]]:
+    """Each symbol's position with its entry (time, price) and unrealised P&L, marked at the last equity.
+
+    The last equity is every symbol's cash plus its position at the close; a flat symbol's part is its cash, so
+    the open positions together are worth equity - the flat symbols' cash, and gain that minus their cash before
+    entry. One open position is marked exactly; with several, each shows n/a and the first row carries the sum."""
+    opened = [a for a in accounts if a.position != 0]
+    total = None
+    if equity is not None and opened:
+        total = equity - sum(a.cash for a in accounts if a.position == 0) - sum(a.cash_before for a in opened)
+    rows = []
+    for a in accounts:
+        held = a.position != 0
+        rows.append(
+            {
+                "symbol": a.symbol,
+                "position": a.position,
+                "entry_time": _time(times.get(a.entry_bar)) if held else "",
+                "entry_price": a.entry_price if held else None,
+                "unrealised": (total if len(opened) == 1 else None) if held else 0.0,
+            }
+        )
+    if len(opened) > 1 and total is not None:
+        summed = {"symbol": "all open", "position": None, "entry_time": "", "entry_price": None}
+        rows.append(summed | {"unrealised": total})
+    return rows
+
+
+def shown_state(status: dict[str, Any]) -> str:
+    """What the page calls the session: its kill-switch state, except that a finished session is `finished`
+    while nothing halted it (it runs no more: RUNNING beside "session finished" said two things)."""
+    finished = status.get("status") == "finished" and status.get("state") == "running"
+    return "finished" if finished else str(status.get("state"))
 
 
 def operations_view(settings: AppSettings, objects: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -51,6 +52,27 @@ def run_figures(run: Run) -> dict[str, Any]:
     return {"equity": charts.equity_figure(curve, None), "underwater": charts.underwater_figure(curve)}
 
 
+def sweep_points(run: Run, objects: Any) -> tuple[dict[str, Any], list[str], list[list[Any]]]:
+    """A stored sweep's heatmap (over its first two varied parameters) and every point, best first."""
+    import io
+
+    import pandas as pd
+
+    from tradeops.reports.charts import heatmap_figure
+
+    try:
+        table = pd.read_csv(io.BytesIO(objects.get(f"runs/{run.id}/table.csv")))
+    except KeyError:
+        return {}, [], []
+    varied = list((run.request or {}).get("grid") or {})
+    metric = (run.result or {}).get("sort_by", "sharpe")
+    ranked = table.sort_values(metric, ascending=metric.startswith("max_drawdown"), na_position="last")
+    columns = [*varied, *(m for m in (metric, *SHOWN_METRICS) if m not in varied)]
+    columns = list(dict.fromkeys(c for c in columns if c in table.columns))
+    figures = {"heatmap": heatmap_figure(table, varied[0], varied[1], metric)} if len(varied) >= 2 else {}
+    return figures, columns, ranked[columns].to_numpy().tolist()
+
+
 def build_router(settings: AppSettings, sessions: Sessions) -> APIRouter:
     router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -79,7 +101,12 @@ def build_router(settings: AppSettings, sessions: Sessions) -> APIRouter:
         if run is None:
             raise HTTPException(404, f"no run {run_id}")
         report = f"/v1/{API_PATHS[run.kind]}/{run.id}/report"
-        return render("run.html.j2", login, run=run, charts=charts(run_figures(run)), report_url=report)
+        figures, columns, points = run_figures(run), list[str](), list[list[Any]]()
+        if run.kind == "sweep" and run.status == "done":
+            figures, columns, points = sweep_points(run, request.app.state.objects)
+        return render(
+            "run.html.j2", login, run=run, charts=charts(figures), report_url=report, columns=columns, points=points
+        )
 
     @router.get("/runs/{run_id}/status.json")
     def run_status(request: Request, run_id: str) -> JSONResponse:
@@ -90,16 +117,18 @@ def build_router(settings: AppSettings, sessions: Sessions) -> APIRouter:
         return JSONResponse({"id": run.id, "status": run.status, "error": run.error})
 
     @router.get("/compare")
-    def compare_page(request: Request, run: Annotated[list[str], Query()]) -> HTMLResponse:
+    def compare_page(request: Request, run: Annotated[list[str] | None, Query()] = None) -> HTMLResponse:
         from tradeops.cli.runs import COMPARED
         from tradeops.reports.charts import overlay_figure
         from tradeops.reports.embed import charts
 
         login = login_of(request, sessions)
-        found = [r for r in (_store(request).get(i) for i in run[:8]) if r is not None]
+        asked = list(dict.fromkeys(run or []))[:8]
+        found = [r for r in (_store(request).get(i) for i in asked) if r is not None]
+        missing = [i for i in asked if i not in {r.id for r in found}]
         curves = {r.id[:8]: c for r in found if (c := _curve(r)) is not None}
         figures = {"overlay": overlay_figure(curves)} if curves else {}
-        return render("compare.html.j2", login, runs=found, metrics=COMPARED, charts=charts(figures))
+        return render("compare.html.j2", login, runs=found, missing=missing, metrics=COMPARED, charts=charts(figures))
 
     @router.get("/new")
     def new_page(request: Request) -> HTMLResponse:
@@ -149,7 +178,20 @@ def _resolve(reference: str, market_dir: Path) -> str:
 def _form_context(form: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
     from tradeops.cli.strategies import describe
 
-    return {"strategies": describe(), "form": form, "errors": errors}
+    return {"strategies": describe(), "execution": _execution_fields(), "form": form, "errors": errors}
+
+
+def _execution_fields() -> list[dict[str, Any]]:
+    """The execution settings the form asks for: name, default, description, and the choices of an enum."""
+    from tradeops.engine.settings import ExecutionSettings
+
+    fields = []
+    for name, field in ExecutionSettings.model_fields.items():
+        kind = field.annotation
+        choices = [member.value for member in kind] if isinstance(kind, type) and issubclass(kind, Enum) else None
+        default = field.default.value if isinstance(field.default, Enum) else field.default
+        fields.append({"name": name, "default": default, "choices": choices, "description": field.description or ""})
+    return fields
 
 
 def _parse_form(form: dict[str, str], market_dir: Path) -> tuple[Any, dict[str, str]]:
@@ -162,6 +204,10 @@ def _parse_form(form: dict[str, str], market_dir: Path) -> tuple[Any, dict[str, 
         target = (market_dir / data).resolve()
         if not data or Path(data).is_absolute() or not target.is_relative_to(market_dir.resolve()):
             errors["data"] = "data must be sample:NAME or a file inside the market data folder"
+    execution = _execution_of(form, errors)
+    window = {
+        name: form[f"window.{name}"].strip() for name in ("start", "end") if form.get(f"window.{name}", "").strip()
+    }
     prefix = f"{strategy}."
     params: dict[str, Any] = {}
     grid: dict[str, list[Any]] = {}
@@ -170,7 +216,7 @@ def _parse_form(form: dict[str, str], market_dir: Path) -> tuple[Any, dict[str, 
             continue
         name = key[len(prefix) :]
         try:
-            values = [_number(v) for v in raw.split(",")]
+            values = [_value(v) for v in raw.split(",")]
         except ValueError:
             errors[name] = f"{name}: {raw!r} is not a number"
             continue
@@ -184,15 +230,47 @@ def _parse_form(form: dict[str, str], market_dir: Path) -> tuple[Any, dict[str, 
         return None, errors
     try:
         if kind == "sweep":
-            return SweepRequest(strategy=strategy, params=params, grid=grid, data=data), {}
-        return BacktestRequest(strategy=strategy, params=params, data=data), {}
+            return SweepRequest(
+                strategy=strategy, params=params, grid=grid, data=data, execution=execution, window=window or None
+            ), {}
+        return BacktestRequest(
+            strategy=strategy, params=params, data=data, execution=execution, window=window or None
+        ), {}
     except ValidationError as error:
-        return None, {_field(e): str(e["msg"]).removeprefix("Value error, ") for e in error.errors()}
+        return None, {_field(e): _message(e) for e in error.errors()}
+
+
+def _execution_of(form: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    """The execution settings the form fills in (empty fields keep their defaults); bad numbers into `errors`."""
+    execution: dict[str, Any] = {}
+    for key, raw in form.items():
+        if key.startswith("execution.") and raw.strip():
+            name = key.removeprefix("execution.")
+            try:
+                execution[name] = raw.strip() if name in ("sizing", "direction") else float(raw)
+            except ValueError:
+                errors[key] = f"{key}: {raw!r} is not a number"
+    return execution
 
 
 def _field(error: Any) -> str:
     location = [str(part) for part in error["loc"]]
+    if location[:1] in (["execution"], ["window"]):
+        return ".".join(location[:2])
     return location[-1] if location else "params"
+
+
+def _message(error: Any) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    field = _field(error)
+    return f"{field}: {message}" if field.startswith(("execution", "window")) else message
+
+
+def _value(text: str) -> bool | int | float:
+    """A form value: a checkbox's true/false, else a number."""
+    if text.strip().lower() in ("true", "false"):
+        return text.strip().lower() == "true"
+    return _number(text)
 
 
 def _number(text: str) -> int | float:
