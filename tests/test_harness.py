@@ -197,3 +197,17 @@ def test_dc_33_dc_63_each_xdist_worker_runs_its_own_servers_in_a_folder_of_its_o
         folder = Path(info["servers_dir"])
         assert folder.parent == temp / "tradeops-test-servers" and folder.name.startswith(f"{info['pid']}-")
         assert not folder.exists()  # removed at the end of its worker's session
+
+
+def test_dc_33_a_server_that_does_not_answer_in_time_fails_with_its_output_instead_of_hanging(temp):
+    """The start guard of `tradeops_service` once read a live server's pipe for its failure message, which waits
+    until the server exits: under load a slow start hung the session for good. The server is stopped first."""
+    from tests.fakes.servers import tradeops_service
+
+    env = session_env(temp, TRADEOPS_DATA_DIR=str(temp / "data"))
+    refused = pytest.raises(AssertionError, match=r"`tradeops serve backtester` did not answer in 0 s")
+    with refused as failed, tradeops_service(["serve", "backtester"], env, timeout=0):
+        pass
+    assert "serve backtester" in str(failed.value)
+    left = [p for p in psutil.Process().children() if "backtester" in " ".join(p.cmdline())]
+    assert not [p for p in left if p.status() != psutil.STATUS_ZOMBIE]  # stopped, not left running
