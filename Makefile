@@ -49,8 +49,11 @@ $(CHECKOV):
 	.venv-checkov/bin/python -m pip install --quiet checkov==3.3.30
 
 # The reports are written even when a test fails (that is when they matter); the suite's status wins.
+# One pytest-xdist worker per core (`-n auto`); a worker that runs out of tests steals queued ones from the other
+# (`--dist worksteal`), so the slow tests balance out without a list of them. The controller writes the junit XML,
+# combines the workers' coverage and judges the requirements (docs/contributing.md, "Running the suite").
 test: lint $(CHECKOV)
-	$(BIN)/python -m pytest --requirements-strict --cov --cov-report=term \
+	$(BIN)/python -m pytest -n auto --dist worksteal --requirements-strict --cov --cov-report=term \
 		--cov-report=html:reports/coverage --cov-report=xml:reports/coverage.xml --junitxml=reports/junit.xml; \
 	suite=$$?; \
 	$(BIN)/tradeops tests report --junit reports/junit.xml --coverage reports/coverage.xml --out reports || exit $$?; \

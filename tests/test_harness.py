@@ -152,3 +152,62 @@ def test_dc_33_a_folder_left_by_a_killed_session_is_reclaimed_with_its_postgres_
         assert not first.servers_dir.exists()
         assert stopped(postmaster)
     assert not mine.exists()
+
+
+PER_WORKER = """
+import json, os
+from pathlib import Path
+
+import sqlalchemy as sa
+
+def test_where(postgres_server, servers_dir, s3_server):
+    engine = sa.create_engine(postgres_server.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as connection:
+        answer = connection.execute(sa.text("SELECT 1")).scalar_one()
+    engine.dispose()
+    info = {"pid": os.getpid(), "url": postgres_server, "s3": s3_server, "servers_dir": str(servers_dir)}
+    info["answer"] = answer
+    Path(os.environ["WHERE_DIR"], os.environ["PYTEST_XDIST_WORKER"] + ".json").write_text(json.dumps(info))
+"""
+
+
+def test_dc_33_dc_63_each_xdist_worker_runs_its_own_servers_in_a_folder_of_its_own(temp):
+    """Under `-n 2` session fixtures run once per worker: two PostgreSQL servers and two moto servers, each in
+    (or beside) a folder named after its worker's pid, and both folders are gone when the session ends."""
+    project, where = temp / "workers", temp / "where"
+    project.mkdir()
+    where.mkdir()
+    (project / "conftest.py").write_text('pytest_plugins = ["tests.conftest"]\n')
+    (project / "test_where.py").write_text(textwrap.dedent(PER_WORKER))
+    env = session_env(temp, WHERE_DIR=str(where))
+    done = subprocess.run(
+        pytest_command("-n", "2", "--dist", "each", "test_where.py"),
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    seen = [json.loads(path.read_text()) for path in sorted(where.glob("gw*.json"))]
+    assert len(seen) == 2 and all(info["answer"] == 1 for info in seen)
+    assert len({info["pid"] for info in seen}) == 2  # two worker processes
+    assert len({info["url"] for info in seen}) == 2 and len({info["s3"] for info in seen}) == 2
+    for info in seen:
+        folder = Path(info["servers_dir"])
+        assert folder.parent == temp / "tradeops-test-servers" and folder.name.startswith(f"{info['pid']}-")
+        assert not folder.exists()  # removed at the end of its worker's session
+
+
+def test_dc_33_a_server_that_does_not_answer_in_time_fails_with_its_output_instead_of_hanging(temp):
+    """The start guard of `tradeops_service` once read a live server's pipe for its failure message, which waits
+    until the server exits: under load a slow start hung the session for good. The server is stopped first."""
+    from tests.fakes.servers import tradeops_service
+
+    env = session_env(temp, TRADEOPS_DATA_DIR=str(temp / "data"))
+    refused = pytest.raises(AssertionError, match=r"`tradeops serve backtester` did not answer in 0 s")
+    with refused as failed, tradeops_service(["serve", "backtester"], env, timeout=0):
+        pass
+    assert "serve backtester" in str(failed.value)
+    left = [p for p in psutil.Process().children() if "backtester" in " ".join(p.cmdline())]
+    assert not [p for p in left if p.status() != psutil.STATUS_ZOMBIE]  # stopped, not left running

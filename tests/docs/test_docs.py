@@ -99,3 +99,11 @@ def test_ws_5_the_tree_holds_only_what_belongs_there():
     banned = re.compile(r"(__pycache__|\.pyc$|\.partial$|^reports/|\.venv|\.coverage$|\.egg-info)")
     assert not [f for f in files if banned.search(f)]
     assert "reports/" in (ROOT / ".gitignore").read_text()
+
+
+@pytest.mark.req("DC-63")
+def test_dc_63_make_test_runs_one_worker_per_core_with_every_gate():
+    command = next(line for line in make_recipe("test") if "-m pytest" in line).split(";")[0].split()
+    assert command[command.index("-n") + 1] == "auto" and command[command.index("--dist") + 1] == "worksteal"
+    assert {"--requirements-strict", "--cov", "--junitxml=reports/junit.xml"} <= set(command)
+    assert "--cov-report=xml:reports/coverage.xml" in command  # the 90% gate reads the workers' combined figure

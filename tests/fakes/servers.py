@@ -164,8 +164,11 @@ class Served:
 
 
 @contextmanager
-def tradeops_service(args: list[str], env: dict[str, str], timeout: float = 60) -> Iterator[Served]:
-    """Run `tradeops <args> --port P` in a real process until it answers HTTP; terminate it (SIGTERM) after."""
+def tradeops_service(args: list[str], env: dict[str, str], timeout: float = 180) -> Iterator[Served]:
+    """Run `tradeops <args> --port P` in a real process until it answers HTTP; terminate it (SIGTERM) after.
+
+    `timeout` guards against a hang, it judges no speed: a server that has not answered by then (or has exited)
+    fails the test with its output (read once it is stopped: reading a live process's pipe waits forever)."""
     import httpx
 
     port = free_port()
@@ -184,9 +187,14 @@ def tradeops_service(args: list[str], env: dict[str, str], timeout: float = 60) 
                 httpx.get(f"{served.base}/healthz", timeout=1)
                 break
             except httpx.TransportError:
-                assert time.monotonic() < deadline and process.poll() is None, process.stdout.read()  # type: ignore[union-attr]
+                if time.monotonic() > deadline or process.poll() is not None:
+                    process.kill()
+                    served.output, _ = process.communicate(timeout=30)
+                    command = " ".join(args)
+                    raise AssertionError(f"`tradeops {command}` did not answer in {timeout:g} s:\n{served.output}")
                 time.sleep(0.2)
         yield served
     finally:
-        process.terminate()
-        served.output, _ = process.communicate(timeout=30)
+        if not process.stdout or not process.stdout.closed:  # not yet stopped and read above
+            process.terminate()
+            served.output, _ = process.communicate(timeout=30)

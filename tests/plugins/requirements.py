@@ -4,6 +4,10 @@ A test cites requirements with `@pytest.mark.req("BT-4", ...)` and carries each 
 (`BT-4` -> `test_bt_4_...`). With `--requirements-strict` (the README test command sets it) the
 session also fails when `test_requirements.yaml` and the markers disagree, or when an implemented
 requirement has no passing test.
+
+Under pytest-xdist (`-n`) the workers collect and run the tests while the controller reports and judges: each
+worker hands its citations and citation errors to the controller (`workeroutput`, read in `pytest_testnodedown`);
+test outcomes reach the controller as the workers' reports.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ class RequirementsPlugin:
         self.passed: set[str] = set()
         self.failed: set[str] = set()
         self.problems: list[str] = []
+        self.citation_errors: set[str] = set()  # reported by xdist workers; the controller fails the run on them
+        self.is_worker = hasattr(config, "workerinput")
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         errors = []
@@ -56,8 +62,25 @@ class RequirementsPlugin:
                         f"{item.nodeid}: cites {requirement_id} but its name lacks '{name_token(requirement_id)}'"
                     )
                 self.cited[requirement_id].add(catalog_key(item))
+        if self.is_worker:  # the controller judges; a worker raising here would only crash itself
+            cited = {requirement_id: sorted(tests) for requirement_id, tests in self.cited.items()}
+            self.config.workeroutput["requirements"] = {"cited": cited, "errors": errors}  # type: ignore[attr-defined]
+            if errors:
+                self.config.hook.pytest_deselected(items=items[:])
+                items[:] = []
+            return
         if errors:
-            raise pytest.UsageError("requirement citations are wrong:\n  " + "\n  ".join(errors))
+            raise pytest.UsageError(citation_message(errors))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: object, error: object) -> None:
+        """Take over what an xdist worker collected (every worker collects the whole suite)."""
+        handed = getattr(node, "workeroutput", {}).get("requirements")
+        if not handed:
+            return
+        for requirement_id, tests in handed["cited"].items():
+            self.cited[requirement_id].update(tests)
+        self.citation_errors.update(handed["errors"])
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         key = f"{report.nodeid.split('::', 1)[0]}::{report.nodeid.split('::')[-1].split('[', 1)[0]}"
@@ -67,7 +90,10 @@ class RequirementsPlugin:
             self.passed.add(key)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if not self.config.getoption("requirements_strict"):
+        if self.citation_errors:
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+            return
+        if self.is_worker or not self.config.getoption("requirements_strict"):
             return
         for requirement in self.catalog.values():
             listed, cited = set(requirement.tests), self.cited.get(requirement.id, set())
@@ -81,6 +107,9 @@ class RequirementsPlugin:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.citation_errors:
+            terminalreporter.write_line("ERROR: " + citation_message(sorted(self.citation_errors)), red=True)
+            return
         if not self.config.getoption("requirements_strict"):
             return
         implemented = [r for r in self.catalog.values() if r.status == "implemented"]
@@ -88,3 +117,7 @@ class RequirementsPlugin:
         terminalreporter.write_line(f"{len(implemented)} implemented, {len(self.catalog) - len(implemented)} planned")
         for problem in self.problems:
             terminalreporter.write_line(f"REQUIREMENT PROBLEM: {problem}", red=True)
+
+
+def citation_message(errors: list[str]) -> str:
+    return "requirement citations are wrong:\n  " + "\n  ".join(errors)

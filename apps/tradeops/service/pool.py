@@ -70,8 +70,9 @@ class WarmPool:
             self.workers.append(Worker(process, parent))
             self.started += 1
 
-    def idle(self) -> Worker | None:
-        return next((w for w in self.workers if w.ready and w.run_id is None), None)
+    def idle_workers(self) -> list[Worker]:
+        """The ready workers without a job."""
+        return [w for w in self.workers if w.ready and w.run_id is None]
 
     def busy(self) -> dict[str, Worker]:
         return {w.run_id: w for w in self.workers if w.run_id is not None}

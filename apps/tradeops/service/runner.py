@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from multiprocessing.connection import wait
 from typing import Any
 
@@ -28,6 +29,7 @@ from tradeops.notify.messages import gate_verdict, run_finished
 from tradeops.service.pool import Outcome, WarmPool
 from tradeops.service.worker import ObjectsLocation
 from tradeops.store import ObjectStore, Run, RunStore
+from tradeops.store.runs import DONE, FAILED, ended_since
 
 log = logging.getLogger(__name__)
 ASSETS_PREFIX = "assets/"  # object-store keys of the shared plotly bundles stored reports load
@@ -233,22 +235,21 @@ class JobRunner:
             log.warning("leases expired: %d runs back in the queue (%s)", len(requeued), ", ".join(requeued))
 
     def _claim(self) -> None:
-        """Give a queued run to every idle worker, claiming it first."""
-        while not self._stop.is_set():
-            with self._lock:
-                worker = self.pool.idle()
-            if worker is None:
-                break
-            run = self.store.claim(self.holder, lease_seconds=self.lease_seconds)
-            if run is None:
-                break
-            with self._lock:
+        """Give a queued run to every idle worker, claiming them first (all in one statement)."""
+        with self._lock:
+            idle = self.pool.idle_workers()
+        if self._stop.is_set():
+            return
+        runs = self.store.claim_many(self.holder, len(idle), lease_seconds=self.lease_seconds) if idle else []
+        with self._lock:
+            for worker, run in zip(idle, runs, strict=False):
                 self._runs[run.id] = run
                 try:
                     self.pool.give(worker, run.id, run.kind, run.request)
                 except OSError as error:  # the worker died meanwhile: this run fails, the runner goes on
                     self._ended[run.id] = ("error", f"could not start the job: {type(error).__name__}: {error}")
-        self._queued = self.store.queued_count()
+        # fewer runs than idle workers: the database just said nothing else waits, no need to count
+        self._queued = 0 if len(runs) < len(idle) else self.store.queued_count()
 
     def _record_ended(self) -> None:
         with self._lock:
@@ -279,24 +280,27 @@ class JobRunner:
                     self._ended[run_id] = stored
 
     def _record(self, run: Run, outcome: Outcome) -> None:
+        """Record how `run` ended in one conditional update (we claimed it: its start is known, nothing is read
+        back); then count and announce it."""
         status, payload = outcome
+        ended = ended_since(run.started_at)
         if status == "ok":
-            recorded = self.store.finish(
-                run.id,
-                result=payload["result"],
-                metrics=payload["metrics"],
-                verdict=payload["verdict"],
-                data_fingerprint=payload["fingerprint"],
-                engine_version=ENGINE_VERSION,
-                report_key=payload["report_key"],
-                held_by=self.holder,
-            )
+            values = {
+                "result": payload["result"],
+                "metrics": payload["metrics"],
+                "verdict": payload["verdict"],
+                "data_fingerprint": payload["fingerprint"],
+                "engine_version": ENGINE_VERSION,
+                "report_key": payload["report_key"],
+            }
+            recorded = self.store.finish(run.id, **values, held_by=self.holder, ended=ended)
+            finished = replace(run, status=DONE, **values, **ended) if recorded else None
         else:
-            recorded = self.store.fail(run.id, self._public(str(payload)), held_by=self.holder)
-        if not recorded:
+            error = self._public(str(payload))
+            recorded = self.store.fail(run.id, error, held_by=self.holder, ended=ended)
+            finished = replace(run, status=FAILED, error=error, **ended) if recorded else None
+        if finished is None:
             return  # cancelled, or taken back by another runner meanwhile: nothing to store or announce
-        finished = self.store.get(run.id)
-        assert finished is not None
         self.jobs.labels(run.kind, finished.status).inc()
         if finished.duration_seconds is not None:
             self.duration.labels(run.kind).observe(finished.duration_seconds)

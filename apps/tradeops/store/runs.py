@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import Row, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,6 +43,15 @@ def request_hash(kind: str, body: dict[str, Any]) -> str:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def ended_since(started: datetime | None) -> dict[str, Any]:
+    """A run's finished_at (now) and its duration since `started` (None if it never started)."""
+    finished = now()
+    return {
+        "finished_at": finished,
+        "duration_seconds": (finished - aware(started)).total_seconds() if started else None,
+    }
 
 
 @dataclass(frozen=True)
@@ -87,7 +96,7 @@ class Run:
             return "n/a"
 
     @classmethod
-    def of(cls, row: RunRow) -> Run:
+    def of(cls, row: RunRow | Row[Any]) -> Run:
         values = {name: getattr(row, name) for name in cls.__dataclass_fields__}
         for stamp in ("created_at", "started_at", "finished_at"):  # SQLite returns naive datetimes
             if values[stamp] is not None and values[stamp].tzinfo is None:
@@ -243,36 +252,47 @@ class RunStore:
             return bool(changed.rowcount)  # type: ignore[attr-defined]
 
     def claim(self, holder: str, *, lease_seconds: float) -> Run | None:
-        """Take the oldest queued API run: queued -> running, held by `holder` with a lease, in one conditional
-        update (None when nothing is queued or another runner took it first)."""
+        """Take the oldest queued API run (see `claim_many`); None when nothing is queued."""
+        claimed = self.claim_many(holder, 1, lease_seconds=lease_seconds)
+        return claimed[0] if claimed else None
+
+    def claim_many(self, holder: str, count: int, *, lease_seconds: float) -> list[Run]:
+        """Take up to `count` of the oldest queued API runs, oldest first: queued -> running, held by `holder`
+        with a lease, in one conditional `UPDATE ... RETURNING` (one round trip however many). On PostgreSQL
+        runners on other instances skip the rows being claimed (SKIP LOCKED), they never wait or take them twice;
+        SQLite runs one writer at a time."""
+        if count < 1:
+            return []
         stamp = now()
-        query = (
+        oldest = (
             select(RunRow.id)
             .where(RunRow.status == QUEUED, RunRow.source.in_(QUEUE_SOURCES))
             .order_by(RunRow.created_at, RunRow.id)
-            .limit(1)
+            .limit(count)
         )
-        with self._session.begin() as session:
-            if self.engine.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)  # runners on other instances skip, never wait
-            run_id = session.scalar(query)
-            if run_id is None:
-                return None
-            changed = session.execute(
-                update(RunRow)
-                .where(RunRow.id == run_id, RunRow.status == QUEUED)
-                .values(
-                    status=RUNNING,
-                    owner=holder,
-                    started_at=stamp,
-                    heartbeat_at=stamp,
-                    lease_expires_at=stamp + timedelta(seconds=lease_seconds),
-                )
+        table = RunRow.__table__
+        if self.engine.dialect.name == "postgresql":
+            # a CTE, evaluated once: PostgreSQL may run an `IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)` again
+            # per row it updates, and so claim more than n runs (seen: a claim of one took two)
+            picked = oldest.with_for_update(skip_locked=True).cte("picked")
+            chosen = table.c.id == picked.c.id
+        else:
+            chosen = table.c.id.in_(oldest.scalar_subquery())
+        claim = (
+            update(table)  # type: ignore[arg-type]
+            .where(chosen, table.c.status == QUEUED)
+            .values(
+                status=RUNNING,
+                owner=holder,
+                started_at=stamp,
+                heartbeat_at=stamp,
+                lease_expires_at=stamp + timedelta(seconds=lease_seconds),
             )
-            if not changed.rowcount:  # type: ignore[attr-defined]
-                return None
-            row = session.get(RunRow, run_id, populate_existing=True)
-            return Run.of(row) if row else None
+            .returning(*table.c)
+        )
+        with self.engine.begin() as connection:
+            runs = [Run.of(row) for row in connection.execute(claim)]
+        return sorted(runs, key=lambda run: (run.created_at, run.id))
 
     def renew(self, holder: str, run_ids: list[str], *, lease_seconds: float) -> set[str]:
         """Extend `holder`'s leases on `run_ids`; return those it still holds (a run cancelled or taken back
@@ -338,7 +358,9 @@ class RunStore:
         engine_version: str,
         report_key: str | None,
         held_by: str | None = None,
+        ended: dict[str, Any] | None = None,
     ) -> bool:
+        """Record a run as done; `ended` (see `ended_since`) when the caller knows its start, saving a read."""
         return self._set(
             run_id,
             (RUNNING,),
@@ -351,10 +373,11 @@ class RunStore:
             data_fingerprint=data_fingerprint,
             engine_version=engine_version,
             report_key=report_key,
-            **self._finished(run_id),
+            **(ended or self._finished(run_id)),
         )
 
-    def fail(self, run_id: str, error: str, *, held_by: str | None = None) -> bool:
+    def fail(self, run_id: str, error: str, *, held_by: str | None = None, ended: dict[str, Any] | None = None) -> bool:
+        """Record a run as failed; `ended` as for `finish`."""
         return self._set(
             run_id,
             (QUEUED, RUNNING),
@@ -362,18 +385,14 @@ class RunStore:
             status=FAILED,
             error=error,
             lease_expires_at=None,
-            **self._finished(run_id),
+            **(ended or self._finished(run_id)),
         )
 
     def _finished(self, run_id: str) -> dict[str, Any]:
-        """finished_at, and the duration since the run started (None if it never started)."""
+        """finished_at, and the duration since the run started (None if it never started), read from the row."""
         with Session(self.engine) as session:
             started = session.scalar(select(RunRow.started_at).where(RunRow.id == run_id))
-        finished = now()
-        return {
-            "finished_at": finished,
-            "duration_seconds": (finished - aware(started)).total_seconds() if started else None,
-        }
+        return ended_since(started)
 
     def cancel(self, run_id: str) -> bool:
         return self._set(

@@ -58,17 +58,17 @@ def inner(pytester: pytest.Pytester, monkeypatch) -> pytest.Pytester:
     return pytester
 
 
+UNKNOWN_ID = """
+import pytest
+@pytest.mark.req("ZZ-9")
+def test_zz_9_whatever():
+    pass
+"""
+
+
 @pytest.mark.req("TF-2")
 def test_tf_2_a_test_citing_an_unknown_id_fails_the_run(inner):
-    result = _run_inner(
-        inner,
-        """
-        import pytest
-        @pytest.mark.req("ZZ-9")
-        def test_zz_9_whatever():
-            pass
-    """,
-    )
+    result = _run_inner(inner, UNKNOWN_ID)
     assert result.ret != 0
     result.stderr.fnmatch_lines(["*cites unknown requirement ZZ-9*"])
 
@@ -168,3 +168,44 @@ def test_tf_1_report_command_fails_when_a_requirement_is_unproven(tmp_path, monk
     unproven = " ".join(err.split()).split("unproven: ", 1)[1]
     assert code == 1 and "TF-1," in unproven and "BT-4," in unproven
     assert (tmp_path / "r" / "requirements.html").exists()
+
+
+XDIST_BODY = """
+import pytest
+@pytest.mark.req("BT-4")
+def test_bt_4_passes():
+    pass
+@pytest.mark.req("BT-5")
+def test_bt_5_fails():
+    assert False
+"""
+
+
+@pytest.mark.req("DC-63")
+def test_dc_63_strict_mode_judges_on_the_controller_under_xdist(inner):
+    """Under `-n 2` the workers collect and run; the controller still knows who cites what and who passed."""
+    result = _run_inner(inner, XDIST_BODY, "--requirements-strict", "-n", "2")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*2 workers*"], consecutive=False)
+    result.stdout.fnmatch_lines(
+        [
+            "*REQUIREMENT PROBLEM: BT-4: test_inner.py::test_bt_4_passes cites it but test_requirements.yaml"
+            " does not list it*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*REQUIREMENT PROBLEM: BT-5: test_inner.py::test_bt_5_fails cites it but test_requirements.yaml"
+            " does not list it*",
+            "*REQUIREMENT PROBLEM: BT-5: implemented, but no test citing it passed*",
+        ],
+        consecutive=False,
+    )
+    assert "BT-4: implemented, but no test citing it passed" not in result.stdout.str()  # its one citing test passed
+
+
+@pytest.mark.req("DC-63")
+def test_dc_63_a_wrong_citation_fails_the_run_under_xdist(inner):
+    result = _run_inner(inner, UNKNOWN_ID, "-n", "2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "cites unknown requirement ZZ-9" in result.stdout.str() + result.stderr.str()
