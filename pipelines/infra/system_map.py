@@ -133,9 +133,9 @@ def _platform(evaluation: Evaluation) -> dict[str, Any]:
     releases = [r.inputs for r in evaluation.resources if r.type == "kubernetes:helm.sh/v3:Release"]
     return {
         "cluster_owner": evaluation.components.config.platform.cluster_owner,
-        "helm_releases": {
-            f"{r['namespace']}/{r['name']}": r.get("version", "chart in this repository") for r in releases
-        },
+        "helm_releases": dict(  # sorted: Pulumi registers resources in no fixed order
+            sorted((f"{r['namespace']}/{r['name']}", r.get("version", "chart in this repository")) for r in releases)
+        ),
         "reads_from_cluster": sorted(r.read for r in evaluation.resources if r.read is not None),
         "kept_on_destroy": sorted(r.name for r in evaluation.resources if r.retain_on_delete),
     }

@@ -17,7 +17,7 @@ from numba import njit
 
 def serial_twin(parallel: Any, name: str) -> Any:
     """`parallel` (a numba dispatcher made with parallel=True) compiled again without threads, as `name`."""
-    source = parallel.py_func
+    source = getattr(parallel, "py_func", parallel)  # a plain function under NUMBA_DISABLE_JIT
     twin = types.FunctionType(source.__code__, source.__globals__, name, source.__defaults__, source.__closure__)
     twin.__qualname__ = name
     twin.__doc__ = f"`{source.__name__}` without threads (prange runs as range): for one point or a few columns."

@@ -82,7 +82,7 @@ def test_dc_21_the_best_trial_goes_through_the_gate(monkeypatch, capsys, tmp_pat
     ("extra", "message"),
     [
         (["--space", "speed=1:3"], "--space speed: sma_cross has no such parameter"),
-        (["--space", "fast=2.5:9"], "fast is an integer parameter"),
+        (["--space", "fast=2.5:9"], "fast is an integer parameter"),  # replaces SEARCH's fast (a repeat is refused)
         (["--space", "fast=9:2"], "LOW < HIGH"),
         (["--objective", "luck"], "--objective 'luck' is not a metric"),
         (["--storage", "mysql://x/y"], "mysql is not supported"),
@@ -91,5 +91,6 @@ def test_dc_21_the_best_trial_goes_through_the_gate(monkeypatch, capsys, tmp_pat
 )
 def test_dc_21_optimize_explains_bad_input_in_one_line(monkeypatch, capsys, tmp_path, extra, message):
     monkeypatch.setenv("TRADEOPS_DATA_DIR", str(tmp_path))
-    code, _, err = cli(monkeypatch, capsys, *SEARCH, "--trials", "2", *extra)
+    search = SEARCH if extra[-1].split("=")[0] not in {"fast", "slow"} else [*SEARCH[:6], "--space", "slow=5:40"]
+    code, _, err = cli(monkeypatch, capsys, *search, "--trials", "2", *extra)
     assert code == 2 and message in err and "Traceback" not in err
