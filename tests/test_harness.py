@@ -38,7 +38,9 @@ from pathlib import Path
 def test_hold(postgres_server, servers_dir, tmp_path):
     (tmp_path / "mine.txt").write_text("a file of this session's basetemp")
     info = {"url": postgres_server, "servers_dir": str(servers_dir), "tmp_path": str(tmp_path)}
-    Path(os.environ["HOLD_INFO"]).write_text(json.dumps(info))
+    partial = Path(os.environ["HOLD_INFO"] + ".partial")  # renamed whole: the waiting side never reads it half written
+    partial.write_text(json.dumps(info))
+    os.replace(partial, os.environ["HOLD_INFO"])
     deadline = time.monotonic() + 300
     while not Path(os.environ["HOLD_GO"]).exists():
         assert time.monotonic() < deadline
